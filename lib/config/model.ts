@@ -1,0 +1,136 @@
+/**
+ * The validated, typed model of `mirror.config.yaml`.
+ *
+ * Everything downstream (stacks, constructs, the local mirror) reads this model, never the raw file.
+ * Defaults are already applied here: a consumer never has to know a default.
+ */
+
+export type KeyType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: KeyType;
+}
+
+export interface KeySchema {
+  readonly partitionKey: KeyAttribute;
+  /** @default - no sort key */
+  readonly sortKey?: KeyAttribute;
+}
+
+/** How users reach a region's application: a CNAME target or a Route 53 alias target. */
+export type Endpoint =
+  | { readonly kind: 'cname'; readonly hostname: string }
+  | {
+      readonly kind: 'alias';
+      /** DNS name of the alias target, e.g. an ALB's or API Gateway's regional domain name. */
+      readonly dnsName: string;
+      /** Hosted zone id of the alias target (the load balancer's canonical zone, not yours). */
+      readonly hostedZoneId: string;
+    };
+
+export interface HealthCheck {
+  /** @default 'HTTPS' */
+  readonly protocol: 'HTTP' | 'HTTPS' | 'TCP';
+  /** @default 443 for HTTPS, 80 for HTTP; required for TCP */
+  readonly port: number;
+  /** @default '/health' (ignored for TCP) */
+  readonly path: string;
+  /** @default 30 */
+  readonly intervalSeconds: 10 | 30;
+  /** @default 3 */
+  readonly failureThreshold: number;
+}
+
+export interface RegionModel {
+  /** AWS region name, e.g. `us-east-1`. */
+  readonly name: string;
+  readonly endpoint: Endpoint;
+  readonly healthCheck: HealthCheck;
+}
+
+export interface TtlModel {
+  readonly attribute: string;
+  /** Whether a TTL expiry in one region is replicated as a delete to the peers. @default false */
+  readonly replicateDeletes: boolean;
+}
+
+interface TableCommon {
+  readonly name: string;
+  readonly key: KeySchema;
+  /** @default - no TTL */
+  readonly ttl?: TtlModel;
+  /** Attributes never copied to peers (stripped before writing). @default [] */
+  readonly excludeAttributes: readonly string[];
+  /** @default 'PAY_PER_REQUEST' */
+  readonly billing:
+    | { readonly mode: 'PAY_PER_REQUEST' }
+    | { readonly mode: 'PROVISIONED'; readonly readCapacity: number; readonly writeCapacity: number };
+  /** @default true */
+  readonly pointInTimeRecovery: boolean;
+  /** @default true */
+  readonly deletionProtection: boolean;
+  /** @default 'RETAIN' */
+  readonly removalPolicy: 'RETAIN' | 'DESTROY' | 'SNAPSHOT';
+  /** Tombstones (kept outside the table) expire after this many days. @default 30 */
+  readonly tombstoneTtlDays: number;
+}
+
+export interface OneWayTableModel extends TableCommon {
+  readonly mode: 'one-way';
+  readonly source: string;
+  readonly replicas: readonly string[];
+}
+
+export interface MultiActiveTableModel extends TableCommon {
+  readonly mode: 'multi-active';
+  readonly regions: readonly string[];
+  /** @default 'version' */
+  readonly versionAttribute: string;
+}
+
+export type TableModel = OneWayTableModel | MultiActiveTableModel;
+
+export interface RoutingModel {
+  readonly hostedZoneId: string;
+  readonly zoneName: string;
+  /** Fully qualified record name, e.g. `app.example.com`. */
+  readonly recordName: string;
+  /** @default 60 (ignored for alias records) */
+  readonly ttlSeconds: number;
+  readonly policy:
+    | { readonly type: 'latency' }
+    | {
+        readonly type: 'geolocation';
+        /** Region name → locations it serves. */
+        readonly locations: Readonly<Record<string, readonly GeoLocationModel[]>>;
+        /** Region that answers for locations nobody claimed. */
+        readonly defaultRegion: string;
+      };
+}
+
+/** A Route 53 geolocation: a continent code (AF, AN, AS, EU, NA, OC, SA) or an ISO country code. */
+export type GeoLocationModel =
+  | { readonly continent: 'AF' | 'AN' | 'AS' | 'EU' | 'NA' | 'OC' | 'SA' }
+  | { readonly country: string; readonly subdivision?: string };
+
+export interface MirrorModel {
+  /** @default 'DdbMirror' */
+  readonly stackPrefix: string;
+  /** @default - `CDK_DEFAULT_ACCOUNT`, else environment-agnostic account */
+  readonly account?: string;
+  readonly regions: readonly RegionModel[];
+  readonly tables: readonly TableModel[];
+  /** @default - no routing stack */
+  readonly routing?: RoutingModel;
+}
+
+/** Regions a table lives in, source first for one-way tables. */
+export function tableRegions(table: TableModel): readonly string[] {
+  return table.mode === 'one-way' ? [table.source, ...table.replicas] : table.regions;
+}
+
+/** Regions in which the table runs a replicator (one-way: the source only; multi-active: every region). */
+export function replicatorRegions(table: TableModel): readonly string[] {
+  return table.mode === 'one-way' ? [table.source] : table.regions;
+}
