@@ -1,0 +1,599 @@
+/**
+ * The zod schema of the raw `mirror.config.yaml`, and the cross-field checks that need the whole file.
+ *
+ * Two layers, both collecting every problem:
+ * - structure: strict objects (an unknown key is a typo, not something to ignore), types, enums, patterns;
+ * - relations ({@link checkConfig}): references to declared regions, key/attribute clashes, routing coverage.
+ *   It runs even when the structure has errors, reading the value defensively, so one run reports all.
+ *
+ * Every message names the offending value; the field path is added by `issues.ts`.
+ */
+import { z } from 'zod';
+import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/shared/settings';
+
+/** Every default of the config file, in one place. `load.ts` and the schema's `default`s read these. */
+export const DEFAULTS = {
+  stackPrefix: 'DdbMirror',
+  healthCheck: {
+    protocol: 'HTTPS',
+    /** Port per protocol; TCP has no default. */
+    port: { HTTPS: 443, HTTP: 80 },
+    path: '/health',
+    intervalSeconds: 30,
+    failureThreshold: 3,
+  },
+  versionAttribute: 'version',
+  ttlReplicateDeletes: false,
+  excludeAttributes: [] as string[],
+  billing: { mode: 'PAY_PER_REQUEST' },
+  pointInTimeRecovery: true,
+  deletionProtection: true,
+  removalPolicy: 'RETAIN',
+  tombstoneTtlDays: 30,
+  routingTtlSeconds: 60,
+  routingPolicy: 'latency',
+} as const;
+
+/** `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */
+export const REGION_NAME_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
+/** DynamoDB allows 255 characters; the tombstone table appends a suffix to the same name. */
+export const MAX_TABLE_NAME_LENGTH = 255 - tombstoneTableName('').length;
+const TABLE_NAME_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{3,${MAX_TABLE_NAME_LENGTH}}$`);
+
+const CONTINENTS = ['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'] as const;
+const DNS_NAME_PATTERN =
+  /^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/;
+const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,32}$/;
+
+/** Renders a user's value for a message: strings quoted, long values cut. */
+export function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A string schema whose every failure (wrong type or pattern) reads `<value> is not <what>`. */
+function patterned(pattern: RegExp, what: string, description: string) {
+  const error = (iss: { input?: unknown }) =>
+    iss.input === undefined ? `required, expected ${what}` : `${show(iss.input)} is not ${what}`;
+  return z.string({ error }).regex(pattern, { error }).describe(description);
+}
+
+const regionName = z.string().min(1).describe('AWS region name declared under `regions`, e.g. `us-east-1`.');
+
+const dnsName = (description: string) => patterned(DNS_NAME_PATTERN, 'a valid DNS name', description);
+
+// ---------------------------------------------------------------------------------------------------------
+// regions
+
+const cnameEndpoint = z
+  .strictObject({
+    hostname: dnsName('Hostname the record points to with a CNAME, e.g. `us-east-1.app.example.com`.'),
+  })
+  .describe('CNAME target.');
+
+const aliasEndpoint = z
+  .strictObject({
+    aliasDnsName: dnsName('DNS name of the alias target, e.g. an ALB or API Gateway regional domain name.'),
+    aliasHostedZoneId: patterned(
+      HOSTED_ZONE_ID_PATTERN,
+      'a Route 53 hosted zone id (Z followed by capitals and digits)',
+      "Canonical hosted zone id of the alias target (the load balancer's zone, not yours).",
+    ),
+  })
+  .describe('Route 53 alias target.');
+
+const endpoint = z
+  .union([cnameEndpoint, aliasEndpoint], {
+    error: (iss) =>
+      `${iss.input === undefined ? 'required' : `got ${show(iss.input)}`}: expected { hostname } for a CNAME ` +
+      'target or { aliasDnsName, aliasHostedZoneId } for an alias target',
+  })
+  .describe("How users reach this region's application.");
+
+const healthCheck = z
+  .strictObject({
+    protocol: z
+      .enum(['HTTP', 'HTTPS', 'TCP'])
+      .default(DEFAULTS.healthCheck.protocol)
+      .describe('Health check protocol.'),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('Port to probe. Default: 443 for HTTPS, 80 for HTTP; required for TCP.'),
+    path: z
+      .string()
+      .regex(/^\/.{0,254}$/, { error: (iss) => `${show(iss.input)} is not a path starting with "/"` })
+      .default(DEFAULTS.healthCheck.path)
+      .describe('Path to request (ignored for TCP).'),
+    intervalSeconds: z
+      .union([z.literal(10), z.literal(30)], {
+        error: (iss) => `${show(iss.input)} is not 10 or 30 (the intervals Route 53 offers)`,
+      })
+      .default(DEFAULTS.healthCheck.intervalSeconds)
+      .describe('Seconds between probes: 10 or 30.'),
+    failureThreshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(DEFAULTS.healthCheck.failureThreshold)
+      .describe('Consecutive failures before the endpoint is unhealthy (1-10).'),
+  })
+  .superRefine((hc, ctx) => {
+    if (hc.protocol === 'TCP' && hc.port === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['port'],
+        message: 'required for a TCP health check (no default port)',
+      });
+  })
+  .describe(
+    'Route 53 health check of the endpoint. Defaults: HTTPS, port 443, /health, every 30 s, 3 failures.',
+  );
+
+const region = z
+  .strictObject({
+    endpoint,
+    healthCheck: healthCheck.optional(),
+  })
+  .describe('A region the mirror deploys to.');
+
+// ---------------------------------------------------------------------------------------------------------
+// tables
+
+const attributeName = z.string().min(1).max(255);
+
+const keyAttribute = z.strictObject({
+  name: attributeName.describe('Attribute name.'),
+  type: z
+    .enum(['S', 'N', 'B'], {
+      error: (iss) => `${show(iss.input)} is not a key type; use S (string), N (number) or B (binary)`,
+    })
+    .describe('S (string), N (number) or B (binary).'),
+});
+
+const billing = z
+  .discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('PAY_PER_REQUEST') }),
+    z.strictObject({
+      mode: z.literal('PROVISIONED'),
+      readCapacity: z.number().int().min(1).describe('Provisioned read capacity units.'),
+      writeCapacity: z.number().int().min(1).describe('Provisioned write capacity units.'),
+    }),
+  ])
+  .default(DEFAULTS.billing)
+  .describe('Billing mode. Default: PAY_PER_REQUEST. PROVISIONED requires readCapacity and writeCapacity.');
+
+const tableCommon = {
+  name: patterned(
+    TABLE_NAME_PATTERN,
+    `a valid table name: 3-${MAX_TABLE_NAME_LENGTH} characters of A-Z a-z 0-9 _ . - ` +
+      `(DynamoDB allows 255; the tombstone table appends "${tombstoneTableName('')}")`,
+    'Table name, the same in every region.',
+  ),
+  partitionKey: keyAttribute.describe('Partition key.'),
+  sortKey: keyAttribute.optional().describe('Sort key. Default: none.'),
+  ttl: z
+    .strictObject({
+      attribute: attributeName.describe('Attribute holding the expiry time in epoch seconds.'),
+      replicateDeletes: z
+        .boolean()
+        .default(DEFAULTS.ttlReplicateDeletes)
+        .describe('Replicate a TTL expiry in one region as a delete to the peers. Default: false.'),
+    })
+    .optional()
+    .describe('Time to live. Default: none.'),
+  excludeAttributes: z
+    .array(attributeName)
+    .default(DEFAULTS.excludeAttributes)
+    .describe('Attributes never copied to peers. Default: [].'),
+  billing,
+  pointInTimeRecovery: z.boolean().default(DEFAULTS.pointInTimeRecovery).describe('Default: true.'),
+  deletionProtection: z.boolean().default(DEFAULTS.deletionProtection).describe('Default: true.'),
+  removalPolicy: z
+    .enum(['RETAIN', 'DESTROY', 'SNAPSHOT'])
+    .default(DEFAULTS.removalPolicy)
+    .describe('What happens to the table when its stack is deleted. Default: RETAIN.'),
+  tombstoneTtlDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .default(DEFAULTS.tombstoneTtlDays)
+    .describe('Days tombstones of deleted items are kept. Default: 30.'),
+};
+
+const oneWayTable = z
+  .strictObject({
+    ...tableCommon,
+    mode: z.literal('one-way'),
+    source: regionName.describe('The region applications write to.'),
+    replicas: z
+      .array(regionName)
+      .min(1, { error: (iss) => `a one-way table needs at least one replica region, got ${show(iss.input)}` })
+      .describe('Read-only copies, kept in sync from the source.'),
+  })
+  .describe('One-way: the source region is written, replicas follow.');
+
+const multiActiveTable = z
+  .strictObject({
+    ...tableCommon,
+    mode: z.literal('multi-active'),
+    regions: z
+      .array(regionName)
+      .min(2, { error: (iss) => `a multi-active table needs at least two regions, got ${show(iss.input)}` })
+      .describe('Every region accepts writes.'),
+    versionAttribute: attributeName
+      .default(DEFAULTS.versionAttribute)
+      .describe('Number attribute the application increments on every write. Default: version.'),
+  })
+  .describe('Multi-active: every region is written; conflicts resolve by version, then by write order.');
+
+const table = z.discriminatedUnion('mode', [oneWayTable, multiActiveTable]);
+
+// ---------------------------------------------------------------------------------------------------------
+// routing
+
+const continent = z.enum(CONTINENTS);
+
+const geoLocation = z.union(
+  [
+    continent.describe('Continent code.'),
+    z.strictObject({ continent }),
+    z.strictObject({
+      country: patterned(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code (two capitals)', 'Country code.'),
+      subdivision: z.string().min(1).max(3).optional().describe('Subdivision code, e.g. a US state.'),
+    }),
+  ],
+  {
+    error: (iss) =>
+      `${show(iss.input)} is not a location: use a continent code (${CONTINENTS.join(', ')}) ` +
+      `or { country: <ISO code> } (a bare string is read as a continent: "AS" is Asia, not American Samoa)`,
+  },
+);
+
+const policy = z
+  .union(
+    [
+      z.literal('latency'),
+      z.discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('latency') }),
+        z.strictObject({
+          type: z.literal('geolocation'),
+          locations: z
+            .record(regionName, z.array(geoLocation).min(1))
+            .describe('Region name → locations it serves.'),
+          defaultRegion: regionName.describe('Region answering for locations nobody claimed.'),
+        }),
+      ]),
+    ],
+    {
+      error: (iss) => `expected "latency" or { type: latency | geolocation, ... }, got ${show(iss.input)}`,
+    },
+  )
+  .default(DEFAULTS.routingPolicy)
+  .describe('Routing policy: latency (default) or geolocation.');
+
+const routing = z
+  .strictObject({
+    hostedZoneId: patterned(
+      HOSTED_ZONE_ID_PATTERN,
+      'a Route 53 hosted zone id (Z followed by capitals and digits)',
+      'Id of your public hosted zone.',
+    ),
+    zoneName: dnsName('Name of the hosted zone, e.g. `example.com`.'),
+    recordName: dnsName('Record users resolve, inside the zone, e.g. `app.example.com`.'),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(2147483647)
+      .default(DEFAULTS.routingTtlSeconds)
+      .describe('TTL of CNAME records (alias records have none). Default: 60.'),
+    policy,
+  })
+  .describe('Route 53 records in front of the regional endpoints. Default: no routing.');
+
+// ---------------------------------------------------------------------------------------------------------
+// the file
+
+const structure = z
+  .strictObject({
+    stackPrefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, {
+        error: (iss) =>
+          `${show(iss.input)} is not a stack name prefix (a letter, then up to 63 letters, digits, -)`,
+      })
+      .default(DEFAULTS.stackPrefix)
+      .describe('Prefix of every stack name. Default: DdbMirror.'),
+    account: z
+      .string({
+        error: (iss) =>
+          typeof iss.input === 'number'
+            ? `${show(iss.input)} must be quoted: "${iss.input}" (unquoted, YAML reads a number and drops leading zeros)`
+            : `${show(iss.input)} is not an AWS account id (12 digits, quoted)`,
+      })
+      .regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` })
+      .optional()
+      .describe('AWS account id, 12 digits in quotes. Default: CDK_DEFAULT_ACCOUNT.'),
+    regions: z
+      .record(z.string(), region)
+      .meta({ propertyNames: { pattern: REGION_NAME_PATTERN.source } })
+      .describe('Regions, keyed by AWS region name.'),
+    tables: z
+      .array(table)
+      .min(1, { error: 'at least one table is required, got []' })
+      .describe('Tables to mirror.'),
+    routing: routing.optional(),
+  })
+  .meta({
+    title: 'ddb-mirror configuration',
+    description: 'mirror.config.yaml: regions, tables and routing.',
+  });
+
+/** The raw file's schema: structure, then {@link checkConfig}. */
+export const configSchema = structure.superRefine(checkConfig, { when: () => true });
+
+/** The raw file, as a user writes it. */
+export type RawConfig = z.input<typeof configSchema>;
+/** The raw file after structural parsing: simple defaults applied, cross-field rules checked. */
+export type ParsedConfig = z.output<typeof configSchema>;
+
+// ---------------------------------------------------------------------------------------------------------
+// cross-field checks
+
+type Path = (string | number)[];
+type Report = (path: Path, message: string) => void;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const normalizeDns = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * Rules spanning fields. Runs even when the structure has errors (`when: () => true`), so it reads the
+ * value as `unknown` and skips a rule whose inputs are missing or mistyped (the structure reported those).
+ */
+export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isObject(value)) return;
+  const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
+
+  const declared = checkRegions(value.regions, report);
+  checkTables(value.tables, declared, report);
+  if (isObject(value.routing) && isObject(value.regions))
+    checkRouting(value.routing, value.regions, declared, report);
+}
+
+function checkRegions(regions: unknown, report: Report): Set<string> | undefined {
+  if (!isObject(regions)) return undefined;
+  const names = Object.keys(regions);
+  if (names.length === 0) report(['regions'], 'at least one region is required, got {}');
+  for (const name of names) {
+    if (!REGION_NAME_PATTERN.test(name))
+      report(
+        ['regions', name],
+        `"${name}" is not an AWS region name (lower case, like us-east-1 or ap-southeast-2)`,
+      );
+  }
+  return new Set(names);
+}
+
+function checkTables(tables: unknown, declared: Set<string> | undefined, report: Report): void {
+  const firstByName = new Map<string, number>();
+  asList(tables).forEach((t, i) => {
+    if (!isObject(t)) return;
+    const at: Path = ['tables', i];
+    const name = asString(t.name);
+    if (name !== undefined) {
+      const first = firstByName.get(name);
+      if (first === undefined) firstByName.set(name, i);
+      else report([...at, 'name'], `duplicate table name "${name}" (also tables[${first}].name)`);
+    }
+    checkTableRegions(t, at, declared, report);
+    checkTableAttributes(t, at, report);
+  });
+}
+
+function checkTableRegions(
+  t: Record<string, unknown>,
+  at: Path,
+  declared: Set<string> | undefined,
+  report: Report,
+) {
+  const refs: { path: Path; region: string }[] = [];
+  const add = (path: Path, v: unknown) => {
+    const region = asString(v);
+    if (region !== undefined) refs.push({ path, region });
+  };
+  if (t.mode === 'one-way') {
+    add([...at, 'source'], t.source);
+    asList(t.replicas).forEach((r, j) => add([...at, 'replicas', j], r));
+  } else if (t.mode === 'multi-active') {
+    asList(t.regions).forEach((r, j) => add([...at, 'regions', j], r));
+  }
+
+  const firstSeen = new Map<string, Path>();
+  for (const { path, region } of refs) {
+    if (declared && !declared.has(region))
+      report(
+        path,
+        `region "${region}" is not declared under regions (declared: ${[...declared].join(', ') || 'none'})`,
+      );
+    const first = firstSeen.get(region);
+    if (first === undefined) firstSeen.set(region, path);
+    else if (first[first.length - 1] === 'source')
+      report(path, `source region "${region}" is also listed as a replica`);
+    else report(path, `region "${region}" is listed twice`);
+  }
+}
+
+function checkTableAttributes(t: Record<string, unknown>, at: Path, report: Report) {
+  const keys = new Map<string, string>();
+  for (const [field, role] of [
+    ['partitionKey', 'partition key'],
+    ['sortKey', 'sort key'],
+  ] as const) {
+    const name = isObject(t[field]) ? asString(t[field].name) : undefined;
+    if (name === undefined) continue;
+    const path = [...at, field, 'name'];
+    if (name.startsWith(RESERVED_PREFIX)) report(path, reserved(name));
+    if (keys.has(name)) report(path, `sort key "${name}" has the same name as the partition key`);
+    else keys.set(name, role);
+  }
+
+  const clash = (path: Path, name: string, what: string) => {
+    if (name.startsWith(RESERVED_PREFIX)) report(path, reserved(name));
+    const role = keys.get(name);
+    if (role) report(path, `${what} "${name}" is also the ${role}`);
+  };
+
+  let version: string | undefined;
+  if (t.mode === 'multi-active') {
+    if (t.versionAttribute === undefined) {
+      version = DEFAULTS.versionAttribute;
+      const role = keys.get(version);
+      if (role)
+        report(
+          [...at, 'versionAttribute'],
+          `version attribute "${version}" (the default) is also the ${role}; set versionAttribute to another attribute`,
+        );
+    } else {
+      version = asString(t.versionAttribute);
+      if (version !== undefined) clash([...at, 'versionAttribute'], version, 'version attribute');
+    }
+  }
+
+  const ttl = isObject(t.ttl) ? asString(t.ttl.attribute) : undefined;
+  if (ttl !== undefined) {
+    const path = [...at, 'ttl', 'attribute'];
+    clash(path, ttl, 'TTL attribute');
+    if (ttl === version) report(path, `TTL attribute "${ttl}" is also the version attribute`);
+  }
+
+  const excluded = new Set<string>();
+  asList(t.excludeAttributes).forEach((v, j) => {
+    const name = asString(v);
+    if (name === undefined) return;
+    const path = [...at, 'excludeAttributes', j];
+    if (excluded.has(name)) report(path, `excluded attribute "${name}" is listed twice`);
+    else if (name === version && !keys.has(name))
+      report(path, `excluded attribute "${name}" is the version attribute, which must replicate`);
+    else clash(path, name, 'excluded attribute');
+    excluded.add(name);
+  });
+}
+
+const reserved = (name: string) =>
+  `"${name}" starts with "${RESERVED_PREFIX}", the prefix reserved for the replicator's own attributes`;
+
+function checkRouting(
+  routing: Record<string, unknown>,
+  regions: Record<string, unknown>,
+  declared: Set<string> | undefined,
+  report: Report,
+) {
+  const zone = asString(routing.zoneName);
+  const record = asString(routing.recordName);
+  const cnameRegions = Object.entries(regions)
+    .filter(([, r]) => isObject(r) && isObject(r.endpoint) && 'hostname' in r.endpoint)
+    .map(([name]) => name);
+
+  if (zone !== undefined && record !== undefined) {
+    const zoneKey = normalizeDns(zone);
+    const recordKey = normalizeDns(record);
+    if (recordKey !== zoneKey && !recordKey.endsWith(`.${zoneKey}`))
+      report(['routing', 'recordName'], `"${record}" is not inside the zone "${zone}" (zoneName)`);
+    if (recordKey === zoneKey && cnameRegions.length > 0)
+      report(
+        ['routing', 'recordName'],
+        `"${record}" is the zone apex, where DNS allows no CNAME; regions ${cnameRegions.join(', ')} ` +
+          'use a hostname endpoint: use alias endpoints or a subdomain',
+      );
+  }
+
+  const aliasRegions = Object.entries(regions)
+    .filter(([, r]) => isObject(r) && isObject(r.endpoint) && 'aliasDnsName' in r.endpoint)
+    .map(([name]) => name);
+  if (cnameRegions.length > 0 && aliasRegions.length > 0)
+    report(
+      ['regions'],
+      `endpoints mix CNAME targets (${cnameRegions.join(', ')}) and alias targets (${aliasRegions.join(', ')}); ` +
+        'the routed records of one name must all be CNAME or all alias',
+    );
+
+  for (const [name, r] of Object.entries(regions)) {
+    const hostname = isObject(r) && isObject(r.endpoint) ? asString(r.endpoint.hostname) : undefined;
+    if (hostname !== undefined && record !== undefined && normalizeDns(hostname) === normalizeDns(record))
+      report(
+        ['regions', name, 'endpoint', 'hostname'],
+        `"${hostname}" is the routed record itself (a CNAME loop); use the region's own hostname`,
+      );
+  }
+
+  const policy = routing.policy;
+  if (isObject(policy) && policy.type === 'geolocation') checkGeolocation(policy, declared, report);
+}
+
+function checkGeolocation(
+  policy: Record<string, unknown>,
+  declared: Set<string> | undefined,
+  report: Report,
+) {
+  const at: Path = ['routing', 'policy'];
+  const notDeclared = (name: string) =>
+    `region "${name}" is not declared under regions (declared: ${[...(declared ?? [])].join(', ') || 'none'})`;
+
+  const defaultRegion = asString(policy.defaultRegion);
+  if (defaultRegion !== undefined && declared && !declared.has(defaultRegion))
+    report([...at, 'defaultRegion'], notDeclared(defaultRegion));
+
+  const locations = isObject(policy.locations) ? policy.locations : {};
+  const claimedBy = new Map<string, string>();
+  for (const [regionName, list] of Object.entries(locations)) {
+    if (declared && !declared.has(regionName))
+      report([...at, 'locations', regionName], notDeclared(regionName));
+    asList(list).forEach((loc, j) => {
+      const id = locationId(loc);
+      if (id === undefined) return;
+      const owner = claimedBy.get(id);
+      if (owner === undefined) claimedBy.set(id, regionName);
+      else
+        report(
+          [...at, 'locations', regionName, j],
+          owner === regionName
+            ? `location ${id} is listed twice for region "${regionName}"`
+            : `location ${id} is already claimed by region "${owner}"`,
+        );
+    });
+  }
+
+  for (const name of declared ?? []) {
+    if (name !== defaultRegion && asList(locations[name]).length === 0)
+      report(
+        [...at, 'locations'],
+        `region "${name}" serves no location and is not the defaultRegion, so it would receive no traffic`,
+      );
+  }
+}
+
+/** A comparable name for a location, e.g. `continent EU`, `country US-CA`; undefined when malformed. */
+function locationId(loc: unknown): string | undefined {
+  if (typeof loc === 'string') return `continent ${loc}`;
+  if (!isObject(loc)) return undefined;
+  if (typeof loc.continent === 'string') return `continent ${loc.continent}`;
+  if (typeof loc.country === 'string')
+    return `country ${loc.country}${typeof loc.subdivision === 'string' ? `-${loc.subdivision}` : ''}`;
+  return undefined;
+}
