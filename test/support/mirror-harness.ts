@@ -1,0 +1,552 @@
+import {
+  AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { RESERVED_PREFIX, ReplicatorSettings } from '../../lambda/shared/settings';
+import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
+import { FaultMode, FaultProxy } from './fault-proxy';
+import { KeySpec, client, createMirrorTables, scanAll } from './dynamo';
+
+/**
+ * A simulated N-region mirror on the real engine: one app table (with a stream where it is read) and
+ * one tombstone table per region in DynamoDB Local, application writes that follow the write contract
+ * of docs/replication.md, and a stand-in for the Lambda event source mapping (batches, partial batch
+ * failures, duplicates, replays) and for the parking queues (at-least-once).
+ *
+ * The code under test plugs in as a `Replicator` (one invocation = one region's batch), so the real
+ * replicator and the article's algorithm (the negative control) run under exactly the same schedule.
+ */
+
+/** One invocation of a region's replicator on a batch of that region's stream. */
+export type Replicator = (
+  region: string,
+  event: DynamoDBStreamEvent,
+) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+
+/** Re-applies one parked message at its target; throws to leave it on the queue. */
+export type ParkedConsumer = (targetRegion: string, message: unknown) => Promise<void>;
+
+export interface ReplicatorUnderTest {
+  readonly name: string;
+  readonly replicate: Replicator;
+  /** @default - nothing is ever parked */
+  readonly consumeParked?: ParkedConsumer;
+}
+
+/** What a replicator needs from the simulated deployment. */
+export interface HarnessContext {
+  readonly table: string;
+  readonly tombstoneTable: string;
+  readonly regions: readonly string[];
+  readonly mode: 'one-way' | 'multi-active';
+  /** One-way only: the writable region. */
+  readonly source?: string;
+  readonly key: KeySpec;
+  readonly versionAttribute: string;
+  readonly excludeAttributes: readonly string[];
+  /** The client a replicator uses to reach `region`: through the fault proxy when there is one. */
+  clientFor(region: string): DynamoDBClient;
+  /** Parks `message` on `target`'s queue (the SQS stand-in). */
+  park(target: string, message: unknown): void;
+  /** The settings the CDK construct would give this region's replicator. */
+  settingsFor(region: string): ReplicatorSettings;
+}
+
+export type ReplicatorFactory = (ctx: HarnessContext) => ReplicatorUnderTest;
+
+export interface MirrorHarnessOptions {
+  readonly regions: readonly string[];
+  readonly mode: 'one-way' | 'multi-active';
+  /** One-way: the source region. @default regions[0] */
+  readonly source?: string;
+  readonly replicator: ReplicatorFactory;
+  /** Needed for outages and throttling; without it the replicator's clients go straight to the engine. */
+  readonly proxy?: FaultProxy;
+  /** @default 'version' */
+  readonly versionAttribute?: string;
+  /** @default [] */
+  readonly excludeAttributes?: readonly string[];
+  /** Seeds the splits and duplicate deliveries `drain` makes on its own. @default 1 */
+  readonly seed?: number;
+  /** Settings overrides for every region (e.g. `maxAttempts`). */
+  readonly settings?: Partial<ReplicatorSettings>;
+}
+
+export interface PumpOptions {
+  /** Batch sizes for the new records, used in turn (Lambda's batches end at arbitrary points). @default [all] */
+  readonly splits?: readonly number[];
+  /** Re-deliver an earlier batch (index modulo the number delivered so far) before the new records. */
+  readonly duplicate?: number;
+  /**
+   * Re-deliver the stream from this position (modulo its length) to its end before the new records,
+   * as a replay from TRIM_HORIZON or an older checkpoint would.
+   */
+  readonly replayFrom?: number;
+}
+
+export interface PumpResult {
+  /** Records read from the stream by this pump. */
+  readonly polled: number;
+  /** Records acknowledged (checkpoint moved past them). */
+  readonly acknowledged: number;
+  /** Records still waiting, from the lowest failure on. */
+  readonly pending: number;
+  readonly failedBatches: number;
+}
+
+export interface RegionSnapshot {
+  /** Canonical JSON of each item by canonical key. */
+  readonly items: ReadonlyMap<string, string>;
+}
+
+export interface Divergence {
+  readonly key: string;
+  /** Canonical item per region, or null where absent. */
+  readonly states: Record<string, string | null>;
+}
+
+interface RegionState {
+  readonly region: string;
+  readonly reader?: StreamReader;
+  readonly history: DynamoDBRecord[];
+  pending: DynamoDBRecord[];
+  readonly batches: DynamoDBRecord[][];
+  down: boolean;
+}
+
+/** mulberry32: small, seedable, good enough to pick split points. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** JSON with object keys sorted, so equal items print equal. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export class MirrorHarness {
+  readonly ctx: HarnessContext;
+  readonly replicator: ReplicatorUnderTest;
+  /** Every step taken, for failure messages. */
+  readonly trace: string[] = [];
+  /** Errors thrown by replicator invocations (a thrown invocation fails its whole batch). */
+  readonly invocationErrors: string[] = [];
+  private readonly states = new Map<string, RegionState>();
+  private readonly parked = new Map<string, unknown[]>();
+  private readonly rnd: () => number;
+  private readonly replicatorClients = new Map<string, DynamoDBClient>();
+
+  private constructor(
+    private readonly options: MirrorHarnessOptions,
+    tables: { table: string; tombstoneTable: string; readers: Record<string, StreamReader> },
+  ) {
+    this.rnd = prng(options.seed ?? 1);
+    const source = options.mode === 'one-way' ? (options.source ?? options.regions[0]) : undefined;
+    for (const region of options.regions) {
+      this.states.set(region, {
+        region,
+        reader: tables.readers[region],
+        history: [],
+        pending: [],
+        batches: [],
+        down: false,
+      });
+      this.parked.set(region, []);
+    }
+    const key: KeySpec = { partitionKey: { name: 'pk', type: 'S' } };
+    const versionAttribute = options.versionAttribute ?? 'version';
+    const excludeAttributes = options.excludeAttributes ?? [];
+    const regions = options.regions;
+    this.ctx = {
+      table: tables.table,
+      tombstoneTable: tables.tombstoneTable,
+      regions,
+      mode: options.mode,
+      source,
+      key,
+      versionAttribute,
+      excludeAttributes,
+      clientFor: (region) => this.replicatorClient(region),
+      park: (target, message) => {
+        const q = this.parked.get(target);
+        if (!q) throw new Error(`park: unknown target region ${target}`);
+        q.push(message);
+        this.trace.push(`  parked for ${target}`);
+      },
+      settingsFor: (region): ReplicatorSettings => {
+        const peers =
+          options.mode === 'multi-active'
+            ? regions.filter((r) => r !== region)
+            : region === source
+              ? regions.filter((r) => r !== source)
+              : [];
+        return {
+          table: tables.table,
+          tombstoneTable: tables.tombstoneTable,
+          region,
+          mode: options.mode,
+          partitionKey: key.partitionKey.name,
+          ...(options.mode === 'multi-active' ? { versionAttribute } : {}),
+          peers: peers.map((p) => ({ region: p, parkingQueueUrl: `harness://parking/${region}/${p}` })),
+          tombstoneTtlSeconds: 30 * 24 * 3600,
+          excludeAttributes,
+          maxConcurrency: 4,
+          maxAttempts: 2,
+          baseDelayMs: 1,
+          ...options.settings,
+        };
+      },
+    };
+    this.replicator = options.replicator(this.ctx);
+  }
+
+  /** Creates fresh tables (a new name per harness: FACTS.md, Local slows down on reused stream tables). */
+  static async create(options: MirrorHarnessOptions): Promise<MirrorHarness> {
+    const source = options.mode === 'one-way' ? (options.source ?? options.regions[0]) : undefined;
+    const tables = await createMirrorTables({
+      regions: options.regions,
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+      // One-way replicas' streams are never read: no stream, fewer stream records piling up in Local.
+      streamRegions: source ? [source] : options.regions,
+    });
+    return new MirrorHarness(options, tables);
+  }
+
+  get regions(): readonly string[] {
+    return this.options.regions;
+  }
+
+  private replicatorClient(region: string): DynamoDBClient {
+    let c = this.replicatorClients.get(region);
+    if (!c) {
+      c = this.options.proxy ? this.options.proxy.client(region) : client(region);
+      this.replicatorClients.set(region, c);
+    }
+    return c;
+  }
+
+  private state(region: string): RegionState {
+    const s = this.states.get(region);
+    if (!s) throw new Error(`unknown region ${region}`);
+    return s;
+  }
+
+  isDown(region: string): boolean {
+    return this.state(region).down;
+  }
+
+  // ---------------------------------------------------------------- application operations
+
+  /**
+   * The application's save (write contract): `ADD version :one SET data = :d`. Returns the new
+   * version, or undefined when the region is down (its application cannot write either).
+   */
+  async save(region: string, key: string, data: string, extra: Record<string, AttributeValue> = {}): Promise<number | undefined> {
+    if (this.state(region).down) {
+      this.trace.push(`save ${region} ${key}=${data} (skipped: region down)`);
+      return undefined;
+    }
+    const names: Record<string, string> = { '#v': this.ctx.versionAttribute, '#d': 'data' };
+    const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':d': { S: data } };
+    const sets = ['#d = :d'];
+    Object.entries(extra).forEach(([name, value], i) => {
+      names[`#x${i}`] = name;
+      values[`:x${i}`] = value;
+      sets.push(`#x${i} = :x${i}`);
+    });
+    const res = await client(region).send(
+      new UpdateItemCommand({
+        TableName: this.ctx.table,
+        Key: { pk: { S: key } },
+        UpdateExpression: `ADD #v :one SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const version = Number(res.Attributes?.[this.ctx.versionAttribute]?.N);
+    this.trace.push(`save ${region} ${key}=${data} -> v${version}`);
+    return version;
+  }
+
+  /** A whole-item PutItem (allowed by the contract, drops `_ddbm_` stamps). Mainly for one-way sources. */
+  async put(region: string, key: string, attributes: Record<string, AttributeValue>): Promise<void> {
+    if (this.state(region).down) {
+      this.trace.push(`put ${region} ${key} (skipped: region down)`);
+      return;
+    }
+    await client(region).send(
+      new PutItemCommand({ TableName: this.ctx.table, Item: { ...attributes, pk: { S: key } } }),
+    );
+    this.trace.push(`put ${region} ${key} ${canonical(attributes)}`);
+  }
+
+  /** The application's delete: a plain DeleteItem. */
+  async remove(region: string, key: string): Promise<void> {
+    if (this.state(region).down) {
+      this.trace.push(`delete ${region} ${key} (skipped: region down)`);
+      return;
+    }
+    await client(region).send(new DeleteItemCommand({ TableName: this.ctx.table, Key: { pk: { S: key } } }));
+    this.trace.push(`delete ${region} ${key}`);
+  }
+
+  // ---------------------------------------------------------------- faults
+
+  /**
+   * A regional outage: the region's replicator does not run, its application does not write, and
+   * every request to its DynamoDB fails (peers' replicated writes must retry, then park).
+   */
+  setDown(region: string, down: boolean): void {
+    if (down && !this.options.proxy) throw new Error('setDown needs a FaultProxy');
+    this.state(region).down = down;
+    this.options.proxy?.setMode(region, down ? 'down' : 'ok');
+    this.trace.push(`${down ? 'outage' : 'recover'} ${region}`);
+  }
+
+  /** A partial fault (throttling, resets) on requests to the region; its replicator keeps running. */
+  setFault(region: string, mode: FaultMode): void {
+    if (!this.options.proxy) throw new Error('setFault needs a FaultProxy');
+    this.options.proxy.setMode(region, mode);
+    this.state(region).down = mode === 'down';
+    this.trace.push(`fault ${region} ${mode}`);
+  }
+
+  /** Every region back up. */
+  heal(): void {
+    for (const s of this.states.values()) s.down = false;
+    this.options.proxy?.heal();
+    this.trace.push('heal');
+  }
+
+  // ---------------------------------------------------------------- the event source mapping
+
+  private async invoke(region: string, records: DynamoDBRecord[]): Promise<{ failedAt?: number }> {
+    let res: { batchItemFailures: { itemIdentifier: string }[] };
+    try {
+      res = await this.replicator.replicate(region, { Records: records });
+    } catch (e) {
+      this.invocationErrors.push(`${region}: ${(e as Error).stack ?? String(e)}`);
+      this.trace.push(`  invocation threw: ${(e as Error).message}`);
+      return { failedAt: 0 };
+    }
+    const failures = res?.batchItemFailures ?? [];
+    if (!failures.length) return {};
+    // Lambda checkpoints at the lowest reported sequence number; an unknown or empty identifier
+    // fails the whole batch (FACTS.md).
+    let lowest = records.length;
+    for (const f of failures) {
+      const i = records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier);
+      if (!f.itemIdentifier || i < 0) return { failedAt: 0 };
+      lowest = Math.min(lowest, i);
+    }
+    return { failedAt: lowest };
+  }
+
+  private describe(records: DynamoDBRecord[]): string {
+    return records
+      .map((r) => `${r.eventName?.[0]}:${r.dynamodb?.Keys?.pk?.S}@${r.dynamodb?.SequenceNumber?.slice(-4)}`)
+      .join(' ');
+  }
+
+  /** Polls the region's stream and delivers what is new (plus any duplicate or replay asked for). */
+  async pump(region: string, options: PumpOptions = {}): Promise<PumpResult> {
+    const s = this.state(region);
+    if (s.down || !s.reader) return { polled: 0, acknowledged: 0, pending: s.pending.length, failedBatches: 0 };
+    const fresh = await s.reader.pollRecords();
+    s.history.push(...fresh);
+    s.pending.push(...fresh);
+    let failedBatches = 0;
+
+    if (options.duplicate !== undefined && s.batches.length) {
+      const batch = s.batches[options.duplicate % s.batches.length];
+      this.trace.push(`pump ${region} duplicate [${this.describe(batch)}]`);
+      if ((await this.invoke(region, batch)).failedAt !== undefined) failedBatches++;
+    }
+    if (options.replayFrom !== undefined && s.history.length) {
+      // Only what was already acknowledged is a replay; the pending part is delivered below anyway.
+      const acked = s.history.length - s.pending.length;
+      if (acked > 0) {
+        const replay = s.history.slice(options.replayFrom % acked, acked);
+        this.trace.push(`pump ${region} replay [${this.describe(replay)}]`);
+        if ((await this.invoke(region, replay)).failedAt !== undefined) failedBatches++;
+      }
+    }
+
+    let acknowledged = 0;
+    const sizes = options.splits?.length ? options.splits : [Number.MAX_SAFE_INTEGER];
+    let turn = 0;
+    while (s.pending.length) {
+      const size = Math.max(1, sizes[turn++ % sizes.length]);
+      const batch = s.pending.slice(0, size);
+      this.trace.push(`pump ${region} [${this.describe(batch)}]`);
+      s.batches.push(batch);
+      const { failedAt } = await this.invoke(region, batch);
+      if (failedAt !== undefined) {
+        failedBatches++;
+        acknowledged += failedAt;
+        s.pending = s.pending.slice(failedAt);
+        this.trace.push(`  failed from #${failedAt}: ${s.pending.length} pending`);
+        break;
+      }
+      acknowledged += batch.length;
+      s.pending = s.pending.slice(batch.length);
+    }
+    return { polled: fresh.length, acknowledged, pending: s.pending.length, failedBatches };
+  }
+
+  /** Messages parked for `target` and not yet consumed. */
+  parkedFor(target: string): readonly unknown[] {
+    return this.parked.get(target) ?? [];
+  }
+
+  /**
+   * Runs the parked-record consumer over `target`'s queue. A message is removed once consumed; with
+   * `duplicate`, each consumed message is delivered a second time (SQS is at-least-once).
+   */
+  async drainParked(target: string, options: { readonly duplicate?: boolean } = {}): Promise<number> {
+    const q = this.parked.get(target) ?? [];
+    if (!q.length) return 0;
+    const consume = this.replicator.consumeParked;
+    if (!consume) throw new Error(`${this.replicator.name} parked messages but has no parked consumer`);
+    const keep: unknown[] = [];
+    let consumed = 0;
+    for (const m of q.splice(0, q.length)) {
+      try {
+        await consume(target, m);
+        consumed++;
+        if (options.duplicate) await consume(target, m);
+      } catch (e) {
+        keep.push(m);
+        this.trace.push(`  parked message for ${target} not consumed: ${(e as Error).message}`);
+      }
+    }
+    q.unshift(...keep);
+    this.trace.push(`drain parked ${target}: ${consumed} consumed, ${q.length} left`);
+    return consumed;
+  }
+
+  /**
+   * Pumps every region that is up and drains the parked queues of targets that are up, round after
+   * round, until a full round reads nothing new, leaves nothing pending and consumes nothing.
+   * Throws when that does not happen within `maxRounds` (a stuck shard or a replication loop).
+   */
+  async drain(options: { readonly maxRounds?: number } = {}): Promise<{ rounds: number }> {
+    const maxRounds = options.maxRounds ?? 25;
+    for (let round = 1; round <= maxRounds; round++) {
+      let activity = 0;
+      for (const region of this.regions) {
+        if (this.isDown(region)) continue;
+        const splits = [1 + Math.floor(this.rnd() * 4), 1 + Math.floor(this.rnd() * 8)];
+        const r = await this.pump(region, { splits });
+        activity += r.polled + r.pending + r.failedBatches;
+      }
+      for (const target of this.regions) {
+        if (this.isDown(target)) continue;
+        const before = this.parkedFor(target).length;
+        if (!before) continue;
+        await this.drainParked(target, { duplicate: this.rnd() < 0.3 });
+        activity += before;
+      }
+      if (activity === 0) return { rounds: round };
+    }
+    throw new Error(
+      `drain did not quiesce within ${maxRounds} rounds (stuck shard or replication loop); ` +
+        `pending: ${this.regions.map((r) => `${r}=${this.state(r).pending.length}`).join(', ')}; ` +
+        `parked: ${this.regions.map((r) => `${r}=${this.parkedFor(r).length}`).join(', ')}`,
+    );
+  }
+
+  // ---------------------------------------------------------------- observations
+
+  private normalise(item: Record<string, AttributeValue>): Record<string, AttributeValue> {
+    const out: Record<string, AttributeValue> = {};
+    for (const [k, v] of Object.entries(item)) {
+      if (k.startsWith(RESERVED_PREFIX) || this.ctx.excludeAttributes.includes(k)) continue;
+      out[k] = v;
+    }
+    return out;
+  }
+
+  /** Application-visible items per region: `_ddbm_` and excluded attributes dropped. */
+  async snapshot(): Promise<Record<string, RegionSnapshot>> {
+    const out: Record<string, RegionSnapshot> = {};
+    for (const region of this.regions) {
+      const items = new Map<string, string>();
+      for (const item of await scanAll(region, this.ctx.table))
+        items.set(canonical(item.pk), canonical(this.normalise(item)));
+      out[region] = { items };
+    }
+    return out;
+  }
+
+  /** Everything stored, stamps and tombstones included (for idempotence checks). */
+  async rawState(): Promise<Record<string, { items: string[]; tombstones: string[] }>> {
+    const out: Record<string, { items: string[]; tombstones: string[] }> = {};
+    for (const region of this.regions) {
+      out[region] = {
+        items: (await scanAll(region, this.ctx.table)).map(canonical).sort(),
+        tombstones: (await scanAll(region, this.ctx.tombstoneTable)).map(canonical).sort(),
+      };
+    }
+    return out;
+  }
+
+  /**
+   * Keys whose application-visible state differs between regions: across all regions for
+   * multi-active tables, between the source and each replica for one-way tables.
+   */
+  async divergence(): Promise<Divergence[]> {
+    const snap = await this.snapshot();
+    const keys = new Set<string>();
+    Object.values(snap).forEach((s) => s.items.forEach((_v, k) => keys.add(k)));
+    const out: Divergence[] = [];
+    for (const key of [...keys].sort()) {
+      const states: Record<string, string | null> = {};
+      for (const region of this.regions) states[region] = snap[region].items.get(key) ?? null;
+      const reference = this.ctx.source ? states[this.ctx.source] : states[this.regions[0]];
+      if (Object.values(states).some((v) => v !== reference)) out.push({ key, states });
+    }
+    return out;
+  }
+
+  /** Every record read so far from a region's stream, in order. */
+  history(region: string): readonly DynamoDBRecord[] {
+    return this.state(region).history;
+  }
+
+  /** Batches delivered so far (in the order they were first delivered). */
+  batches(region: string): readonly DynamoDBRecord[][] {
+    return this.state(region).batches;
+  }
+
+  /** Re-delivers a batch as a duplicate, outside the checkpoint; returns whether it reported a failure. */
+  async redeliver(region: string, batch: DynamoDBRecord[]): Promise<boolean> {
+    this.trace.push(`redeliver ${region} [${this.describe(batch)}]`);
+    return (await this.invoke(region, batch)).failedAt !== undefined;
+  }
+}
+
+/** Orders records by sequence number (for tests that rebuild batches). */
+export function bySequence(a: DynamoDBRecord, b: DynamoDBRecord): number {
+  return compareSequence(a.dynamodb?.SequenceNumber ?? '0', b.dynamodb?.SequenceNumber ?? '0');
+}
