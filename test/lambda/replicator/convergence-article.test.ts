@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { FaultProxy } from '../../support/fault-proxy';
+import { articleReplicator, ArticleVariant } from '../fixtures/article-replicator';
+import { explain, fcParams, multiActiveOps, runScenario } from './convergence-model';
+
+/**
+ * NEGATIVE CONTROL. The multi-active convergence property of convergence.test.ts, unchanged, run with
+ * the article's algorithm (test/lambda/fixtures/article-replicator.ts). It must find a divergence:
+ * if it ever stops failing, the property (or the harness) has lost its power to detect one.
+ */
+
+const REGIONS = ['eu-north-1', 'sa-east-1'];
+
+describe('negative control: the article two-way mirror does not converge', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await new FaultProxy().start();
+  });
+  afterAll(() => proxy.stop());
+
+  test.each<ArticleVariant>(['faithful', 'generous'])(
+    'article (%s) fails the multi-active convergence property',
+    async (variant) => {
+      // GIVEN the same commands, schedule and property the real replicator passes
+      let example = '';
+      const result = await fc.check(
+        fc.asyncProperty(multiActiveOps(REGIONS.length, 20), fc.nat(), async (ops, seed) => {
+          const h = await runScenario(
+            { regions: REGIONS, mode: 'multi-active', replicator: articleReplicator(variant), proxy, seed },
+            ops,
+          );
+          const divergence = await h.divergence();
+          if (divergence.length) example = explain(h, divergence);
+          return divergence.length === 0;
+        }),
+        // Shrinking is skipped: the point is that a divergence exists, and the first one is printed.
+        { ...fcParams(40), endOnFailure: true },
+      );
+      // THEN fast-check finds a schedule after which the regions disagree
+      console.log(`article (${variant}) counterexample, ${fc.defaultReportMessage(result)}\n${example}`);
+      expect(result.failed).toBe(true);
+    },
+  );
+});

@@ -1,0 +1,154 @@
+import fc from 'fast-check';
+import { MirrorHarness, ReplicatorFactory } from '../../support/mirror-harness';
+import type { FaultProxy } from '../../support/fault-proxy';
+
+/**
+ * The command model shared by the convergence properties: random interleavings of application writes,
+ * stream pumps (random batch splits, duplicate batches, replays), regional outages/throttling and
+ * parked-queue drains, over a small key space so that items collide.
+ */
+
+export const KEYS = ['k0', 'k1', 'k2'] as const;
+
+export type Op =
+  | { readonly t: 'save'; readonly r: number; readonly k: number }
+  | { readonly t: 'put'; readonly r: number; readonly k: number }
+  | { readonly t: 'del'; readonly r: number; readonly k: number }
+  | {
+      readonly t: 'pump';
+      readonly r: number;
+      readonly splits: number[];
+      readonly dup?: number;
+      readonly replay?: number;
+    }
+  | { readonly t: 'fault'; readonly r: number; readonly mode: 'down' | 'throttle' | 'ok' }
+  | { readonly t: 'parked'; readonly r: number; readonly dup: boolean };
+
+const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+
+const pumpArb = (r: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record(
+    {
+      t: fc.constant('pump' as const),
+      r,
+      splits: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+      dup: sometimes(fc.nat(30)),
+      replay: sometimes(fc.nat(30)),
+    },
+    { requiredKeys: ['t', 'r', 'splits'] },
+  );
+
+/** Every region writes: multi-active. */
+export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary<Op[]> {
+  const r = fc.nat(regions - 1);
+  const k = fc.nat(KEYS.length - 1);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('save' as const), r, k }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), r, k }) },
+    { weight: 5, arbitrary: pumpArb(r) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ t: fc.constant('fault' as const), r, mode: fc.constantFrom('down', 'throttle', 'ok') }),
+    },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
+  );
+  return fc.array(op, { minLength: 4, maxLength });
+}
+
+/** Only the source (region 0) writes and is pumped: one-way. Faults hit the replicas. */
+export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]> {
+  const k = fc.nat(KEYS.length - 1);
+  const replica = fc.integer({ min: 1, max: regions - 1 });
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('save' as const), r: fc.constant(0), k }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('put' as const), r: fc.constant(0), k }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), r: fc.constant(0), k }) },
+    { weight: 5, arbitrary: pumpArb(fc.constant(0)) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        t: fc.constant('fault' as const),
+        r: replica,
+        mode: fc.constantFrom('down', 'throttle', 'ok'),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r: replica, dup: fc.boolean() }) },
+  );
+  return fc.array(op, { minLength: 4, maxLength });
+}
+
+/** Runs the commands; data values are unique per command (`<region letter><index>`) so divergences read easily. */
+export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void> {
+  const regions = h.regions;
+  for (const [i, op] of ops.entries()) {
+    const region = regions[op.r % regions.length];
+    switch (op.t) {
+      case 'save':
+        await h.save(region, KEYS[op.k], `${'abcdef'[op.r]}${i}`);
+        break;
+      case 'put':
+        await h.put(region, KEYS[op.k], { data: { S: `${'abcdef'[op.r]}${i}p` }, version: { N: String(i + 1) } });
+        break;
+      case 'del':
+        await h.remove(region, KEYS[op.k]);
+        break;
+      case 'pump':
+        await h.pump(region, { splits: op.splits, duplicate: op.dup, replayFrom: op.replay });
+        break;
+      case 'fault':
+        if (op.mode === 'down') h.setDown(region, true);
+        else if (op.mode === 'ok') h.setDown(region, false);
+        else h.setFault(region, 'throttle');
+        break;
+      case 'parked':
+        if (!h.isDown(region)) await h.drainParked(region, { duplicate: op.dup });
+        break;
+    }
+  }
+}
+
+export interface ScenarioOptions {
+  readonly regions: readonly string[];
+  readonly mode: 'one-way' | 'multi-active';
+  readonly replicator: ReplicatorFactory;
+  readonly proxy: FaultProxy;
+  readonly seed: number;
+}
+
+/** Runs the commands, heals every region, drains, and returns the harness for the checks. */
+export async function runScenario(options: ScenarioOptions, ops: readonly Op[]): Promise<MirrorHarness> {
+  const h = await MirrorHarness.create({
+    regions: options.regions,
+    mode: options.mode,
+    replicator: options.replicator,
+    proxy: options.proxy,
+    seed: options.seed,
+  });
+  await runOps(h, ops);
+  h.heal();
+  await h.drain();
+  return h;
+}
+
+/** The failure text: the divergent keys per region and the full schedule that led there. */
+export function explain(h: MirrorHarness, divergence: unknown): string {
+  return [
+    `replicator: ${h.replicator.name}`,
+    `divergence: ${JSON.stringify(divergence, null, 1)}`,
+    'schedule:',
+    ...h.trace.map((l) => `  ${l}`),
+    ...(h.invocationErrors.length ? ['invocation errors:', ...h.invocationErrors.slice(0, 5)] : []),
+  ].join('\n');
+}
+
+/** fast-check parameters: reproducible with FC_SEED (and FC_PATH) from a failure report. */
+export function fcParams(numRuns: number): fc.Parameters<unknown> {
+  const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : Date.now() ^ (Math.random() * 0x100000000);
+  return {
+    numRuns,
+    seed,
+    ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
+    verbose: fc.VerbosityLevel.Verbose,
+  };
+}
