@@ -1,0 +1,75 @@
+/**
+ * Every default the constructs apply, in one place (STYLE 4), each with the reason it was chosen.
+ * Constructs read these; props override them; nothing else hard-codes a number.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Newest Node.js runtime aws-cdk-lib knows; cdk-nag AwsSolutions-L1 and Serverless-LambdaLatestVersion demand it. */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+export const FUNCTION_DEFAULTS = {
+  architecture: lambda.Architecture.ARM_64,
+  memorySize: 512,
+  timeout: Duration.seconds(60),
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  /** Powertools Metrics namespace; the dashboard and the functions must agree. */
+  metricsNamespace: 'DdbMirror',
+  /** Powertools `service`, the default metric dimension of both functions. */
+  serviceName: 'ddb-mirror',
+} as const;
+
+/** Replicator behaviour written into `DDBM_SETTINGS`. */
+export const REPLICATOR_SETTINGS_DEFAULTS = {
+  maxConcurrency: 10,
+  maxAttempts: 5,
+  baseDelayMs: 100,
+} as const;
+
+/**
+ * DynamoDB stream event source (aws-solutions-constructs lambda-event-source-mapping-defaults).
+ * Unbounded defaults block a shard for 24 h on one bad record (FACTS.md), so every bound is explicit.
+ */
+export const STREAM_EVENT_SOURCE_DEFAULTS = {
+  startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+  batchSize: 100,
+  bisectBatchOnError: true,
+  retryAttempts: 10,
+  /** The stream keeps records 24 h; older ones are gone anyway. */
+  maxRecordAge: Duration.days(1),
+  reportBatchItemFailures: true,
+  /** One reader per shard keeps item order trivially and leaves the second reader slot free. */
+  parallelizationFactor: 1,
+} as const;
+
+export const PARKED_EVENT_SOURCE_DEFAULTS = {
+  batchSize: 10,
+  reportBatchItemFailures: true,
+} as const;
+
+export const QUEUE_DEFAULTS = {
+  /** Parked records must outlive any regional outage worth riding out; 14 days is the SQS maximum. */
+  retentionPeriod: Duration.days(14),
+  /** AWS guidance for SQS event sources: visibility timeout at least 6x the function timeout. */
+  visibilityTimeoutFactor: 6,
+  /**
+   * Receives before a parked record moves to its DLQ. With a 6-minute visibility timeout this is about
+   * 10 hours of retries; longer outages land in the DLQ (alarmed), from where a redrive resumes them.
+   */
+  parkingMaxReceiveCount: 100,
+} as const;
+
+export const ALARM_DEFAULTS = {
+  /**
+   * Lambda reads a healthy stream within about a second (4 polls/s). A sustained minute of lag means a
+   * stuck shard or a failing target, hours before the 24 h retention and the 1-day record-age bound drop
+   * records; five one-minute datapoints ride out throttling bursts and bisect-and-retry cycles.
+   */
+  iteratorAgeThreshold: Duration.minutes(1),
+  iteratorAgeEvaluationPeriods: 5,
+  period: Duration.minutes(1),
+} as const;
+
+/** Attribute of tombstone items that carries their TTL expiry (epoch seconds). */
+export const TOMBSTONE_TTL_ATTRIBUTE = 'expiresAt';

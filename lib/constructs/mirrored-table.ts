@@ -1,0 +1,101 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { tombstoneTableName } from '../../lambda/shared/settings';
+import type { KeyAttribute, TableModel } from '../config/model';
+import { TOMBSTONE_TTL_ATTRIBUTE } from './defaults';
+
+export interface MirroredTableProps {
+  /**
+   * The table as configured. Its name becomes the physical table name in every region.
+   *
+   * Note: the name is the same in every region so that peers compute each other's ARNs from
+   * (region, account, name) without cross-region references.
+   */
+  readonly table: TableModel;
+}
+
+/**
+ * One mirrored table in one region, plus its tombstone table.
+ *
+ * Uses `aws-dynamodb.Table` (AWS::DynamoDB::Table), not `TableV2` (AWS::DynamoDB::GlobalTable): every
+ * region is its own stack with its own independent table, which is what a plain Table is; its template
+ * is the flat shape the local emulator reads, and cdk-nag's PITR check (DDB3) understands it.
+ */
+export class MirroredTable extends Construct {
+  /** The application table (stream NEW_AND_OLD_IMAGES). */
+  public readonly table: dynamodb.Table;
+  /** `<name>-ddbm-tombstones`: records of deletes, expiring through TTL on `expiresAt`. No stream. */
+  public readonly tombstoneTable: dynamodb.Table;
+  /** The configured model this table was built from. */
+  public readonly model: TableModel;
+
+  constructor(scope: Construct, id: string, props: MirroredTableProps) {
+    super(scope, id);
+    const t = props.table;
+    this.model = t;
+    const removalPolicy = toRemovalPolicy(t);
+    const billing =
+      t.billing.mode === 'PROVISIONED'
+        ? {
+            billingMode: dynamodb.BillingMode.PROVISIONED,
+            readCapacity: t.billing.readCapacity,
+            writeCapacity: t.billing.writeCapacity,
+          }
+        : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST };
+    const keys = {
+      partitionKey: toAttribute(t.key.partitionKey),
+      sortKey: t.key.sortKey ? toAttribute(t.key.sortKey) : undefined,
+    };
+    const common = {
+      ...keys,
+      ...billing,
+      // AWS managed key: encrypted at rest, key use visible in CloudTrail, no key policy to manage.
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: t.pointInTimeRecovery },
+      deletionProtection: t.deletionProtection,
+      removalPolicy,
+    };
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      ...common,
+      tableName: t.name,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: t.ttl?.attribute,
+    });
+
+    // Same PITR/deletion settings as the table: a restored table without its tombstones could let
+    // deleted items come back from a replayed record.
+    this.tombstoneTable = new dynamodb.Table(this, 'Tombstones', {
+      ...common,
+      tableName: tombstoneTableName(t.name),
+      timeToLiveAttribute: TOMBSTONE_TTL_ATTRIBUTE,
+    });
+  }
+
+  /** ARN of this table's name in another region of the same account (no cross-region reference). */
+  public static tableArnIn(scope: Construct, region: string, tableName: string): string {
+    return Stack.of(scope).formatArn({ service: 'dynamodb', region, resource: 'table', resourceName: tableName });
+  }
+}
+
+function toAttribute(a: KeyAttribute): dynamodb.Attribute {
+  const type = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[
+    a.type
+  ];
+  return { name: a.name, type };
+}
+
+function toRemovalPolicy(t: TableModel): RemovalPolicy {
+  switch (t.removalPolicy) {
+    case 'RETAIN':
+      return RemovalPolicy.RETAIN;
+    case 'DESTROY':
+      return RemovalPolicy.DESTROY;
+    case 'SNAPSHOT':
+      // CloudFormation supports DeletionPolicy: Snapshot only for volumes and databases, not DynamoDB.
+      throw new Error(
+        `Table ${t.name}: removalPolicy SNAPSHOT is not supported for DynamoDB tables; use RETAIN (with pointInTimeRecovery) or DESTROY`,
+      );
+  }
+}

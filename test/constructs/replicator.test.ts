@@ -1,0 +1,225 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { decodeSettings } from '../../lambda/shared/settings';
+import type { TableModel } from '../../lib/config/model';
+import { MirroredTable } from '../../lib/constructs/mirrored-table';
+import { Replicator } from '../../lib/constructs/replicator';
+import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
+import { asArray, flat, logicalId, resourcesFor, roleStatements, type Statement } from './template-helpers';
+
+const DATA_ACTIONS = /^(dynamodb|sqs):/;
+
+function synth(table: TableModel, region: string): { template: Template; replicator: Replicator } {
+  const stack = new Stack(testApp(), 'Test', { env: { region } });
+  const mirrored = new MirroredTable(stack, table.name, { table });
+  const replicator = new Replicator(stack, 'Replicator', { mirroredTable: mirrored });
+  return { template: Template.fromStack(stack), replicator };
+}
+
+const peerArn = (region: string, name: string) => `arn:aws:dynamodb:${region}:<AWS::AccountId>:table/${name}`;
+
+/** Checks that hold for every role of ddb-mirror: no service wildcards, no `*` on data actions. */
+function expectLeastPrivilege(statements: readonly Statement[]) {
+  for (const s of statements) {
+    const actions = asArray(s.Action);
+    expect(actions.filter((a) => a.endsWith(':*') || a === '*')).toEqual([]);
+    if (asArray(s.Resource).some((r) => flat(r) === '*')) {
+      // Only actions that support no resource-level permissions may use "*".
+      expect(actions.every((a) => ['dynamodb:ListStreams', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords'].includes(a))).toBe(true);
+      expect(actions.filter((a) => DATA_ACTIONS.test(a) && a !== 'dynamodb:ListStreams')).toEqual([]);
+    }
+    for (const r of asArray(s.Resource).map(flat)) {
+      if (r !== '*') expect(r).not.toMatch(/table\/\*|:\*$/);
+    }
+  }
+}
+
+describe('Replicator', () => {
+  describe('multi-active table in eu-west-1', () => {
+    const { template, replicator } = synth(multiActiveTable(), 'eu-west-1');
+    const roleId = logicalId(replicator.role);
+    const statements = roleStatements(template, roleId);
+
+    test('reads its stream with TRIM_HORIZON, bounded retries and age, bisect, partial batch responses and an on-failure queue', () => {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SessionsTable'), 'StreamArn'] },
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 100,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        MaximumRecordAgeInSeconds: 86400,
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReplicatorOnFailureQueue'), 'Arn'] } },
+        },
+      });
+    });
+
+    test('writes only to the peer tables and tombstone tables, never its own table', () => {
+      const peers = ['us-east-1', 'ap-southeast-2'];
+      const expected = peers.flatMap((r) => [peerArn(r, 'Sessions'), peerArn(r, 'Sessions-ddbm-tombstones')]).sort();
+      for (const action of ['dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) {
+        expect(resourcesFor(statements, action).sort()).toEqual(expected);
+      }
+      // PutItem: the peers, plus its own tombstone table (a local delete is recorded locally too).
+      const puts = resourcesFor(statements, 'dynamodb:PutItem');
+      expect(puts.filter((r) => r.startsWith('arn:')).sort()).toEqual(expected);
+      expect(puts.filter((r) => !r.startsWith('arn:'))).toEqual([expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/)]);
+      expect([...puts, ...resourcesFor(statements, 'dynamodb:DeleteItem')]).not.toContainEqual(
+        expect.stringMatching(/^<SessionsTable|:eu-west-1:/),
+      );
+    });
+
+    test('stamps its own items and reads/writes its own tombstones, and nothing else locally', () => {
+      expect(resourcesFor(statements, 'dynamodb:UpdateItem')).toEqual([expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/)]);
+      expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/)]);
+    });
+
+    test('reads only its own stream; ListStreams alone uses "*" (no resource-level permissions)', () => {
+      for (const action of ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']) {
+        expect(resourcesFor(statements, action)).toEqual([expect.stringMatching(/^<SessionsTable[^.]*\.StreamArn>$/)]);
+      }
+      expect(resourcesFor(statements, 'dynamodb:ListStreams')).toEqual(['*']);
+    });
+
+    test('sends only to its own parking queues and its on-failure queue', () => {
+      const sends = resourcesFor(statements, 'sqs:SendMessage').sort();
+      expect(sends).toEqual(
+        [
+          ...replicator.parkingQueues.map((p) => `<${logicalId(p.queue)}.Arn>`),
+          `<${logicalId(replicator.deadLetterQueue)}.Arn>`,
+        ].sort(),
+      );
+    });
+
+    test('every statement of both roles is least privilege: no dynamodb:*, no "*" on data actions', () => {
+      expectLeastPrivilege(statements);
+      expectLeastPrivilege(roleStatements(template, logicalId(replicator.parkedRole)));
+      expect(statements.flatMap((s) => asArray(s.Action))).not.toContain('dynamodb:*');
+    });
+
+    test('no role has a managed policy', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+      template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    });
+
+    test('the parked consumer writes to the same peers and consumes every parking queue in batches of 10', () => {
+      const parked = roleStatements(template, logicalId(replicator.parkedRole));
+      expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(resourcesFor(statements, 'dynamodb:DeleteItem').sort());
+      expect(resourcesFor(parked, 'dynamodb:UpdateItem')).toEqual([]);
+      for (const p of replicator.parkingQueues) {
+        template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          EventSourceArn: { 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] },
+          BatchSize: 10,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        });
+      }
+    });
+
+    test('parks per peer on an encrypted, SSL-only 14-day queue with a DLQ and 6x the consumer timeout', () => {
+      expect(replicator.parkingQueues.map((p) => p.targetRegion)).toEqual(['us-east-1', 'ap-southeast-2']);
+      template.resourcePropertiesCountIs(
+        'AWS::SQS::Queue',
+        {
+          SqsManagedSseEnabled: true,
+          MessageRetentionPeriod: 1209600,
+          VisibilityTimeout: 360,
+          RedrivePolicy: { maxReceiveCount: 100, deadLetterTargetArn: Match.anyValue() },
+        },
+        2,
+      );
+      // on-failure queue + 2 parking DLQs: encrypted, 14 days, no redrive
+      template.resourcePropertiesCountIs(
+        'AWS::SQS::Queue',
+        { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600, RedrivePolicy: Match.absent() },
+        3,
+      );
+      template.resourcePropertiesCountIs(
+        'AWS::SQS::QueuePolicy',
+        {
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        },
+        5,
+      );
+    });
+
+    test('runs both functions on the newest Node.js runtime, arm64, 512 MB, 60 s, traced, with retained logs', () => {
+      template.resourcePropertiesCountIs(
+        'AWS::Lambda::Function',
+        {
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          MemorySize: 512,
+          Timeout: 60,
+          TracingConfig: { Mode: 'Active' },
+          Handler: 'index.handler',
+          LoggingConfig: { LogGroup: Match.anyValue() },
+        },
+        2,
+      );
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 2);
+    });
+
+    test('passes DDBM_SETTINGS that decode to the table, its peers with parking queue URLs, and the tuning', () => {
+      const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+      for (const fn of fns) {
+        const env = fn.Properties.Environment.Variables;
+        expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'ddb-mirror', POWERTOOLS_METRICS_NAMESPACE: 'DdbMirror' });
+        const settings = decodeSettings(flat(env.DDBM_SETTINGS));
+        expect(settings).toEqual({
+          table: 'Sessions',
+          tombstoneTable: 'Sessions-ddbm-tombstones',
+          region: 'eu-west-1',
+          mode: 'multi-active',
+          partitionKey: 'userId',
+          sortKey: 'sessionId',
+          versionAttribute: 'version',
+          peers: [
+            { region: 'us-east-1', parkingQueueUrl: expect.stringMatching(/^<ReplicatorParkinguseast1/) },
+            { region: 'ap-southeast-2', parkingQueueUrl: expect.stringMatching(/^<ReplicatorParkingapsoutheast2/) },
+          ],
+          tombstoneTtlSeconds: 30 * 86400,
+          ttl: { attribute: 'expiresAt', replicateDeletes: false },
+          excludeAttributes: [],
+          maxConcurrency: 10,
+          maxAttempts: 5,
+          baseDelayMs: 100,
+        });
+      }
+    });
+  });
+
+  describe('one-way table in its source region', () => {
+    const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
+    const statements = roleStatements(template, logicalId(replicator.role));
+
+    test('writes to the replicas only and has no own-table or own-tombstone access', () => {
+      const expected = ['eu-west-1', 'ap-southeast-2']
+        .flatMap((r) => [peerArn(r, 'Stories'), peerArn(r, 'Stories-ddbm-tombstones')])
+        .sort();
+      expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(expected);
+      expect(resourcesFor(statements, 'dynamodb:UpdateItem')).toEqual([]);
+      expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([]);
+      expectLeastPrivilege(statements);
+    });
+
+    test('passes mode one-way without a version attribute, and the excluded attributes', () => {
+      const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+      const settings = decodeSettings(flat(fn.Properties.Environment.Variables.DDBM_SETTINGS));
+      expect(settings).toMatchObject({ mode: 'one-way', excludeAttributes: ['secret'] });
+      expect(settings.versionAttribute).toBeUndefined();
+      expect(settings.sortKey).toBeUndefined();
+    });
+  });
+
+  test('refuses a region the table does not live in', () => {
+    expect(() => synth(oneWayTable(), 'sa-east-1')).toThrow(/Replicator for table Stories: region sa-east-1 is not one of/);
+  });
+});

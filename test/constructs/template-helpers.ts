@@ -1,0 +1,52 @@
+import { Stack, type CfnElement } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+
+/** Logical id of an L2's underlying resource (never hard-coded: STYLE 9). */
+export function logicalId(construct: IConstruct): string {
+  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+export interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Sid?: string;
+}
+
+/** A CloudFormation value as a flat string: `{Ref: X}` → `<X>`, GetAtt → `<X.Attr>`, joins concatenated. */
+export function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if ('Ref' in v) return `<${String(v.Ref)}>`;
+    if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+    if ('Fn::Join' in v) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(flat).join(sep);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** Every statement granted to one role: its inline policies and every AWS::IAM::Policy attached to it. */
+export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
+  const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
+  if (!role) throw new Error(`no role ${roleLogicalId}`);
+  const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
+  const attached = Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => asArray(p.Properties.Roles).some((r) => flat(r) === `<${roleLogicalId}>`))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+  return [...inline, ...attached];
+}
+
+/** Resources (flattened) that `action` is allowed on, across the statements. */
+export function resourcesFor(statements: readonly Statement[], action: string): string[] {
+  return statements
+    .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes(action))
+    .flatMap((s) => asArray(s.Resource).map(flat));
+}
