@@ -50,8 +50,12 @@ describe('FaultProxy in front of DynamoDB Local', () => {
     // WHEN an item is written in eu-west-1 only
     await eu.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, v: { N: '1' } } }));
     // THEN it reads back there and not in us-east-1, and both requests were counted as forwarded
-    const got = await eu.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }));
-    const other = await us.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }));
+    const got = await eu.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }),
+    );
+    const other = await us.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }),
+    );
     expect(got.Item).toEqual({ pk: { S: 'a' }, v: { N: '1' } });
     expect(other.Item).toBeUndefined();
     expect(proxy.stats('eu-west-1')).toEqual({ forwarded: 2, failed: 0 });

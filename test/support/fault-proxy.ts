@@ -25,7 +25,8 @@ export interface RegionCounters {
 }
 
 const THROTTLE_TYPES = {
-  ProvisionedThroughputExceededException: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+  ProvisionedThroughputExceededException:
+    'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
   ThrottlingException: 'com.amazon.coral.availability#ThrottlingException',
 } as const;
 

@@ -260,7 +260,12 @@ export class MirrorHarness {
    * The application's save (write contract): `ADD version :one SET data = :d`. Returns the new
    * version, or undefined when the region is down (its application cannot write either).
    */
-  async save(region: string, key: string, data: string, extra: Record<string, AttributeValue> = {}): Promise<number | undefined> {
+  async save(
+    region: string,
+    key: string,
+    data: string,
+    extra: Record<string, AttributeValue> = {},
+  ): Promise<number | undefined> {
     if (this.state(region).down) {
       this.trace.push(`save ${region} ${key}=${data} (skipped: region down)`);
       return undefined;
@@ -371,7 +376,8 @@ export class MirrorHarness {
   /** Polls the region's stream and delivers what is new (plus any duplicate or replay asked for). */
   async pump(region: string, options: PumpOptions = {}): Promise<PumpResult> {
     const s = this.state(region);
-    if (s.down || !s.reader) return { polled: 0, acknowledged: 0, pending: s.pending.length, failedBatches: 0 };
+    if (s.down || !s.reader)
+      return { polled: 0, acknowledged: 0, pending: s.pending.length, failedBatches: 0 };
     const fresh = await s.reader.pollRecords();
     s.history.push(...fresh);
     s.pending.push(...fresh);
@@ -513,17 +519,20 @@ export class MirrorHarness {
 
   /**
    * Keys whose application-visible state differs between regions: across all regions for
-   * multi-active tables, between the source and each replica for one-way tables.
+   * multi-active tables, between the source and each replica for one-way tables; `regions` narrows
+   * the comparison (e.g. to the healthy regions during an outage).
    */
-  async divergence(): Promise<Divergence[]> {
+  async divergence(options: { readonly regions?: readonly string[] } = {}): Promise<Divergence[]> {
+    const regions = options.regions ?? this.regions;
     const snap = await this.snapshot();
     const keys = new Set<string>();
     Object.values(snap).forEach((s) => s.items.forEach((_v, k) => keys.add(k)));
     const out: Divergence[] = [];
     for (const key of [...keys].sort()) {
       const states: Record<string, string | null> = {};
-      for (const region of this.regions) states[region] = snap[region].items.get(key) ?? null;
-      const reference = this.ctx.source ? states[this.ctx.source] : states[this.regions[0]];
+      for (const region of regions) states[region] = snap[region].items.get(key) ?? null;
+      const reference =
+        this.ctx.source && regions.includes(this.ctx.source) ? states[this.ctx.source] : states[regions[0]];
       if (Object.values(states).some((v) => v !== reference)) out.push({ key, states });
     }
     return out;

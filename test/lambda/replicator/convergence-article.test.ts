@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { FaultProxy } from '../../support/fault-proxy';
+import { MirrorHarness } from '../../support/mirror-harness';
 import { articleReplicator, ArticleVariant } from '../fixtures/article-replicator';
 import { explain, fcParams, multiActiveOps, runScenario } from './convergence-model';
 
@@ -41,4 +42,43 @@ describe('negative control: the article two-way mirror does not converge', () =>
       expect(result.failed).toBe(true);
     },
   );
+
+  test('article (faithful) never replicates a delete: streams say REMOVE, the article matches DELETE', async () => {
+    // GIVEN an item saved in one region and replicated
+    const h = await MirrorHarness.create({
+      regions: REGIONS,
+      mode: 'multi-active',
+      replicator: articleReplicator('faithful'),
+      proxy,
+    });
+    await h.save(REGIONS[0], 'k0', 'x');
+    await h.drain();
+    // WHEN it is deleted there
+    await h.remove(REGIONS[0], 'k0');
+    await h.drain();
+    // THEN the peer still holds it
+    const snap = await h.snapshot();
+    expect(snap[REGIONS[0]].items.has('{"S":"k0"}')).toBe(false);
+    expect(snap[REGIONS[1]].items.has('{"S":"k0"}')).toBe(true);
+  });
+
+  test('article (generous) resurrects a deleted item from a replayed record: no tombstone to compare against', async () => {
+    // GIVEN an item saved, replicated, deleted and the delete replicated
+    const h = await MirrorHarness.create({
+      regions: REGIONS,
+      mode: 'multi-active',
+      replicator: articleReplicator('generous'),
+      proxy,
+    });
+    await h.save(REGIONS[0], 'k0', 'x');
+    await h.drain();
+    await h.remove(REGIONS[0], 'k0');
+    await h.drain();
+    expect((await h.snapshot())[REGIONS[1]].items.size).toBe(0);
+    // WHEN the origin's first batch (the INSERT) is delivered again, as Lambda may
+    await h.redeliver(REGIONS[0], h.batches(REGIONS[0])[0]);
+    await h.drain();
+    // THEN the deleted item is back at the peer
+    expect((await h.snapshot())[REGIONS[1]].items.get('{"S":"k0"}')).toContain('"x"');
+  });
 });

@@ -49,7 +49,11 @@ export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary
     { weight: 5, arbitrary: pumpArb(r) },
     {
       weight: 1,
-      arbitrary: fc.record({ t: fc.constant('fault' as const), r, mode: fc.constantFrom('down', 'throttle', 'ok') }),
+      arbitrary: fc.record({
+        t: fc.constant('fault' as const),
+        r,
+        mode: fc.constantFrom('down', 'throttle', 'ok'),
+      }),
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
   );
@@ -88,7 +92,10 @@ export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void
         await h.save(region, KEYS[op.k], `${'abcdef'[op.r]}${i}`);
         break;
       case 'put':
-        await h.put(region, KEYS[op.k], { data: { S: `${'abcdef'[op.r]}${i}p` }, version: { N: String(i + 1) } });
+        await h.put(region, KEYS[op.k], {
+          data: { S: `${'abcdef'[op.r]}${i}p` },
+          version: { N: String(i + 1) },
+        });
         break;
       case 'del':
         await h.remove(region, KEYS[op.k]);
@@ -151,4 +158,28 @@ export function fcParams(numRuns: number): fc.Parameters<unknown> {
     ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}),
     verbose: fc.VerbosityLevel.Verbose,
   };
+}
+
+/**
+ * Idempotence: after a drain, re-deliver every batch each region ever delivered (in order), drain
+ * again, and compare everything stored — `_ddbm_` stamps and tombstones included — with before.
+ * Returns a description of what changed, or undefined.
+ */
+export async function redeliveryChanges(h: MirrorHarness): Promise<string | undefined> {
+  const before = await h.rawState();
+  const failed: string[] = [];
+  for (const region of h.regions)
+    for (const batch of [...h.batches(region)]) if (await h.redeliver(region, batch)) failed.push(region);
+  await h.drain();
+  const after = await h.rawState();
+  const changes: string[] = [];
+  if (failed.length) changes.push(`re-delivered batches reported failures in ${failed.join(', ')}`);
+  for (const region of h.regions) {
+    for (const part of ['items', 'tombstones'] as const) {
+      const b = before[region][part].join('\n');
+      const a = after[region][part].join('\n');
+      if (a !== b) changes.push(`${region} ${part}:\n  before: ${b}\n  after:  ${a}`);
+    }
+  }
+  return changes.length ? changes.join('\n') : undefined;
 }
