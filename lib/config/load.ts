@@ -170,7 +170,12 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
   };
   return t.mode === 'one-way'
     ? { ...common, mode: 'one-way', source: t.source, replicas: t.replicas }
-    : { ...common, mode: 'multi-active', regions: t.regions, versionAttribute: t.versionAttribute };
+    : {
+        ...common,
+        mode: 'multi-active',
+        regions: t.regions,
+        versionAttribute: t.versionAttribute ?? DEFAULTS.versionAttribute,
+      };
 }
 
 function toRouting(r: NonNullable<ParsedConfig['routing']>): RoutingModel {

@@ -233,8 +233,10 @@ const multiActiveTable = z
       .array(regionName)
       .min(2, { error: (iss) => `a multi-active table needs at least two regions, got ${show(iss.input)}` })
       .describe('Every region accepts writes.'),
+    // Defaulted in load.ts, not here: the cross-field check must know whether the user wrote it.
     versionAttribute: attributeName
-      .default(DEFAULTS.versionAttribute)
+      .optional()
+      .meta({ default: DEFAULTS.versionAttribute })
       .describe('Number attribute the application increments on every write. Default: version.'),
   })
   .describe('Multi-active: every region is written; conflicts resolve by version, then by write order.');
