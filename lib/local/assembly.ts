@@ -113,6 +113,8 @@ export interface PlanMapping {
   /** @default - no on-failure destination */
   readonly onFailure?: PlanQueue;
   readonly enabled: boolean;
+  /** The template's `Properties`, intrinsics resolved (the event-source emulator takes this spelling). */
+  readonly properties: Readonly<Record<string, unknown>>;
 }
 
 /** One mirrored table as the replicators' settings describe it. */
@@ -689,6 +691,7 @@ function readMapping(
     maximumBatchingWindowInSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
     ...(onFailure ? { onFailure } : {}),
     enabled: p.Enabled !== false,
+    properties: ctx.resolve(stack, p, where) as Record<string, unknown>,
   };
 }
 

@@ -1,0 +1,319 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import type { LocalPlan } from './assembly';
+import type { VerifyResult } from './verify';
+import type { LagObservation, WorkloadResult } from './workload';
+
+/**
+ * Figures of a local run and the files that keep them: `.ddb-mirror/report.json` and a small
+ * self-contained `.ddb-mirror/report.html` (inline SVG, no scripts).
+ *
+ * Counts come from the functions' own metrics: Powertools Metrics prints one EMF line per flush
+ * (`{"_aws":{"CloudWatchMetrics":[…]}, "table": …, "targetRegion": …, "RecordsApplied": n}`), the
+ * contract in lib/constructs/replication-monitoring.ts. Lag is also measured from outside, by sampling.
+ */
+
+/** Metric names and dimensions of the replicators (REPLICATION_METRICS; kept literal so lib/local needs no CDK). */
+export const METRIC = {
+  applied: 'RecordsApplied',
+  latency: 'ReplicationLatency',
+  stale: 'RecordsSkippedStale',
+  conflicts: 'ConflictsLost',
+  parked: 'RecordsParked',
+  malformed: 'MalformedRecords',
+  tableDimension: 'table',
+  targetDimension: 'targetRegion',
+} as const;
+
+export interface PairFigures {
+  readonly table: string;
+  readonly source: string;
+  readonly target: string;
+  readonly applied: number;
+  readonly staleSkipped: number;
+  readonly conflictsLost: number;
+  readonly parked: number;
+  readonly errors: number;
+  /** From the replicator's ReplicationLatency metric (stream record creation → applied), ms. */
+  readonly metricLatency: Percentiles;
+  /** Measured from outside: workload acknowledgement → item visible in the target, ms. */
+  readonly observedLag: Percentiles;
+}
+
+export interface Percentiles {
+  readonly count: number;
+  readonly p50?: number;
+  readonly p99?: number;
+  readonly max?: number;
+}
+
+export function percentiles(values: readonly number[]): Percentiles {
+  if (!values.length) return { count: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
+}
+
+interface PairAccumulator {
+  applied: number;
+  staleSkipped: number;
+  conflictsLost: number;
+  parked: number;
+  errors: number;
+  latency: number[];
+  lag: number[];
+}
+
+/** Collects figures per table and source → target pair, from EMF lines, errors and lag samples. */
+export class StatsCollector {
+  private readonly pairs = new Map<string, PairAccumulator>();
+  readonly lagSeries: LagObservation[] = [];
+  /** Totals of every metric seen, by `region/table/name` (includes names this collector has no column for). */
+  readonly metricTotals: Record<string, number> = {};
+  /** Errors not attributable to a pair (function crashes, IAM denials, on-failure batches). */
+  readonly errors: { readonly at: number; readonly source: string; readonly message: string }[] = [];
+
+  /** Declares the pairs up front so a pair with nothing applied still shows (as 0). */
+  declarePairs(plan: Pick<LocalPlan, 'mirrorTables'>): void {
+    for (const t of plan.mirrorTables) {
+      const sources = t.mode === 'one-way' ? [t.source ?? t.regions[0]] : t.regions;
+      for (const s of sources) for (const target of t.regions) if (target !== s) this.pair(t.name, s, target);
+    }
+  }
+
+  private pair(table: string, source: string, target: string): PairAccumulator {
+    const k = `${table}\u0000${source}\u0000${target}`;
+    let p = this.pairs.get(k);
+    if (!p) this.pairs.set(k, (p = { applied: 0, staleSkipped: 0, conflictsLost: 0, parked: 0, errors: 0, latency: [], lag: [] }));
+    return p;
+  }
+
+  /**
+   * Reads one stdout line of a function. `source` is the function's region; `table` its table when
+   * known (the metrics carry it too). Returns true when the line was an EMF document.
+   */
+  ingestLine(line: string, context: { readonly source: string; readonly table?: string }): boolean {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('{') || !trimmed.includes('"_aws"')) return false;
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(trimmed) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    const aws = doc._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
+    if (!aws?.CloudWatchMetrics) return false;
+    const table = typeof doc[METRIC.tableDimension] === 'string' ? (doc[METRIC.tableDimension] as string) : context.table;
+    const target = typeof doc[METRIC.targetDimension] === 'string' ? (doc[METRIC.targetDimension] as string) : undefined;
+    for (const group of aws.CloudWatchMetrics) {
+      for (const { Name } of group.Metrics ?? []) {
+        const raw = doc[Name];
+        const values = (Array.isArray(raw) ? raw : [raw]).map(Number).filter((n) => Number.isFinite(n));
+        const sum = values.reduce((a, b) => a + b, 0);
+        const totalKey = `${context.source}/${table ?? '-'}/${Name}`;
+        this.metricTotals[totalKey] = (this.metricTotals[totalKey] ?? 0) + sum;
+        if (!table || !target) continue;
+        const p = this.pair(table, context.source, target);
+        if (Name === METRIC.applied) p.applied += sum;
+        else if (Name === METRIC.stale) p.staleSkipped += sum;
+        else if (Name === METRIC.conflicts) p.conflictsLost += sum;
+        else if (Name === METRIC.parked) p.parked += sum;
+        else if (Name === METRIC.latency) p.latency.push(...values);
+        else if (/error|fail/i.test(Name)) p.errors += sum;
+      }
+    }
+    return true;
+  }
+
+  addLag(o: LagObservation): void {
+    this.pair(o.table, o.origin, o.target).lag.push(o.lagMs);
+    this.lagSeries.push(o);
+  }
+
+  addError(source: string, message: string, pair?: { table: string; source: string; target: string }): void {
+    if (pair) this.pair(pair.table, pair.source, pair.target).errors += 1;
+    this.errors.push({ at: Date.now(), source, message });
+  }
+
+  figures(): PairFigures[] {
+    return [...this.pairs.entries()]
+      .map(([k, p]) => {
+        const [table, source, target] = k.split('\u0000');
+        return {
+          table,
+          source,
+          target,
+          applied: p.applied,
+          staleSkipped: p.staleSkipped,
+          conflictsLost: p.conflictsLost,
+          parked: p.parked,
+          errors: p.errors,
+          metricLatency: percentiles(p.latency),
+          observedLag: percentiles(p.lag),
+        };
+      })
+      .sort((a, b) => a.table.localeCompare(b.table) || a.source.localeCompare(b.source) || a.target.localeCompare(b.target));
+  }
+}
+
+export interface RunReport {
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly seed: number;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly config: {
+    readonly assembly: string;
+    readonly regions: readonly string[];
+    readonly tables: readonly { readonly name: string; readonly mode: string; readonly source?: string; readonly regions: readonly string[]; readonly excludeAttributes: readonly string[] }[];
+    readonly functions: number;
+    readonly mappings: number;
+    readonly queues: number;
+  };
+  readonly timings: Readonly<Record<string, number>>;
+  readonly workload?: WorkloadResult;
+  readonly pairs: readonly PairFigures[];
+  readonly lagSeries: readonly { readonly t: number; readonly table: string; readonly origin: string; readonly target: string; readonly lagMs: number }[];
+  readonly verification?: VerifyResult;
+  readonly divergentKeys: number;
+  readonly errors: readonly { readonly at: number; readonly source: string; readonly message: string }[];
+  readonly onFailureFiles: readonly string[];
+  readonly ok: boolean;
+}
+
+export function buildReport(args: {
+  readonly plan: LocalPlan;
+  readonly stats: StatsCollector;
+  readonly startedAt: number;
+  readonly seed: number;
+  readonly options: Record<string, unknown>;
+  readonly timings: Record<string, number>;
+  readonly workload?: WorkloadResult;
+  readonly verification?: VerifyResult;
+  readonly onFailureFiles?: readonly string[];
+  readonly failure?: string;
+}): RunReport {
+  const divergentKeys = args.verification?.divergentKeys ?? -1;
+  return {
+    startedAt: new Date(args.startedAt).toISOString(),
+    durationMs: Date.now() - args.startedAt,
+    seed: args.seed,
+    options: args.options,
+    config: {
+      assembly: args.plan.assemblyDir,
+      regions: args.plan.regions,
+      tables: args.plan.mirrorTables.map((t) => ({
+        name: t.name,
+        mode: t.mode,
+        ...(t.source ? { source: t.source } : {}),
+        regions: t.regions,
+        excludeAttributes: t.excludeAttributes,
+      })),
+      functions: args.plan.functions.length,
+      mappings: args.plan.mappings.length,
+      queues: args.plan.queues.length,
+    },
+    timings: args.timings,
+    ...(args.workload ? { workload: args.workload } : {}),
+    pairs: args.stats.figures(),
+    lagSeries: args.stats.lagSeries.map((o) => ({ t: o.at - args.startedAt, table: o.table, origin: o.origin, target: o.target, lagMs: o.lagMs })),
+    ...(args.verification ? { verification: args.verification } : {}),
+    divergentKeys,
+    errors: [...args.stats.errors, ...(args.failure ? [{ at: Date.now(), source: 'run', message: args.failure }] : [])],
+    onFailureFiles: args.onFailureFiles ?? [],
+    ok: divergentKeys === 0 && !args.failure,
+  };
+}
+
+/** Writes report.json and report.html into `dir`; returns their paths. */
+export function writeReport(report: RunReport, dir: string): { json: string; html: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const html = join(dir, 'report.html');
+  writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(html, renderHtml(report));
+  return { json, html };
+}
+
+const esc = (s: unknown) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const ms = (v?: number) => (v === undefined ? '–' : `${Math.round(v)} ms`);
+
+const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563'];
+
+/** Lag over time, one polyline per table/pair, as inline SVG. */
+export function lagChart(series: RunReport['lagSeries'], width = 760, height = 260): string {
+  if (!series.length) return '<p>No lag samples were taken.</p>';
+  const pad = { l: 56, r: 12, t: 12, b: 32 };
+  const maxT = Math.max(...series.map((s) => s.t), 1);
+  const maxLag = Math.max(...series.map((s) => s.lagMs), 1);
+  const x = (t: number) => pad.l + (t / maxT) * (width - pad.l - pad.r);
+  const y = (v: number) => height - pad.b - (v / maxLag) * (height - pad.t - pad.b);
+  const groups = new Map<string, RunReport['lagSeries'][number][]>();
+  for (const s of series) {
+    const k = `${s.table} ${s.origin}→${s.target}`;
+    groups.set(k, [...(groups.get(k) ?? []), s]);
+  }
+  const lines = [...groups.entries()].map(([name, points], i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const pts = points.sort((a, b) => a.t - b.t).map((p) => `${x(p.t).toFixed(1)},${y(p.lagMs).toFixed(1)}`);
+    return `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.join(' ')}"><title>${esc(name)}</title></polyline>`;
+  });
+  const legend = [...groups.keys()]
+    .map((name, i) => `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${esc(name)}`)
+    .join(' &nbsp; ');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map((f) => `<text x="${pad.l - 6}" y="${y(f * maxLag) + 4}" text-anchor="end">${Math.round(f * maxLag)}</text>` +
+      `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(f * maxLag)}" y2="${y(f * maxLag)}" stroke="#e5e7eb"/>`)
+    .join('');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11" font-family="sans-serif">` +
+    ticks +
+    `<text x="${pad.l}" y="${height - 8}">0 s</text><text x="${width - pad.r}" y="${height - 8}" text-anchor="end">${(maxT / 1000).toFixed(1)} s</text>` +
+    `<text x="12" y="${pad.t + 10}">ms</text>` +
+    lines.join('') +
+    `</svg><p class="legend">${legend}</p>`
+  );
+}
+
+export function renderHtml(r: RunReport): string {
+  const rows = r.pairs
+    .map(
+      (p) =>
+        `<tr><td>${esc(p.table)}</td><td>${esc(p.source)} → ${esc(p.target)}</td><td>${p.applied}</td>` +
+        `<td>${ms(p.metricLatency.p50)} / ${ms(p.metricLatency.p99)}</td><td>${ms(p.observedLag.p50)} / ${ms(p.observedLag.p99)}</td>` +
+        `<td>${p.conflictsLost}</td><td>${p.parked}</td><td>${p.errors}</td></tr>`,
+    )
+    .join('\n');
+  const divergent = (r.verification?.tables ?? [])
+    .flatMap((t) => t.divergent)
+    .slice(0, 200)
+    .map((d) => `<li><code>${esc(d.table)} ${esc(d.key)}</code> differs in ${esc(d.differing.join(', '))}</li>`)
+    .join('');
+  const errors = r.errors.slice(0, 50).map((e) => `<li>${esc(e.source)}: ${esc(e.message)}</li>`).join('');
+  const tables = r.config.tables
+    .map((t) => `<li><b>${esc(t.name)}</b> — ${esc(t.mode)}${t.source ? ` from ${esc(t.source)}` : ''} in ${esc(t.regions.join(', '))}</li>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ddb-mirror local run</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#111;max-width:960px}
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}
+.ok{color:#15803d}.bad{color:#b91c1c}.legend{font-size:.85rem}code{font-size:.85rem}
+</style></head><body>
+<h1>ddb-mirror local run <span class="${r.ok ? 'ok' : 'bad'}">${r.ok ? '✔ converged' : '✘ not converged'}</span></h1>
+<p>Started ${esc(r.startedAt)}, ${(r.durationMs / 1000).toFixed(1)} s, seed ${r.seed}. Divergent keys: <b>${r.divergentKeys}</b>.
+${r.workload ? `Workload: ${r.workload.writes} writes (${r.workload.concurrentSaves} deliberately concurrent), ${r.workload.errors} errors.` : ''}</p>
+<ul>${tables}</ul>
+<h2>Replication per pair</h2>
+<table><thead><tr><th>Table</th><th>Pair</th><th>Applied</th><th>Latency p50 / p99 (metric)</th><th>Lag p50 / p99 (observed)</th><th>Conflicts lost</th><th>Parked</th><th>Errors</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<h2>Observed lag over time</h2>
+${lagChart(r.lagSeries)}
+<h2>Divergent keys</h2>
+${divergent ? `<ul>${divergent}</ul>` : '<p>None.</p>'}
+${errors ? `<h2>Errors</h2><ul>${errors}</ul>` : ''}
+</body></html>
+`;
+}

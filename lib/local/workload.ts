@@ -1,0 +1,420 @@
+import {
+  AttributeValue,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { KeyAttribute } from '../config/model';
+import type { PlanMirrorTable } from './assembly';
+
+/**
+ * The demo workload, modelled on the article: Stories (one-way tables) are published and edited in
+ * their source region; Sessions (multi-active tables) are saved in every region following the write
+ * contract (`UpdateItem ... ADD version :one`), with deliberate concurrent saves of one session in two
+ * regions, and deletes. The operations are planned up front from a seeded PRNG, so one seed always
+ * gives the same sequence; item shapes come from each table's key schema, so any config works.
+ */
+
+export interface WorkloadOptions {
+  /** @default 1 */
+  readonly seed: number;
+  /** Operations per second. @default 20 */
+  readonly rate: number;
+  /** @default 15 */
+  readonly durationSeconds: number;
+}
+
+export const WORKLOAD_DEFAULTS: WorkloadOptions = { seed: 1, rate: 20, durationSeconds: 15 };
+
+export type OpKind = 'create' | 'edit' | 'save' | 'delete';
+
+export interface PlannedOp {
+  /** Offset from the start of the workload, ms. */
+  readonly at: number;
+  readonly index: number;
+  readonly table: string;
+  readonly region: string;
+  readonly kind: OpKind;
+  readonly key: Record<string, AttributeValue>;
+  /** Attributes written (not the key, not the version). */
+  readonly attributes: Record<string, AttributeValue>;
+  /** Ops sharing a group id run at the same moment in different regions (a deliberate conflict). */
+  readonly concurrentGroup?: number;
+  /** Unique id of this write, stored in {@link WRITE_ID}: replication lag is measured by looking for it. */
+  readonly writeId: string;
+}
+
+/** Attribute the workload writes on every save so a target can tell it holds that exact write. */
+export const WRITE_ID = 'writeId';
+
+/** mulberry32: small, fast, good enough for a demo and fully deterministic. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function keyValue(attr: KeyAttribute, text: string, n: number): AttributeValue {
+  if (attr.type === 'N') return { N: String(n) };
+  if (attr.type === 'B') return { B: Buffer.from(text) };
+  return { S: text };
+}
+
+/** The key of entity `n` of a table, whatever its key schema (S, N or B, with or without sort key). */
+export function entityKey(table: PlanMirrorTable, n: number): Record<string, AttributeValue> {
+  const noun = table.mode === 'one-way' ? 'story' : 'session';
+  const key: Record<string, AttributeValue> = {
+    [table.key.partitionKey.name]: keyValue(table.key.partitionKey, `${noun}-${String(n).padStart(4, '0')}`, n),
+  };
+  if (table.key.sortKey) key[table.key.sortKey.name] = keyValue(table.key.sortKey, `part-${n % 3}`, n % 3);
+  return key;
+}
+
+const WORDS = ['aurora', 'harbor', 'granite', 'meadow', 'signal', 'copper', 'lantern', 'orbit', 'tundra', 'willow', 'ember', 'delta'];
+
+function attributesFor(table: PlanMirrorTable, region: string, rand: () => number, now: number): Record<string, AttributeValue> {
+  const pick = () => WORDS[Math.floor(rand() * WORDS.length)];
+  const reserved = new Set([table.key.partitionKey.name, table.key.sortKey?.name, table.versionAttribute, WRITE_ID]);
+  const attrs: Record<string, AttributeValue> =
+    table.mode === 'one-way'
+      ? {
+          title: { S: `${pick()} ${pick()}` },
+          body: { S: Array.from({ length: 8 }, pick).join(' ') },
+          wordCount: { N: String(8 + Math.floor(rand() * 400)) },
+          tags: { SS: [...new Set([pick(), pick()])] },
+        }
+      : {
+          user: { S: `user-${Math.floor(rand() * 50)}` },
+          cart: { L: Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ S: pick() })) },
+          lastRegion: { S: region },
+          prefs: { M: { theme: { S: rand() < 0.5 ? 'dark' : 'light' } } },
+        };
+  // Excluded attributes are region-local by definition: written here, never expected elsewhere.
+  for (const ex of table.excludeAttributes) attrs[ex] = { S: `${region}-local-${pick()}` };
+  if (table.ttlAttribute) attrs[table.ttlAttribute] = { N: String(Math.floor(now / 1000) + 86400) };
+  for (const r of reserved) if (r && r in attrs) delete attrs[r];
+  return attrs;
+}
+
+/**
+ * Plans the whole workload. `writableRegions` of a one-way table is its source only; of a
+ * multi-active table, every region. Item counts stay small so edits and conflicts are frequent.
+ */
+export function planWorkload(tables: readonly PlanMirrorTable[], options: Partial<WorkloadOptions> = {}): PlannedOp[] {
+  const o = { ...WORKLOAD_DEFAULTS, ...options };
+  const rand = prng(o.seed);
+  const total = Math.max(1, Math.round(o.rate * o.durationSeconds));
+  const interval = 1000 / o.rate;
+  const live = new Map<string, Set<number>>(tables.map((t) => [t.name, new Set<number>()]));
+  const next = new Map<string, number>(tables.map((t) => [t.name, 0]));
+  const ops: PlannedOp[] = [];
+  let group = 0;
+  const chooseLive = (t: PlanMirrorTable) => {
+    const s = [...live.get(t.name)!];
+    return s.length ? s[Math.floor(rand() * s.length)] : undefined;
+  };
+  const fresh = (t: PlanMirrorTable) => {
+    const n = next.get(t.name)!;
+    next.set(t.name, n + 1);
+    return n;
+  };
+  const push = (op: Omit<PlannedOp, 'index' | 'writeId' | 'key'> & { n: number; t: PlanMirrorTable }) => {
+    const index = ops.length;
+    const { n, t, ...rest } = op;
+    ops.push({ ...rest, index, key: entityKey(t, n), writeId: `w${o.seed}-${index}` });
+  };
+  if (!tables.length) return ops;
+  for (let i = 0; i < total; i++) {
+    const at = Math.round(i * interval);
+    const t = tables[Math.floor(rand() * tables.length)];
+    const roll = rand();
+    const existing = chooseLive(t);
+    if (t.mode === 'one-way') {
+      const region = t.source ?? t.regions[0];
+      if (existing === undefined || roll < 0.4) {
+        const n = fresh(t);
+        live.get(t.name)!.add(n);
+        push({ at, t, n, table: t.name, region, kind: 'create', attributes: attributesFor(t, region, rand, at) });
+      } else if (roll < 0.9) {
+        push({ at, t, n: existing, table: t.name, region, kind: 'edit', attributes: attributesFor(t, region, rand, at) });
+      } else {
+        live.get(t.name)!.delete(existing);
+        push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
+      }
+      continue;
+    }
+    const region = t.regions[Math.floor(rand() * t.regions.length)];
+    if (existing === undefined || roll < 0.25) {
+      // A new session, or (one time in five) a deleted one coming back: the generation rule's case.
+      const dead = [...Array(next.get(t.name)!).keys()].filter((k) => !live.get(t.name)!.has(k));
+      const n = dead.length && rand() < 0.2 ? dead[Math.floor(rand() * dead.length)] : fresh(t);
+      live.get(t.name)!.add(n);
+      push({ at, t, n, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, at) });
+    } else if (roll < 0.4 && t.regions.length > 1) {
+      // The same session saved at the same moment in two regions: one of the two loses everywhere.
+      const other = t.regions.filter((r) => r !== region)[Math.floor(rand() * (t.regions.length - 1))];
+      group += 1;
+      for (const r of [region, other])
+        push({ at, t, n: existing, table: t.name, region: r, kind: 'save', attributes: attributesFor(t, r, rand, at), concurrentGroup: group });
+    } else if (roll < 0.5) {
+      live.get(t.name)!.delete(existing);
+      push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
+    } else {
+      push({ at, t, n: existing, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, at) });
+    }
+  }
+  return ops;
+}
+
+/** One write's journey: written at `writtenAt` in `origin`, to be looked for in `targets`. */
+export interface WriteSample {
+  readonly table: string;
+  readonly origin: string;
+  readonly targets: readonly string[];
+  readonly key: Record<string, AttributeValue>;
+  readonly writeId: string;
+  readonly writtenAt: number;
+}
+
+export interface LagObservation {
+  readonly table: string;
+  readonly origin: string;
+  readonly target: string;
+  /** ms from the write's acknowledgement to the item being visible in the target. */
+  readonly lagMs: number;
+  /** When it became visible (epoch ms). */
+  readonly at: number;
+}
+
+export interface WorkloadProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly errors: number;
+}
+
+export interface RunWorkloadOptions {
+  readonly clientFor: (region: string) => DynamoDBClient;
+  readonly tables: readonly PlanMirrorTable[];
+  readonly onProgress?: (p: WorkloadProgress) => void;
+  /** Called after each acknowledged save (not deletes, not conflicting saves). */
+  readonly onWrite?: (sample: WriteSample) => void;
+  readonly onError?: (op: PlannedOp, error: unknown) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface WorkloadResult {
+  readonly operations: number;
+  readonly writes: number;
+  readonly errors: number;
+  readonly byKind: Record<OpKind, number>;
+  readonly concurrentSaves: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+/** Runs the planned operations at their offsets; ops due at one moment run together. */
+export async function runWorkload(ops: readonly PlannedOp[], options: RunWorkloadOptions): Promise<WorkloadResult> {
+  const startedAt = Date.now();
+  const tables = new Map(options.tables.map((t) => [t.name, t]));
+  const byKind: Record<OpKind, number> = { create: 0, edit: 0, save: 0, delete: 0 };
+  let done = 0;
+  let errors = 0;
+  const inflight = new Set<Promise<void>>();
+  const groups = new Map<number, PlannedOp[]>();
+  for (const op of ops) if (op.concurrentGroup !== undefined) groups.set(op.concurrentGroup, [...(groups.get(op.concurrentGroup) ?? []), op]);
+
+  for (let i = 0; i < ops.length; i++) {
+    if (options.signal?.aborted) break;
+    const op = ops[i];
+    const wait = startedAt + op.at - Date.now();
+    if (wait > 0) await sleep(wait, options.signal);
+    const batch = op.concurrentGroup !== undefined ? groups.get(op.concurrentGroup)! : [op];
+    if (op.concurrentGroup !== undefined) i += batch.length - 1;
+    const p = Promise.all(
+      batch.map(async (b) => {
+        try {
+          await execute(b, tables.get(b.table)!, options.clientFor(b.region));
+          byKind[b.kind] += 1;
+          if (b.kind !== 'delete' && b.concurrentGroup === undefined) {
+            const t = tables.get(b.table)!;
+            options.onWrite?.({
+              table: b.table,
+              origin: b.region,
+              targets: t.regions.filter((r) => r !== b.region),
+              key: b.key,
+              writeId: b.writeId,
+              writtenAt: Date.now(),
+            });
+          }
+        } catch (e) {
+          errors += 1;
+          options.onError?.(b, e);
+        } finally {
+          done += 1;
+          options.onProgress?.({ done, total: ops.length, errors });
+        }
+      }),
+    ).then(() => undefined);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    // Bound the writes in flight so a slow engine slows the workload instead of queueing without end.
+    if (inflight.size >= 32) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  return {
+    operations: done,
+    writes: Object.values(byKind).reduce((a, b) => a + b, 0),
+    errors,
+    byKind,
+    concurrentSaves: ops.filter((o) => o.concurrentGroup !== undefined).length,
+    startedAt,
+    endedAt: Date.now(),
+  };
+}
+
+async function execute(op: PlannedOp, table: PlanMirrorTable, client: DynamoDBClient): Promise<void> {
+  const attributes = { ...op.attributes, [WRITE_ID]: { S: op.writeId } };
+  if (op.kind === 'delete') {
+    await client.send(new DeleteItemCommand({ TableName: op.table, Key: op.key }));
+    return;
+  }
+  if (op.kind === 'create') {
+    await client.send(new PutItemCommand({ TableName: op.table, Item: { ...op.key, ...attributes } }));
+    return;
+  }
+  // Edits and saves are UpdateItems; on multi-active tables they follow the write contract
+  // (docs/replication.md): every save increments the version with ADD, a new item starts at 1.
+  const names: Record<string, string> = {};
+  const values: Record<string, AttributeValue> = {};
+  const sets = Object.entries(attributes).map(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    return `#a${i} = :a${i}`;
+  });
+  let expression = `SET ${sets.join(', ')}`;
+  if (table.mode === 'multi-active') {
+    names['#version'] = table.versionAttribute ?? 'version';
+    values[':one'] = { N: '1' };
+    expression += ' ADD #version :one';
+  }
+  await client.send(
+    new UpdateItemCommand({
+      TableName: op.table,
+      Key: op.key,
+      UpdateExpression: expression,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+/**
+ * Measures replication lag by sampling: looks for a write's id in each target until it shows up,
+ * is superseded by a newer write to the same key, or times out.
+ */
+export class LagSampler {
+  private readonly pending: { sample: WriteSample; target: string; key: string }[] = [];
+  private readonly latestWrite = new Map<string, string>();
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+  private seen = 0;
+  readonly observations: LagObservation[] = [];
+  timedOut = 0;
+
+  constructor(
+    private readonly options: {
+      readonly clientFor: (region: string) => DynamoDBClient;
+      /** Sample one write in `every`. @default 2 */
+      readonly every?: number;
+      /** @default 100 */
+      readonly maxPending?: number;
+      /** @default 30000 */
+      readonly timeoutMs?: number;
+      /** @default 100 */
+      readonly intervalMs?: number;
+      readonly onObservation?: (o: LagObservation) => void;
+    },
+  ) {}
+
+  track(sample: WriteSample): void {
+    const itemKey = `${sample.table}|${JSON.stringify(sample.key)}`;
+    this.latestWrite.set(itemKey, sample.writeId);
+    this.seen += 1;
+    if (this.seen % (this.options.every ?? 2) !== 0) return;
+    if (this.pending.length >= (this.options.maxPending ?? 100)) return;
+    for (const target of sample.targets) this.pending.push({ sample, target, key: itemKey });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.options.intervalMs ?? 100);
+  }
+
+  get outstanding(): number {
+    return this.pending.length;
+  }
+
+  /** Stops polling; with `settle`, first waits (bounded) for what is still pending. */
+  async stop(settleMs = 0): Promise<void> {
+    const deadline = Date.now() + settleMs;
+    while (this.pending.length && Date.now() < deadline) await sleep(100);
+    if (this.timer) clearInterval(this.timer);
+    while (this.busy) await sleep(20);
+  }
+
+  private async check(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const now = Date.now();
+      const batch = [...this.pending];
+      await Promise.all(
+        batch.map(async (p) => {
+          const drop = () => void this.pending.splice(this.pending.indexOf(p), 1);
+          if (this.latestWrite.get(p.key) !== p.sample.writeId) return drop();
+          if (now - p.sample.writtenAt > (this.options.timeoutMs ?? 30000)) {
+            this.timedOut += 1;
+            return drop();
+          }
+          try {
+            const res = await this.options.clientFor(p.target).send(
+              new GetItemCommand({ TableName: p.sample.table, Key: p.sample.key, ConsistentRead: true, ProjectionExpression: '#w', ExpressionAttributeNames: { '#w': WRITE_ID } }),
+            );
+            if (res.Item?.[WRITE_ID]?.S === p.sample.writeId) {
+              const at = Date.now();
+              const o = { table: p.sample.table, origin: p.sample.origin, target: p.target, lagMs: at - p.sample.writtenAt, at };
+              this.observations.push(o);
+              this.options.onObservation?.(o);
+              drop();
+            }
+            return undefined;
+          } catch {
+            // A failed probe is retried on the next tick; the probe is not what is being measured.
+            return undefined;
+          }
+        }),
+      );
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
