@@ -1,0 +1,540 @@
+import { randomUUID } from 'crypto';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { compareSequence } from './stream-reader';
+
+/**
+ * The properties of an `AWS::Lambda::EventSourceMapping`, spelled as in the synthesized template, so the
+ * assembly reader can pass a resolved `Properties` block straight in. Ranges are those of the Lambda API
+ * (FACTS.md, Lambda "services-ddb-params").
+ */
+export interface EventSourceMappingProperties {
+  /** @default 100 (1–10,000) */
+  readonly BatchSize?: number;
+  /** @default 'TRIM_HORIZON' */
+  readonly StartingPosition?: string;
+  /** Split a batch that makes the function fail in two and retry each half; splitting uses no retries. @default false */
+  readonly BisectBatchOnFunctionError?: boolean;
+  /** -1 is infinite. @default -1 (-1–10,000) */
+  readonly MaximumRetryAttempts?: number;
+  /** Records older than this are not delivered but go to the on-failure destination. -1 is infinite. @default -1 */
+  readonly MaximumRecordAgeInSeconds?: number;
+  /** `['ReportBatchItemFailures']` turns on partial batch responses. @default - whole-batch semantics */
+  readonly FunctionResponseTypes?: readonly string[];
+  /** Where the metadata of discarded batches goes. @default - discarded batches are only counted */
+  readonly DestinationConfig?: { readonly OnFailure?: { readonly Destination?: string } };
+  /** Wait up to this long to fill a batch. @default 0 (0–300) */
+  readonly MaximumBatchingWindowInSeconds?: number;
+  /** Only 1 is emulated. @default 1 */
+  readonly ParallelizationFactor?: number;
+  /** @default true */
+  readonly Enabled?: boolean;
+  /** Not emulated: a mapping that sets it is rejected rather than run with different semantics. */
+  readonly FilterCriteria?: unknown;
+  /** Not emulated (rejected). */
+  readonly TumblingWindowInSeconds?: number;
+  /** Accepted and ignored: the reader decides what is read. */
+  readonly EventSourceArn?: unknown;
+  /** Accepted and ignored: `invoke` decides what is invoked. */
+  readonly FunctionName?: unknown;
+}
+
+/** What the event source reads: `StreamReader` satisfies it. */
+export interface ShardSource {
+  /** New records since the previous poll, per shard, each shard's records in stream order. */
+  poll(): Promise<ReadonlyArray<{ readonly shardId: string; readonly parentShardId?: string; readonly records: DynamoDBRecord[] }>>;
+}
+
+/** Throwing (or rejecting) is a function error, as an unhandled error in the handler is on Lambda. */
+export type StreamInvoke = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+
+/**
+ * The invocation record Lambda sends to an on-failure destination for a stream batch: metadata only,
+ * never the records (Lambda developer guide, "Retaining discarded records for a DynamoDB event source").
+ */
+export interface StreamOnFailureRecord {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+    readonly approximateInvokeCount: number;
+  };
+  /** Absent when the batch was discarded without having been invoked. */
+  readonly responseContext?: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError?: string;
+  };
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly DDBStreamBatchInfo: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly approximateArrivalOfFirstRecord: string;
+    readonly approximateArrivalOfLastRecord: string;
+    readonly batchSize: number;
+    readonly streamArn: string;
+  };
+}
+
+export type OnFailureSink = (destinationArn: string, record: StreamOnFailureRecord) => Promise<void> | void;
+
+export type EventSourceNotice =
+  | { readonly type: 'invoke'; readonly shardId: string; readonly records: number; readonly attempt: number }
+  | { readonly type: 'function-error'; readonly shardId: string; readonly error: unknown }
+  | { readonly type: 'partial-failure'; readonly shardId: string; readonly failed: number; readonly retried: number }
+  | { readonly type: 'bisect'; readonly shardId: string; readonly halves: readonly [number, number] }
+  | { readonly type: 'discard'; readonly shardId: string; readonly record: StreamOnFailureRecord; readonly destination?: string }
+  | { readonly type: 'poll-error' | 'sink-error'; readonly error: unknown };
+
+export interface DynamoStreamEventSourceOptions {
+  readonly reader: ShardSource;
+  readonly invoke: StreamInvoke;
+  /** The mapping's properties as in the template (intrinsics resolved). */
+  readonly properties?: EventSourceMappingProperties;
+  /** Written into on-failure records. */
+  readonly streamArn: string;
+  /** Written into on-failure records. @default 'arn:aws:lambda:local:000000000000:function:local' */
+  readonly functionArn?: string;
+  /** Receives discarded batches when `DestinationConfig.OnFailure.Destination` is set. */
+  readonly onFailure?: OnFailureSink;
+  /** Progress notices (for a UI or a log). */
+  readonly onEvent?: (notice: EventSourceNotice) => void;
+  /** Epoch milliseconds. @default Date.now */
+  readonly clock?: () => number;
+  /** Interval between polls of `start()`. Lambda polls each shard about 4 times a second. @default 250 */
+  readonly pollIntervalMs?: number;
+  /** Delay before the n-th retry of a batch in `start()` (not in `pollOnce`). @default 250 ms doubling to 8 s */
+  readonly retryDelayMs?: (retry: number) => number;
+}
+
+export interface EventSourceCounters {
+  /** Invocations, retries included. */
+  batches: number;
+  /** Records handed to the function, re-deliveries included. */
+  recordsDelivered: number;
+  /** Invocations that were retries of a failed (part of a) batch. */
+  retries: number;
+  functionErrors: number;
+  partialFailures: number;
+  bisections: number;
+  /** Batches discarded (sent to the on-failure destination when one is set). */
+  onFailure: number;
+  recordsDiscarded: number;
+}
+
+/** Lambda's payload limit for a synchronous invocation (FACTS.md). */
+const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+interface WorkItem {
+  records: DynamoDBRecord[];
+  invokeCount: number;
+  lastFunctionError?: string;
+}
+
+interface Shard {
+  readonly shardId: string;
+  readonly parentShardId?: string;
+  /** Read, not yet in a batch. */
+  backlog: DynamoDBRecord[];
+  /** When `backlog[0]` was read (clock ms), for the batching window. */
+  backlogSince?: number;
+  /** Batches being retried, in stream order (bisection queues both halves). */
+  work: WorkItem[];
+  busy?: Promise<void>;
+  nextAttemptAt: number;
+}
+
+/**
+ * Emulates a Lambda event source mapping on a DynamoDB stream: per shard, one batch in flight
+ * (ParallelizationFactor 1), records in order, checkpoint only past what succeeded.
+ *
+ * Semantics follow the Lambda developer guide (FACTS.md): partial batch responses checkpoint at the lowest
+ * reported sequence number and replay everything after it; an empty or unknown `itemIdentifier` fails the
+ * whole batch; bisection does not use retries; a batch whose retries run out, or whose records grow older
+ * than `MaximumRecordAgeInSeconds`, is discarded with its metadata sent to the on-failure destination, and the
+ * shard moves on. Two choices where the guide is silent: a retry re-delivers only the failed records of
+ * the batch (it is not topped up with newer records), and halves of a bisected batch each start with a
+ * fresh retry count.
+ */
+export class DynamoStreamEventSource {
+  readonly counters: EventSourceCounters = {
+    batches: 0,
+    recordsDelivered: 0,
+    retries: 0,
+    functionErrors: 0,
+    partialFailures: 0,
+    bisections: 0,
+    onFailure: 0,
+    recordsDiscarded: 0,
+  };
+
+  private readonly props: Required<
+    Pick<
+      EventSourceMappingProperties,
+      'BatchSize' | 'MaximumRetryAttempts' | 'MaximumRecordAgeInSeconds' | 'MaximumBatchingWindowInSeconds'
+    >
+  > & { bisect: boolean; reportItemFailures: boolean; destination?: string; latest: boolean; enabled: boolean };
+  private readonly shards = new Map<string, Shard>();
+  private readonly clock: () => number;
+  private firstPollDone = false;
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(private readonly options: DynamoStreamEventSourceOptions) {
+    const p = options.properties ?? {};
+    validateProperties(p);
+    this.props = {
+      BatchSize: p.BatchSize ?? 100,
+      MaximumRetryAttempts: p.MaximumRetryAttempts ?? -1,
+      MaximumRecordAgeInSeconds: p.MaximumRecordAgeInSeconds ?? -1,
+      MaximumBatchingWindowInSeconds: p.MaximumBatchingWindowInSeconds ?? 0,
+      bisect: p.BisectBatchOnFunctionError === true,
+      reportItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+      destination: p.DestinationConfig?.OnFailure?.Destination,
+      latest: (p.StartingPosition ?? 'TRIM_HORIZON') === 'LATEST',
+      enabled: p.Enabled !== false,
+    };
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Records read but not yet checkpointed, over all shards. */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.shards.values()) n += s.backlog.length + s.work.reduce((a, w) => a + w.records.length, 0);
+    return n;
+  }
+
+  /**
+   * One round: read the stream once, then run at most one invocation per shard (shards concurrently) and
+   * wait for them. Deterministic: retries happen on the next round, without back-off. Returns the records
+   * read and the shards that did something (invoked or discarded).
+   */
+  async pollOnce(): Promise<{ read: number; steps: number }> {
+    if (!this.props.enabled) return { read: 0, steps: 0 };
+    const read = await this.read();
+    const steps = await Promise.all([...this.shards.values()].map((s) => this.step(s)));
+    return { read, steps: steps.filter(Boolean).length };
+  }
+
+  /**
+   * Rounds of `pollOnce` until a round neither reads nor does anything (or `maxRounds`): the stream is
+   * drained, or what is left waits for the batching window (advance the clock).
+   */
+  async drain(maxRounds = 1000): Promise<number> {
+    for (let round = 1; round <= maxRounds; round++) {
+      const { read, steps } = await this.pollOnce();
+      if (read === 0 && steps === 0) return round;
+    }
+    return maxRounds;
+  }
+
+  /** Polls every `pollIntervalMs`; each shard works through its batches on its own, with retry back-off. */
+  start(): void {
+    if (this.running || !this.props.enabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await Promise.all([...this.shards.values()].map((s) => s.busy));
+  }
+
+  private async run(): Promise<void> {
+    const interval = this.options.pollIntervalMs ?? 250;
+    while (this.running) {
+      try {
+        await this.read();
+      } catch (error) {
+        this.notify({ type: 'poll-error', error });
+      }
+      for (const shard of this.shards.values()) {
+        if (shard.busy || this.clock() < shard.nextAttemptAt) continue;
+        shard.busy = this.stepUntilIdle(shard).finally(() => (shard.busy = undefined));
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, interval);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async stepUntilIdle(shard: Shard): Promise<void> {
+    while (this.running) {
+      if (!(await this.step(shard))) return;
+      const head = shard.work[0];
+      if (head && head.invokeCount > 0) {
+        // The batch failed and will be retried: back off instead of spinning on a poisoned record.
+        shard.nextAttemptAt = this.clock() + (this.options.retryDelayMs ?? defaultRetryDelay)(head.invokeCount);
+        return;
+      }
+    }
+  }
+
+  /** Returns how many records the reader returned. */
+  private async read(): Promise<number> {
+    const batches = await this.options.reader.poll();
+    let count = 0;
+    const now = this.clock();
+    const skip = this.props.latest && !this.firstPollDone;
+    this.firstPollDone = true;
+    for (const b of batches) {
+      let shard = this.shards.get(b.shardId);
+      if (!shard) {
+        shard = { shardId: b.shardId, parentShardId: b.parentShardId, backlog: [], work: [], nextAttemptAt: 0 };
+        this.shards.set(b.shardId, shard);
+      }
+      count += b.records.length;
+      if (skip || !b.records.length) continue;
+      if (!shard.backlog.length) shard.backlogSince = now;
+      shard.backlog.push(...b.records);
+    }
+    return count;
+  }
+
+  /** At most one invocation (or one discard) on the shard; false when there was nothing to do. */
+  private async step(shard: Shard): Promise<boolean> {
+    const parent = shard.parentShardId ? this.shards.get(shard.parentShardId) : undefined;
+    if (parent && (parent.backlog.length || parent.work.length)) return false;
+    if (!shard.work.length) {
+      const batch = this.takeBatch(shard);
+      if (!batch) return false;
+      shard.work.push({ records: batch, invokeCount: 0 });
+    }
+    const item = shard.work[0];
+
+    const expired = this.expiredPrefix(item.records);
+    if (expired > 0) {
+      await this.discard(shard, { ...item, records: item.records.slice(0, expired) }, 'RecordAgeExceeded');
+      item.records = item.records.slice(expired);
+      if (!item.records.length) {
+        shard.work.shift();
+        return true;
+      }
+    }
+
+    if (item.invokeCount > 0) this.counters.retries++;
+    item.invokeCount++;
+    this.counters.batches++;
+    this.counters.recordsDelivered += item.records.length;
+    this.notify({ type: 'invoke', shardId: shard.shardId, records: item.records.length, attempt: item.invokeCount });
+
+    let response: DynamoDBBatchResponse | void;
+    try {
+      response = await this.options.invoke({ Records: item.records.map((r) => r) });
+    } catch (error) {
+      this.counters.functionErrors++;
+      item.lastFunctionError = 'Unhandled';
+      this.notify({ type: 'function-error', shardId: shard.shardId, error });
+      if (this.props.bisect && item.records.length > 1) {
+        const mid = Math.ceil(item.records.length / 2);
+        const halves: WorkItem[] = [
+          { records: item.records.slice(0, mid), invokeCount: 0 },
+          { records: item.records.slice(mid), invokeCount: 0 },
+        ];
+        shard.work.splice(0, 1, ...halves);
+        this.counters.bisections++;
+        this.notify({ type: 'bisect', shardId: shard.shardId, halves: [mid, item.records.length - mid] });
+        return true;
+      }
+      await this.afterFailure(shard, item);
+      return true;
+    }
+    item.lastFunctionError = undefined;
+
+    const failedAt = this.props.reportItemFailures ? firstFailedIndex(item.records, response) : -1;
+    if (failedAt < 0) {
+      shard.work.shift();
+      return true;
+    }
+    this.counters.partialFailures++;
+    // Checkpoint before the lowest reported record: it and everything after it are delivered again.
+    this.notify({
+      type: 'partial-failure',
+      shardId: shard.shardId,
+      failed: (response as DynamoDBBatchResponse).batchItemFailures.length,
+      retried: item.records.length - failedAt,
+    });
+    item.records = item.records.slice(failedAt);
+    await this.afterFailure(shard, item);
+    return true;
+  }
+
+  private async afterFailure(shard: Shard, item: WorkItem): Promise<void> {
+    const max = this.props.MaximumRetryAttempts;
+    if (max >= 0 && item.invokeCount > max) {
+      await this.discard(shard, item, 'RetryAttemptsExhausted');
+      shard.work.shift();
+    }
+  }
+
+  private takeBatch(shard: Shard): DynamoDBRecord[] | undefined {
+    if (!shard.backlog.length) return undefined;
+    const window = this.props.MaximumBatchingWindowInSeconds * 1000;
+    if (
+      window > 0 &&
+      shard.backlog.length < this.props.BatchSize &&
+      this.clock() - (shard.backlogSince ?? 0) < window
+    )
+      return undefined;
+    let bytes = 0;
+    let n = 0;
+    while (n < shard.backlog.length && n < this.props.BatchSize) {
+      bytes += Buffer.byteLength(JSON.stringify(shard.backlog[n]));
+      if (n > 0 && bytes > MAX_PAYLOAD_BYTES) break;
+      n++;
+    }
+    const batch = shard.backlog.splice(0, n);
+    shard.backlogSince = shard.backlog.length ? this.clock() : undefined;
+    return batch;
+  }
+
+  private expiredPrefix(records: DynamoDBRecord[]): number {
+    const maxAge = this.props.MaximumRecordAgeInSeconds;
+    if (maxAge < 0) return 0;
+    const nowSeconds = this.clock() / 1000;
+    let n = 0;
+    while (n < records.length) {
+      const created = records[n].dynamodb?.ApproximateCreationDateTime;
+      if (created === undefined || nowSeconds - created <= maxAge) break;
+      n++;
+    }
+    return n;
+  }
+
+  private async discard(
+    shard: Shard,
+    item: WorkItem,
+    condition: StreamOnFailureRecord['requestContext']['condition'],
+  ): Promise<void> {
+    const record = onFailureRecord({
+      shardId: shard.shardId,
+      records: item.records,
+      streamArn: this.options.streamArn,
+      functionArn: this.options.functionArn ?? 'arn:aws:lambda:local:000000000000:function:local',
+      condition,
+      invokeCount: item.invokeCount,
+      functionError: item.lastFunctionError,
+      now: this.clock(),
+    });
+    this.counters.onFailure++;
+    this.counters.recordsDiscarded += item.records.length;
+    this.notify({ type: 'discard', shardId: shard.shardId, record, destination: this.props.destination });
+    if (this.props.destination && this.options.onFailure) {
+      try {
+        await this.options.onFailure(this.props.destination, record);
+      } catch (error) {
+        this.notify({ type: 'sink-error', error });
+      }
+    }
+  }
+
+  private notify(notice: EventSourceNotice): void {
+    this.options.onEvent?.(notice);
+  }
+}
+
+/**
+ * Index of the record to re-deliver from, or -1 when the batch succeeded. A response that names an empty or
+ * unknown `itemIdentifier`, or is not shaped like a batch response, fails the whole batch (index 0).
+ */
+export function firstFailedIndex(records: readonly DynamoDBRecord[], response: unknown): number {
+  if (response === undefined || response === null) return -1;
+  if (typeof response !== 'object') return 0;
+  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return -1;
+  if (!Array.isArray(failures)) return 0;
+  if (!failures.length) return -1;
+  let lowest: string | undefined;
+  for (const f of failures) {
+    const id = (f as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || id === '') return 0;
+    if (!lowest || compareSequence(id, lowest) < 0) lowest = id;
+  }
+  const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === lowest);
+  return index < 0 ? 0 : index;
+}
+
+export function onFailureRecord(input: {
+  readonly shardId: string;
+  readonly records: readonly DynamoDBRecord[];
+  readonly streamArn: string;
+  readonly functionArn: string;
+  readonly condition: StreamOnFailureRecord['requestContext']['condition'];
+  readonly invokeCount: number;
+  readonly functionError?: string;
+  readonly now: number;
+}): StreamOnFailureRecord {
+  const first = input.records[0]?.dynamodb;
+  const last = input.records[input.records.length - 1]?.dynamodb;
+  return {
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn: input.functionArn,
+      condition: input.condition,
+      approximateInvokeCount: input.invokeCount,
+    },
+    ...(input.invokeCount > 0
+      ? {
+          responseContext: {
+            statusCode: 200,
+            executedVersion: '$LATEST',
+            ...(input.functionError ? { functionError: input.functionError } : {}),
+          },
+        }
+      : {}),
+    version: '1.0',
+    timestamp: new Date(input.now).toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: input.shardId,
+      startSequenceNumber: first?.SequenceNumber ?? '',
+      endSequenceNumber: last?.SequenceNumber ?? '',
+      approximateArrivalOfFirstRecord: isoSeconds(first?.ApproximateCreationDateTime ?? input.now / 1000),
+      approximateArrivalOfLastRecord: isoSeconds(last?.ApproximateCreationDateTime ?? input.now / 1000),
+      batchSize: input.records.length,
+      streamArn: input.streamArn,
+    },
+  };
+}
+
+/** `2025-06-05T18:21:49Z`: the arrival times in on-failure records have whole seconds. */
+function isoSeconds(epochSeconds: number): string {
+  return new Date(Math.floor(epochSeconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function defaultRetryDelay(retry: number): number {
+  return Math.min(250 * 2 ** Math.max(0, retry - 1), 8000);
+}
+
+/** Collects every out-of-range or unsupported property into one error (STYLE.md 5). */
+export function validateProperties(p: EventSourceMappingProperties): void {
+  const errors: string[] = [];
+  const range = (name: keyof EventSourceMappingProperties, min: number, max: number) => {
+    const v = p[name];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      errors.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  range('BatchSize', 1, 10000);
+  range('MaximumRetryAttempts', -1, 10000);
+  range('MaximumRecordAgeInSeconds', -1, 604800);
+  range('MaximumBatchingWindowInSeconds', 0, 300);
+  if (p.MaximumRecordAgeInSeconds !== undefined && p.MaximumRecordAgeInSeconds >= 0 && p.MaximumRecordAgeInSeconds < 60)
+    errors.push(`MaximumRecordAgeInSeconds must be -1 or at least 60, got ${p.MaximumRecordAgeInSeconds}`);
+  if (p.StartingPosition !== undefined && p.StartingPosition !== 'TRIM_HORIZON' && p.StartingPosition !== 'LATEST')
+    errors.push(`StartingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(p.StartingPosition)}`);
+  if (p.ParallelizationFactor !== undefined && p.ParallelizationFactor !== 1)
+    errors.push(`ParallelizationFactor ${p.ParallelizationFactor} is not emulated locally (only 1)`);
+  if (p.FilterCriteria !== undefined) errors.push('FilterCriteria is not emulated locally');
+  if (p.TumblingWindowInSeconds !== undefined) errors.push('TumblingWindowInSeconds is not emulated locally');
+  const unknownTypes = (p.FunctionResponseTypes ?? []).filter((t) => t !== 'ReportBatchItemFailures');
+  if (unknownTypes.length) errors.push(`FunctionResponseTypes has unknown values ${JSON.stringify(unknownTypes)}`);
+  if (errors.length) throw new Error(`Invalid event source mapping: ${errors.join('; ')}`);
+}

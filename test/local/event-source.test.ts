@@ -1,0 +1,373 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  DynamoStreamEventSource,
+  EventSourceMappingProperties,
+  ShardSource,
+  StreamOnFailureRecord,
+} from '../../lib/local/event-source';
+import { StreamReader } from '../../lib/local/stream-reader';
+import { client, createTable, uniqueName } from '../support/dynamo';
+
+const STREAM = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000';
+const NOW = Date.UTC(2025, 5, 5, 18, 30, 0);
+
+/** Record `n` of a shard: sequence numbers are 21 digits and increase with n. */
+function record(n: number, createdSeconds = Math.floor(NOW / 1000)): DynamoDBRecord {
+  return {
+    eventID: `e${n}`,
+    eventName: 'INSERT',
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'eu-west-1',
+    eventSourceARN: STREAM,
+    dynamodb: {
+      ApproximateCreationDateTime: createdSeconds,
+      Keys: { pk: { S: `k${n}` } },
+      NewImage: { pk: { S: `k${n}` } },
+      SequenceNumber: seq(n),
+      SizeBytes: 10,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+const seq = (n: number) => String(100000000000000000000n + BigInt(n));
+const ids = (e: DynamoDBStreamEvent) => e.Records.map((r) => Number(r.dynamodb!.SequenceNumber!.slice(-3)));
+
+/** A reader that hands out scripted polls, then nothing. */
+class FakeReader implements ShardSource {
+  private readonly polls: { shardId: string; parentShardId?: string; records: DynamoDBRecord[] }[][];
+  constructor(...polls: { shardId: string; parentShardId?: string; records: DynamoDBRecord[] }[][]) {
+    this.polls = polls;
+  }
+  async poll() {
+    return this.polls.shift() ?? [];
+  }
+}
+
+interface Harness {
+  source: DynamoStreamEventSource;
+  calls: number[][];
+  failures: { destination: string; record: StreamOnFailureRecord }[];
+  clock: { now: number };
+}
+
+function harness(
+  reader: ShardSource,
+  properties: EventSourceMappingProperties,
+  behave: (event: DynamoDBStreamEvent, call: number) => DynamoDBBatchResponse | void,
+): Harness {
+  const calls: number[][] = [];
+  const failures: Harness['failures'] = [];
+  const clock = { now: NOW };
+  const source = new DynamoStreamEventSource({
+    reader,
+    properties,
+    streamArn: STREAM,
+    functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:replicator',
+    clock: () => clock.now,
+    invoke: async (event) => {
+      calls.push(ids(event));
+      return behave(event, calls.length);
+    },
+    onFailure: (destination, record) => {
+      failures.push({ destination, record });
+    },
+  });
+  return { source, calls, failures, clock };
+}
+
+const DLQ = 'arn:aws:sqs:eu-west-1:123456789012:parked';
+const rbif: EventSourceMappingProperties = { FunctionResponseTypes: ['ReportBatchItemFailures'] };
+const fail = (...n: number[]): DynamoDBBatchResponse => ({ batchItemFailures: n.map((x) => ({ itemIdentifier: seq(x) })) });
+
+describe('DynamoStreamEventSource', () => {
+  test('delivers each shard in order, in batches of BatchSize, and checkpoints past a successful batch', async () => {
+    // GIVEN five records on one shard and BatchSize 2
+    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4, 5].map((n) => record(n)) }]), { BatchSize: 2 }, () => undefined);
+    // WHEN the mapping drains the stream
+    await h.source.drain();
+    // THEN the function saw 1-2, 3-4, 5 once each
+    expect(h.calls).toEqual([[1, 2], [3, 4], [5]]);
+    expect(h.source.counters).toMatchObject({ batches: 3, recordsDelivered: 5, retries: 0, onFailure: 0 });
+  });
+
+  test('resumes from the lowest reported failure and replays the records after it', async () => {
+    // GIVEN a batch of five where the first invocation reports records 3 and 5 as failed
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4, 5].map((n) => record(n)) }]),
+      rbif,
+      (_e, call) => (call === 1 ? fail(5, 3) : { batchItemFailures: [] }),
+    );
+    // WHEN it drains
+    await h.source.drain();
+    // THEN the retry starts at 3 and carries 4 (which had succeeded) and 5 again
+    expect(h.calls).toEqual([[1, 2, 3, 4, 5], [3, 4, 5]]);
+    expect(h.source.counters).toMatchObject({ partialFailures: 1, retries: 1, recordsDelivered: 8 });
+  });
+
+  test.each([
+    ['an empty itemIdentifier', { batchItemFailures: [{ itemIdentifier: '' }] }],
+    ['an unknown itemIdentifier', { batchItemFailures: [{ itemIdentifier: '999999999999999999999' }] }],
+  ])('treats %s as a whole-batch failure', async (_name, response) => {
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3].map((n) => record(n)) }]),
+      rbif,
+      (_e, call) => (call === 1 ? (response as DynamoDBBatchResponse) : undefined),
+    );
+    await h.source.drain();
+    expect(h.calls).toEqual([[1, 2, 3], [1, 2, 3]]);
+  });
+
+  test('ignores a partial batch response unless ReportBatchItemFailures is on', async () => {
+    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, () => fail(1));
+    await h.source.drain();
+    expect(h.calls).toEqual([[1, 2]]);
+  });
+
+  test('delivers the same records again after a function error (at least once)', async () => {
+    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, (_e, call) => {
+      if (call < 3) throw new Error('boom');
+    });
+    await h.source.drain();
+    expect(h.calls).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(h.source.counters).toMatchObject({ functionErrors: 2, retries: 2, onFailure: 0 });
+  });
+
+  test('bisects a failing batch without using retries, isolates the poisoned record and sends it to on-failure', async () => {
+    // GIVEN record 3 always fails, bisection on, one retry allowed
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4].map((n) => record(n)) }]),
+      { BisectBatchOnFunctionError: true, MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: DLQ } } },
+      (e) => {
+        if (ids(e).includes(3)) throw new Error('poison');
+      },
+    );
+    // WHEN it drains
+    await h.source.drain();
+    // THEN halves are tried, 3 alone is tried twice (1 + 1 retry), then discarded, and 4 still gets through
+    expect(h.calls).toEqual([[1, 2, 3, 4], [1, 2], [3, 4], [3], [3], [4]]);
+    expect(h.failures).toHaveLength(1);
+    expect(h.failures[0].record.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: seq(3), endSequenceNumber: seq(3), batchSize: 1 });
+    expect(h.failures[0].record.requestContext.approximateInvokeCount).toBe(2);
+    expect(h.source.counters).toMatchObject({ bisections: 2, retries: 1, onFailure: 1 });
+  });
+
+  test('after MaximumRetryAttempts sends the batch metadata, in the Lambda on-failure format, and moves on', async () => {
+    // GIVEN two retries, a destination, and a function that fails on record 1
+    const h = harness(
+      new FakeReader([{ shardId: 'shardId-0001', records: [1, 2].map((n) => record(n)) }], [{ shardId: 'shardId-0001', records: [record(3)] }]),
+      { BatchSize: 2, MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: DLQ } } },
+      (e) => {
+        if (ids(e).includes(1)) throw new Error('boom');
+      },
+    );
+    // WHEN it drains
+    await h.source.drain();
+    // THEN 1+2 retries, then the discarded batch's metadata (not its records) goes to the destination, and 3 is processed
+    expect(h.calls).toEqual([[1, 2], [1, 2], [1, 2], [3]]);
+    expect(h.failures).toEqual([
+      {
+        destination: DLQ,
+        record: {
+          requestContext: {
+            requestId: expect.any(String),
+            functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:replicator',
+            condition: 'RetryAttemptsExhausted',
+            approximateInvokeCount: 3,
+          },
+          responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+          version: '1.0',
+          timestamp: new Date(NOW).toISOString(),
+          DDBStreamBatchInfo: {
+            shardId: 'shardId-0001',
+            startSequenceNumber: seq(1),
+            endSequenceNumber: seq(2),
+            approximateArrivalOfFirstRecord: '2025-06-05T18:30:00Z',
+            approximateArrivalOfLastRecord: '2025-06-05T18:30:00Z',
+            batchSize: 2,
+            streamArn: STREAM,
+          },
+        },
+      },
+    ]);
+  });
+
+  test('counts partial failures against MaximumRetryAttempts and discards only the failing suffix', async () => {
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3].map((n) => record(n)) }]),
+      { ...rbif, MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: DLQ } } },
+      () => fail(2),
+    );
+    await h.source.drain();
+    expect(h.calls).toEqual([[1, 2, 3], [2, 3]]);
+    const info = h.failures[0].record;
+    expect(info.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 });
+    expect(info.responseContext?.functionError).toBeUndefined();
+    expect(info.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: seq(2), endSequenceNumber: seq(3), batchSize: 2 });
+  });
+
+  test('skips records older than MaximumRecordAgeInSeconds to on-failure, before and between retries', async () => {
+    // GIVEN record 1 is two hours old, records 2-3 are fresh, the function always fails on 2, max age one hour
+    const old = Math.floor(NOW / 1000) - 7200;
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [record(1, old), record(2), record(3)] }]),
+      { MaximumRecordAgeInSeconds: 3600, DestinationConfig: { OnFailure: { Destination: DLQ } } },
+      (e) => {
+        if (ids(e).includes(2)) throw new Error('boom');
+      },
+    );
+    // WHEN polled once: 1 is discarded without an invocation, 2-3 are tried
+    await h.source.pollOnce();
+    expect(h.failures.map((f) => f.record.requestContext)).toEqual([
+      expect.objectContaining({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 }),
+    ]);
+    expect(h.failures[0].record.responseContext).toBeUndefined();
+    expect(h.calls).toEqual([[2, 3]]);
+    // AND WHEN two hours pass while 2-3 keep failing, they age out too, and the shard is free again
+    h.clock.now += 2 * 3600 * 1000;
+    await h.source.drain();
+    expect(h.calls).toEqual([[2, 3]]);
+    expect(h.failures[1].record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 1 });
+    expect(h.failures[1].record.DDBStreamBatchInfo.batchSize).toBe(2);
+    expect(h.source.pending).toBe(0);
+  });
+
+  test('discards without a destination by counting only', async () => {
+    const h = harness(new FakeReader([{ shardId: 's1', records: [record(1)] }]), { MaximumRetryAttempts: 0 }, () => {
+      throw new Error('boom');
+    });
+    await h.source.drain();
+    expect(h.failures).toEqual([]);
+    expect(h.source.counters).toMatchObject({ batches: 1, onFailure: 1, recordsDiscarded: 1 });
+  });
+
+  test('follows new shards, and holds a child shard until its parent is done', async () => {
+    // GIVEN a parent shard whose first record fails once, then a child shard appearing on the second poll
+    const h = harness(
+      new FakeReader(
+        [{ shardId: 'parent', records: [record(1), record(2)] }],
+        [{ shardId: 'child', parentShardId: 'parent', records: [record(10)] }, { shardId: 'other', records: [record(20)] }],
+      ),
+      { BatchSize: 1 },
+      (_e, call) => {
+        if (call === 1) throw new Error('once');
+      },
+    );
+    // WHEN it drains
+    await h.source.drain();
+    // THEN the unrelated new shard runs at once, the child only after 1 and 2 of the parent
+    const order = h.calls.map((c) => c[0]);
+    expect(order.indexOf(10)).toBeGreaterThan(order.lastIndexOf(2));
+    expect(order.indexOf(20)).toBeLessThan(order.lastIndexOf(2));
+    expect(order.filter((n) => n === 1)).toHaveLength(2);
+  });
+
+  test('keeps one batch in flight per shard while shards run concurrently', async () => {
+    let inFlight = new Map<string, number>();
+    let maxPerShard = 0;
+    let maxTotal = 0;
+    const source = new DynamoStreamEventSource({
+      reader: new FakeReader([
+        { shardId: 'a', records: [1, 2, 3].map((n) => record(n)) },
+        { shardId: 'b', records: [11, 12, 13].map((n) => record(n)) },
+      ]),
+      properties: { BatchSize: 1 },
+      streamArn: STREAM,
+      invoke: async (e) => {
+        const shard = ids(e)[0] > 10 ? 'b' : 'a';
+        inFlight.set(shard, (inFlight.get(shard) ?? 0) + 1);
+        maxPerShard = Math.max(maxPerShard, inFlight.get(shard)!);
+        maxTotal = Math.max(maxTotal, [...inFlight.values()].reduce((x, y) => x + y, 0));
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight.set(shard, inFlight.get(shard)! - 1);
+      },
+    });
+    await source.drain();
+    inFlight = new Map();
+    expect(maxPerShard).toBe(1);
+    expect(maxTotal).toBe(2);
+  });
+
+  test('waits up to MaximumBatchingWindowInSeconds to fill a batch', async () => {
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [record(1)] }], [{ shardId: 's1', records: [record(2)] }]),
+      { BatchSize: 10, MaximumBatchingWindowInSeconds: 5 },
+      () => undefined,
+    );
+    await h.source.pollOnce();
+    h.clock.now += 2000;
+    await h.source.pollOnce();
+    expect(h.calls).toEqual([]);
+    h.clock.now += 3000;
+    await h.source.pollOnce();
+    expect(h.calls).toEqual([[1, 2]]);
+  });
+
+  test('with StartingPosition LATEST skips what the first read finds', async () => {
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [record(1)] }], [{ shardId: 's1', records: [record(2)] }]),
+      { StartingPosition: 'LATEST' },
+      () => undefined,
+    );
+    await h.source.drain();
+    expect(h.calls).toEqual([[2]]);
+  });
+
+  test('rejects out-of-range and unsupported properties, naming each', () => {
+    expect(
+      () =>
+        new DynamoStreamEventSource({
+          reader: new FakeReader(),
+          streamArn: STREAM,
+          invoke: async () => undefined,
+          properties: { BatchSize: 0, MaximumRetryAttempts: 10001, ParallelizationFactor: 2, FunctionResponseTypes: ['Nope'] },
+        }),
+    ).toThrow(
+      /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor 2.*FunctionResponseTypes has unknown values \["Nope"\]/,
+    );
+  });
+
+  test('start() polls on its own and stop() waits for the batch in flight', async () => {
+    const seen: number[] = [];
+    const source = new DynamoStreamEventSource({
+      reader: new FakeReader([], [{ shardId: 's1', records: [record(1), record(2)] }]),
+      streamArn: STREAM,
+      pollIntervalMs: 20,
+      invoke: async (e) => {
+        seen.push(...ids(e));
+      },
+    });
+    source.start();
+    const deadline = Date.now() + 5000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await source.stop();
+    expect(seen).toEqual([1, 2]);
+  });
+});
+
+describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
+  test('delivers real stream records and re-delivers after a partial failure', async () => {
+    // GIVEN a stream table with three writes and a function that reports the second record once
+    const region = 'eu-central-1';
+    const table = uniqueName('Es');
+    const streamArn = (await createTable(region, table, { partitionKey: { name: 'pk', type: 'S' } }, { withStream: true }))!;
+    for (const k of ['a', 'b', 'c'])
+      await client(region).send(new PutItemCommand({ TableName: table, Item: { pk: { S: k } } }));
+    const batches: string[][] = [];
+    const source = new DynamoStreamEventSource({
+      reader: new StreamReader({ region, streamArn }),
+      streamArn,
+      properties: { ...rbif, BatchSize: 10 },
+      invoke: async (event) => {
+        batches.push(event.Records.map((r) => r.dynamodb!.Keys!.pk.S!));
+        if (batches.length === 1) return { batchItemFailures: [{ itemIdentifier: event.Records[1].dynamodb!.SequenceNumber! }] };
+      },
+    });
+    // WHEN the mapping drains the stream
+    await source.drain();
+    // THEN b and c come twice, in order, with the Lambda record shape
+    expect(batches).toEqual([['a', 'b', 'c'], ['b', 'c']]);
+    expect(source.counters).toMatchObject({ batches: 2, partialFailures: 1 });
+  });
+});
