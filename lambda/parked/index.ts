@@ -1,4 +1,29 @@
-// Placeholder entry so the CDK app can bundle while the consumer is written (owned by the replicator work).
-export const handler = async (): Promise<never> => {
-  throw new Error('parked-record consumer not built yet');
+/**
+ * Parked-record consumer entry: wiring only. Reads the same DDBM_SETTINGS as the replicator.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { PowertoolsTelemetry } from '../replicator/powertools-telemetry';
+import { decodeSettings, SETTINGS_ENV } from '../shared/settings';
+import { consumeParked } from './consumer';
+
+const settings = decodeSettings(process.env[SETTINGS_ENV]);
+const logger = new Logger({ serviceName: 'ddb-mirror-parked' });
+const metrics = new Metrics({ serviceName: 'ddb-mirror-parked' });
+const telemetry = new PowertoolsTelemetry(logger, metrics);
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
+const clients = Object.fromEntries(settings.peers.map((p) => [p.region, new DynamoDBClient({ region: p.region })]));
+
+const RESERVE_MS = 5_000;
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const remaining = context.getRemainingTimeInMillis();
+  const deadline = Date.now() + Math.max(remaining - Math.min(RESERVE_MS, remaining / 5), 0);
+  try {
+    return await consumeParked(event, { settings, clients, telemetry, deadline });
+  } finally {
+    telemetry.flush();
+  }
 };

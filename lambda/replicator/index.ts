@@ -1,4 +1,37 @@
-// Placeholder entry so the CDK app can bundle while the replicator is written (owned by the replicator work).
-export const handler = async (): Promise<never> => {
-  throw new Error('replicator not built yet');
+/**
+ * Replicator entry: wiring only (STYLE.md, practice 7). The logic is in process.ts / decide.ts / apply.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { decodeSettings, SETTINGS_ENV } from '../shared/settings';
+import { PowertoolsTelemetry } from './powertools-telemetry';
+import { processBatch } from './process';
+import { SqsParker } from './sqs-parker';
+
+const settings = decodeSettings(process.env[SETTINGS_ENV]);
+const logger = new Logger({ serviceName: 'ddb-mirror-replicator' });
+// Namespace from POWERTOOLS_METRICS_NAMESPACE (set by the construct).
+const metrics = new Metrics({ serviceName: 'ddb-mirror-replicator' });
+const telemetry = new PowertoolsTelemetry(logger, metrics);
+
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
+const clients = Object.fromEntries(
+  [settings.region, ...settings.peers.map((p) => p.region)].map((region) => [region, new DynamoDBClient({ region })]),
+);
+const parker = new SqsParker(new SQSClient({ region: settings.region }), settings.peers);
+
+/** Time kept back from the invocation's budget for parking and reporting. */
+const RESERVE_MS = 5_000;
+
+export const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+  const remaining = context.getRemainingTimeInMillis();
+  const deadline = Date.now() + Math.max(remaining - Math.min(RESERVE_MS, remaining / 5), 0);
+  try {
+    return await processBatch(event, { settings, clients, parker, telemetry, deadline });
+  } finally {
+    telemetry.flush();
+  }
 };

@@ -85,3 +85,23 @@ export function decodeSettings(raw: string | undefined): ReplicatorSettings {
 export function tombstoneTableName(table: string): string {
   return `${table}-ddbm-tombstones`;
 }
+
+/**
+ * Attributes of tombstone items (besides the table's key attributes). The TTL attribute is shared
+ * with the CDK constructs (`TOMBSTONE_TTL_ATTRIBUTE`); the others are the replicator's own.
+ * Reserved-prefixed so they can never clash with an application key attribute.
+ */
+export const TOMBSTONE_ATTRIBUTES = {
+  /** Order key of the delete. */
+  order: '_ddbm_ord',
+  /** Region whose replicator (or TTL) recorded the delete. */
+  origin: '_ddbm_origin',
+  /** Local deletes only: the padded stream sequence number of the REMOVE record that wrote it. */
+  sequence: '_ddbm_seq',
+  /** Padded stream sequence number of the local save that started the key's current life here. */
+  bornSequence: '_ddbm_born',
+  /** Generation assigned to that life. */
+  bornGeneration: '_ddbm_born_gen',
+  /** Epoch seconds after which TTL removes the tombstone (TimeToLiveAttribute of the tombstone table). */
+  expiresAt: 'expiresAt',
+} as const;

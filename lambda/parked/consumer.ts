@@ -1,0 +1,106 @@
+/**
+ * Parked-record consumer: re-applies records parked for a target that was unreachable, through
+ * the same conditions as the replicator (a parked record that became stale is simply done).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ParkedMessage } from '../shared/intents';
+import type { ReplicatorSettings } from '../shared/settings';
+import { applyIntent, type Outcome } from '../replicator/apply';
+import { describeError, type RetryClock } from '../replicator/retry';
+import type { Telemetry } from '../replicator/telemetry';
+
+export interface ConsumerDeps extends RetryClock {
+  readonly settings: ReplicatorSettings;
+  /** A client per target region. */
+  readonly clients: Readonly<Record<string, DynamoDBClient>>;
+  readonly telemetry: Telemetry;
+}
+
+export type ParkedResult =
+  | { readonly status: 'done'; readonly outcome: Outcome }
+  /** Still pending or unreachable: leave it on the queue (retried after the visibility timeout). */
+  | { readonly status: 'retry'; readonly outcome: Outcome }
+  /** Not a parked message: never applicable (goes to the parking DLQ after maxReceiveCount). */
+  | { readonly status: 'invalid'; readonly reason: string };
+
+/** Parses and checks a message body. */
+export function parseParkedMessage(body: string): ParkedMessage | string {
+  let m: Partial<ParkedMessage> & { intent?: Record<string, unknown> };
+  try {
+    m = JSON.parse(body);
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  if (!m || typeof m !== 'object') return 'not an object';
+  const i = m.intent;
+  const problems: string[] = [];
+  if (typeof m.targetRegion !== 'string' || !m.targetRegion) problems.push('targetRegion');
+  if (typeof m.table !== 'string' || !m.table) problems.push('table');
+  if (!i || typeof i !== 'object') problems.push('intent');
+  else {
+    if (i.op !== 'put' && i.op !== 'delete') problems.push('intent.op');
+    if (!i.key || typeof i.key !== 'object') problems.push('intent.key');
+    if (typeof i.ord !== 'string' || !i.ord) problems.push('intent.ord');
+    if (typeof i.origin !== 'string' || !i.origin) problems.push('intent.origin');
+    if (i.op === 'put' && (!i.item || typeof i.item !== 'object')) problems.push('intent.item');
+  }
+  return problems.length ? `invalid or missing: ${problems.join(', ')}` : (m as ParkedMessage);
+}
+
+/** Applies one parked message body (usable locally, without SQS). */
+export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise<ParkedResult> {
+  const { settings, telemetry } = deps;
+  const parsed = parseParkedMessage(body);
+  if (typeof parsed === 'string') return { status: 'invalid', reason: parsed };
+  if (parsed.table !== settings.table) return { status: 'invalid', reason: `table ${parsed.table} is not ${settings.table}` };
+  const client = deps.clients[parsed.targetRegion];
+  if (!client) return { status: 'invalid', reason: `no client for target region ${parsed.targetRegion}` };
+  const dims = { table: settings.table, targetRegion: parsed.targetRegion };
+  const outcome = await applyIntent(client, settings, parsed.intent, deps);
+  switch (outcome.status) {
+    case 'applied':
+      telemetry.metric('RecordsApplied', 1, dims);
+      return { status: 'done', outcome };
+    case 'stale':
+      telemetry.metric('RecordsSkippedStale', 1, dims);
+      return { status: 'done', outcome };
+    case 'conflict-lost':
+      telemetry.metric('ConflictsLost', 1, dims);
+      telemetry.warn('Conflict lost', {
+        targetRegion: parsed.targetRegion,
+        key: parsed.intent.key,
+        version: parsed.intent.version,
+        origin: parsed.intent.origin,
+        winnerVersion: outcome.winner.version,
+        winnerOrigin: outcome.winner.origin,
+        sequenceNumber: parsed.sequenceNumber,
+      });
+      return { status: 'done', outcome };
+    default:
+      telemetry.metric('Errors', 1, dims);
+      return { status: 'retry', outcome };
+  }
+}
+
+/** SQS partial batch response: failed messages stay on the queue. */
+export async function consumeParked(event: SQSEvent, deps: ConsumerDeps): Promise<SQSBatchResponse> {
+  const failures: { itemIdentifier: string }[] = [];
+  for (const message of event.Records) {
+    let result: ParkedResult;
+    try {
+      result = await applyParkedBody(message.body, deps);
+    } catch (e) {
+      result = { status: 'invalid', reason: describeError(e) };
+    }
+    if (result.status === 'done') continue;
+    failures.push({ itemIdentifier: message.messageId });
+    if (result.status === 'invalid') {
+      deps.telemetry.metric('MalformedRecords', 1, { table: deps.settings.table });
+      deps.telemetry.error('Parked message cannot be applied', { messageId: message.messageId, reason: result.reason });
+    } else {
+      deps.telemetry.warn('Parked record still not applicable', { messageId: message.messageId, outcome: result.outcome });
+    }
+  }
+  return { batchItemFailures: failures };
+}

@@ -1,0 +1,350 @@
+/**
+ * Executes intents (docs/replication.md, "Applying at a peer", "How a local change gets its order
+ * key"). Takes its clients as parameters and never constructs one.
+ *
+ * Every attribute name goes through an ExpressionAttributeNames placeholder: names starting with `_`
+ * are rejected as bare names in expressions, and application key names may be reserved words.
+ */
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { fromSdkImage, toSdkImage, type Image } from '../shared/attributes';
+import type { LifeMarkerIntent, StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from '../shared/intents';
+import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../shared/settings';
+import { parseOrd, parseVersion } from './order';
+import { backoffDelay, describeError, isTransient, mayRetry, realSleep, withRetry, type RetryClock } from './retry';
+
+/** What the target held when a condition failed. */
+export interface Holder {
+  readonly source: 'item' | 'tombstone';
+  readonly ord?: string;
+  readonly version?: string;
+  /** Origin of the held version (from its order key); for a tombstone, the region that recorded it. */
+  readonly origin?: string;
+  readonly deletedBy?: string;
+}
+
+export type Outcome =
+  | { readonly status: 'applied'; readonly attempts: number }
+  /** The target already holds this write or a later one. */
+  | { readonly status: 'stale'; readonly holder: Holder; readonly attempts: number }
+  /** A concurrent write from another origin won (docs: "Conflicts and contract breaks are visible"). */
+  | { readonly status: 'conflict-lost'; readonly winner: Holder; readonly attempts: number }
+  /** The target item is unstamped (a local save its replicator has not ordered yet) after the retry budget. */
+  | { readonly status: 'pending'; readonly holder: Holder; readonly attempts: number }
+  /** The target could not be written: transient errors past the budget, or a non-retryable error. */
+  | { readonly status: 'unavailable'; readonly error: string; readonly retryable: boolean; readonly attempts: number };
+
+export interface ApplyOptions extends RetryClock {
+  /** Epoch seconds, for tombstone expiry. @default Date.now */
+  readonly nowSeconds?: () => number;
+}
+
+type Attempt = Outcome | { readonly status: 'retry'; readonly why: 'pending' | 'transient'; readonly holder?: Holder; readonly error?: string };
+
+/** One TransactWriteItems per attempt; retried while pending or transient, within maxAttempts and the deadline. */
+export async function applyIntent(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  intent: WriteIntent,
+  options: ApplyOptions,
+): Promise<Outcome> {
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await attemptOnce(client, settings, intent, options, attempt);
+    if (result.status !== 'retry') return result;
+    const delay = backoffDelay(attempt, settings, random);
+    if (!mayRetry(attempt, delay, settings, options)) {
+      return result.why === 'pending'
+        ? { status: 'pending', holder: result.holder!, attempts: attempt }
+        : { status: 'unavailable', error: result.error ?? 'unknown', retryable: true, attempts: attempt };
+    }
+    await sleep(delay);
+  }
+}
+
+async function attemptOnce(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  intent: WriteIntent,
+  options: ApplyOptions,
+  attempts: number,
+): Promise<Attempt> {
+  const items = transactItems(settings, intent, (options.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))());
+  try {
+    await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    return { status: 'applied', attempts };
+  } catch (e) {
+    const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] };
+    if (err.name === 'TransactionCanceledException' && !isTransient(e)) {
+      const reasons = err.CancellationReasons ?? [];
+      const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      if (failed >= 0 && reasons.every((r) => r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === undefined)) {
+        // The tombstone's verdict first: a delete at least as new covers the record whatever the item holds.
+        const tombstoneIdx = intent.op === 'put' ? 0 : 1;
+        const itemIdx = 1 - tombstoneIdx;
+        const tombstoneFailed = reasons[tombstoneIdx]?.Code === 'ConditionalCheckFailed';
+        const raw = reasons[tombstoneFailed ? tombstoneIdx : itemIdx]?.Item;
+        const image = raw ? fromSdkImage(raw as Record<string, Record<string, unknown>>) : undefined;
+        const holder = tombstoneFailed ? tombstoneHolder(image) : itemHolder(image, settings);
+        if (!tombstoneFailed && settings.mode === 'multi-active' && image && !isStamped(image, settings))
+          return { status: 'retry', why: 'pending', holder };
+        return lostConflict(intent, holder, settings)
+          ? { status: 'conflict-lost', winner: holder, attempts }
+          : { status: 'stale', holder, attempts };
+      }
+      return { status: 'unavailable', error: describeError(e) + ` ${JSON.stringify(reasons)}`, retryable: false, attempts };
+    }
+    if (isTransient(e)) return { status: 'retry', why: 'transient', error: describeError(e) };
+    return { status: 'unavailable', error: describeError(e), retryable: false, attempts };
+  }
+}
+
+/** The transaction for one intent. Exported for tests of the exact expressions. */
+export function transactItems(settings: ReplicatorSettings, intent: WriteIntent, nowSeconds: number): TransactWriteItem[] {
+  const key = toSdkImage(intent.key);
+  const ordValue = { ':ord': { S: intent.ord } };
+  // One-way: a replica item without `_ddbm_ord` is a stray local write and is overwritten.
+  // Multi-active: an existing item must be stamped (`_ddbm_ver = version`); an unstamped one is a
+  // concurrent local save not ordered yet, and the write waits (pending).
+  const itemCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } =
+    settings.mode === 'one-way'
+      ? { ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord', ExpressionAttributeNames: { '#ord': RESERVED.order } }
+      : {
+          ConditionExpression: 'attribute_not_exists(#pk) OR (#sver = #ver AND #ord < :ord)',
+          ExpressionAttributeNames: {
+            '#pk': settings.partitionKey,
+            '#sver': RESERVED.stampedVersion,
+            '#ver': settings.versionAttribute!,
+            '#ord': RESERVED.order,
+          },
+        };
+  // Tombstone items may carry only a life marker (no order key): test the order key, not the key.
+  const tombstoneCondition = {
+    ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  if (intent.op === 'put') {
+    return [
+      {
+        ConditionCheck: {
+          TableName: settings.tombstoneTable,
+          Key: key,
+          ...tombstoneCondition,
+          ExpressionAttributeNames: { '#ord': TA.order },
+          ExpressionAttributeValues: ordValue,
+        },
+      },
+      {
+        Put: {
+          TableName: settings.table,
+          Item: toSdkImage(intent.item),
+          ...itemCondition,
+          ExpressionAttributeValues: ordValue,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+    ];
+  }
+  return [
+    {
+      Delete: {
+        TableName: settings.table,
+        Key: key,
+        ...itemCondition,
+        ExpressionAttributeValues: ordValue,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    {
+      // Update, not Put: the target region's life marker on the same tombstone item must survive.
+      Update: {
+        TableName: settings.tombstoneTable,
+        Key: key,
+        UpdateExpression: 'SET #ord = :ord, #origin = :origin, #exp = :exp REMOVE #seq',
+        ...tombstoneCondition,
+        ExpressionAttributeNames: { '#ord': TA.order, '#origin': TA.origin, '#exp': TA.expiresAt, '#seq': TA.sequence },
+        ExpressionAttributeValues: {
+          ...ordValue,
+          ':origin': { S: intent.origin },
+          ':exp': { N: String(nowSeconds + settings.tombstoneTtlSeconds) },
+        },
+      },
+    },
+  ];
+}
+
+function isStamped(image: Image, settings: ReplicatorSettings): boolean {
+  const v = parseVersion(image[settings.versionAttribute!]?.N);
+  return v !== undefined && parseVersion(image[RESERVED.stampedVersion]?.N) === v && image[RESERVED.order]?.S !== undefined;
+}
+
+function itemHolder(image: Image | undefined, settings: ReplicatorSettings): Holder {
+  const ord = image?.[RESERVED.order]?.S;
+  const parsed = parseOrd(ord);
+  const version = settings.versionAttribute ? image?.[settings.versionAttribute]?.N : undefined;
+  return { source: 'item', ...(ord ? { ord } : {}), ...(version ? { version } : {}), ...(parsed ? { origin: parsed.origin } : {}) };
+}
+
+function tombstoneHolder(image: Image | undefined): Holder {
+  const ord = image?.[TA.order]?.S;
+  const parsed = parseOrd(ord);
+  const deletedBy = image?.[TA.origin]?.S;
+  return {
+    source: 'tombstone',
+    ...(ord ? { ord } : {}),
+    ...(parsed ? { version: parsed.version, origin: parsed.origin } : {}),
+    ...(deletedBy ? { deletedBy } : {}),
+  };
+}
+
+/**
+ * A lost conflict (multi-active only): the winner was not built on this write.
+ * - A save loses a conflict to a write of the same generation and version from another origin.
+ * - A delete loses a conflict to a live item of the same generation: a save that saw the delete
+ *   would have started a new generation, so this one was concurrent with it.
+ */
+export function lostConflict(intent: WriteIntent, holder: Holder, settings: ReplicatorSettings): boolean {
+  if (settings.mode !== 'multi-active') return false;
+  const mine = parseOrd(intent.ord);
+  const theirs = parseOrd(holder.ord);
+  if (!mine || !theirs || mine.gen !== theirs.gen) return false;
+  if (intent.op === 'delete') return holder.source === 'item' && !theirs.deleted;
+  return theirs.version === mine.version && theirs.origin !== mine.origin;
+}
+
+/** Origin side: `SET _ddbm_ord, _ddbm_ver IF version = :v AND stamp older`. False when the condition failed (fine). */
+export async function stampLocal(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  stamp: StampIntent,
+  clock: RetryClock,
+): Promise<boolean> {
+  return conditional(() =>
+    withRetry(
+      () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: settings.table,
+            Key: toSdkImage(stamp.key),
+            UpdateExpression: 'SET #ord = :ord, #sver = :v',
+            // Forward only: a replayed record must not re-stamp an item that a later or winning
+            // write of the same version already ordered (its data is no longer this record's).
+            ConditionExpression: '#ver = :v AND (attribute_not_exists(#ord) OR #ord < :ord)',
+            ExpressionAttributeNames: { '#ord': RESERVED.order, '#sver': RESERVED.stampedVersion, '#ver': settings.versionAttribute! },
+            ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version } },
+          }),
+        ),
+      settings,
+      clock,
+    ),
+  );
+}
+
+/** Origin side: record a local delete. False when a tombstone at least as new is already there (fine). */
+export async function writeLocalTombstone(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  t: TombstoneIntent,
+  clock: RetryClock & { readonly nowSeconds?: () => number },
+): Promise<boolean> {
+  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
+  return conditional(() =>
+    withRetry(
+      () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: settings.tombstoneTable,
+            Key: toSdkImage(t.key),
+            UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
+            ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+            ExpressionAttributeNames: { '#ord': TA.order, '#origin': TA.origin, '#seq': TA.sequence, '#exp': TA.expiresAt },
+            ExpressionAttributeValues: {
+              ':ord': { S: t.ord },
+              ':origin': { S: t.origin },
+              ':seq': { S: t.sequence },
+              ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
+            },
+          }),
+        ),
+      settings,
+      clock,
+    ),
+  );
+}
+
+/**
+ * Origin side: remember the record that started the key's life here. False when the tombstone
+ * changed since it was read (the caller reads it again and decides again).
+ */
+export async function writeLifeMarker(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  m: LifeMarkerIntent,
+  clock: RetryClock & { readonly nowSeconds?: () => number },
+): Promise<boolean> {
+  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
+  const sameTombstone = m.expectedOrd === undefined ? 'attribute_not_exists(#ord)' : '#ord = :expected';
+  return conditional(() =>
+    withRetry(
+      () =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: settings.tombstoneTable,
+            Key: toSdkImage(m.key),
+            // The expiry only ever moves later: keeping a tombstone longer is harmless.
+            UpdateExpression: 'SET #born = :born, #gen = :gen, #exp = :exp',
+            ConditionExpression: `(attribute_not_exists(#born) OR #born < :born) AND ${sameTombstone}`,
+            ExpressionAttributeNames: { '#born': TA.bornSequence, '#gen': TA.bornGeneration, '#exp': TA.expiresAt, '#ord': TA.order },
+            ExpressionAttributeValues: {
+              ':born': { S: m.bornSequence },
+              ':gen': { N: String(m.generation) },
+              ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
+              ...(m.expectedOrd === undefined ? {} : { ':expected': { S: m.expectedOrd } }),
+            },
+          }),
+        ),
+      settings,
+      clock,
+    ),
+  );
+}
+
+export async function readLocalTombstone(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  key: Image,
+  clock: RetryClock,
+): Promise<TombstoneState | null> {
+  const res = await withRetry(
+    () => client.send(new GetItemCommand({ TableName: settings.tombstoneTable, Key: toSdkImage(key), ConsistentRead: true })),
+    settings,
+    clock,
+  );
+  if (!res.Item) return null;
+  const item = fromSdkImage(res.Item as unknown as Record<string, Record<string, unknown>>);
+  const bornGen = item[TA.bornGeneration]?.N;
+  return {
+    ...(item[TA.order]?.S !== undefined ? { ord: item[TA.order].S } : {}),
+    ...(item[TA.origin]?.S !== undefined ? { origin: item[TA.origin].S } : {}),
+    ...(item[TA.sequence]?.S !== undefined ? { sequence: item[TA.sequence].S } : {}),
+    ...(item[TA.bornSequence]?.S !== undefined ? { bornSequence: item[TA.bornSequence].S } : {}),
+    ...(bornGen !== undefined ? { bornGeneration: Number(bornGen) } : {}),
+  };
+}
+
+async function conditional(fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    throw e;
+  }
+}
