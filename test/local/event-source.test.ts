@@ -361,7 +361,9 @@ describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
       properties: { ...rbif, BatchSize: 10 },
       invoke: async (event) => {
         batches.push(event.Records.map((r) => r.dynamodb!.Keys!.pk.S!));
-        if (batches.length === 1) return { batchItemFailures: [{ itemIdentifier: event.Records[1].dynamodb!.SequenceNumber! }] };
+        return batches.length === 1
+          ? { batchItemFailures: [{ itemIdentifier: event.Records[1].dynamodb!.SequenceNumber! }] }
+          : undefined;
       },
     });
     // WHEN the mapping drains the stream

@@ -1,0 +1,439 @@
+/**
+ * IAM sufficiency for the local mirror: does a function's role, as synthesized, allow the calls the function
+ * makes? Identity-based policies only (no resource policies, boundaries or SCPs), evaluated as IAM does:
+ * an explicit Deny wins, otherwise some Allow must match, otherwise the call is denied.
+ *
+ * Conditions are not evaluated in general. An Allow whose Condition is not trivially satisfiable does not
+ * count, and a Deny whose Condition cannot be decided is assumed to apply: both err towards "denied", so a
+ * call that passes here passes in AWS. Decidable: an empty Condition, and the operators StringEquals,
+ * StringNotEquals, StringLike, StringNotLike and Bool (with or without IfExists) on the keys of
+ * `conditionKeys` (by default `aws:SecureTransport` = true, `aws:RequestedRegion` = the region).
+ */
+
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | readonly string[];
+  readonly NotAction?: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+export interface PolicyDocument {
+  readonly Version?: string;
+  readonly Statement: PolicyStatement | readonly PolicyStatement[];
+}
+
+/** What CloudFormation would substitute when the template is deployed. */
+export interface IntrinsicContext {
+  readonly account: string;
+  readonly region: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** @default 'amazonaws.com' */
+  readonly urlSuffix?: string;
+  /** `Ref` of a resource or parameter of the template; undefined when unknown. */
+  readonly resolveRef?: (logicalId: string) => string | undefined;
+  /** `Fn::GetAtt`; undefined when unknown. */
+  readonly resolveGetAtt?: (logicalId: string, attribute: string) => string | undefined;
+}
+
+export interface MatchedStatement {
+  /** Index of the policy document in the list evaluated. */
+  readonly policy: number;
+  /** Index of the statement in its document. */
+  readonly statement: number;
+  readonly sid?: string;
+  readonly effect: 'Allow' | 'Deny';
+}
+
+export interface IamDecision {
+  readonly allowed: boolean;
+  readonly decision: 'allow' | 'explicit-deny' | 'implicit-deny';
+  /** The Allow that granted, or the Deny that denied. */
+  readonly matchedStatement?: MatchedStatement;
+}
+
+export interface EvaluateOptions {
+  /** Values of condition keys for this request. @default { 'aws:SecureTransport': 'true' } */
+  readonly conditionKeys?: Readonly<Record<string, string>>;
+}
+
+/** Marks a value CloudFormation would resolve but we could not: it never matches a real ARN. */
+const UNRESOLVED = '\u0000unresolved:';
+
+/**
+ * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select` and `Fn::Split` (and the pseudo
+ * parameters) in a template fragment. What cannot be resolved becomes a value that matches nothing and is
+ * listed in `unresolved`, so a policy on an unknown resource grants nothing rather than failing the run.
+ */
+export function resolveIntrinsics(value: unknown, context: IntrinsicContext): { value: unknown; unresolved: string[] } {
+  const unresolved: string[] = [];
+  const pseudo: Record<string, string> = {
+    'AWS::AccountId': context.account,
+    'AWS::Region': context.region,
+    'AWS::Partition': context.partition ?? 'aws',
+    'AWS::URLSuffix': context.urlSuffix ?? 'amazonaws.com',
+    'AWS::NoValue': '',
+  };
+  const miss = (what: string): string => {
+    unresolved.push(what);
+    return `${UNRESOLVED}${what}`;
+  };
+  const ref = (id: string): string => pseudo[id] ?? context.resolveRef?.(id) ?? miss(`Ref ${id}`);
+  const getAtt = (id: string, attr: string): string =>
+    context.resolveGetAtt?.(id, attr) ?? miss(`Fn::GetAtt ${id}.${attr}`);
+
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1) {
+      const [k] = keys;
+      const arg = o[k];
+      switch (k) {
+        case 'Ref':
+          return ref(String(arg));
+        case 'Fn::GetAtt': {
+          const [id, ...attr] = Array.isArray(arg) ? arg.map(String) : String(arg).split('.');
+          return getAtt(id, attr.join('.'));
+        }
+        case 'Fn::Join': {
+          const [sep, parts] = arg as [string, unknown[]];
+          const items = walk(parts);
+          return Array.isArray(items) ? items.map(String).join(sep) : miss('Fn::Join of a non-list');
+        }
+        case 'Fn::Sub': {
+          const [template, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [String(arg), {}];
+          const resolvedVars = walk(vars ?? {}) as Record<string, unknown>;
+          return template.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
+            if (name.startsWith('!')) return '${' + name.slice(1) + '}';
+            if (name in resolvedVars) return String(resolvedVars[name]);
+            const dot = name.indexOf('.');
+            return dot > 0 && !name.startsWith('AWS::') ? getAtt(name.slice(0, dot), name.slice(dot + 1)) : ref(name);
+          });
+        }
+        case 'Fn::Select': {
+          const [index, list] = walk(arg) as [unknown, unknown];
+          return Array.isArray(list) ? list[Number(index)] : miss('Fn::Select of a non-list');
+        }
+        case 'Fn::Split': {
+          const [sep, source] = walk(arg) as [string, unknown];
+          return String(source).split(sep);
+        }
+        default:
+          if (k.startsWith('Fn::')) return miss(k);
+      }
+    }
+    return Object.fromEntries(keys.map((key) => [key, walk(o[key])]));
+  };
+  return { value: walk(value), unresolved };
+}
+
+/** Resolves the intrinsics of policy documents taken from a template (see `resolveIntrinsics`). */
+export function resolvePolicyDocuments(
+  documents: readonly unknown[],
+  context: IntrinsicContext,
+): { policies: PolicyDocument[]; unresolved: string[] } {
+  const { value, unresolved } = resolveIntrinsics(documents, context);
+  return { policies: value as PolicyDocument[], unresolved };
+}
+
+/** Decides whether the policies allow `action` on `resource`. Pure; policies must be resolved. */
+export function evaluate(
+  policies: readonly PolicyDocument[],
+  action: string,
+  resource: string,
+  options: EvaluateOptions = {},
+): IamDecision {
+  const keys = options.conditionKeys ?? { 'aws:SecureTransport': 'true' };
+  let allow: MatchedStatement | undefined;
+  for (let p = 0; p < policies.length; p++) {
+    const statements = list(policies[p]?.Statement as PolicyStatement | PolicyStatement[] | undefined);
+    for (let s = 0; s < statements.length; s++) {
+      const st = statements[s];
+      if (!statementApplies(st, action, resource)) continue;
+      const condition = conditionHolds(st.Condition, keys);
+      const matched: MatchedStatement = { policy: p, statement: s, sid: st.Sid, effect: st.Effect };
+      if (st.Effect === 'Deny' && condition !== false)
+        return { allowed: false, decision: 'explicit-deny', matchedStatement: matched };
+      if (st.Effect === 'Allow' && condition === true) allow ??= matched;
+    }
+  }
+  return allow
+    ? { allowed: true, decision: 'allow', matchedStatement: allow }
+    : { allowed: false, decision: 'implicit-deny' };
+}
+
+/** Thrown (and answered as AccessDenied by the proxy) when a function's role lacks a permission. */
+export class AccessDeniedError extends Error {
+  override readonly name = 'AccessDeniedError';
+  constructor(
+    readonly functionName: string,
+    readonly action: string,
+    readonly resource: string,
+    readonly decision: IamDecision,
+  ) {
+    super(
+      `${functionName} is not authorized to perform: ${action} on resource: ${resource} because ` +
+        (decision.decision === 'explicit-deny'
+          ? `an explicit deny in its role's policy (statement ${decision.matchedStatement?.sid ?? decision.matchedStatement?.statement}) denies it`
+          : `no identity-based policy of its role allows the ${action} action`),
+    );
+  }
+}
+
+export function assertAllowed(
+  functionName: string,
+  policies: readonly PolicyDocument[],
+  action: string,
+  resource: string,
+  options?: EvaluateOptions,
+): IamDecision {
+  const decision = evaluate(policies, action, resource, options);
+  if (!decision.allowed) throw new AccessDeniedError(functionName, action, resource, decision);
+  return decision;
+}
+
+function list<T>(v: T | readonly T[] | undefined): readonly T[] {
+  return v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T];
+}
+
+function statementApplies(st: PolicyStatement, action: string, resource: string): boolean {
+  const actionOk =
+    st.Action !== undefined
+      ? list(st.Action).some((a) => matchAction(a, action))
+      : st.NotAction !== undefined
+        ? !list(st.NotAction).some((a) => matchAction(a, action))
+        : false;
+  if (!actionOk) return false;
+  return st.Resource !== undefined
+    ? list(st.Resource).some((r) => matchArn(r, resource))
+    : st.NotResource !== undefined
+      ? !list(st.NotResource).some((r) => matchArn(r, resource))
+      : false;
+}
+
+function globRegex(pattern: string, flags = ''): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, flags);
+}
+
+/** Action names are case-insensitive; `*` and `?` are wildcards. */
+export function matchAction(pattern: string, action: string): boolean {
+  return globRegex(pattern, 'i').test(action);
+}
+
+/**
+ * ARNs are case-sensitive. As in IAM, each of the six colon-separated parts is matched on its own, so a
+ * wildcard does not run across a colon (except in the last part, which may itself contain colons).
+ */
+export function matchArn(pattern: string, arn: string): boolean {
+  if (pattern === '*') return true;
+  const p = splitArn(pattern);
+  const a = splitArn(arn);
+  if (!p || !a) return globRegex(pattern).test(arn);
+  return p.every((part, i) => globRegex(part).test(a[i]));
+}
+
+function splitArn(arn: string): string[] | undefined {
+  const parts = arn.split(':');
+  if (parts.length < 6 || parts[0] !== 'arn') return undefined;
+  return [...parts.slice(0, 5), parts.slice(5).join(':')];
+}
+
+/** true / false when decidable, undefined when not. */
+function conditionHolds(
+  condition: PolicyStatement['Condition'],
+  keys: Readonly<Record<string, string>>,
+): boolean | undefined {
+  if (!condition) return true;
+  let result: boolean | undefined = true;
+  for (const [rawOperator, block] of Object.entries(condition)) {
+    const ifExists = rawOperator.endsWith('IfExists');
+    const operator = ifExists ? rawOperator.slice(0, -'IfExists'.length) : rawOperator;
+    for (const [rawKey, expected] of Object.entries(block ?? {})) {
+      const key = Object.keys(keys).find((k) => k.toLowerCase() === rawKey.toLowerCase());
+      if (key === undefined) {
+        if (!ifExists) result = result === false ? false : undefined;
+        continue;
+      }
+      const actual = keys[key];
+      const values = list(expected as string | string[]).map(String);
+      let holds: boolean | undefined;
+      switch (operator) {
+        case 'StringEquals':
+          holds = values.includes(actual);
+          break;
+        case 'StringNotEquals':
+          holds = !values.includes(actual);
+          break;
+        case 'StringLike':
+          holds = values.some((v) => globRegex(v).test(actual));
+          break;
+        case 'StringNotLike':
+          holds = !values.some((v) => globRegex(v).test(actual));
+          break;
+        case 'Bool':
+          holds = values.some((v) => v.toLowerCase() === actual.toLowerCase());
+          break;
+        default:
+          holds = undefined;
+      }
+      if (holds === false) return false;
+      if (holds === undefined) result = undefined;
+    }
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Which IAM actions and resources an API call needs
+
+export interface Permission {
+  readonly action: string;
+  readonly resource: string;
+}
+
+export interface PermissionContext {
+  readonly region: string;
+  readonly account: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** Queue ARN of a queue URL that is not of the form `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`. */
+  readonly queueUrlToArn?: (url: string) => string | undefined;
+}
+
+export type AwsService = 'dynamodb' | 'dynamodbstreams' | 'sqs';
+
+/** The service and operation of a JSON-protocol request, from its `X-Amz-Target` header. */
+export function parseTarget(target: string | undefined): { service: AwsService; operation: string } | undefined {
+  const m = /^(DynamoDB_20120810|DynamoDBStreams_20120810|AmazonSQS)\.(\w+)$/.exec(target ?? '');
+  if (!m) return undefined;
+  const service: AwsService = m[1] === 'AmazonSQS' ? 'sqs' : m[1] === 'DynamoDB_20120810' ? 'dynamodb' : 'dynamodbstreams';
+  return { service, operation: m[2] };
+}
+
+/**
+ * The (action, resource) pairs IAM checks for one call. DynamoDB Streams `GetRecords` names only an
+ * opaque iterator and is not checked (its `GetShardIterator` is).
+ */
+export function requiredPermissions(
+  service: AwsService,
+  operation: string,
+  input: Record<string, unknown>,
+  context: PermissionContext,
+): Permission[] {
+  const partition = context.partition ?? 'aws';
+  const table = (name: unknown): string =>
+    String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${context.region}:${context.account}:table/${name}`;
+  if (service === 'dynamodb') {
+    const action = `dynamodb:${operation}`;
+    switch (operation) {
+      case 'BatchWriteItem':
+      case 'BatchGetItem':
+        return Object.keys((input.RequestItems as object) ?? {}).map((t) => ({ action, resource: table(t) }));
+      case 'TransactWriteItems':
+      case 'TransactGetItems': {
+        const names: Record<string, string> = {
+          Put: 'PutItem',
+          Delete: 'DeleteItem',
+          Update: 'UpdateItem',
+          ConditionCheck: 'ConditionCheckItem',
+          Get: 'GetItem',
+        };
+        return ((input.TransactItems as Record<string, { TableName?: string }>[]) ?? []).flatMap((item) =>
+          Object.entries(item)
+            .filter(([k]) => k in names)
+            .map(([k, v]) => ({ action: `dynamodb:${names[k]}`, resource: table(v.TableName) })),
+        );
+      }
+      case 'Query':
+      case 'Scan':
+        return [
+          {
+            action,
+            resource: input.IndexName ? `${table(input.TableName)}/index/${input.IndexName}` : table(input.TableName),
+          },
+        ];
+      default:
+        if (input.TableName !== undefined) return [{ action, resource: table(input.TableName) }];
+        if (typeof input.ResourceArn === 'string') return [{ action, resource: input.ResourceArn }];
+        return [{ action, resource: '*' }];
+    }
+  }
+  if (service === 'dynamodbstreams') {
+    if (operation === 'GetRecords') return [];
+    return [{ action: `dynamodb:${operation}`, resource: typeof input.StreamArn === 'string' ? input.StreamArn : '*' }];
+  }
+  const batchless = operation.replace(/Batch$/, '');
+  const action = `sqs:${batchless}`;
+  if (typeof input.QueueUrl === 'string') return [{ action, resource: queueArnFromUrl(input.QueueUrl, context) }];
+  if (operation === 'GetQueueUrl')
+    return [
+      {
+        action,
+        resource: `arn:${partition}:sqs:${context.region}:${input.QueueOwnerAWSAccountId ?? context.account}:${input.QueueName}`,
+      },
+    ];
+  return [{ action, resource: '*' }];
+}
+
+/**
+ * `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` (or the legacy `REGION.queue.amazonaws.com`) →
+ * `arn:aws:sqs:REGION:ACCOUNT:NAME`; other hosts (a local endpoint) take the context's region.
+ */
+export function queueArnFromUrl(url: string, context: PermissionContext): string {
+  const mapped = context.queueUrlToArn?.(url);
+  if (mapped) return mapped;
+  const u = new URL(url);
+  const [account, name] = u.pathname.split('/').filter(Boolean).slice(-2);
+  const region =
+    /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(u.hostname)?.[1] ??
+    /^([a-z0-9-]+)\.queue\.amazonaws\.com/.exec(u.hostname)?.[1] ??
+    context.region;
+  return `arn:${context.partition ?? 'aws'}:sqs:${region}:${account}:${name}`;
+}
+
+/** The slice of the SDK's middleware stack this file uses (no dependency on @smithy/types). */
+interface MiddlewareStackLike {
+  add(middleware: unknown, options: unknown): void;
+}
+
+type HandlerLike = (args: { input: Record<string, unknown> }) => Promise<unknown>;
+
+/**
+ * An SDK v3 plugin for DynamoDBClient, DynamoDBStreamsClient or SQSClient that runs `check(action, resource)`
+ * for every permission a command needs before the request is built; `check` throws to deny (for example
+ * `(a, r) => assertAllowed(fn, policies, a, r)`). `client.middlewareStack.use(iamGuardMiddleware(...))`.
+ */
+export function iamGuardMiddleware(
+  check: (action: string, resource: string) => void,
+  context: PermissionContext,
+): { applyToStack(stack: MiddlewareStackLike): void } {
+  return {
+    applyToStack(stack) {
+      stack.add(
+        (next: HandlerLike, ctx: { clientName?: string; commandName?: string }) =>
+          async (args: { input: Record<string, unknown> }) => {
+            const service: AwsService | undefined =
+              ctx.clientName === 'DynamoDBClient'
+                ? 'dynamodb'
+                : ctx.clientName === 'DynamoDBStreamsClient'
+                  ? 'dynamodbstreams'
+                  : ctx.clientName === 'SQSClient'
+                    ? 'sqs'
+                    : undefined;
+            if (!service || !ctx.commandName)
+              throw new Error(`iamGuardMiddleware cannot map ${ctx.clientName}.${ctx.commandName} to IAM actions`);
+            const operation = ctx.commandName.replace(/Command$/, '');
+            for (const p of requiredPermissions(service, operation, args.input ?? {}, context)) check(p.action, p.resource);
+            return next(args);
+          },
+        { step: 'initialize', name: 'ddbMirrorIamGuard', priority: 'high' },
+      );
+    },
+  };
+}
