@@ -75,14 +75,21 @@ export class MirroredTable extends Construct {
 
   /** ARN of this table's name in another region of the same account (no cross-region reference). */
   public static tableArnIn(scope: Construct, region: string, tableName: string): string {
-    return Stack.of(scope).formatArn({ service: 'dynamodb', region, resource: 'table', resourceName: tableName });
+    return Stack.of(scope).formatArn({
+      service: 'dynamodb',
+      region,
+      resource: 'table',
+      resourceName: tableName,
+    });
   }
 }
 
 function toAttribute(a: KeyAttribute): dynamodb.Attribute {
-  const type = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY }[
-    a.type
-  ];
+  const type = {
+    S: dynamodb.AttributeType.STRING,
+    N: dynamodb.AttributeType.NUMBER,
+    B: dynamodb.AttributeType.BINARY,
+  }[a.type];
   return { name: a.name, type };
 }
 

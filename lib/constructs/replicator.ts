@@ -7,7 +7,12 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { encodeSettings, SETTINGS_ENV, tombstoneTableName, type ReplicatorSettings } from '../../lambda/shared/settings';
+import {
+  encodeSettings,
+  SETTINGS_ENV,
+  tombstoneTableName,
+  type ReplicatorSettings,
+} from '../../lambda/shared/settings';
 import { tableRegions } from '../config/model';
 import {
   FUNCTION_DEFAULTS,
@@ -97,7 +102,9 @@ export class Replicator extends Construct {
     this.region = stack.region;
     const regions = tableRegions(model);
     if (!regions.includes(this.region)) {
-      throw new Error(`Replicator for table ${model.name}: region ${this.region} is not one of ${regions.join(', ')}`);
+      throw new Error(
+        `Replicator for table ${model.name}: region ${this.region} is not one of ${regions.join(', ')}`,
+      );
     }
     this.peerRegions = regions.filter((r) => r !== this.region);
 
@@ -107,20 +114,33 @@ export class Replicator extends Construct {
         enforceSSL: true,
         retentionPeriod: QUEUE_DEFAULTS.retentionPeriod,
       });
-      acknowledge(q, 'AwsSolutions-SQS3', `${description} is itself the dead-letter queue; nothing redrives from it automatically.`);
-      acknowledge(q, 'Serverless-SQSRedrivePolicy', `${description} is itself the dead-letter queue (the end of the line).`);
+      acknowledge(
+        q,
+        'AwsSolutions-SQS3',
+        `${description} is itself the dead-letter queue; nothing redrives from it automatically.`,
+      );
+      acknowledge(
+        q,
+        'Serverless-SQSRedrivePolicy',
+        `${description} is itself the dead-letter queue (the end of the line).`,
+      );
       return q;
     };
 
     this.deadLetterQueue = terminalQueue('OnFailureQueue', 'The stream mapping on-failure destination');
 
     this.parkingQueues = this.peerRegions.map((targetRegion) => {
-      const deadLetterQueue = terminalQueue(`ParkingDlq-${targetRegion}`, `The parking DLQ for ${targetRegion}`);
+      const deadLetterQueue = terminalQueue(
+        `ParkingDlq-${targetRegion}`,
+        `The parking DLQ for ${targetRegion}`,
+      );
       const queue = new sqs.Queue(this, `Parking-${targetRegion}`, {
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: QUEUE_DEFAULTS.retentionPeriod,
-        visibilityTimeout: Duration.seconds(FUNCTION_DEFAULTS.timeout.toSeconds() * QUEUE_DEFAULTS.visibilityTimeoutFactor),
+        visibilityTimeout: Duration.seconds(
+          FUNCTION_DEFAULTS.timeout.toSeconds() * QUEUE_DEFAULTS.visibilityTimeoutFactor,
+        ),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: QUEUE_DEFAULTS.parkingMaxReceiveCount },
       });
       return { targetRegion, queue, deadLetterQueue };
@@ -136,7 +156,9 @@ export class Replicator extends Construct {
       ...(model.mode === 'multi-active' ? { versionAttribute: model.versionAttribute } : {}),
       peers: this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
       tombstoneTtlSeconds: model.tombstoneTtlDays * 86400,
-      ...(model.ttl ? { ttl: { attribute: model.ttl.attribute, replicateDeletes: model.ttl.replicateDeletes } } : {}),
+      ...(model.ttl
+        ? { ttl: { attribute: model.ttl.attribute, replicateDeletes: model.ttl.replicateDeletes } }
+        : {}),
       excludeAttributes: [...model.excludeAttributes],
       maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
       maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
@@ -175,9 +197,11 @@ export class Replicator extends Construct {
           actions: ['dynamodb:UpdateItem'],
           resources: [mirrored.table.tableArn],
         }),
+        // Local deletes and life markers: read (consistent) and conditional writes. The replicator
+        // writes them with UpdateItem; PutItem is the documented contract and adds no power beyond it.
         new iam.PolicyStatement({
           sid: 'OwnTombstones',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: [mirrored.tombstoneTable.tableArn],
         }),
       );
@@ -247,7 +271,11 @@ export class Replicator extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       `${xrayReason} dynamodb:ListStreams supports no resource-level permissions.`,
     );
-    acknowledge(this.parkedRole.node.findChild('DefaultPolicy'), 'AwsSolutions-IAM5[Resource::*]', xrayReason);
+    acknowledge(
+      this.parkedRole.node.findChild('DefaultPolicy'),
+      'AwsSolutions-IAM5[Resource::*]',
+      xrayReason,
+    );
   }
 
   private createFunction(

@@ -1,3 +1,4 @@
+import { expectTemplate } from './template-helpers';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { MirroredTable } from '../../lib/constructs/mirrored-table';
@@ -15,7 +16,7 @@ describe('MirroredTable', () => {
     // GIVEN a one-way table with defaults / WHEN synthesized
     const template = synth(oneWayTable());
     // THEN
-    template.hasResource('AWS::DynamoDB::Table', {
+    expectTemplate(template).hasResource('AWS::DynamoDB::Table', {
       Properties: Match.objectLike({
         TableName: 'Stories',
         KeySchema: [{ AttributeName: 'storyId', KeyType: 'HASH' }],
@@ -32,8 +33,8 @@ describe('MirroredTable', () => {
 
   test('adds a tombstone table with the same key schema, TTL on expiresAt and no stream', () => {
     const template = synth(multiActiveTable());
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+    expectTemplate(template).resourceCountIs('AWS::DynamoDB::Table', 2);
+    expectTemplate(template).hasResourceProperties('AWS::DynamoDB::Table', {
       TableName: 'Sessions-ddbm-tombstones',
       KeySchema: [
         { AttributeName: 'userId', KeyType: 'HASH' },
@@ -48,7 +49,7 @@ describe('MirroredTable', () => {
 
   test('sets the configured TTL attribute on the application table', () => {
     const template = synth(multiActiveTable({ ttl: { attribute: 'ttl', replicateDeletes: true } }));
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+    expectTemplate(template).hasResourceProperties('AWS::DynamoDB::Table', {
       TableName: 'Sessions',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
     });

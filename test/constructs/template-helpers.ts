@@ -35,9 +35,9 @@ export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
   const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
   if (!role) throw new Error(`no role ${roleLogicalId}`);
-  const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
-    (p) => p.PolicyDocument.Statement,
-  );
+  const inline = (
+    (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+  ).flatMap((p) => p.PolicyDocument.Statement);
   const attached = Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => asArray(p.Properties.Roles).some((r) => flat(r) === `<${roleLogicalId}>`))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
@@ -50,3 +50,9 @@ export function resourcesFor(statements: readonly Statement[], action: string): 
     .filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes(action))
     .flatMap((s) => asArray(s.Resource).map(flat));
 }
+
+/**
+ * Marks a Template assertion chain as an assertion for lint (`jest/expect-expect` knows `expect*`):
+ * `expectTemplate(template).hasResourceProperties(...)`.
+ */
+export const expectTemplate = (template: Template): Template => template;

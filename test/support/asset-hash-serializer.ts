@@ -13,7 +13,9 @@ function isBootstrapRule(val: unknown): boolean {
   const assertions = (val as { Assertions?: unknown }).Assertions;
   return (
     Array.isArray(assertions) &&
-    assertions.some((a) => typeof a?.AssertDescription === 'string' && a.AssertDescription.includes('CDK bootstrap'))
+    assertions.some(
+      (a) => typeof a?.AssertDescription === 'string' && a.AssertDescription.includes('CDK bootstrap'),
+    )
   );
 }
 
@@ -25,7 +27,14 @@ const serializer = {
     }
     return isBootstrapRule(val);
   },
-  serialize(val: unknown, config: unknown, indentation: string, depth: number, refs: unknown, printer: Printer): string {
+  serialize(
+    val: unknown,
+    config: unknown,
+    indentation: string,
+    depth: number,
+    refs: unknown,
+    printer: Printer,
+  ): string {
     if (typeof val === 'string') {
       const masked = val.replace(ASSET_KEY, '[ASSET_HASH].zip').replace(HASH, '[ASSET_HASH]');
       return printer(masked, config, indentation, depth, refs);
