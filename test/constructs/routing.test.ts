@@ -1,0 +1,136 @@
+import { expectTemplate } from './template-helpers';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { RegionModel, RoutingModel } from '../../lib/config/model';
+import { Routing } from '../../lib/constructs/routing';
+import {
+  EXAMPLE_REGIONS,
+  geolocationRouting,
+  latencyRouting,
+  region,
+  testApp,
+} from '../support/model-fixtures';
+
+function synth(
+  routing: RoutingModel,
+  regions: readonly RegionModel[] = EXAMPLE_REGIONS.map((r) => region(r)),
+) {
+  const stack = new Stack(testApp(), 'Routing', { env: { region: 'us-east-1' } });
+  const construct = new Routing(stack, 'Routing', { routing, regions });
+  return { template: Template.fromStack(stack), construct };
+}
+
+describe('Routing', () => {
+  test('creates one HTTPS health check per region against its endpoint', () => {
+    const { template } = synth(latencyRouting());
+    expectTemplate(template).resourceCountIs('AWS::Route53::HealthCheck', 3);
+    for (const r of EXAMPLE_REGIONS) {
+      expectTemplate(template).hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: {
+          Type: 'HTTPS',
+          FullyQualifiedDomainName: `app.${r}.example.com`,
+          Port: 443,
+          ResourcePath: '/health',
+          RequestInterval: 30,
+          FailureThreshold: 3,
+          EnableSNI: true,
+        },
+      });
+    }
+  });
+
+  test('latency: one CNAME per region with Region, SetIdentifier and its health check', () => {
+    const { template, construct } = synth(latencyRouting());
+    expectTemplate(template).resourceCountIs('AWS::Route53::RecordSet', 3);
+    for (const r of EXAMPLE_REGIONS) {
+      expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
+        HostedZoneId: 'Z0123456789EXAMPLE',
+        Name: 'app.example.com',
+        Type: 'CNAME',
+        TTL: '60',
+        ResourceRecords: [`app.${r}.example.com`],
+        SetIdentifier: r,
+        Region: r,
+        HealthCheckId: {
+          'Fn::GetAtt': [Stack.of(construct).getLogicalId(construct.healthChecks.get(r)!), 'HealthCheckId'],
+        },
+      });
+    }
+  });
+
+  test('geolocation: one record per location of each region plus a default record for the default region', () => {
+    const { template } = synth(geolocationRouting());
+    expectTemplate(template).resourceCountIs('AWS::Route53::RecordSet', 7);
+    expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
+      SetIdentifier: 'eu-west-1-EU',
+      GeoLocation: { ContinentCode: 'EU' },
+      ResourceRecords: ['app.eu-west-1.example.com'],
+      HealthCheckId: Match.anyValue(),
+    });
+    expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
+      SetIdentifier: 'ap-southeast-2-JP',
+      GeoLocation: { CountryCode: 'JP' },
+      ResourceRecords: ['app.ap-southeast-2.example.com'],
+    });
+    expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
+      SetIdentifier: 'default-us-east-1',
+      GeoLocation: { CountryCode: '*' },
+      ResourceRecords: ['app.us-east-1.example.com'],
+      HealthCheckId: Match.anyValue(),
+    });
+    expectTemplate(template).resourcePropertiesCountIs(
+      'AWS::Route53::RecordSet',
+      { Region: Match.anyValue() },
+      0,
+    );
+  });
+
+  test('alias endpoints: A records with the target zone and EvaluateTargetHealth, health-checked on the DNS name', () => {
+    const regions = EXAMPLE_REGIONS.map((r) =>
+      region(r, {
+        endpoint: { kind: 'alias', dnsName: `alb.${r}.elb.amazonaws.com`, hostedZoneId: 'ZALB' },
+        healthCheck: {
+          protocol: 'TCP',
+          port: 443,
+          path: '/health',
+          intervalSeconds: 10,
+          failureThreshold: 2,
+        },
+      }),
+    );
+    const { template } = synth(latencyRouting(), regions);
+    expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
+      Type: 'A',
+      AliasTarget: {
+        DNSName: 'alb.eu-west-1.elb.amazonaws.com',
+        HostedZoneId: 'ZALB',
+        EvaluateTargetHealth: true,
+      },
+      TTL: Match.absent(),
+      Region: 'eu-west-1',
+    });
+    expectTemplate(template).hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: {
+        Type: 'TCP',
+        FullyQualifiedDomainName: 'alb.eu-west-1.elb.amazonaws.com',
+        RequestInterval: 10,
+        FailureThreshold: 2,
+        ResourcePath: Match.absent(),
+      },
+    });
+  });
+
+  test('rejects mixed endpoint kinds and unknown geolocation regions, naming each', () => {
+    const regions = [
+      region('us-east-1'),
+      region('eu-west-1', { endpoint: { kind: 'alias', dnsName: 'x.elb.amazonaws.com', hostedZoneId: 'Z' } }),
+    ];
+    const routing = geolocationRouting();
+    expect(() => synth(routing, regions)).toThrow(
+      /endpoints mix cname and alias \(us-east-1=cname, eu-west-1=alias\).*region ap-southeast-2, which is not a configured region/,
+    );
+    expect(() =>
+      synth(latencyRouting({ policy: { type: 'geolocation', locations: {}, defaultRegion: 'sa-east-1' } })),
+    ).toThrow(/defaultRegion, sa-east-1, is not a configured region/);
+  });
+});
