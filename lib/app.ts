@@ -1,0 +1,64 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { tableRegions, type MirrorModel } from './config/model';
+import { MirrorRegionStack } from './stacks/mirror-region-stack';
+import { RoutingStack } from './stacks/routing-stack';
+
+export interface BuildAppOptions {
+  /**
+   * Register cdk-nag AwsSolutions and Serverless checks on the app (they run at synth).
+   * @default true
+   */
+  readonly nag?: boolean;
+  /**
+   * Where `CDK_DEFAULT_ACCOUNT` is read from when the model names no account.
+   * @default process.env
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface MirrorApp {
+  /** Regional stacks, by region name, in the model's region order. */
+  readonly regionStacks: ReadonlyMap<string, MirrorRegionStack>;
+  readonly routingStack?: RoutingStack;
+}
+
+/**
+ * Composes the whole deployment from the model: `${stackPrefix}-${region}` per region and
+ * `${stackPrefix}-Routing` when routing is configured. No lookups: synth needs no credentials.
+ */
+export function buildApp(app: App, model: MirrorModel, options: BuildAppOptions = {}): MirrorApp {
+  const known = new Set(model.regions.map((r) => r.name));
+  const unknown = model.tables.flatMap((t) =>
+    tableRegions(t)
+      .filter((r) => !known.has(r))
+      .map((r) => `table ${t.name} uses region ${r}, which is not in regions`),
+  );
+  if (unknown.length) throw new Error(`Invalid model: ${unknown.join('; ')}`);
+
+  // No account means an environment-agnostic account: templates use AWS::AccountId.
+  const account = model.account ?? (options.env ?? process.env).CDK_DEFAULT_ACCOUNT;
+  const regionStacks = new Map<string, MirrorRegionStack>();
+  for (const { name: region } of model.regions) {
+    regionStacks.set(
+      region,
+      new MirrorRegionStack(app, `${model.stackPrefix}-${region}`, {
+        model,
+        region,
+        env: { account, region },
+      }),
+    );
+  }
+  const routing = model.routing;
+  const routingStack = routing
+    ? new RoutingStack(app, `${model.stackPrefix}-Routing`, {
+        model: { ...model, routing },
+        env: { account },
+      })
+    : undefined;
+
+  if (options.nag ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  }
+  return { regionStacks, routingStack };
+}

@@ -1,0 +1,67 @@
+import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } from '../config/model';
+import { MirroredTable } from '../constructs/mirrored-table';
+import { ReplicationMonitoring } from '../constructs/replication-monitoring';
+import { Replicator } from '../constructs/replicator';
+
+export interface MirrorRegionStackProps extends StackProps {
+  /** The whole model; the stack picks the tables present in `region`. */
+  readonly model: MirrorModel;
+  /**
+   * The region this stack deploys to.
+   *
+   * Note: must equal `env.region` when `env` is given; the stack sets `env.region` from it otherwise.
+   */
+  readonly region: string;
+}
+
+/**
+ * Everything ddb-mirror deploys in one region: each table present here (with its tombstone table),
+ * a replicator for each table that replicates out of this region, and their monitoring.
+ */
+export class MirrorRegionStack extends Stack {
+  /** Tables in this region, by table name. */
+  public readonly tables: ReadonlyMap<string, MirroredTable>;
+  /** Replicators in this region, by table name. */
+  public readonly replicators: ReadonlyMap<string, Replicator>;
+  /** Present when at least one table replicates out of this region. */
+  public readonly monitoring?: ReplicationMonitoring;
+
+  constructor(scope: Construct, id: string, props: MirrorRegionStackProps) {
+    const { model, region } = props;
+    const here = model.tables.filter((t) => tableRegions(t).includes(region));
+    const sources = here.filter((t) => replicatorRegions(t).includes(region));
+    super(scope, id, {
+      description: props.description ?? describe(region, here, sources),
+      ...props,
+      env: { ...props.env, region },
+    });
+
+    const tables = new Map<string, MirroredTable>();
+    const replicators = new Map<string, Replicator>();
+    for (const t of here) {
+      const mirrored = new MirroredTable(this, t.name, { table: t });
+      tables.set(t.name, mirrored);
+      if (sources.includes(t)) {
+        replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, { mirroredTable: mirrored }));
+      }
+    }
+    this.tables = tables;
+    this.replicators = replicators;
+    if (replicators.size > 0) {
+      this.monitoring = new ReplicationMonitoring(this, 'Monitoring', {
+        replicators: [...replicators.values()],
+      });
+    }
+    Tags.of(this).add('ddb-mirror:stack-prefix', model.stackPrefix);
+    Tags.of(this).add('ddb-mirror:region', region);
+  }
+}
+
+function describe(region: string, here: readonly TableModel[], sources: readonly TableModel[]): string {
+  const tables = here.map(
+    (t) => `${t.name} (${t.mode}${sources.includes(t) ? ', replicates from here' : ''})`,
+  );
+  return `ddb-mirror ${region}: ${tables.length ? tables.join(', ') : 'no tables'}`;
+}
