@@ -1,0 +1,187 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * ddb-mirror CLI. `start` (the default): synthesize the CDK app (or read `--assembly DIR`), run every
+ * region on DynamoDB Local with the real replicator bundles, drive the demo workload, verify and report.
+ * Thin on purpose: the work is in lib/local/.
+ */
+import { relative } from 'path';
+import { AssemblyError, describePlan, readAssembly, synthesize } from '../lib/local/assembly';
+import { EngineError } from '../lib/local/engine';
+import { MirrorError, runLocalMirror } from '../lib/local/mirror';
+
+export interface StartArgs {
+  readonly command: 'start';
+  readonly config?: string;
+  readonly assembly?: string;
+  readonly endpoint?: string;
+  readonly port?: number;
+  readonly rate?: number;
+  readonly duration?: number;
+  readonly seed?: number;
+  readonly keep: boolean;
+  readonly help: boolean;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: ddb-mirror start [options]
+
+Runs every configured region on DynamoDB Local with the real replicator bundles, drives a demo
+workload, verifies that all regions hold the same items and writes .ddb-mirror/report.{json,html}.
+
+Options:
+  --config PATH     config file (default: mirror.config.yaml)
+  --assembly DIR    use an already synthesized cloud assembly (e.g. cdk.out) instead of synthesizing
+  --endpoint URL    use a running DynamoDB Local instead of starting one
+  --port N          port for the DynamoDB Local started here (default: a free port)
+  --rate N          workload operations per second (default: 20)
+  --duration S      workload duration in seconds (default: 15)
+  --seed N          workload seed (default: 1)
+  --keep            keep everything running after the demo, until Ctrl-C
+  -h, --help        this text
+
+Exit code: 0 when every region holds the same items, 1 otherwise.`;
+
+export function parseArgs(argv: readonly string[]): StartArgs {
+  const args = [...argv];
+  let command = 'start';
+  if (args[0] && !args[0].startsWith('-')) command = args.shift()!;
+  if (command !== 'start') throw new UsageError(`Unknown command ${command}: the only command is start`);
+  const out: { -readonly [K in keyof StartArgs]?: StartArgs[K] } = { command: 'start', keep: false, help: false };
+  const num = (flag: string, v: string | undefined, integer: boolean, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || v === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
+      throw new UsageError(`${flag} needs ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    return n;
+  };
+  const str = (flag: string, v: string | undefined): string => {
+    if (!v || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  while (args.length) {
+    const raw = args.shift()!;
+    const [flag, inline] = raw.startsWith('--') && raw.includes('=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
+    const value = () => inline ?? args.shift();
+    switch (flag) {
+      case '--config':
+        out.config = str(flag, value());
+        break;
+      case '--assembly':
+        out.assembly = str(flag, value());
+        break;
+      case '--endpoint': {
+        const v = str(flag, value());
+        if (!/^https?:\/\/[^/]+/.test(v)) throw new UsageError(`--endpoint needs a URL like http://127.0.0.1:8000, got ${JSON.stringify(v)}`);
+        out.endpoint = v;
+        break;
+      }
+      case '--port':
+        out.port = num(flag, value(), true, 1);
+        if (out.port > 65535) throw new UsageError(`--port needs a port number up to 65535, got ${out.port}`);
+        break;
+      case '--rate':
+        out.rate = num(flag, value(), false, 0.1);
+        break;
+      case '--duration':
+        out.duration = num(flag, value(), false, 0.1);
+        break;
+      case '--seed':
+        out.seed = num(flag, value(), true, 0);
+        break;
+      case '--keep':
+        out.keep = true;
+        break;
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      default:
+        throw new UsageError(`Unknown option ${raw}`);
+    }
+  }
+  if (out.config && out.assembly) throw new UsageError('--config and --assembly exclude each other');
+  if (out.endpoint && out.port) throw new UsageError('--port is for the DynamoDB Local started here; with --endpoint it is not used');
+  return out as StartArgs;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const out = process.stdout;
+  const controller = new AbortController();
+  let interrupted = 0;
+  let stopKept: (() => Promise<void>) | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted += 1;
+    if (interrupted > 1) process.exit(130);
+    out.write(`\n${signal}: stopping every process…\n`);
+    controller.abort();
+    if (stopKept) void stopKept().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let dir = args.assembly;
+  if (!dir) {
+    out.write(`Synthesizing the CDK app from ${args.config ?? 'mirror.config.yaml'}…\n`);
+    const t = Date.now();
+    dir = await synthesize({ configPath: args.config });
+    out.write(`  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${dir}\n`);
+  }
+  const plan = readAssembly(dir);
+  for (const line of describePlan(plan)) out.write(`  ${line}\n`);
+
+  const result = await runLocalMirror({
+    plan,
+    endpoint: args.endpoint,
+    port: args.port,
+    workload: { ...(args.rate ? { rate: args.rate } : {}), ...(args.duration ? { durationSeconds: args.duration } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}) },
+    out,
+    keep: args.keep,
+    signal: controller.signal,
+  });
+  const r = result.report;
+  const applied = r.pairs.reduce((n, p) => n + p.applied, 0);
+  out.write(
+    `\n${r.ok ? '✔' : '✘'} ${r.divergentKeys === -1 ? 'not verified' : `${r.divergentKeys} divergent keys`}; ` +
+      `${r.workload?.writes ?? 0} writes, ${applied} records applied across ${r.pairs.length} pairs in ${(r.durationMs / 1000).toFixed(1)}s\n`,
+  );
+  for (const d of result.denials.slice(0, 5)) out.write(`  IAM: ${d.message}\n`);
+  for (const e of r.errors.filter((x) => x.source === 'run')) out.write(`  ${e.message}\n`);
+  out.write(`Report: ${relative(process.cwd(), result.files.html)} and ${relative(process.cwd(), result.files.json)}\n`);
+  if (r.onFailureFiles.length) out.write(`On-failure records: ${r.onFailureFiles.map((f) => relative(process.cwd(), f)).join(', ')}\n`);
+
+  if (result.stop) {
+    stopKept = result.stop;
+    const region = plan.regions[0];
+    const table = plan.mirrorTables[0]?.name ?? 'TABLE';
+    out.write(
+      `\nStill running (--keep). DynamoDB Local: ${result.endpoint}, one database per region: ${plan.regions.join(', ')}.\n` +
+        `Point the AWS CLI or SDK at it with dummy credentials, e.g.\n` +
+        `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${result.endpoint} AWS_REGION=${region} \\\n` +
+        `    aws dynamodb scan --table-name ${table}\n` +
+        `Writes you make there are replicated as in AWS. Ctrl-C stops every process.\n`,
+    );
+    if (controller.signal.aborted) await result.stop();
+    else await new Promise<never>(() => undefined);
+  }
+  return r.ok ? 0 : 1;
+}
+
+const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError];
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      // Mistakes the user can fix get one line; anything else keeps its stack for a bug report.
+      const known = KNOWN.some((k) => e instanceof k) || e?.name === 'ConfigError';
+      process.stderr.write(known ? `ddb-mirror: ${e.message}\n` : `ddb-mirror: unexpected error\n${e?.stack ?? e}\n`);
+      if (e instanceof UsageError) process.stderr.write(`Run ddb-mirror --help for the options.\n`);
+      process.exit(known ? 1 : 2);
+    },
+  );
+}
