@@ -1,0 +1,260 @@
+import { createServer, IncomingMessage, Server, ServerResponse, request as httpRequest, Agent } from 'http';
+import type { AddressInfo } from 'net';
+import {
+  AccessDeniedError,
+  assertAllowed,
+  AwsService,
+  parseTarget,
+  Permission,
+  PermissionContext,
+  PolicyDocument,
+  queueArnFromUrl,
+  requiredPermissions,
+} from './iam-check';
+import { LocalQueue, LocalQueues, MessageAttributeValue } from './local-queue';
+
+/**
+ * A local endpoint for one function's AWS calls. The function's bundle carries its own SDK, so a middleware
+ * cannot be slipped in from outside; pointing `AWS_ENDPOINT_URL_DYNAMODB` / `_DYNAMODB_STREAMS` / `_SQS` here
+ * works for any bundle. Every call is checked against the function's role before it goes anywhere: DynamoDB
+ * calls are then forwarded untouched to DynamoDB Local (whose database is chosen by the caller's access key
+ * and signing region), SQS calls (JSON protocol, `X-Amz-Target: AmazonSQS.*`) are answered from LocalQueues.
+ */
+export interface AwsProxyOptions {
+  /** Named in AccessDenied messages. */
+  readonly functionName: string;
+  /** The function's region: table ARNs, and queue URLs that do not name a region. */
+  readonly region: string;
+  readonly account: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** DynamoDB Local, e.g. `http://127.0.0.1:8000`. */
+  readonly dynamoEndpoint: string;
+  /** The role's policy documents, intrinsics resolved. @default - no IAM check */
+  readonly policies?: readonly PolicyDocument[];
+  /** @default - SQS calls fail with QueueDoesNotExist */
+  readonly queues?: LocalQueues;
+  /** For queue URLs that neither `queueUrl()` produced nor have the AWS form. */
+  readonly queueUrlToArn?: (url: string) => string | undefined;
+  /** Called for every denied call (the run should be flagged: the deployed function would fail the same way). */
+  readonly onDenied?: (error: AccessDeniedError) => void;
+  /** Called for every call checked, allowed or not. */
+  readonly onCall?: (call: { service: AwsService; operation: string; permissions: Permission[] }) => void;
+  /** @default 0 - a free port */
+  readonly port?: number;
+}
+
+export class AwsProxy {
+  /** Every denied call since start, oldest first. */
+  readonly denials: AccessDeniedError[] = [];
+  private readonly urls = new Map<string, string>();
+  private readonly agent = new Agent({ keepAlive: true });
+  private readonly permissionContext: PermissionContext;
+
+  private constructor(
+    private readonly options: AwsProxyOptions,
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {
+    this.permissionContext = {
+      region: options.region,
+      account: options.account,
+      partition: options.partition,
+      queueUrlToArn: (url) => this.urls.get(url) ?? options.queueUrlToArn?.(url),
+    };
+  }
+
+  static async start(options: AwsProxyOptions): Promise<AwsProxy> {
+    const holder: { proxy?: AwsProxy } = {};
+    const server = createServer((req, res) => {
+      holder.proxy!.handle(req, res).catch((e: Error) => reply(res, 500, 'InternalServerError', e.message));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    holder.proxy = new AwsProxy(options, server, `http://127.0.0.1:${port}`);
+    return holder.proxy;
+  }
+
+  /**
+   * The URL the function must use for a queue. The SDK sends SQS calls to the queue URL's host even when an
+   * endpoint is configured, so a deployed URL (`https://sqs...`) would bypass the proxy.
+   */
+  queueUrl(queueArn: string): string {
+    const [, , , , account, name] = queueArn.split(':');
+    const url = `${this.endpoint}/${account}/${name}`;
+    this.urls.set(url, queueArn);
+    return url;
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const target = parseTarget(req.headers['x-amz-target'] as string | undefined);
+    if (!target) return reply(res, 400, 'UnknownOperationException', `No X-Amz-Target the local proxy knows: ${req.headers['x-amz-target']}`);
+    let input: Record<string, unknown>;
+    try {
+      input = body.length ? JSON.parse(body.toString('utf8')) : {};
+    } catch {
+      return reply(res, 400, 'SerializationException', 'The request body is not JSON');
+    }
+
+    const permissions = requiredPermissions(target.service, target.operation, input, this.permissionContext);
+    this.options.onCall?.({ ...target, permissions });
+    if (this.options.policies) {
+      for (const p of permissions) {
+        try {
+          assertAllowed(this.options.functionName, this.options.policies, p.action, p.resource);
+        } catch (e) {
+          if (!(e instanceof AccessDeniedError)) throw e;
+          this.denials.push(e);
+          this.options.onDenied?.(e);
+          const sqs = target.service === 'sqs';
+          return reply(res, 400, sqs ? 'AccessDenied' : 'AccessDeniedException', e.message, sqs);
+        }
+      }
+    }
+
+    if (target.service === 'sqs') return this.sqs(target.operation, input, res);
+    this.forward(req, body, res);
+  }
+
+  private forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+    const to = new URL(this.options.dynamoEndpoint);
+    const headers = { ...req.headers, host: to.host };
+    const upstream = httpRequest(
+      { host: to.hostname, port: to.port, path: req.url, method: req.method, headers, agent: this.agent },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', (e) => reply(res, 502, 'InternalServerError', `DynamoDB Local did not answer: ${e.message}`));
+    upstream.end(body);
+  }
+
+  private async sqs(operation: string, input: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    const lookup = (url: unknown): LocalQueue | undefined =>
+      typeof url === 'string' ? this.options.queues?.get(queueArnFromUrl(url, this.permissionContext)) : undefined;
+    const queue = operation === 'GetQueueUrl' ? undefined : lookup(input.QueueUrl);
+    if (operation !== 'GetQueueUrl' && !queue)
+      return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${input.QueueUrl}`, true);
+    const q = queue!;
+    switch (operation) {
+      case 'SendMessage': {
+        const sent = q.send(String(input.MessageBody ?? ''), {
+          delaySeconds: input.DelaySeconds as number | undefined,
+          messageAttributes: input.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
+        });
+        return json(res, { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody });
+      }
+      case 'SendMessageBatch': {
+        const entries = (input.Entries as Record<string, unknown>[]) ?? [];
+        const Successful = entries.map((e) => {
+          const sent = q.send(String(e.MessageBody ?? ''), {
+            delaySeconds: e.DelaySeconds as number | undefined,
+            messageAttributes: e.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
+          });
+          return { Id: e.Id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody };
+        });
+        return json(res, { Successful, Failed: [] });
+      }
+      case 'ReceiveMessage': {
+        const deadline = Date.now() + Math.min(Number(input.WaitTimeSeconds ?? 0), 20) * 1000;
+        let got = q.receive({
+          maxMessages: input.MaxNumberOfMessages as number | undefined,
+          visibilityTimeoutSeconds: input.VisibilityTimeout as number | undefined,
+        });
+        while (!got.length && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          got = q.receive({
+            maxMessages: input.MaxNumberOfMessages as number | undefined,
+            visibilityTimeoutSeconds: input.VisibilityTimeout as number | undefined,
+          });
+        }
+        return json(res, {
+          Messages: got.map((m) => ({
+            MessageId: m.messageId,
+            ReceiptHandle: m.receiptHandle,
+            MD5OfBody: m.md5OfBody,
+            Body: m.body,
+            Attributes: {
+              ApproximateReceiveCount: String(m.receiveCount),
+              SentTimestamp: String(m.sentTimestamp),
+              ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp),
+            },
+            ...(Object.keys(m.messageAttributes).length ? { MessageAttributes: m.messageAttributes } : {}),
+          })),
+        });
+      }
+      case 'DeleteMessage':
+        q.delete(String(input.ReceiptHandle));
+        return json(res, {});
+      case 'DeleteMessageBatch': {
+        const entries = (input.Entries as { Id: string; ReceiptHandle: string }[]) ?? [];
+        for (const e of entries) q.delete(e.ReceiptHandle);
+        return json(res, { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] });
+      }
+      case 'ChangeMessageVisibility':
+        q.changeVisibility(String(input.ReceiptHandle), Number(input.VisibilityTimeout ?? 0));
+        return json(res, {});
+      case 'GetQueueAttributes':
+        return json(res, {
+          Attributes: {
+            QueueArn: q.arn,
+            ApproximateNumberOfMessages: String(q.visibleCount),
+            ApproximateNumberOfMessagesNotVisible: String(q.inFlightCount),
+            VisibilityTimeout: String(q.visibilityTimeoutSeconds),
+          },
+        });
+      case 'GetQueueUrl': {
+        const account = String(input.QueueOwnerAWSAccountId ?? this.options.account);
+        const arn = `arn:${this.options.partition ?? 'aws'}:sqs:${this.options.region}:${account}:${input.QueueName}`;
+        if (!this.options.queues?.get(arn))
+          return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${arn}`, true);
+        return json(res, { QueueUrl: this.queueUrl(arn) });
+      }
+      default:
+        return reply(res, 400, 'UnsupportedOperation', `SQS ${operation} is not emulated locally`, true);
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * A JSON-protocol error. SQS is "awsQueryCompatible": the SDK takes the error code from
+ * `x-amzn-query-error`, so both carry it.
+ */
+function reply(res: ServerResponse, status: number, code: string, message: string, sqs = false): void {
+  if (res.headersSent) return void res.end();
+  const namespace = sqs ? 'com.amazonaws.sqs' : 'com.amazonaws.dynamodb.v20120810';
+  const text = JSON.stringify({ __type: `${namespace}#${code}`, message, Message: message });
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-errortype': code,
+    ...(sqs ? { 'x-amzn-query-error': `${code};Sender` } : {}),
+  });
+  res.end(text);
+}
