@@ -258,7 +258,7 @@ function readStacks(dir: string): StackInfo[] {
     const file = join(dir, String(artifact.properties?.file));
     if (!existsSync(file)) continue;
     const assets = JSON.parse(readFileSync(file, 'utf8')) as { files?: Record<string, { source?: { path?: string } }> };
-    for (const [hash, a] of Object.entries(assets.files ?? {})) if (a.source?.path) assetPaths.set(hash, join(dir, a.source.path));
+    for (const [hash, a] of Object.entries(assets.files ?? {})) if (a.source?.path) assetPaths.set(hash, resolvePath(dir, a.source.path));
   }
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
     if (artifact.type === 'cdk:cloud-assembly') {
@@ -623,7 +623,7 @@ function readFunction(ctx: Resolver, stack: StackInfo, id: string): PlanFunction
 function findAssetDir(stack: StackInfo, metadata: Record<string, unknown> | undefined, code: Record<string, unknown> | undefined, where: string): string {
   const metaPath = metadata?.['aws:asset:path'];
   if (typeof metaPath === 'string') {
-    const dir = join(stack.dir, metaPath);
+    const dir = resolvePath(stack.dir, metaPath);
     if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
   }
   if (code?.ZipFile !== undefined)

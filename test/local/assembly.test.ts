@@ -1,0 +1,97 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'aws-cdk-lib';
+import { buildApp } from '../../lib/app';
+import { AssemblyError, LocalPlan, readAssembly } from '../../lib/local/assembly';
+import { cdkJsonContext, EXAMPLE_REGIONS, exampleModel } from '../support/model-fixtures';
+
+function synth(options: { bundle: boolean }): string {
+  const outdir = mkdtempSync(join(tmpdir(), 'ddbm-assembly-test-'));
+  const app = new App({
+    outdir,
+    context: { ...cdkJsonContext(), 'aws:cdk:enable-asset-metadata': true, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+  });
+  buildApp(app, exampleModel(), { nag: false });
+  app.synth();
+  return outdir;
+}
+
+describe('readAssembly on the synthesized example app', () => {
+  let plan: LocalPlan;
+  beforeAll(() => {
+    plan = readAssembly(synth({ bundle: true }));
+  });
+
+  it('finds every region and both tables with their tombstone tables, keys and streams', () => {
+    expect([...plan.regions].sort()).toEqual([...EXAMPLE_REGIONS].sort());
+    for (const region of EXAMPLE_REGIONS) {
+      const names = plan.tables.filter((t) => t.region === region).map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(['Stories', 'Sessions', 'Sessions-ddbm-tombstones']));
+    }
+    const sessions = plan.tables.find((t) => t.name === 'Sessions' && t.region === 'eu-west-1')!;
+    expect(sessions.key).toEqual({ partitionKey: { name: 'userId', type: 'S' }, sortKey: { name: 'sessionId', type: 'S' } });
+    expect(sessions.streamViewType).toBe('NEW_AND_OLD_IMAGES');
+    expect(sessions.ttlAttribute).toBe('expiresAt');
+  });
+
+  it('describes the mirrored tables from the replicators settings', () => {
+    expect(plan.mirrorTables.map((t) => [t.name, t.mode, t.regions[0]])).toEqual(
+      expect.arrayContaining([
+        ['Stories', 'one-way', 'us-east-1'],
+        ['Sessions', 'multi-active', expect.any(String)],
+      ]),
+    );
+    const stories = plan.mirrorTables.find((t) => t.name === 'Stories')!;
+    expect([...stories.regions].sort()).toEqual([...EXAMPLE_REGIONS].sort());
+  });
+
+  it('finds each function with its bundle, resolved environment and role policies', () => {
+    // One-way: a replicator in the source only; multi-active: one per region.
+    const replicators = plan.functions.filter((f) => f.settings && plan.mappings.some((m) => m.functionName === f.name && m.source.kind === 'stream'));
+    expect(replicators.map((f) => `${f.settings!.table}@${f.region}`).sort()).toEqual(
+      ['Sessions@ap-southeast-2', 'Sessions@eu-west-1', 'Sessions@us-east-1', 'Stories@us-east-1'].sort(),
+    );
+    for (const f of plan.functions) {
+      expect(f.assetDir).toContain(plan.assemblyDir);
+      expect(f.handler).toBe('index.handler');
+      expect(Object.values(f.environment).join(' ')).not.toMatch(/Fn::|Ref|\$\{Token/);
+      expect(f.policies.length).toBeGreaterThan(0);
+    }
+    const stories = replicators.find((f) => f.settings!.table === 'Stories')!;
+    const queueUrls = stories.settings!.peers.map((p) => p.parkingQueueUrl);
+    expect(queueUrls).toHaveLength(2);
+    for (const url of queueUrls) expect(plan.queues.map((q) => q.url)).toContain(url);
+    const statements = stories.policies.flatMap((p) => p.Statement);
+    const resources = statements.flatMap((s) => [s.Resource ?? []].flat());
+    expect(resources).toContain('arn:aws:dynamodb:eu-west-1:000000000000:table/Stories');
+  });
+
+  it('links every event source mapping to its table stream or queue, function and on-failure queue', () => {
+    const streams = plan.mappings.filter((m) => m.source.kind === 'stream');
+    expect(streams).toHaveLength(4);
+    for (const m of streams) {
+      expect(plan.functions.some((f) => f.name === m.functionName && f.region === m.region)).toBe(true);
+      expect(m.onFailure?.arn).toMatch(/^arn:aws:sqs:/);
+      expect(m.reportBatchItemFailures).toBe(true);
+      expect(m.bisectBatchOnFunctionError).toBe(true);
+      expect(m.maximumRetryAttempts).toBeGreaterThan(0);
+      expect(m.properties.DestinationConfig).toEqual({ OnFailure: { Destination: m.onFailure!.arn } });
+    }
+    const parked = plan.mappings.filter((m) => m.source.kind === 'queue');
+    expect(parked.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('readAssembly errors', () => {
+  it('names the missing manifest', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ddbm-empty-'));
+    expect(() => readAssembly(empty)).toThrow(/manifest\.json is missing/);
+  });
+
+  it('names the function whose bundle is missing', () => {
+    const dir = synth({ bundle: false });
+    expect(() => readAssembly(dir)).toThrow(AssemblyError);
+    expect(() => readAssembly(dir)).toThrow(/function StoriesReplicator\w+: (handler index\.handler has no index\.js|asset \w+ is not in the assembly)/);
+  });
+});
