@@ -53,7 +53,8 @@ export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise
   const { settings, telemetry } = deps;
   const parsed = parseParkedMessage(body);
   if (typeof parsed === 'string') return { status: 'invalid', reason: parsed };
-  if (parsed.table !== settings.table) return { status: 'invalid', reason: `table ${parsed.table} is not ${settings.table}` };
+  if (parsed.table !== settings.table)
+    return { status: 'invalid', reason: `table ${parsed.table} is not ${settings.table}` };
   const client = deps.clients[parsed.targetRegion];
   if (!client) return { status: 'invalid', reason: `no client for target region ${parsed.targetRegion}` };
   const dims = { table: settings.table, targetRegion: parsed.targetRegion };
@@ -97,9 +98,15 @@ export async function consumeParked(event: SQSEvent, deps: ConsumerDeps): Promis
     failures.push({ itemIdentifier: message.messageId });
     if (result.status === 'invalid') {
       deps.telemetry.metric('MalformedRecords', 1, { table: deps.settings.table });
-      deps.telemetry.error('Parked message cannot be applied', { messageId: message.messageId, reason: result.reason });
+      deps.telemetry.error('Parked message cannot be applied', {
+        messageId: message.messageId,
+        reason: result.reason,
+      });
     } else {
-      deps.telemetry.warn('Parked record still not applicable', { messageId: message.messageId, outcome: result.outcome });
+      deps.telemetry.warn('Parked record still not applicable', {
+        messageId: message.messageId,
+        outcome: result.outcome,
+      });
     }
   }
   return { batchItemFailures: failures };

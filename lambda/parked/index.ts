@@ -14,7 +14,9 @@ const logger = new Logger({ serviceName: 'ddb-mirror-parked' });
 const metrics = new Metrics({ serviceName: 'ddb-mirror-parked' });
 const telemetry = new PowertoolsTelemetry(logger, metrics);
 // `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
-const clients = Object.fromEntries(settings.peers.map((p) => [p.region, new DynamoDBClient({ region: p.region })]));
+const clients = Object.fromEntries(
+  settings.peers.map((p) => [p.region, new DynamoDBClient({ region: p.region })]),
+);
 
 const RESERVE_MS = 5_000;
 

@@ -14,10 +14,24 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { fromSdkImage, toSdkImage, type Image } from '../shared/attributes';
-import type { LifeMarkerIntent, StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from '../shared/intents';
+import type {
+  LifeMarkerIntent,
+  StampIntent,
+  TombstoneIntent,
+  TombstoneState,
+  WriteIntent,
+} from '../shared/intents';
 import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../shared/settings';
 import { parseOrd, parseVersion } from './order';
-import { backoffDelay, describeError, isTransient, mayRetry, realSleep, withRetry, type RetryClock } from './retry';
+import {
+  backoffDelay,
+  describeError,
+  isTransient,
+  mayRetry,
+  realSleep,
+  withRetry,
+  type RetryClock,
+} from './retry';
 
 /** What the target held when a condition failed. */
 export interface Holder {
@@ -38,14 +52,26 @@ export type Outcome =
   /** The target item is unstamped (a local save its replicator has not ordered yet) after the retry budget. */
   | { readonly status: 'pending'; readonly holder: Holder; readonly attempts: number }
   /** The target could not be written: transient errors past the budget, or a non-retryable error. */
-  | { readonly status: 'unavailable'; readonly error: string; readonly retryable: boolean; readonly attempts: number };
+  | {
+      readonly status: 'unavailable';
+      readonly error: string;
+      readonly retryable: boolean;
+      readonly attempts: number;
+    };
 
 export interface ApplyOptions extends RetryClock {
   /** Epoch seconds, for tombstone expiry. @default Date.now */
   readonly nowSeconds?: () => number;
 }
 
-type Attempt = Outcome | { readonly status: 'retry'; readonly why: 'pending' | 'transient'; readonly holder?: Holder; readonly error?: string };
+type Attempt =
+  | Outcome
+  | {
+      readonly status: 'retry';
+      readonly why: 'pending' | 'transient';
+      readonly holder?: Holder;
+      readonly error?: string;
+    };
 
 /** One TransactWriteItems per attempt; retried while pending or transient, within maxAttempts and the deadline. */
 export async function applyIntent(
@@ -76,16 +102,26 @@ async function attemptOnce(
   options: ApplyOptions,
   attempts: number,
 ): Promise<Attempt> {
-  const items = transactItems(settings, intent, (options.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))());
+  const items = transactItems(
+    settings,
+    intent,
+    (options.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))(),
+  );
   try {
     await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     return { status: 'applied', attempts };
   } catch (e) {
-    const err = e as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] };
+    const err = e as {
+      name?: string;
+      CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[];
+    };
     if (err.name === 'TransactionCanceledException' && !isTransient(e)) {
       const reasons = err.CancellationReasons ?? [];
       const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-      if (failed >= 0 && reasons.every((r) => r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === undefined)) {
+      if (
+        failed >= 0 &&
+        reasons.every((r) => r.Code === 'None' || r.Code === 'ConditionalCheckFailed' || r.Code === undefined)
+      ) {
         // The tombstone's verdict first: a delete at least as new covers the record whatever the item holds.
         const tombstoneIdx = intent.op === 'put' ? 0 : 1;
         const itemIdx = 1 - tombstoneIdx;
@@ -99,7 +135,12 @@ async function attemptOnce(
           ? { status: 'conflict-lost', winner: holder, attempts }
           : { status: 'stale', holder, attempts };
       }
-      return { status: 'unavailable', error: describeError(e) + ` ${JSON.stringify(reasons)}`, retryable: false, attempts };
+      return {
+        status: 'unavailable',
+        error: describeError(e) + ` ${JSON.stringify(reasons)}`,
+        retryable: false,
+        attempts,
+      };
     }
     if (isTransient(e)) return { status: 'retry', why: 'transient', error: describeError(e) };
     return { status: 'unavailable', error: describeError(e), retryable: false, attempts };
@@ -107,7 +148,11 @@ async function attemptOnce(
 }
 
 /** The transaction for one intent. Exported for tests of the exact expressions. */
-export function transactItems(settings: ReplicatorSettings, intent: WriteIntent, nowSeconds: number): TransactWriteItem[] {
+export function transactItems(
+  settings: ReplicatorSettings,
+  intent: WriteIntent,
+  nowSeconds: number,
+): TransactWriteItem[] {
   const key = toSdkImage(intent.key);
   const ordValue = { ':ord': { S: intent.ord } };
   // One-way: a replica item without `_ddbm_ord` is a stray local write and is overwritten.
@@ -115,7 +160,10 @@ export function transactItems(settings: ReplicatorSettings, intent: WriteIntent,
   // concurrent local save not ordered yet, and the write waits (pending).
   const itemCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string> } =
     settings.mode === 'one-way'
-      ? { ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord', ExpressionAttributeNames: { '#ord': RESERVED.order } }
+      ? {
+          ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+          ExpressionAttributeNames: { '#ord': RESERVED.order },
+        }
       : {
           ConditionExpression: 'attribute_not_exists(#pk) OR (#sver = #ver AND #ord < :ord)',
           ExpressionAttributeNames: {
@@ -169,7 +217,12 @@ export function transactItems(settings: ReplicatorSettings, intent: WriteIntent,
         Key: key,
         UpdateExpression: 'SET #ord = :ord, #origin = :origin, #exp = :exp REMOVE #seq',
         ...tombstoneCondition,
-        ExpressionAttributeNames: { '#ord': TA.order, '#origin': TA.origin, '#exp': TA.expiresAt, '#seq': TA.sequence },
+        ExpressionAttributeNames: {
+          '#ord': TA.order,
+          '#origin': TA.origin,
+          '#exp': TA.expiresAt,
+          '#seq': TA.sequence,
+        },
         ExpressionAttributeValues: {
           ...ordValue,
           ':origin': { S: intent.origin },
@@ -182,14 +235,23 @@ export function transactItems(settings: ReplicatorSettings, intent: WriteIntent,
 
 function isStamped(image: Image, settings: ReplicatorSettings): boolean {
   const v = parseVersion(image[settings.versionAttribute!]?.N);
-  return v !== undefined && parseVersion(image[RESERVED.stampedVersion]?.N) === v && image[RESERVED.order]?.S !== undefined;
+  return (
+    v !== undefined &&
+    parseVersion(image[RESERVED.stampedVersion]?.N) === v &&
+    image[RESERVED.order]?.S !== undefined
+  );
 }
 
 function itemHolder(image: Image | undefined, settings: ReplicatorSettings): Holder {
   const ord = image?.[RESERVED.order]?.S;
   const parsed = parseOrd(ord);
   const version = settings.versionAttribute ? image?.[settings.versionAttribute]?.N : undefined;
-  return { source: 'item', ...(ord ? { ord } : {}), ...(version ? { version } : {}), ...(parsed ? { origin: parsed.origin } : {}) };
+  return {
+    source: 'item',
+    ...(ord ? { ord } : {}),
+    ...(version ? { version } : {}),
+    ...(parsed ? { origin: parsed.origin } : {}),
+  };
 }
 
 function tombstoneHolder(image: Image | undefined): Holder {
@@ -237,7 +299,11 @@ export async function stampLocal(
             // Forward only: a replayed record must not re-stamp an item that a later or winning
             // write of the same version already ordered (its data is no longer this record's).
             ConditionExpression: '#ver = :v AND (attribute_not_exists(#ord) OR #ord < :ord)',
-            ExpressionAttributeNames: { '#ord': RESERVED.order, '#sver': RESERVED.stampedVersion, '#ver': settings.versionAttribute! },
+            ExpressionAttributeNames: {
+              '#ord': RESERVED.order,
+              '#sver': RESERVED.stampedVersion,
+              '#ver': settings.versionAttribute!,
+            },
             ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version } },
           }),
         ),
@@ -264,7 +330,12 @@ export async function writeLocalTombstone(
             Key: toSdkImage(t.key),
             UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
             ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
-            ExpressionAttributeNames: { '#ord': TA.order, '#origin': TA.origin, '#seq': TA.sequence, '#exp': TA.expiresAt },
+            ExpressionAttributeNames: {
+              '#ord': TA.order,
+              '#origin': TA.origin,
+              '#seq': TA.sequence,
+              '#exp': TA.expiresAt,
+            },
             ExpressionAttributeValues: {
               ':ord': { S: t.ord },
               ':origin': { S: t.origin },
@@ -301,7 +372,12 @@ export async function writeLifeMarker(
             // The expiry only ever moves later: keeping a tombstone longer is harmless.
             UpdateExpression: 'SET #born = :born, #gen = :gen, #exp = :exp',
             ConditionExpression: `(attribute_not_exists(#born) OR #born < :born) AND ${sameTombstone}`,
-            ExpressionAttributeNames: { '#born': TA.bornSequence, '#gen': TA.bornGeneration, '#exp': TA.expiresAt, '#ord': TA.order },
+            ExpressionAttributeNames: {
+              '#born': TA.bornSequence,
+              '#gen': TA.bornGeneration,
+              '#exp': TA.expiresAt,
+              '#ord': TA.order,
+            },
             ExpressionAttributeValues: {
               ':born': { S: m.bornSequence },
               ':gen': { N: String(m.generation) },
@@ -323,7 +399,14 @@ export async function readLocalTombstone(
   clock: RetryClock,
 ): Promise<TombstoneState | null> {
   const res = await withRetry(
-    () => client.send(new GetItemCommand({ TableName: settings.tombstoneTable, Key: toSdkImage(key), ConsistentRead: true })),
+    () =>
+      client.send(
+        new GetItemCommand({
+          TableName: settings.tombstoneTable,
+          Key: toSdkImage(key),
+          ConsistentRead: true,
+        }),
+      ),
     settings,
     clock,
   );
@@ -344,7 +427,11 @@ async function conditional(fn: () => Promise<unknown>): Promise<boolean> {
     await fn();
     return true;
   } catch (e) {
-    if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    if (
+      e instanceof ConditionalCheckFailedException ||
+      (e as { name?: string }).name === 'ConditionalCheckFailedException'
+    )
+      return false;
     throw e;
   }
 }

@@ -6,7 +6,13 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { changedAttributes, type Image, type StreamAttributeValue } from '../shared/attributes';
-import type { LifeMarkerIntent, StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from '../shared/intents';
+import type {
+  LifeMarkerIntent,
+  StampIntent,
+  TombstoneIntent,
+  TombstoneState,
+  WriteIntent,
+} from '../shared/intents';
 import { RESERVED, RESERVED_PREFIX, type ReplicatorSettings } from '../shared/settings';
 import { compareVersion, formatOrd, isSequenceNumber, parseOrd, parseVersion, sequenceOrd } from './order';
 
@@ -53,10 +59,16 @@ const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
  * @param tombstone multi-active only: the local tombstone of the record's key, `null` when there is
  *   none, `undefined` when not read yet (then the answer may be `need-tombstone`).
  */
-export function decide(record: DynamoDBRecord, settings: ReplicatorSettings, tombstone?: TombstoneState | null): Decision {
+export function decide(
+  record: DynamoDBRecord,
+  settings: ReplicatorSettings,
+  tombstone?: TombstoneState | null,
+): Decision {
   const checked = validate(record, settings);
   if ('reason' in checked) return { kind: 'malformed', ...checked };
-  return settings.mode === 'one-way' ? decideOneWay(checked, settings) : decideMultiActive(checked, settings, tombstone);
+  return settings.mode === 'one-way'
+    ? decideOneWay(checked, settings)
+    : decideMultiActive(checked, settings, tombstone);
 }
 
 interface Checked {
@@ -68,13 +80,20 @@ interface Checked {
   readonly ttlExpiry: boolean;
 }
 
-function validate(record: DynamoDBRecord, settings: ReplicatorSettings): Checked | { reason: string; key?: Image } {
+function validate(
+  record: DynamoDBRecord,
+  settings: ReplicatorSettings,
+): Checked | { reason: string; key?: Image } {
   const ddb = record.dynamodb;
   const keys = ddb?.Keys;
   const keyNames = [settings.partitionKey, ...(settings.sortKey ? [settings.sortKey] : [])];
-  const key = keys && keyNames.every((k) => isKeyValue(keys[k])) ? Object.fromEntries(keyNames.map((k) => [k, keys[k]])) : undefined;
+  const key =
+    keys && keyNames.every((k) => isKeyValue(keys[k]))
+      ? Object.fromEntries(keyNames.map((k) => [k, keys[k]]))
+      : undefined;
   const bad = (reason: string) => ({ reason, ...(key ? { key } : {}) });
-  if (!EVENT_NAMES.has(record.eventName as string)) return bad(`unknown eventName ${JSON.stringify(record.eventName)}`);
+  if (!EVENT_NAMES.has(record.eventName as string))
+    return bad(`unknown eventName ${JSON.stringify(record.eventName)}`);
   if (!ddb) return bad('no dynamodb section');
   if (!key) return bad(`Keys missing or without key attribute(s) ${keyNames.join(', ')}`);
   if (ddb.StreamViewType !== 'NEW_AND_OLD_IMAGES')
@@ -92,7 +111,8 @@ function validate(record: DynamoDBRecord, settings: ReplicatorSettings): Checked
     newImage: ddb.NewImage,
     oldImage: ddb.OldImage,
     sequenceNumber: ddb.SequenceNumber,
-    ttlExpiry: eventName === 'REMOVE' && ui?.type === 'Service' && ui.principalId === 'dynamodb.amazonaws.com',
+    ttlExpiry:
+      eventName === 'REMOVE' && ui?.type === 'Service' && ui.principalId === 'dynamodb.amazonaws.com',
   };
 }
 
@@ -103,7 +123,10 @@ function isKeyValue(v: StreamAttributeValue | undefined): boolean {
 /** The image as replicated: no excluded attributes, no `_ddbm_*` attributes (the caller adds the new stamp). */
 export function replicatedImage(image: Image, key: Image, settings: ReplicatorSettings): Image {
   // Keys and the version are never stripped: without them the target write is meaningless.
-  const keep = new Set([...Object.keys(key), ...(settings.versionAttribute ? [settings.versionAttribute] : [])]);
+  const keep = new Set([
+    ...Object.keys(key),
+    ...(settings.versionAttribute ? [settings.versionAttribute] : []),
+  ]);
   const excluded = new Set(settings.excludeAttributes);
   const out: Image = {};
   for (const [name, value] of Object.entries(image)) {
@@ -118,14 +141,19 @@ function decideOneWay(c: Checked, settings: ReplicatorSettings): Decision {
   const ord = sequenceOrd(c.sequenceNumber);
   const origin = settings.region;
   if (c.eventName === 'REMOVE') {
-    if (c.ttlExpiry && !settings.ttl?.replicateDeletes) return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key };
+    if (c.ttlExpiry && !settings.ttl?.replicateDeletes)
+      return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key };
     return { kind: 'replicate', key: c.key, intent: { op: 'delete', key: c.key, ord, origin } };
   }
   const item = { ...replicatedImage(c.newImage!, c.key, settings), [RESERVED.order]: { S: ord } };
   return { kind: 'replicate', key: c.key, intent: { op: 'put', key: c.key, item, ord, origin } };
 }
 
-function decideMultiActive(c: Checked, settings: ReplicatorSettings, tombstone: TombstoneState | null | undefined): Decision {
+function decideMultiActive(
+  c: Checked,
+  settings: ReplicatorSettings,
+  tombstone: TombstoneState | null | undefined,
+): Decision {
   return c.eventName === 'REMOVE' ? decideRemove(c, settings, tombstone) : decideSave(c, settings, tombstone);
 }
 
@@ -143,17 +171,29 @@ function readStamp(image: Image, settings: ReplicatorSettings): ImageStamp | { r
   const version = parseVersion(versionAttr?.N);
   const ordRaw = image[RESERVED.order]?.S;
   const ord = ordRaw === undefined ? undefined : parseOrd(ordRaw);
-  if (ordRaw !== undefined && !ord) return { reason: `${RESERVED.order} is not an order key: ${JSON.stringify(ordRaw)}` };
+  if (ordRaw !== undefined && !ord)
+    return { reason: `${RESERVED.order} is not an order key: ${JSON.stringify(ordRaw)}` };
   const stampedVersion = parseVersion(image[RESERVED.stampedVersion]?.N);
-  return { version, ordRaw, ord, stamped: version !== undefined && ord !== undefined && stampedVersion === version };
+  return {
+    version,
+    ordRaw,
+    ord,
+    stamped: version !== undefined && ord !== undefined && stampedVersion === version,
+  };
 }
 
-function decideSave(c: Checked, settings: ReplicatorSettings, tombstone: TombstoneState | null | undefined): Decision {
+function decideSave(
+  c: Checked,
+  settings: ReplicatorSettings,
+  tombstone: TombstoneState | null | undefined,
+): Decision {
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
   const now = readStamp(c.newImage!, settings);
   if ('reason' in now) return malformed(`NewImage: ${now.reason}`);
   if (now.version === undefined)
-    return malformed(`NewImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`);
+    return malformed(
+      `NewImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
+    );
   const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
   if (before && 'reason' in before) return malformed(`OldImage: ${before.reason}`);
 
@@ -239,12 +279,18 @@ export function lifeGeneration(
   return { generation: Math.max(afterDelete, bornGen + 1), mark: true };
 }
 
-function decideRemove(c: Checked, settings: ReplicatorSettings, tombstone: TombstoneState | null | undefined): Decision {
+function decideRemove(
+  c: Checked,
+  settings: ReplicatorSettings,
+  tombstone: TombstoneState | null | undefined,
+): Decision {
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
   const old = readStamp(c.oldImage!, settings);
   if ('reason' in old) return malformed(`OldImage: ${old.reason}`);
   if (old.version === undefined)
-    return malformed(`OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`);
+    return malformed(
+      `OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
+    );
   if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
 
   const region = settings.region;

@@ -19,14 +19,20 @@ const telemetry = new PowertoolsTelemetry(logger, metrics);
 
 // `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
 const clients = Object.fromEntries(
-  [settings.region, ...settings.peers.map((p) => p.region)].map((region) => [region, new DynamoDBClient({ region })]),
+  [settings.region, ...settings.peers.map((p) => p.region)].map((region) => [
+    region,
+    new DynamoDBClient({ region }),
+  ]),
 );
 const parker = new SqsParker(new SQSClient({ region: settings.region }), settings.peers);
 
 /** Time kept back from the invocation's budget for parking and reporting. */
 const RESERVE_MS = 5_000;
 
-export const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+export const handler = async (
+  event: DynamoDBStreamEvent,
+  context: Context,
+): Promise<DynamoDBBatchResponse> => {
   const remaining = context.getRemainingTimeInMillis();
   const deadline = Date.now() + Math.max(remaining - Math.min(RESERVE_MS, remaining / 5), 0);
   try {

@@ -22,12 +22,15 @@ export function pad(value: string | number | bigint, width: number): string {
 
 /** A stream SequenceNumber is a numeric string of 21 to 40 characters (Streams API, SequenceNumberRange). */
 export function isSequenceNumber(value: unknown): value is string {
-  return typeof value === 'string' && DIGITS.test(value) && value.length >= 21 && value.length <= SEQUENCE_DIGITS;
+  return (
+    typeof value === 'string' && DIGITS.test(value) && value.length >= 21 && value.length <= SEQUENCE_DIGITS
+  );
 }
 
 /** One-way order key (and the local stream position kept on tombstones): the sequence number padded to 40 digits. */
 export function sequenceOrd(sequenceNumber: string): string {
-  if (!isSequenceNumber(sequenceNumber)) throw new Error(`not a stream sequence number: ${JSON.stringify(sequenceNumber)}`);
+  if (!isSequenceNumber(sequenceNumber))
+    throw new Error(`not a stream sequence number: ${JSON.stringify(sequenceNumber)}`);
   return pad(sequenceNumber, SEQUENCE_DIGITS);
 }
 
@@ -45,7 +48,8 @@ const MULTI = /^([0-9]{10})#([0-9]{20})#([^#]+)#([01])$/;
 
 /** `gen(10)#version(20)#origin#d`. */
 export function formatOrd(o: MultiActiveOrd): string {
-  if (!o.origin || o.origin.includes('#')) throw new Error(`invalid origin region: ${JSON.stringify(o.origin)}`);
+  if (!o.origin || o.origin.includes('#'))
+    throw new Error(`invalid origin region: ${JSON.stringify(o.origin)}`);
   if (!Number.isSafeInteger(o.gen) || o.gen < 0) throw new Error(`invalid generation: ${o.gen}`);
   return `${pad(o.gen, GEN_DIGITS)}#${pad(o.version, VERSION_DIGITS)}#${o.origin}#${o.deleted ? 1 : 0}`;
 }

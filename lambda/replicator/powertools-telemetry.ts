@@ -8,7 +8,10 @@ import { METRIC_UNITS, type MetricDimensions, type MetricName, type Telemetry } 
  * document carries a single dimension set, and counts per record would flood the log.
  */
 export class PowertoolsTelemetry implements Telemetry {
-  private readonly groups = new Map<string, { dimensions: MetricDimensions; values: Map<MetricName, number[]> }>();
+  private readonly groups = new Map<
+    string,
+    { dimensions: MetricDimensions; values: Map<MetricName, number[]> }
+  >();
 
   constructor(
     private readonly logger: Logger,
@@ -41,7 +44,8 @@ export class PowertoolsTelemetry implements Telemetry {
     for (const { dimensions, values } of this.groups.values()) {
       this.metrics.addDimension('table', dimensions.table);
       if (dimensions.targetRegion) this.metrics.addDimension('targetRegion', dimensions.targetRegion);
-      for (const [name, list] of values) for (const v of list) this.metrics.addMetric(name, METRIC_UNITS[name], v);
+      for (const [name, list] of values)
+        for (const v of list) this.metrics.addMetric(name, METRIC_UNITS[name], v);
       this.metrics.publishStoredMetrics();
     }
     this.groups.clear();

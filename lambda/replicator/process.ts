@@ -11,7 +11,14 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import { canonicalImage } from '../shared/attributes';
 import type { ParkedMessage, WriteIntent } from '../shared/intents';
 import type { ReplicatorSettings } from '../shared/settings';
-import { applyIntent, readLocalTombstone, stampLocal, writeLifeMarker, writeLocalTombstone, type Outcome } from './apply';
+import {
+  applyIntent,
+  readLocalTombstone,
+  stampLocal,
+  writeLifeMarker,
+  writeLocalTombstone,
+  type Outcome,
+} from './apply';
 import { decide, type Decision } from './decide';
 import { describeError, type RetryClock } from './retry';
 import type { Telemetry } from './telemetry';
@@ -34,7 +41,10 @@ export interface ProcessDeps extends RetryClock {
 /** Marker writes lose only to a concurrent tombstone change; a few re-reads settle it. */
 const MAX_DECIDE_ROUNDS = 4;
 
-export async function processBatch(event: DynamoDBStreamEvent, deps: ProcessDeps): Promise<DynamoDBBatchResponse> {
+export async function processBatch(
+  event: DynamoDBStreamEvent,
+  deps: ProcessDeps,
+): Promise<DynamoDBBatchResponse> {
   const groups = new Map<string, DynamoDBRecord[]>();
   event.Records.forEach((record, i) => {
     const keys = record.dynamodb?.Keys;
@@ -68,7 +78,11 @@ interface BatchContext {
 }
 
 function identity(record: DynamoDBRecord): Record<string, unknown> {
-  return { eventID: record.eventID, sequenceNumber: record.dynamodb?.SequenceNumber, keys: record.dynamodb?.Keys };
+  return {
+    eventID: record.eventID,
+    sequenceNumber: record.dynamodb?.SequenceNumber,
+    keys: record.dynamodb?.Keys,
+  };
 }
 
 /** True when the record is done: every target applied, was stale, lost, or got it parked. */
@@ -88,8 +102,10 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
       case 'need-tombstone':
         throw new Error('tombstone still needed after reading it');
       case 'skip':
-        if (decision.localTombstone) await writeLocalTombstone(local, settings, decision.localTombstone, deps);
-        if (decision.reason === 'echo' || decision.reason === 'stamp') telemetry.metric('EchoesSkipped', 1, dims);
+        if (decision.localTombstone)
+          await writeLocalTombstone(local, settings, decision.localTombstone, deps);
+        if (decision.reason === 'echo' || decision.reason === 'stamp')
+          telemetry.metric('EchoesSkipped', 1, dims);
         return true;
       case 'replicate':
         if (decision.contractViolation) {
@@ -101,9 +117,12 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         }
         // Origin side first, so a crash between here and the peers replays into the same order key.
         if (decision.stamp) await stampLocal(local, settings, decision.stamp, deps);
-        if (decision.localTombstone) await writeLocalTombstone(local, settings, decision.localTombstone, deps);
+        if (decision.localTombstone)
+          await writeLocalTombstone(local, settings, decision.localTombstone, deps);
         {
-          const results = await Promise.all(settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)));
+          const results = await Promise.all(
+            settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),
+          );
           return results.every(Boolean);
         }
     }
@@ -125,11 +144,17 @@ async function decideWithLocalState(record: DynamoDBRecord, ctx: BatchContext): 
     }
     if (decision.kind !== 'replicate' || !decision.lifeMarker) return decision;
     if (await writeLifeMarker(local, settings, decision.lifeMarker, ctx.deps)) return decision;
-    if (round >= MAX_DECIDE_ROUNDS) throw new Error('the local tombstone kept changing while a new life was being ordered');
+    if (round >= MAX_DECIDE_ROUNDS)
+      throw new Error('the local tombstone kept changing while a new life was being ordered');
   }
 }
 
-async function sendToTarget(record: DynamoDBRecord, intent: WriteIntent, target: string, ctx: BatchContext): Promise<boolean> {
+async function sendToTarget(
+  record: DynamoDBRecord,
+  intent: WriteIntent,
+  target: string,
+  ctx: BatchContext,
+): Promise<boolean> {
   const { settings, telemetry } = ctx.deps;
   const dims = { table: settings.table, targetRegion: target };
   let reason: string;
@@ -192,12 +217,21 @@ async function sendToTarget(record: DynamoDBRecord, intent: WriteIntent, target:
     return true;
   } catch (e) {
     telemetry.metric('Errors', 1, dims);
-    telemetry.error('Parking failed', { ...identity(record), targetRegion: target, reason, error: describeError(e) });
+    telemetry.error('Parking failed', {
+      ...identity(record),
+      targetRegion: target,
+      reason,
+      error: describeError(e),
+    });
     return false;
   }
 }
 
-async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

@@ -56,7 +56,16 @@ const TRANSIENT_CANCELLATION_CODES = new Set([
   'ProvisionedThroughputExceeded',
   'RequestLimitExceeded',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 interface SdkLikeError {
   name?: string;
@@ -75,7 +84,11 @@ export function isTransient(error: unknown): boolean {
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429;
   // No HTTP response at all: the request never reached the service (connection refused, DNS, reset).
-  return e.name !== 'ValidationException' && e.name !== 'AccessDeniedException' && e.name !== 'ResourceNotFoundException';
+  return (
+    e.name !== 'ValidationException' &&
+    e.name !== 'AccessDeniedException' &&
+    e.name !== 'ResourceNotFoundException'
+  );
 }
 
 export function describeError(error: unknown): string {

@@ -60,7 +60,9 @@ export class CollectingTelemetry implements Telemetry {
   /** Sum of a metric's values, optionally for one target region. */
   total(name: MetricName, targetRegion?: string): number {
     return this.metrics
-      .filter((m) => m.name === name && (targetRegion === undefined || m.dimensions.targetRegion === targetRegion))
+      .filter(
+        (m) => m.name === name && (targetRegion === undefined || m.dimensions.targetRegion === targetRegion),
+      )
       .reduce((sum, m) => sum + m.value, 0);
   }
 }

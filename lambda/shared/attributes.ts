@@ -55,7 +55,8 @@ export function fromSdkValue(v: Record<string, unknown>): StreamAttributeValue {
   if (Array.isArray(x.SS)) return { SS: [...(x.SS as string[])] };
   if (Array.isArray(x.NS)) return { NS: [...(x.NS as string[])] };
   if (Array.isArray(x.BS)) return { BS: (x.BS as Uint8Array[]).map(fromBytes) };
-  if (x.M && typeof x.M === 'object') return { M: fromSdkImage(x.M as Record<string, Record<string, unknown>>) };
+  if (x.M && typeof x.M === 'object')
+    return { M: fromSdkImage(x.M as Record<string, Record<string, unknown>>) };
   if (Array.isArray(x.L)) return { L: (x.L as Record<string, unknown>[]).map(fromSdkValue) };
   if (typeof x.NULL === 'boolean') return { NULL: x.NULL };
   if (typeof x.BOOL === 'boolean') return { BOOL: x.BOOL };
@@ -88,6 +89,10 @@ export function changedAttributes(a: Image, b: Image, ignore: (name: string) => 
   const names = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...names]
     .filter((n) => !ignore(n))
-    .filter((n) => (a[n] === undefined) !== (b[n] === undefined) || (a[n] !== undefined && canonical(a[n]) !== canonical(b[n]!)))
+    .filter(
+      (n) =>
+        (a[n] === undefined) !== (b[n] === undefined) ||
+        (a[n] !== undefined && canonical(a[n]) !== canonical(b[n]!)),
+    )
     .sort();
 }

@@ -63,7 +63,8 @@ export function decodeSettings(raw: string | undefined): ReplicatorSettings {
   const s = parsed as Record<string, unknown>;
   const errors: string[] = [];
   const str = (k: string) => {
-    if (typeof s[k] !== 'string' || s[k] === '') errors.push(`${k} must be a non-empty string, got ${JSON.stringify(s[k])}`);
+    if (typeof s[k] !== 'string' || s[k] === '')
+      errors.push(`${k} must be a non-empty string, got ${JSON.stringify(s[k])}`);
   };
   const num = (k: string) => {
     if (typeof s[k] !== 'number' || !Number.isFinite(s[k]) || (s[k] as number) < 0)

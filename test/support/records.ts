@@ -55,8 +55,18 @@ export function streamRecord(
 export const insertRecord = (keys: Image, newImage: Image, options?: RecordOptions): DynamoDBRecord =>
   streamRecord('INSERT', keys, { newImage: { ...newImage, ...keys } }, options);
 
-export const modifyRecord = (keys: Image, oldImage: Image, newImage: Image, options?: RecordOptions): DynamoDBRecord =>
-  streamRecord('MODIFY', keys, { oldImage: { ...oldImage, ...keys }, newImage: { ...newImage, ...keys } }, options);
+export const modifyRecord = (
+  keys: Image,
+  oldImage: Image,
+  newImage: Image,
+  options?: RecordOptions,
+): DynamoDBRecord =>
+  streamRecord(
+    'MODIFY',
+    keys,
+    { oldImage: { ...oldImage, ...keys }, newImage: { ...newImage, ...keys } },
+    options,
+  );
 
 export const removeRecord = (keys: Image, oldImage: Image, options?: RecordOptions): DynamoDBRecord =>
   streamRecord('REMOVE', keys, { oldImage: { ...oldImage, ...keys } }, options);
@@ -74,7 +84,12 @@ export function multiActiveSettings(overrides: Partial<ReplicatorSettings> = {})
     mode: 'multi-active',
     partitionKey: 'pk',
     versionAttribute: 'version',
-    peers: [{ region: 'us-east-1', parkingQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/park-us-east-1' }],
+    peers: [
+      {
+        region: 'us-east-1',
+        parkingQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/park-us-east-1',
+      },
+    ],
     tombstoneTtlSeconds: 30 * 86400,
     excludeAttributes: [],
     maxConcurrency: 4,

@@ -18,7 +18,12 @@ const key = { pk: S('order-1') };
 const ord = (gen: number, version: number, origin: string, deleted = false) =>
   formatOrd({ gen, version: String(version), origin, deleted });
 /** An image stamped at `version` with the given order key. */
-const stamped = (version: number, o: string, extra = {}) => ({ version: N(version), _ddbm_ord: S(o), _ddbm_ver: N(version), ...extra });
+const stamped = (version: number, o: string, extra = {}) => ({
+  version: N(version),
+  _ddbm_ord: S(o),
+  _ddbm_ver: N(version),
+  ...extra,
+});
 
 function expectKind<K extends Decision['kind']>(d: Decision, kind: K): Extract<Decision, { kind: K }> {
   expect(d.kind).toBe(kind);
@@ -29,11 +34,17 @@ const intentOf = (d: Decision): WriteIntent => expectKind(d, 'replicate').intent
 describe('validation: malformed records are reported, never dropped', () => {
   const settings = oneWaySettings();
   test.each([
-    ['an unknown eventName (the article checked for "DELETE")', streamRecord('DELETE', key, { oldImage: key })],
+    [
+      'an unknown eventName (the article checked for "DELETE")',
+      streamRecord('DELETE', key, { oldImage: key }),
+    ],
     ['no dynamodb section', { ...insertRecord(key, {}), dynamodb: undefined }],
     ['no Keys', streamRecord('INSERT', undefined, { newImage: key })],
     ['Keys without the partition key', streamRecord('INSERT', { other: S('x') }, { newImage: key })],
-    ['a key attribute that is not S, N or B', streamRecord('INSERT', { pk: { BOOL: true } }, { newImage: key })],
+    [
+      'a key attribute that is not S, N or B',
+      streamRecord('INSERT', { pk: { BOOL: true } }, { newImage: key }),
+    ],
     ['a KEYS_ONLY stream', insertRecord(key, {}, { streamViewType: 'KEYS_ONLY' })],
     ['a NEW_IMAGE stream', insertRecord(key, {}, { streamViewType: 'NEW_IMAGE' })],
     ['a 20-digit SequenceNumber', insertRecord(key, {}, { sequenceNumber: '12345678901234567890' })],
@@ -105,34 +116,59 @@ describe('one-way', () => {
 
   test('GIVEN excluded and reserved attributes in the image THEN they are stripped and a fresh stamp is added', () => {
     const seq = '100000000000000000043';
-    const d = decide(insertRecord(key, { a: S('x'), secret: S('s'), _ddbm_ord: S('stale'), _ddbm_other: S('y') }, { sequenceNumber: seq }), settings);
+    const d = decide(
+      insertRecord(
+        key,
+        { a: S('x'), secret: S('s'), _ddbm_ord: S('stale'), _ddbm_other: S('y') },
+        { sequenceNumber: seq },
+      ),
+      settings,
+    );
     const item = (intentOf(d) as Extract<WriteIntent, { op: 'put' }>).item;
     expect(item).toEqual({ pk: S('order-1'), a: S('x'), _ddbm_ord: S(sequenceOrd(seq)) });
   });
 
   test('GIVEN a TTL expiry and replicateDeletes false THEN skipped', () => {
-    const d = decide(removeRecord(key, {}, { ttl: true }), oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }));
+    const d = decide(
+      removeRecord(key, {}, { ttl: true }),
+      oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }),
+    );
     expect(expectKind(d, 'skip').reason).toBe('ttl-not-replicated');
   });
 
   test('GIVEN a TTL expiry and replicateDeletes true THEN sent as a delete', () => {
-    const d = decide(removeRecord(key, {}, { ttl: true }), oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: true } }));
+    const d = decide(
+      removeRecord(key, {}, { ttl: true }),
+      oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: true } }),
+    );
     expect(intentOf(d).op).toBe('delete');
   });
 
   test('GIVEN a user delete (no service identity) on a table with TTL THEN sent as a delete', () => {
-    const d = decide(removeRecord(key, {}), oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }));
+    const d = decide(
+      removeRecord(key, {}),
+      oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }),
+    );
     expect(intentOf(d).op).toBe('delete');
   });
 
   test('GIVEN a REMOVE by a user whose principal is not the DynamoDB service THEN it is not a TTL expiry', () => {
-    const record = { ...removeRecord(key, {}), userIdentity: { type: 'Service', principalId: 'someone.amazonaws.com' } };
-    expect(intentOf(decide(record, oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }))).op).toBe('delete');
+    const record = {
+      ...removeRecord(key, {}),
+      userIdentity: { type: 'Service', principalId: 'someone.amazonaws.com' },
+    };
+    expect(
+      intentOf(decide(record, oneWaySettings({ ttl: { attribute: 'exp', replicateDeletes: false } }))).op,
+    ).toBe('delete');
   });
 
   test('order keys of a 21-digit and a 40-digit sequence number compare numerically', () => {
-    const early = intentOf(decide(insertRecord(key, {}, { sequenceNumber: '999999999999999999999' }), settings));
-    const late = intentOf(decide(insertRecord(key, {}, { sequenceNumber: '1000000000000000000000000000000000000000' }), settings));
+    const early = intentOf(
+      decide(insertRecord(key, {}, { sequenceNumber: '999999999999999999999' }), settings),
+    );
+    const late = intentOf(
+      decide(insertRecord(key, {}, { sequenceNumber: '1000000000000000000000000000000000000000' }), settings),
+    );
     expect(early.ord < late.ord).toBe(true);
   });
 });
@@ -167,12 +203,20 @@ describe('multi-active saves', () => {
   test('GIVEN excluded and reserved attributes THEN excluded ones are stripped and the stamp is rewritten', () => {
     const old = stamped(1, ord(0, 1, HERE));
     const now = { ...old, version: N(2), local: S('only here'), _ddbm_junk: S('x') };
-    const item = (intentOf(decide(modifyRecord(key, old, now), settings)) as Extract<WriteIntent, { op: 'put' }>).item;
+    const item = (
+      intentOf(decide(modifyRecord(key, old, now), settings)) as Extract<WriteIntent, { op: 'put' }>
+    ).item;
     expect(item).toEqual({ pk: S('order-1'), version: N(2), _ddbm_ord: S(ord(0, 2, HERE)), _ddbm_ver: N(2) });
   });
 
   test('the version and key attributes are never stripped, even if listed as excluded', () => {
-    expect(replicatedImage({ pk: S('k'), version: N(1), x: S('x') }, { pk: S('k') }, multiActiveSettings({ excludeAttributes: ['pk', 'version', 'x'] }))).toEqual({
+    expect(
+      replicatedImage(
+        { pk: S('k'), version: N(1), x: S('x') },
+        { pk: S('k') },
+        multiActiveSettings({ excludeAttributes: ['pk', 'version', 'x'] }),
+      ),
+    ).toEqual({
       pk: S('k'),
       version: N(1),
     });
@@ -185,7 +229,9 @@ describe('multi-active saves', () => {
   });
 
   test('GIVEN a replicated save that created the item (no old image) THEN skipped as echo', () => {
-    expect(expectKind(decide(insertRecord(key, stamped(1, ord(0, 1, PEER))), settings), 'skip').reason).toBe('echo');
+    expect(expectKind(decide(insertRecord(key, stamped(1, ord(0, 1, PEER))), settings), 'skip').reason).toBe(
+      'echo',
+    );
   });
 
   test("GIVEN this region's own stamp write THEN skipped as stamp", () => {
@@ -210,7 +256,10 @@ describe('multi-active saves', () => {
 
   test('GIVEN a normal save THEN no contract violation, even if only reserved attributes differ', () => {
     const old = stamped(5, ord(0, 5, HERE), { a: S('x') });
-    const d = expectKind(decide(modifyRecord(key, old, { ...old, version: N(6), a: S('y') }), settings), 'replicate');
+    const d = expectKind(
+      decide(modifyRecord(key, old, { ...old, version: N(6), a: S('y') }), settings),
+      'replicate',
+    );
     expect(d.contractViolation).toBeUndefined();
   });
 
@@ -238,16 +287,31 @@ describe('multi-active saves', () => {
       const t = { ord: ord(3, 9, PEER, true), origin: PEER };
       const d = expectKind(decide(insert, settings, t), 'replicate');
       expect(d.intent.ord).toBe(ord(4, 1, HERE));
-      expect(d.lifeMarker).toEqual({ key, bornSequence: sequenceOrd(seq), generation: 4, expectedOrd: t.ord });
+      expect(d.lifeMarker).toEqual({
+        key,
+        bornSequence: sequenceOrd(seq),
+        generation: 4,
+        expectedOrd: t.ord,
+      });
     });
 
     test('GIVEN a replay of the INSERT after its life was deleted THEN superseded (not "tombstone gen + 1": no resurrection)', () => {
-      const t = { ord: ord(4, 1, HERE, true), origin: PEER, bornSequence: sequenceOrd(seq), bornGeneration: 4 };
+      const t = {
+        ord: ord(4, 1, HERE, true),
+        origin: PEER,
+        bornSequence: sequenceOrd(seq),
+        bornGeneration: 4,
+      };
       expect(expectKind(decide(insert, settings, t), 'skip').reason).toBe('superseded');
     });
 
     test('GIVEN a replay of the INSERT while its life goes on THEN the same generation, no new marker', () => {
-      const t = { ord: ord(3, 9, PEER, true), origin: PEER, bornSequence: sequenceOrd(seq), bornGeneration: 4 };
+      const t = {
+        ord: ord(3, 9, PEER, true),
+        origin: PEER,
+        bornSequence: sequenceOrd(seq),
+        bornGeneration: 4,
+      };
       const d = expectKind(decide(insert, settings, t), 'replicate');
       expect(d.intent.ord).toBe(ord(4, 1, HERE));
       expect(d.lifeMarker).toBeUndefined();
@@ -255,8 +319,17 @@ describe('multi-active saves', () => {
   });
 
   test('GIVEN an unstamped MODIFY (its INSERT not stamped yet) THEN it continues the marked life', () => {
-    const t = { ord: ord(1, 3, PEER, true), bornSequence: sequenceOrd('100000000000000000100'), bornGeneration: 2 };
-    const record = modifyRecord(key, { version: N(1) }, { version: N(2) }, { sequenceNumber: '100000000000000000200' });
+    const t = {
+      ord: ord(1, 3, PEER, true),
+      bornSequence: sequenceOrd('100000000000000000100'),
+      bornGeneration: 2,
+    };
+    const record = modifyRecord(
+      key,
+      { version: N(1) },
+      { version: N(2) },
+      { sequenceNumber: '100000000000000000200' },
+    );
     const d = expectKind(decide(record, settings, t), 'replicate');
     expect(d.intent.ord).toBe(ord(2, 2, HERE));
     expect(d.lifeMarker).toBeUndefined();
@@ -269,12 +342,48 @@ describe('lifeGeneration', () => {
     ['no tombstone', null, s(5), true, { generation: 0, mark: true }],
     ['a tombstone without marker', { ord: ord(2, 1, PEER, true) }, s(5), true, { generation: 3, mark: true }],
     ['a marker from a later record', { bornSequence: s(9), bornGeneration: 1 }, s(5), true, 'superseded'],
-    ['a marker of this record, life alive', { bornSequence: s(5), bornGeneration: 1 }, s(5), true, { generation: 1, mark: false }],
-    ['a marker of this record, life deleted', { ord: ord(1, 2, PEER, true), bornSequence: s(5), bornGeneration: 1 }, s(5), true, 'superseded'],
-    ['an earlier life ended, new INSERT', { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 }, s(5), true, { generation: 2, mark: true }],
-    ['an earlier life ended without a tombstone gen', { bornSequence: s(3), bornGeneration: 1 }, s(5), true, { generation: 2, mark: true }],
-    ['continuing the marked life', { ord: ord(0, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 }, s(5), false, { generation: 1, mark: false }],
-    ['continuing a life since deleted', { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 }, s(5), false, 'superseded'],
+    [
+      'a marker of this record, life alive',
+      { bornSequence: s(5), bornGeneration: 1 },
+      s(5),
+      true,
+      { generation: 1, mark: false },
+    ],
+    [
+      'a marker of this record, life deleted',
+      { ord: ord(1, 2, PEER, true), bornSequence: s(5), bornGeneration: 1 },
+      s(5),
+      true,
+      'superseded',
+    ],
+    [
+      'an earlier life ended, new INSERT',
+      { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      true,
+      { generation: 2, mark: true },
+    ],
+    [
+      'an earlier life ended without a tombstone gen',
+      { bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      true,
+      { generation: 2, mark: true },
+    ],
+    [
+      'continuing the marked life',
+      { ord: ord(0, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      false,
+      { generation: 1, mark: false },
+    ],
+    [
+      'continuing a life since deleted',
+      { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      false,
+      'superseded',
+    ],
   ])('%s', (_name, tombstone, sequence, starts, expected) => {
     expect(lifeGeneration(tombstone, sequence, starts)).toEqual(expected);
   });
@@ -289,7 +398,10 @@ describe('multi-active deletes', () => {
   });
 
   test("GIVEN a stamped old image THEN ord = the deleted version's gen#version#origin#1, sent and recorded locally", () => {
-    const d = expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, null), 'replicate');
+    const d = expectKind(
+      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, null),
+      'replicate',
+    );
     const expected = ord(1, 3, PEER, true);
     expect(d.intent).toEqual({ op: 'delete', key, ord: expected, origin: HERE, version: '3' });
     expect(d.localTombstone).toEqual({ key, ord: expected, origin: HERE, sequence: sequenceOrd(seq) });
@@ -302,14 +414,26 @@ describe('multi-active deletes', () => {
   });
 
   test('GIVEN an unstamped old image without any stamp THEN gen from the life marker', () => {
-    const t = { ord: ord(0, 2, PEER, true), origin: PEER, bornSequence: sequenceOrd('100000000000000000100'), bornGeneration: 1 };
-    const d = expectKind(decide(removeRecord(key, { version: N(1) }, { sequenceNumber: seq }), settings, t), 'replicate');
+    const t = {
+      ord: ord(0, 2, PEER, true),
+      origin: PEER,
+      bornSequence: sequenceOrd('100000000000000000100'),
+      bornGeneration: 1,
+    };
+    const d = expectKind(
+      decide(removeRecord(key, { version: N(1) }, { sequenceNumber: seq }), settings, t),
+      'replicate',
+    );
     expect(d.intent.ord).toBe(ord(1, 1, HERE, true));
   });
 
-  test("GIVEN a tombstone from another region covering the old image THEN skipped as the echo of a replicated delete", () => {
+  test('GIVEN a tombstone from another region covering the old image THEN skipped as the echo of a replicated delete', () => {
     const t = { ord: ord(1, 3, PEER, true), origin: PEER };
-    expect(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t)).toEqual({ kind: 'skip', reason: 'echo', key });
+    expect(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t)).toEqual({
+      kind: 'skip',
+      reason: 'echo',
+      key,
+    });
   });
 
   test('GIVEN a tombstone from another region that is older THEN sent (a real local delete)', () => {
@@ -319,31 +443,50 @@ describe('multi-active deletes', () => {
 
   test('GIVEN a replay of this very REMOVE after its tombstone was written THEN the same delete is sent again', () => {
     const t = { ord: ord(1, 3, PEER, true), origin: HERE, sequence: sequenceOrd(seq) };
-    const d = expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, t), 'replicate');
+    const d = expectKind(
+      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, t),
+      'replicate',
+    );
     expect(d.intent.ord).toBe(t.ord);
   });
 
   test('GIVEN a replay of an old REMOVE after a later local delete THEN superseded', () => {
     const t = { ord: ord(2, 1, HERE, true), origin: HERE, sequence: sequenceOrd('100000000000000009999') };
-    expect(expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t), 'skip').reason).toBe('superseded');
+    expect(
+      expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t), 'skip').reason,
+    ).toBe('superseded');
   });
 
   test('GIVEN a TTL expiry and replicateDeletes false THEN not sent, but recorded in the local tombstone', () => {
     const s = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: false } });
-    const d = expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true, sequenceNumber: seq }), s, null), 'skip');
+    const d = expectKind(
+      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true, sequenceNumber: seq }), s, null),
+      'skip',
+    );
     expect(d.reason).toBe('ttl-not-replicated');
-    expect(d.localTombstone).toEqual({ key, ord: ord(1, 3, PEER, true), origin: HERE, sequence: sequenceOrd(seq) });
+    expect(d.localTombstone).toEqual({
+      key,
+      ord: ord(1, 3, PEER, true),
+      origin: HERE,
+      sequence: sequenceOrd(seq),
+    });
   });
 
   test('GIVEN a TTL expiry and replicateDeletes true THEN sent as a delete', () => {
     const s = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: true } });
-    expect(intentOf(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true }), s, null)).op).toBe('delete');
+    expect(intentOf(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true }), s, null)).op).toBe(
+      'delete',
+    );
   });
 });
 
 describe('purity', () => {
   test('the same record and state always give the same decision', () => {
-    const r = modifyRecord(key, stamped(1, ord(0, 1, HERE)), { version: N(2), _ddbm_ord: S(ord(0, 1, HERE)), _ddbm_ver: N(1) });
+    const r = modifyRecord(key, stamped(1, ord(0, 1, HERE)), {
+      version: N(2),
+      _ddbm_ord: S(ord(0, 1, HERE)),
+      _ddbm_ver: N(1),
+    });
     expect(decide(r, multiActiveSettings())).toEqual(decide(r, multiActiveSettings()));
   });
 });

@@ -37,7 +37,7 @@ describe('one-way order keys', () => {
     ['40 digits', '1'.repeat(40), true],
     ['41 digits', '1'.repeat(41), false],
     ['not numeric', '12345678901234567890a', false],
-    ['a number', 123456789012345678901, false],
+    ['a number', 12345, false],
   ])('isSequenceNumber: %s → %s', (_name, value, expected) => {
     expect(isSequenceNumber(value)).toBe(expected);
   });
@@ -103,7 +103,9 @@ describe('multi-active order keys', () => {
 
   test('rejects an origin containing # and a version longer than 20 digits', () => {
     expect(() => formatOrd({ gen: 0, version: '1', origin: 'a#b', deleted: false })).toThrow(/origin/);
-    expect(() => formatOrd({ gen: 0, version: '1'.repeat(21), origin: 'x', deleted: false })).toThrow(/20 digits/);
+    expect(() => formatOrd({ gen: 0, version: '1'.repeat(21), origin: 'x', deleted: false })).toThrow(
+      /20 digits/,
+    );
     expect(() => formatOrd({ gen: -1, version: '1', origin: 'x', deleted: false })).toThrow(/generation/);
   });
 });

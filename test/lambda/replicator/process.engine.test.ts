@@ -1,0 +1,317 @@
+import { DeleteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { applyParkedBody } from '../../../lambda/parked/consumer';
+import { processBatch, type Parker } from '../../../lambda/replicator/process';
+import { CollectingTelemetry } from '../../../lambda/replicator/telemetry';
+import type { ParkedMessage } from '../../../lambda/shared/intents';
+import type { ReplicatorSettings } from '../../../lambda/shared/settings';
+import { client, createMirrorTables, scanAll, type MirrorTables } from '../../support/dynamo';
+import { insertRecord, multiActiveSettings, N, S, streamEvent } from '../../support/records';
+
+/**
+ * End to end on DynamoDB Local: the application writes to region A's table, the real stream
+ * records are read back in Lambda shape, and processBatch replicates them with real clients.
+ */
+
+const A = 'eu-west-1';
+const B = 'us-east-1';
+const C = 'ap-south-1';
+const noWait = { sleep: async () => undefined, random: () => 0.5 };
+
+class CollectingParker implements Parker {
+  readonly parked: { target: string; message: ParkedMessage }[] = [];
+  constructor(private readonly failing = false) {}
+  async park(target: string, message: ParkedMessage): Promise<void> {
+    if (this.failing) throw new Error('SQS is down');
+    this.parked.push({ target, message: JSON.parse(JSON.stringify(message)) });
+  }
+}
+
+/** Counts write requests per region through an SDK middleware. */
+function countingClient(region: string, writes: string[]): DynamoDBClient {
+  const c = new DynamoDBClient({ region });
+  c.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (
+        /^(TransactWriteItems|UpdateItem|PutItem|DeleteItem|BatchWriteItem)Command$/.test(
+          context.commandName ?? '',
+        )
+      )
+        writes.push(`${region}:${context.commandName}`);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countWrites' },
+  );
+  return c;
+}
+
+function settingsFor(
+  tables: MirrorTables,
+  region: string,
+  regions: string[],
+  overrides: Partial<ReplicatorSettings> = {},
+): ReplicatorSettings {
+  return multiActiveSettings({
+    table: tables.table,
+    tombstoneTable: tables.tombstoneTable,
+    region,
+    peers: regions.filter((r) => r !== region).map((r) => ({ region: r, parkingQueueUrl: `queue-${r}` })),
+    ...overrides,
+  });
+}
+
+async function save(region: string, table: string, pk: string, attrs: Record<string, string> = {}) {
+  const names = Object.keys(attrs);
+  await client(region).send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: { pk: { S: pk } },
+      UpdateExpression: `ADD #v :one${names.length ? ` SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')}` : ''}`,
+      ExpressionAttributeNames: {
+        '#v': 'version',
+        ...Object.fromEntries(names.map((n, i) => [`#a${i}`, n])),
+      },
+      ExpressionAttributeValues: {
+        ':one': { N: '1' },
+        ...Object.fromEntries(names.map((n, i) => [`:a${i}`, { S: attrs[n] }])),
+      },
+    }),
+  );
+}
+const remove = (region: string, table: string, pk: string) =>
+  client(region).send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: pk } } }));
+
+const byKey = <T>(items: T[]): T[] =>
+  [...items].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+
+describe('processBatch end to end (DynamoDB Local)', () => {
+  test("GIVEN saves and a delete in A WHEN A's real stream batch is processed THEN B holds exactly what A holds, stamps included", async () => {
+    // GIVEN
+    const tables = await createMirrorTables({
+      regions: [A, B],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+    });
+    await save(A, tables.table, 'a', { colour: 'red' });
+    await save(A, tables.table, 'a', { colour: 'blue' });
+    await save(A, tables.table, 'gone');
+    await remove(A, tables.table, 'gone');
+    const records = await tables.readers[A].pollRecords();
+    expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'INSERT', 'REMOVE']);
+    const telemetry = new CollectingTelemetry();
+    // WHEN
+    const res = await processBatch(streamEvent(records), {
+      settings: settingsFor(tables, A, [A, B]),
+      clients: { [A]: client(A), [B]: client(B) },
+      parker: new CollectingParker(),
+      telemetry,
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    });
+    // THEN
+    expect(res.batchItemFailures).toEqual([]);
+    const inA = await scanAll(A, tables.table);
+    expect(inA).toEqual([
+      expect.objectContaining({
+        pk: { S: 'a' },
+        colour: { S: 'blue' },
+        version: { N: '2' },
+        _ddbm_ver: { N: '2' },
+      }),
+    ]);
+    expect(byKey(await scanAll(B, tables.table))).toEqual(byKey(inA));
+    expect(await scanAll(B, tables.tombstoneTable)).toEqual([
+      expect.objectContaining({ pk: { S: 'gone' }, _ddbm_origin: { S: A } }),
+    ]);
+    expect(telemetry.total('RecordsApplied', B)).toBe(4);
+    expect(telemetry.metrics.filter((m) => m.name === 'ReplicationLatency')).toHaveLength(4);
+  });
+
+  test("GIVEN B's stream after replication WHEN B's replicator processes it THEN every record is an echo: zero writes anywhere", async () => {
+    // GIVEN A's changes replicated to B
+    const tables = await createMirrorTables({
+      regions: [A, B],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+    });
+    await save(A, tables.table, 'x');
+    await save(A, tables.table, 'x');
+    await save(A, tables.table, 'y');
+    await remove(A, tables.table, 'y');
+    const deps = (
+      region: string,
+      clients: Record<string, DynamoDBClient>,
+      telemetry = new CollectingTelemetry(),
+    ) => ({
+      settings: settingsFor(tables, region, [A, B]),
+      clients,
+      parker: new CollectingParker(),
+      telemetry,
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    });
+    await processBatch(
+      streamEvent(await tables.readers[A].pollRecords()),
+      deps(A, { [A]: client(A), [B]: client(B) }),
+    );
+    await tables.readers[A].pollRecords(); // A's own stamp records, not part of this test
+    const echoes = await tables.readers[B].pollRecords();
+    expect(echoes.length).toBeGreaterThan(0);
+    // WHEN
+    const writes: string[] = [];
+    const telemetry = new CollectingTelemetry();
+    const res = await processBatch(
+      streamEvent(echoes),
+      deps(B, { [A]: countingClient(A, writes), [B]: countingClient(B, writes) }, telemetry),
+    );
+    // THEN
+    expect(res.batchItemFailures).toEqual([]);
+    expect(writes).toEqual([]);
+    expect(telemetry.total('EchoesSkipped')).toBe(echoes.length);
+  });
+
+  test('GIVEN a processed batch WHEN the same batch is delivered again THEN no item changes (idempotent)', async () => {
+    const tables = await createMirrorTables({
+      regions: [A, B],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+    });
+    await save(A, tables.table, 'k1', { v: 'one' });
+    await save(A, tables.table, 'k2');
+    await remove(A, tables.table, 'k2');
+    await save(A, tables.table, 'k2'); // a new life after the delete
+    const records = await tables.readers[A].pollRecords();
+    const run = (telemetry: CollectingTelemetry) =>
+      processBatch(streamEvent(records), {
+        settings: settingsFor(tables, A, [A, B]),
+        clients: { [A]: client(A), [B]: client(B) },
+        parker: new CollectingParker(),
+        telemetry,
+        deadline: Date.now() + 60_000,
+        ...noWait,
+      });
+    await run(new CollectingTelemetry());
+    const before = {
+      a: byKey(await scanAll(A, tables.table)),
+      b: byKey(await scanAll(B, tables.table)),
+      bt: byKey(await scanAll(B, tables.tombstoneTable)),
+    };
+    expect(before.b).toEqual(before.a);
+    expect(before.b.find((i) => i.pk.S === 'k2')?._ddbm_ord?.S).toMatch(/^0000000001#/); // second life: gen 1
+    // WHEN
+    const telemetry = new CollectingTelemetry();
+    const res = await run(telemetry);
+    // THEN
+    expect(res.batchItemFailures).toEqual([]);
+    expect(telemetry.total('RecordsApplied')).toBe(0);
+    expect({
+      a: byKey(await scanAll(A, tables.table)),
+      b: byKey(await scanAll(B, tables.table)),
+      bt: byKey(await scanAll(B, tables.tombstoneTable)),
+    }).toEqual(before);
+  });
+
+  test('GIVEN one unreachable target THEN its records are parked, the other target gets everything, and the parked records apply later', async () => {
+    // GIVEN three regions, C unreachable
+    const tables = await createMirrorTables({
+      regions: [A, B, C],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+      streamRegions: [A],
+    });
+    await save(A, tables.table, 'p1', { n: '1' });
+    await save(A, tables.table, 'p2');
+    await save(A, tables.table, 'p1', { n: '2' });
+    const records = await tables.readers[A].pollRecords();
+    const dead = new DynamoDBClient({ region: C, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const parker = new CollectingParker();
+    const telemetry = new CollectingTelemetry();
+    const settings = settingsFor(tables, A, [A, B, C]);
+    // WHEN
+    const res = await processBatch(streamEvent(records), {
+      settings,
+      clients: { [A]: client(A), [B]: client(B), [C]: dead },
+      parker,
+      telemetry,
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    });
+    dead.destroy();
+    // THEN
+    expect(res.batchItemFailures).toEqual([]);
+    expect(byKey(await scanAll(B, tables.table))).toEqual(byKey(await scanAll(A, tables.table)));
+    expect(await scanAll(C, tables.table)).toEqual([]);
+    expect(parker.parked.map((p) => [p.target, p.message.sequenceNumber])).toEqual(
+      records.map((r) => [C, r.dynamodb!.SequenceNumber]),
+    );
+    expect(telemetry.total('RecordsParked', C)).toBe(3);
+    expect(telemetry.total('RecordsApplied', B)).toBe(3);
+    // AND WHEN the consumer re-applies the parked messages (in reverse: queues do not keep order)
+    const consumer = {
+      settings,
+      clients: { [C]: client(C) },
+      telemetry: new CollectingTelemetry(),
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    };
+    const results = [];
+    for (const p of [...parker.parked].reverse())
+      results.push((await applyParkedBody(JSON.stringify(p.message), consumer)).status);
+    expect(results).toEqual(['done', 'done', 'done']);
+    expect(byKey(await scanAll(C, tables.table))).toEqual(byKey(await scanAll(A, tables.table)));
+  });
+
+  test('GIVEN a malformed record THEN it and the later records of its item are reported by sequence number, with a log line; other items go on', async () => {
+    const tables = await createMirrorTables({
+      regions: [A, B],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+      streamRegions: [],
+    });
+    const bad = insertRecord({ pk: S('m') }, { version: N(1) }, { streamViewType: 'KEYS_ONLY' });
+    const later = insertRecord({ pk: S('m') }, { version: N(2) });
+    const other = insertRecord({ pk: S('ok') }, { version: N(1) });
+    const telemetry = new CollectingTelemetry();
+    const res = await processBatch(streamEvent([bad, other, later]), {
+      settings: settingsFor(tables, A, [A, B]),
+      clients: { [A]: client(A), [B]: client(B) },
+      parker: new CollectingParker(),
+      telemetry,
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    });
+    expect(res.batchItemFailures).toEqual([
+      { itemIdentifier: bad.dynamodb!.SequenceNumber },
+      { itemIdentifier: later.dynamodb!.SequenceNumber },
+    ]);
+    expect(telemetry.total('MalformedRecords')).toBe(1);
+    expect(telemetry.logs).toContainEqual({
+      level: 'error',
+      message: 'Malformed stream record',
+      fields: {
+        eventID: bad.eventID,
+        sequenceNumber: bad.dynamodb!.SequenceNumber,
+        keys: { pk: S('m') },
+        reason: expect.stringMatching(/StreamViewType/),
+      },
+    });
+    expect((await scanAll(B, tables.table)).map((i) => i.pk.S)).toEqual(['ok']);
+  });
+
+  test('GIVEN an unreachable target and parking that fails THEN the record is reported as failed, never acknowledged', async () => {
+    const tables = await createMirrorTables({
+      regions: [A, B],
+      key: { partitionKey: { name: 'pk', type: 'S' } },
+      streamRegions: [],
+    });
+    const record: DynamoDBRecord = insertRecord({ pk: S('z') }, { version: N(1) });
+    const dead = new DynamoDBClient({ region: B, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const telemetry = new CollectingTelemetry();
+    const res = await processBatch(streamEvent([record]), {
+      settings: settingsFor(tables, A, [A, B]),
+      clients: { [A]: client(A), [B]: dead },
+      parker: new CollectingParker(true),
+      telemetry,
+      deadline: Date.now() + 60_000,
+      ...noWait,
+    });
+    dead.destroy();
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: record.dynamodb!.SequenceNumber }]);
+    expect(telemetry.logs.map((l) => l.message)).toContain('Parking failed');
+  });
+});
