@@ -175,6 +175,15 @@ export class Replicator extends Construct {
         MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name)),
       ]),
     });
+    // A replicated delete records its tombstone with an Update (not a Put) so that the target's own
+    // life marker on the same tombstone item survives (lambda/replicator/apply.ts).
+    const peerTombstoneUpdates = new iam.PolicyStatement({
+      sid: 'UpdatePeerTombstones',
+      actions: ['dynamodb:UpdateItem'],
+      resources: this.peerRegions.map((r) =>
+        MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name)),
+      ),
+    });
 
     const replicatorStatements = [
       new iam.PolicyStatement({
@@ -184,6 +193,7 @@ export class Replicator extends Construct {
         resources: [mirrored.table.tableStreamArn!],
       }),
       peerWrites,
+      peerTombstoneUpdates,
       new iam.PolicyStatement({
         sid: 'ParkRecords',
         actions: ['sqs:SendMessage'],
@@ -218,7 +228,7 @@ export class Replicator extends Construct {
     const parked = this.createFunction('Parked', {
       entry: props.parkedEntry ?? path.join(REPO_ROOT, 'lambda', 'parked', 'index.ts'),
       description: `ddb-mirror: re-applies parked ${model.name} records from ${this.region}`,
-      statements: [peerWrites],
+      statements: [peerWrites, peerTombstoneUpdates],
     });
     this.parkedFunction = parked.fn;
     this.parkedRole = parked.role;

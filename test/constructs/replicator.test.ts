@@ -89,10 +89,16 @@ describe('Replicator', () => {
       );
     });
 
-    test('stamps its own items and reads/writes its own tombstones, and nothing else locally', () => {
-      expect(resourcesFor(statements, 'dynamodb:UpdateItem').sort()).toEqual([
+    test('updates its own items (stamps), its own tombstones and the peer tombstones, nothing else', () => {
+      const updates = resourcesFor(statements, 'dynamodb:UpdateItem');
+      expect(updates.filter((r) => !r.startsWith('arn:')).sort()).toEqual([
         expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/),
         expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
+      ]);
+      // On peers, only the tombstone tables are updated (a replicated delete's tombstone).
+      expect(updates.filter((r) => r.startsWith('arn:')).sort()).toEqual([
+        peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
+        peerArn('us-east-1', 'Sessions-ddbm-tombstones'),
       ]);
       expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([
         expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
@@ -136,7 +142,10 @@ describe('Replicator', () => {
       expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(
         resourcesFor(statements, 'dynamodb:DeleteItem').sort(),
       );
-      expect(resourcesFor(parked, 'dynamodb:UpdateItem')).toEqual([]);
+      expect(resourcesFor(parked, 'dynamodb:UpdateItem').sort()).toEqual([
+        peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
+        peerArn('us-east-1', 'Sessions-ddbm-tombstones'),
+      ]);
       for (const p of replicator.parkingQueues) {
         expectTemplate(template).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
           EventSourceArn: { 'Fn::GetAtt': [logicalId(p.queue), 'Arn'] },
@@ -233,12 +242,15 @@ describe('Replicator', () => {
     const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
     const statements = roleStatements(template, logicalId(replicator.role));
 
-    test('writes to the replicas only and has no own-table or own-tombstone access', () => {
+    test('writes to the replicas only (tombstones also by update) and has no own-table or own-tombstone access', () => {
       const expected = ['eu-west-1', 'ap-southeast-2']
         .flatMap((r) => [peerArn(r, 'Stories'), peerArn(r, 'Stories-ddbm-tombstones')])
         .sort();
       expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(expected);
-      expect(resourcesFor(statements, 'dynamodb:UpdateItem')).toEqual([]);
+      expect(resourcesFor(statements, 'dynamodb:UpdateItem').sort()).toEqual([
+        peerArn('ap-southeast-2', 'Stories-ddbm-tombstones'),
+        peerArn('eu-west-1', 'Stories-ddbm-tombstones'),
+      ]);
       expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([]);
       expectLeastPrivilege(statements);
     });
