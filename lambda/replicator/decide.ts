@@ -220,6 +220,16 @@ function decideSave(
   const inherited = now.ord ?? before?.ord;
   if (inherited) {
     gen = inherited.gen;
+    // A PutItem dropped the stamp: remember this life's generation here too, so that a delete of
+    // the item before it is stamped again (old image without `_ddbm_ord`) still finds it.
+    if (!now.ord && tombstone !== undefined)
+      lifeMarker = {
+        key: c.key,
+        bornSequence: sequence,
+        generation: gen,
+        ...(tombstone?.ord !== undefined ? { expectedOrd: tombstone.ord } : {}),
+      };
+    else if (!now.ord) return { kind: 'need-tombstone', key: c.key };
   } else {
     if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
     const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT');

@@ -196,7 +196,7 @@ describe('multi-active saves', () => {
 
   test('GIVEN a PutItem that dropped the stamp THEN gen falls back to the old image', () => {
     const old = stamped(4, ord(2, 4, PEER));
-    const d = expectKind(decide(modifyRecord(key, old, { version: N(5) }), settings), 'replicate');
+    const d = expectKind(decide(modifyRecord(key, old, { version: N(5) }), settings, null), 'replicate');
     expect(d.intent.ord).toBe(ord(2, 5, HERE));
   });
 
@@ -488,5 +488,49 @@ describe('purity', () => {
       _ddbm_ver: N(1),
     });
     expect(decide(r, multiActiveSettings())).toEqual(decide(r, multiActiveSettings()));
+  });
+});
+
+describe('a PutItem that dropped the stamp, then a delete before the next stamp', () => {
+  const settings = multiActiveSettings();
+  const sModify = '100000000000000000300';
+  const sRemove = '100000000000000000400';
+
+  test('GIVEN the stamp-less MODIFY THEN its life generation is remembered in the tombstone marker', () => {
+    const record = modifyRecord(
+      key,
+      stamped(4, ord(1, 4, PEER)),
+      { version: N(5) },
+      { sequenceNumber: sModify },
+    );
+    expect(decide(record, settings).kind).toBe('need-tombstone');
+    const t = {
+      ord: ord(0, 2, HERE, true),
+      origin: HERE,
+      bornSequence: sequenceOrd('100000000000000000100'),
+      bornGeneration: 0,
+    };
+    const d = expectKind(decide(record, settings, t), 'replicate');
+    expect(d.intent.ord).toBe(ord(1, 5, HERE));
+    expect(d.lifeMarker).toEqual({
+      key,
+      bornSequence: sequenceOrd(sModify),
+      generation: 1,
+      expectedOrd: t.ord,
+    });
+  });
+
+  test('GIVEN that marker WHEN the stamp-less item is deleted THEN the delete carries the right generation (not skipped)', () => {
+    const t = {
+      ord: ord(0, 2, HERE, true),
+      origin: HERE,
+      bornSequence: sequenceOrd(sModify),
+      bornGeneration: 1,
+    };
+    const d = expectKind(
+      decide(removeRecord(key, { version: N(5) }, { sequenceNumber: sRemove }), settings, t),
+      'replicate',
+    );
+    expect(d.intent.ord).toBe(ord(1, 5, HERE, true));
   });
 });
