@@ -71,7 +71,7 @@ interface TableCommon {
   /** @default true */
   readonly deletionProtection: boolean;
   /** @default 'RETAIN' */
-  readonly removalPolicy: 'RETAIN' | 'DESTROY' | 'SNAPSHOT';
+  readonly removalPolicy: 'RETAIN' | 'DESTROY';
   /** Tombstones (kept outside the table) expire after this many days. @default 30 */
   readonly tombstoneTtlDays: number;
 }

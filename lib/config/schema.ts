@@ -201,9 +201,9 @@ const tableCommon = {
   pointInTimeRecovery: z.boolean().default(DEFAULTS.pointInTimeRecovery).describe('Default: true.'),
   deletionProtection: z.boolean().default(DEFAULTS.deletionProtection).describe('Default: true.'),
   removalPolicy: z
-    .enum(['RETAIN', 'DESTROY', 'SNAPSHOT'])
+    .enum(['RETAIN', 'DESTROY'])
     .default(DEFAULTS.removalPolicy)
-    .describe('What happens to the table when its stack is deleted. Default: RETAIN.'),
+    .describe('What happens to the table when its stack is deleted (CloudFormation offers no Snapshot policy for DynamoDB). Default: RETAIN.'),
   tombstoneTtlDays: z
     .number()
     .int()

@@ -99,10 +99,5 @@ function toRemovalPolicy(t: TableModel): RemovalPolicy {
       return RemovalPolicy.RETAIN;
     case 'DESTROY':
       return RemovalPolicy.DESTROY;
-    case 'SNAPSHOT':
-      // CloudFormation supports DeletionPolicy: Snapshot only for volumes and databases, not DynamoDB.
-      throw new Error(
-        `Table ${t.name}: removalPolicy SNAPSHOT is not supported for DynamoDB tables; use RETAIN (with pointInTimeRecovery) or DESTROY`,
-      );
   }
 }

@@ -297,6 +297,16 @@ describe('config validation: tables', () => {
       issue('tables[0].billing.writeCapacity', 'expected an integer, got number 2.5'),
     ]);
   });
+
+  test('rejects a SNAPSHOT removal policy, which CloudFormation does not offer for DynamoDB', () => {
+    // WHEN
+    const issues = issuesAfter((c) => (c.tables[0].removalPolicy = 'SNAPSHOT'));
+
+    // THEN
+    expect(issues).toHaveLength(1);
+    expect(issues[0].path).toBe('tables[0].removalPolicy');
+    expect(issues[0].message).toContain('SNAPSHOT');
+  });
 });
 
 describe('config validation: keys and attributes', () => {
