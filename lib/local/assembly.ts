@@ -1,6 +1,8 @@
+import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve as resolvePath } from 'path';
+import { pathToFileURL } from 'url';
 import type { KeySchema, KeyType } from '../config/model';
 import { decodeSettings, ReplicatorSettings, SETTINGS_ENV } from '../../lambda/shared/settings';
 
@@ -157,32 +159,60 @@ export interface ReadAssemblyOptions {
 export class AssemblyError extends Error {}
 
 /**
- * Builds the app in-process from a config (faster than the CDK CLI, same composition as bin/app.ts)
- * and returns the assembly directory. cdk.json's context (feature flags) is applied as the CLI would;
- * cdk-nag is left to `cdk synth`: its findings are not the local run's concern.
+ * Builds the app from a config — the same composition as bin/app.ts, with cdk.json's context (feature
+ * flags) applied as the CLI would — and returns the assembly directory. Faster than the CDK CLI.
+ * It runs in a child process so that the bundler's per-function output stays out of the terminal
+ * unless synthesis fails. cdk-nag is left to `cdk synth`: its findings are not the local run's concern.
  */
 export async function synthesize(options: { configPath?: string; outdir?: string; cwd?: string } = {}): Promise<string> {
   const cwd = options.cwd ?? process.cwd();
-  const outdir = resolvePath(options.outdir ?? mkdtempSync(join(tmpdir(), 'ddb-mirror-assembly-')));
+  const outdir = resolvePath(cwd, options.outdir ?? mkdtempSync(join(tmpdir(), 'ddb-mirror-assembly-')));
   const configPath = resolvePath(cwd, options.configPath ?? 'mirror.config.yaml');
   if (!existsSync(configPath))
     throw new AssemblyError(`Config file ${configPath} not found: pass --config PATH or --assembly DIR`);
-  // Loaded lazily: the CDK library is large and not needed when an assembly directory is given.
-  const [{ App }, { loadConfig }, { buildApp }] = await Promise.all([
-    import('aws-cdk-lib'),
-    import('../config/load'),
-    import('../app'),
-  ]);
   const cdkJson = join(cwd, 'cdk.json');
   const context = existsSync(cdkJson)
     ? ((JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: Record<string, unknown> }).context ?? {})
     : {};
-  const model = loadConfig(configPath);
-  const app = new App({ outdir, context: { ...context, 'aws:cdk:enable-asset-metadata': true } });
-  buildApp(app, model, { nag: false });
-  app.synth();
+  const script = `
+    const { App } = require('aws-cdk-lib');
+    const { loadConfig } = require(${JSON.stringify(join(__dirname, '..', 'config', 'load'))});
+    const { buildApp } = require(${JSON.stringify(join(__dirname, '..', 'app'))});
+    const [configPath, outdir, context] = [process.env.DDBM_CONFIG, process.env.DDBM_OUTDIR, JSON.parse(process.env.DDBM_CONTEXT)];
+    try {
+      const app = new App({ outdir, context: { ...context, 'aws:cdk:enable-asset-metadata': true } });
+      buildApp(app, loadConfig(configPath), { nag: false });
+      app.synth();
+    } catch (e) {
+      process.stdout.write(JSON.stringify({ name: e.name, message: e.message, stack: e.stack }));
+      process.exit(3);
+    }`;
+  const loader = pathToFileURL(require.resolve('tsx')).href;
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
+    const child = spawn(process.execPath, ['--import', loader, '-e', script], {
+      cwd,
+      env: { ...process.env, DDBM_CONFIG: configPath, DDBM_OUTDIR: outdir, DDBM_CONTEXT: JSON.stringify(context) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (c) => done({ code: c, stdout: out, stderr: err }));
+  });
+  if (code === 3) {
+    const e = JSON.parse(stdout) as { name: string; message: string; stack?: string };
+    // A config mistake keeps its name so the CLI shows it as one message without a stack.
+    const error = e.name === 'ConfigError' ? new SynthError(e.message) : new SynthError(`Synthesis failed: ${e.message}\n${e.stack ?? ''}`);
+    error.name = e.name === 'ConfigError' ? 'ConfigError' : 'SynthError';
+    throw error;
+  }
+  if (code !== 0) throw new SynthError(`Synthesis failed (exit ${code}):\n${stderr.trim()}`);
   return outdir;
 }
+
+export class SynthError extends Error {}
 
 type Template = {
   Resources?: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;

@@ -110,7 +110,12 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     failure ??= message;
     say(`✘ ${message}`);
   };
+  const deniedOnce = new Set<string>();
   const onDenied = (e: AccessDeniedError) => {
+    // One entry per function, action and resource: a denied call is retried many times.
+    const id = `${e.functionName} ${e.action} ${e.resource}`;
+    if (deniedOnce.has(id)) return;
+    deniedOnce.add(id);
     denials.push(e);
     stats.addError(e.functionName, e.message);
     fail(`IAM denied: ${e.functionName} may not ${e.action} on ${e.resource}`);
@@ -266,7 +271,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     }
   } catch (e) {
     // Setup failures (engine, assembly, tables) end the run with their own message; nothing is left running.
-    view?.stop();
+    view?.stop(false);
     await shutdown(session);
     throw e;
   }

@@ -81,12 +81,12 @@ export class MirrorView {
     if (this.tty) this.redraw();
   }
 
-  /** Stops redrawing and leaves the final figures on screen. */
-  stop(): void {
+  /** Stops redrawing and (unless `final` is false) leaves the final figures on screen. */
+  stop(final = true): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.tty) this.clear();
-    this.out.write(renderPairs(this.source()).join('\n') + '\n');
+    if (final) this.out.write(renderPairs(this.source()).join('\n') + '\n');
   }
 
   private stamp(): string {
