@@ -296,15 +296,21 @@ export async function stampLocal(
             TableName: settings.table,
             Key: toSdkImage(stamp.key),
             UpdateExpression: 'SET #ord = :ord, #sver = :v',
-            // Forward only: a replayed record must not re-stamp an item that a later or winning
-            // write of the same version already ordered (its data is no longer this record's).
-            ConditionExpression: '#ver = :v AND (attribute_not_exists(#ord) OR #ord < :ord)',
+            // Only an unstamped item, or one this region stamped lower: an item stamped at this
+            // version by a peer holds the peer's data (it landed while this region's item was
+            // deleted, or won a conflict), and must keep the peer's order key.
+            ConditionExpression:
+              '#ver = :v AND (attribute_not_exists(#sver) OR #sver <> :v OR (#ord < :ord AND contains(#ord, :self)))',
             ExpressionAttributeNames: {
               '#ord': RESERVED.order,
               '#sver': RESERVED.stampedVersion,
               '#ver': settings.versionAttribute!,
             },
-            ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version } },
+            ExpressionAttributeValues: {
+              ':ord': { S: stamp.ord },
+              ':v': { N: stamp.version },
+              ':self': { S: `#${settings.region}#` },
+            },
           }),
         ),
       settings,
@@ -390,6 +396,86 @@ export async function writeLifeMarker(
       clock,
     ),
   );
+}
+
+/**
+ * Origin side of a local delete: record the tombstone and, in the same transaction, delete a peer's
+ * replicated item that landed in the gap between the application's delete and this tombstone
+ * (stamped, from another origin, older than the delete). Without the tombstone that write found
+ * nothing to stop it; left alone it would outlive the delete here while every peer deletes it.
+ * A local item from this origin is never touched: it is a newer local life (or one this region
+ * stamped), which the delete did not see.
+ */
+export async function deleteLocally(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  t: TombstoneIntent,
+  clock: RetryClock & { readonly nowSeconds?: () => number },
+): Promise<void> {
+  if (settings.mode !== 'multi-active') {
+    await writeLocalTombstone(client, settings, t, clock);
+    return;
+  }
+  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
+  const key = toSdkImage(t.key);
+  try {
+    await withRetry(
+      () =>
+        client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: settings.table,
+                  Key: key,
+                  ConditionExpression:
+                    'attribute_exists(#pk) AND #sver = #ver AND #ord < :ord AND NOT contains(#ord, :self)',
+                  ExpressionAttributeNames: {
+                    '#pk': settings.partitionKey,
+                    '#sver': RESERVED.stampedVersion,
+                    '#ver': settings.versionAttribute!,
+                    '#ord': RESERVED.order,
+                  },
+                  ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },
+                },
+              },
+              {
+                Update: {
+                  TableName: settings.tombstoneTable,
+                  Key: key,
+                  UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
+                  ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+                  ExpressionAttributeNames: {
+                    '#ord': TA.order,
+                    '#origin': TA.origin,
+                    '#seq': TA.sequence,
+                    '#exp': TA.expiresAt,
+                  },
+                  ExpressionAttributeValues: {
+                    ':ord': { S: t.ord },
+                    ':origin': { S: t.origin },
+                    ':seq': { S: t.sequence },
+                    ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
+                  },
+                },
+              },
+            ],
+          }),
+        ),
+      settings,
+      clock,
+    );
+  } catch (e) {
+    const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+    if (
+      (e as { name?: string }).name !== 'TransactionCanceledException' ||
+      reasons?.[0]?.Code !== 'ConditionalCheckFailed' ||
+      isTransient(e)
+    )
+      throw e;
+    // Nothing of a peer's to remove here (the usual case): the tombstone alone.
+    await writeLocalTombstone(client, settings, t, clock);
+  }
 }
 
 export async function readLocalTombstone(

@@ -339,7 +339,7 @@ function decideRemove(
   // Covered by a tombstone from another region: the echo of a replicated delete (0 writes). Covered
   // by a newer tombstone of ours: a replay of a delete sent before.
   const t = tombstone?.ord;
-  if (t !== undefined && (t > ord || (t === ord && tombstone?.origin !== region)))
+  if (t !== undefined && t >= ord)
     return { kind: 'skip', reason: tombstone?.origin !== region ? 'echo' : 'superseded', key: c.key };
   return result(ord);
 }

@@ -16,7 +16,7 @@ import {
   readLocalTombstone,
   stampLocal,
   writeLifeMarker,
-  writeLocalTombstone,
+  deleteLocally,
   type Outcome,
 } from './apply';
 import { decide, type Decision } from './decide';
@@ -102,8 +102,7 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
       case 'need-tombstone':
         throw new Error('tombstone still needed after reading it');
       case 'skip':
-        if (decision.localTombstone)
-          await writeLocalTombstone(local, settings, decision.localTombstone, deps);
+        if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
         if (decision.reason === 'echo' || decision.reason === 'stamp')
           telemetry.metric('EchoesSkipped', 1, dims);
         return true;
@@ -117,8 +116,7 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         }
         // Origin side first, so a crash between here and the peers replays into the same order key.
         if (decision.stamp) await stampLocal(local, settings, decision.stamp, deps);
-        if (decision.localTombstone)
-          await writeLocalTombstone(local, settings, decision.localTombstone, deps);
+        if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
         {
           const results = await Promise.all(
             settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),

@@ -299,6 +299,34 @@ describe('origin-side writes (DynamoDB Local)', () => {
     });
   });
 
+  test("deleteLocally removes a peer's older item that landed between the app's delete and the tombstone", async () => {
+    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(0, 1, 'aa-peer-1')), _ddbm_ver: N(1) });
+    await deleteLocally(
+      client(TARGET),
+      settings,
+      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
+      noWait,
+    );
+    expect(await targetItem(settings)).toBeUndefined();
+    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
+      ord(0, 1, TARGET, true),
+    );
+  });
+
+  test('deleteLocally never touches a local item of this origin (a newer local life): tombstone only', async () => {
+    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(0, 1, TARGET)), _ddbm_ver: N(1) });
+    await deleteLocally(
+      client(TARGET),
+      settings,
+      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
+      noWait,
+    );
+    expect(await targetItem(settings)).toBeDefined();
+    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
+      ord(0, 1, TARGET, true),
+    );
+  });
+
   test('readLocalTombstone returns null when there is none', async () => {
     expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toBeNull();
   });
