@@ -1,6 +1,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   applyIntent,
+  deleteLocally,
   readLocalTombstone,
   stampLocal,
   writeLifeMarker,
