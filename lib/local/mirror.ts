@@ -237,7 +237,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     session.sqsSources.forEach((s) => s.start());
     say(`${plan.functions.length} functions, ${session.streamSources.length} stream and ${session.sqsSources.length} queue event sources`);
 
-    const sampler = new LagSampler({ clientFor, onObservation: (o) => stats.addLag(o) });
+    const sampler = new LagSampler({ clientFor, every: 2, intervalMs: 150, maxPending: 200, onObservation: (o) => stats.addLag(o) });
     session.sampler = sampler;
     sampler.start();
 

@@ -24,6 +24,8 @@ export interface WorkloadOptions {
   readonly rate: number;
   /** @default 15 */
   readonly durationSeconds: number;
+  /** Wall-clock base for time-valued attributes (TTL), epoch ms; fixed in tests. @default Date.now() at planning */
+  readonly epochMs?: number;
 }
 
 export const WORKLOAD_DEFAULTS: WorkloadOptions = { seed: 1, rate: 20, durationSeconds: 15 };
@@ -79,7 +81,7 @@ export function entityKey(table: PlanMirrorTable, n: number): Record<string, Att
 
 const WORDS = ['aurora', 'harbor', 'granite', 'meadow', 'signal', 'copper', 'lantern', 'orbit', 'tundra', 'willow', 'ember', 'delta'];
 
-function attributesFor(table: PlanMirrorTable, region: string, rand: () => number, now: number): Record<string, AttributeValue> {
+function attributesFor(table: PlanMirrorTable, region: string, rand: () => number, nowMs: number): Record<string, AttributeValue> {
   const pick = () => WORDS[Math.floor(rand() * WORDS.length)];
   const reserved = new Set([table.key.partitionKey.name, table.key.sortKey?.name, table.versionAttribute, WRITE_ID]);
   const attrs: Record<string, AttributeValue> =
@@ -98,7 +100,7 @@ function attributesFor(table: PlanMirrorTable, region: string, rand: () => numbe
         };
   // Excluded attributes are region-local by definition: written here, never expected elsewhere.
   for (const ex of table.excludeAttributes) attrs[ex] = { S: `${region}-local-${pick()}` };
-  if (table.ttlAttribute) attrs[table.ttlAttribute] = { N: String(Math.floor(now / 1000) + 86400) };
+  if (table.ttlAttribute) attrs[table.ttlAttribute] = { N: String(Math.floor(nowMs / 1000) + 86400) };
   for (const r of reserved) if (r && r in attrs) delete attrs[r];
   return attrs;
 }
@@ -112,6 +114,7 @@ export function planWorkload(tables: readonly PlanMirrorTable[], options: Partia
   const rand = prng(o.seed);
   const total = Math.max(1, Math.round(o.rate * o.durationSeconds));
   const interval = 1000 / o.rate;
+  const epoch = o.epochMs ?? Date.now();
   const live = new Map<string, Set<number>>(tables.map((t) => [t.name, new Set<number>()]));
   const next = new Map<string, number>(tables.map((t) => [t.name, 0]));
   const ops: PlannedOp[] = [];
@@ -141,9 +144,9 @@ export function planWorkload(tables: readonly PlanMirrorTable[], options: Partia
       if (existing === undefined || roll < 0.4) {
         const n = fresh(t);
         live.get(t.name)!.add(n);
-        push({ at, t, n, table: t.name, region, kind: 'create', attributes: attributesFor(t, region, rand, at) });
+        push({ at, t, n, table: t.name, region, kind: 'create', attributes: attributesFor(t, region, rand, epoch + at) });
       } else if (roll < 0.9) {
-        push({ at, t, n: existing, table: t.name, region, kind: 'edit', attributes: attributesFor(t, region, rand, at) });
+        push({ at, t, n: existing, table: t.name, region, kind: 'edit', attributes: attributesFor(t, region, rand, epoch + at) });
       } else {
         live.get(t.name)!.delete(existing);
         push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
@@ -156,18 +159,18 @@ export function planWorkload(tables: readonly PlanMirrorTable[], options: Partia
       const dead = [...Array(next.get(t.name)!).keys()].filter((k) => !live.get(t.name)!.has(k));
       const n = dead.length && rand() < 0.2 ? dead[Math.floor(rand() * dead.length)] : fresh(t);
       live.get(t.name)!.add(n);
-      push({ at, t, n, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, at) });
+      push({ at, t, n, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, epoch + at) });
     } else if (roll < 0.4 && t.regions.length > 1) {
       // The same session saved at the same moment in two regions: one of the two loses everywhere.
       const other = t.regions.filter((r) => r !== region)[Math.floor(rand() * (t.regions.length - 1))];
       group += 1;
       for (const r of [region, other])
-        push({ at, t, n: existing, table: t.name, region: r, kind: 'save', attributes: attributesFor(t, r, rand, at), concurrentGroup: group });
+        push({ at, t, n: existing, table: t.name, region: r, kind: 'save', attributes: attributesFor(t, r, rand, epoch + at), concurrentGroup: group });
     } else if (roll < 0.5) {
       live.get(t.name)!.delete(existing);
       push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
     } else {
-      push({ at, t, n: existing, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, at) });
+      push({ at, t, n: existing, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, epoch + at) });
     }
   }
   return ops;
