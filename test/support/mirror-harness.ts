@@ -150,6 +150,8 @@ export class MirrorHarness {
   readonly trace: string[] = [];
   /** Errors thrown by replicator invocations (a thrown invocation fails its whole batch). */
   readonly invocationErrors: string[] = [];
+  /** Counters for reports: how much of the schedule actually happened. */
+  readonly stats = { invocations: 0, recordsDelivered: 0, failedBatches: 0, parked: 0, parkedConsumed: 0 };
   private readonly states = new Map<string, RegionState>();
   private readonly parked = new Map<string, unknown[]>();
   private readonly rnd: () => number;
@@ -190,6 +192,7 @@ export class MirrorHarness {
         const q = this.parked.get(target);
         if (!q) throw new Error(`park: unknown target region ${target}`);
         q.push(message);
+        this.stats.parked += 1;
         this.trace.push(`  parked for ${target}`);
       },
       settingsFor: (region): ReplicatorSettings => {
@@ -347,15 +350,19 @@ export class MirrorHarness {
 
   private async invoke(region: string, records: DynamoDBRecord[]): Promise<{ failedAt?: number }> {
     let res: { batchItemFailures: { itemIdentifier: string }[] };
+    this.stats.invocations += 1;
+    this.stats.recordsDelivered += records.length;
     try {
       res = await this.replicator.replicate(region, { Records: records });
     } catch (e) {
       this.invocationErrors.push(`${region}: ${(e as Error).stack ?? String(e)}`);
       this.trace.push(`  invocation threw: ${(e as Error).message}`);
+      this.stats.failedBatches += 1;
       return { failedAt: 0 };
     }
     const failures = res?.batchItemFailures ?? [];
     if (!failures.length) return {};
+    this.stats.failedBatches += 1;
     // Lambda checkpoints at the lowest reported sequence number; an unknown or empty identifier
     // fails the whole batch (FACTS.md).
     let lowest = records.length;
@@ -440,6 +447,7 @@ export class MirrorHarness {
       try {
         await consume(target, m);
         consumed++;
+        this.stats.parkedConsumed += 1;
         if (options.duplicate) await consume(target, m);
       } catch (e) {
         keep.push(m);

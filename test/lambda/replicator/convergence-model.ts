@@ -57,7 +57,7 @@ export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
   );
-  return fc.array(op, { minLength: 4, maxLength });
+  return fc.array(op, { minLength: 4, maxLength, size: 'max' });
 }
 
 /** Only the source (region 0) writes and is pumped: one-way. Faults hit the replicas. */
@@ -79,7 +79,7 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r: replica, dup: fc.boolean() }) },
   );
-  return fc.array(op, { minLength: 4, maxLength });
+  return fc.array(op, { minLength: 4, maxLength, size: 'max' });
 }
 
 /** Runs the commands; data values are unique per command (`<region letter><index>`) so divergences read easily. */
@@ -182,4 +182,36 @@ export async function redeliveryChanges(h: MirrorHarness): Promise<string | unde
     }
   }
   return changes.length ? changes.join('\n') : undefined;
+}
+
+/** Sums what the runs of one property actually exercised, for the test output. */
+export class Tally {
+  runs = 0;
+  ops = 0;
+  maxOps = 0;
+  invocations = 0;
+  recordsDelivered = 0;
+  failedBatches = 0;
+  parked = 0;
+  parkedConsumed = 0;
+
+  add(h: MirrorHarness, ops: readonly Op[]): void {
+    this.runs += 1;
+    this.ops += ops.length;
+    this.maxOps = Math.max(this.maxOps, ops.length);
+    this.invocations += h.stats.invocations;
+    this.recordsDelivered += h.stats.recordsDelivered;
+    this.failedBatches += h.stats.failedBatches;
+    this.parked += h.stats.parked;
+    this.parkedConsumed += h.stats.parkedConsumed;
+  }
+
+  toString(): string {
+    const mean = this.runs ? (this.ops / this.runs).toFixed(1) : '0';
+    return (
+      `${this.runs} runs, ${mean} ops/run (max ${this.maxOps}), ${this.invocations} invocations, ` +
+      `${this.recordsDelivered} records delivered, ${this.failedBatches} partially failed batches, ` +
+      `${this.parked} parked / ${this.parkedConsumed} consumed`
+    );
+  }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { FaultProxy } from '../../support/fault-proxy';
 import { realReplicator } from './real-replicator';
-import { explain, fcParams, oneWayOps, redeliveryChanges, runScenario } from './convergence-model';
+import { explain, fcParams, oneWayOps, redeliveryChanges, runScenario, Tally } from './convergence-model';
 
 /**
  * One-way tables (docs/replication.md): the source's random saves, whole-item puts and deletes,
@@ -10,7 +10,9 @@ import { explain, fcParams, oneWayOps, redeliveryChanges, runScenario } from './
  */
 
 const REGIONS = ['ca-central-1', 'eu-south-1', 'ap-east-1'];
-const RUNS = 40;
+const RUNS = { convergence: 100, idempotence: 30 };
+/** Above jest's 120 s default: a failing property also shrinks, one fresh table set per attempt. */
+const PROPERTY_TIMEOUT_MS = 600_000;
 const MAX_OPS = 25;
 
 describe('one-way convergence (property, DynamoDB Local)', () => {
@@ -20,31 +22,51 @@ describe('one-way convergence (property, DynamoDB Local)', () => {
   });
   afterAll(() => proxy.stop());
 
-  test(`replicas equal the source after drain, whatever the batching, duplicates, replays and replica outages (${RUNS} runs x <=${MAX_OPS} ops)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(oneWayOps(REGIONS.length, MAX_OPS), fc.nat(), async (ops, seed) => {
-        const h = await runScenario(
-          { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
-          ops,
+  test(
+    `replicas equal the source after drain, whatever the batching, duplicates, replays and replica outages (${RUNS.convergence} runs x <=${MAX_OPS} ops)`,
+    async () => {
+      const tally = new Tally();
+      try {
+        await fc.assert(
+          fc.asyncProperty(oneWayOps(REGIONS.length, MAX_OPS), fc.nat(), async (ops, seed) => {
+            const h = await runScenario(
+              { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
+              ops,
+            );
+            tally.add(h, ops);
+            const divergence = await h.divergence();
+            if (divergence.length) throw new Error(explain(h, divergence));
+          }),
+          fcParams(RUNS.convergence),
         );
-        const divergence = await h.divergence();
-        if (divergence.length) throw new Error(explain(h, divergence));
-      }),
-      fcParams(RUNS),
-    );
-  });
+      } finally {
+        console.log(`${expect.getState().currentTestName}: ${tally}`);
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 
-  test('re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (15 runs)', async () => {
-    await fc.assert(
-      fc.asyncProperty(oneWayOps(REGIONS.length, 15), fc.nat(), async (ops, seed) => {
-        const h = await runScenario(
-          { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
-          ops,
+  test(
+    `re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (${RUNS.idempotence} runs)`,
+    async () => {
+      const tally = new Tally();
+      try {
+        await fc.assert(
+          fc.asyncProperty(oneWayOps(REGIONS.length, 15), fc.nat(), async (ops, seed) => {
+            const h = await runScenario(
+              { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
+              ops,
+            );
+            tally.add(h, ops);
+            const changes = await redeliveryChanges(h);
+            if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
+          }),
+          fcParams(RUNS.idempotence),
         );
-        const changes = await redeliveryChanges(h);
-        if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
-      }),
-      fcParams(15),
-    );
-  });
+      } finally {
+        console.log(`${expect.getState().currentTestName}: ${tally}`);
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });

@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { FaultProxy } from '../../support/fault-proxy';
 import { MirrorHarness } from '../../support/mirror-harness';
 import { realReplicator } from './real-replicator';
-import { explain, fcParams, multiActiveOps, redeliveryChanges, runScenario } from './convergence-model';
+import {
+  explain,
+  fcParams,
+  multiActiveOps,
+  redeliveryChanges,
+  runScenario,
+  Tally,
+} from './convergence-model';
 
 /**
  * Multi-active convergence (docs/replication.md, "Guarantees"): once writes stop and every stream and
@@ -13,7 +20,9 @@ import { explain, fcParams, multiActiveOps, redeliveryChanges, runScenario } fro
 
 const TWO = ['eu-north-1', 'sa-east-1'];
 const THREE = ['eu-north-1', 'sa-east-1', 'ca-central-1'];
-const RUNS = { two: 100, three: 80, idempotence: 25 };
+const RUNS = { two: 150, three: 150, idempotence: 40 };
+/** Above jest's 120 s default: a failing property also shrinks, one fresh table set per attempt. */
+const PROPERTY_TIMEOUT_MS = 600_000;
 const MAX_OPS = 30;
 
 describe('multi-active convergence (property, DynamoDB Local)', () => {
@@ -30,33 +39,50 @@ describe('multi-active convergence (property, DynamoDB Local)', () => {
   ])(
     `$name converge after drain, whatever the interleaving, batching, duplicates, replays and faults ($runs runs x <=${MAX_OPS} ops)`,
     async ({ regions, runs }) => {
-      await fc.assert(
-        fc.asyncProperty(multiActiveOps(regions.length, MAX_OPS), fc.nat(), async (ops, seed) => {
-          const h = await runScenario(
-            { regions, mode: 'multi-active', replicator: realReplicator, proxy, seed },
-            ops,
-          );
-          const divergence = await h.divergence();
-          if (divergence.length) throw new Error(explain(h, divergence));
-        }),
-        fcParams(runs),
-      );
+      const tally = new Tally();
+      try {
+        await fc.assert(
+          fc.asyncProperty(multiActiveOps(regions.length, MAX_OPS), fc.nat(), async (ops, seed) => {
+            const h = await runScenario(
+              { regions, mode: 'multi-active', replicator: realReplicator, proxy, seed },
+              ops,
+            );
+            tally.add(h, ops);
+            const divergence = await h.divergence();
+            if (divergence.length) throw new Error(explain(h, divergence));
+          }),
+          fcParams(runs),
+        );
+      } finally {
+        console.log(`${expect.getState().currentTestName}: ${tally}`);
+      }
     },
+    PROPERTY_TIMEOUT_MS,
   );
 
-  test(`re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (${RUNS.idempotence} runs)`, async () => {
-    await fc.assert(
-      fc.asyncProperty(multiActiveOps(THREE.length, 20), fc.nat(), async (ops, seed) => {
-        const h = await runScenario(
-          { regions: THREE, mode: 'multi-active', replicator: realReplicator, proxy, seed },
-          ops,
+  test(
+    `re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (${RUNS.idempotence} runs)`,
+    async () => {
+      const tally = new Tally();
+      try {
+        await fc.assert(
+          fc.asyncProperty(multiActiveOps(THREE.length, 20), fc.nat(), async (ops, seed) => {
+            const h = await runScenario(
+              { regions: THREE, mode: 'multi-active', replicator: realReplicator, proxy, seed },
+              ops,
+            );
+            tally.add(h, ops);
+            const changes = await redeliveryChanges(h);
+            if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
+          }),
+          fcParams(RUNS.idempotence),
         );
-        const changes = await redeliveryChanges(h);
-        if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
-      }),
-      fcParams(RUNS.idempotence),
-    );
-  });
+      } finally {
+        console.log(`${expect.getState().currentTestName}: ${tally}`);
+      }
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 describe('multi-active examples (DynamoDB Local)', () => {
