@@ -176,6 +176,7 @@ async function main(argv: readonly string[]): Promise<number> {
     if (controller.signal.aborted) await result.stop();
     else await new Promise<never>(() => undefined);
   }
+  if (controller.signal.aborted) return 130;
   return r.ok ? 0 : 1;
 }
 

@@ -260,24 +260,29 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     });
     mark('workloadMs', t);
 
-    phase('draining streams and queues');
-    t = Date.now();
-    verification = await drain(session, plan, clientFor, options.drainTimeoutMs ?? 60000, options.signal);
-    mark('drainMs', t);
+    if (!options.signal?.aborted) {
+      phase('draining streams and queues');
+      t = Date.now();
+      verification = await drain(session, plan, clientFor, options.drainTimeoutMs ?? 60000, options.signal);
+      mark('drainMs', t);
+    }
     await sampler.stop(0);
-    if (verification.divergentKeys) {
+    if (verification?.divergentKeys) {
       say(`✘ ${verification.divergentKeys} divergent keys:`);
       for (const d of verification.tables.flatMap((x) => x.divergent).slice(0, 10)) say(`  ${describeDivergence(d)}`);
     }
   } catch (e) {
-    // Setup failures (engine, assembly, tables) end the run with their own message; nothing is left running.
-    view?.stop(false);
-    await shutdown(session);
-    throw e;
+    // Ctrl-C reaches the whole process group: the engine and functions may be gone before we stop them.
+    if (!options.signal?.aborted) {
+      // Setup failures (engine, assembly, tables) end the run with their own message; nothing is left running.
+      view?.stop(false);
+      await shutdown(session);
+      throw e;
+    }
   }
 
   view?.stop();
-  if (options.signal?.aborted) failure ??= 'aborted';
+  if (options.signal?.aborted) failure ??= 'interrupted before verification';
   const report = buildReport({
     plan,
     stats,
@@ -358,9 +363,13 @@ async function drain(
 
 async function shutdown(session: Session): Promise<void> {
   await session.sampler?.stop(0).catch(() => undefined);
-  await Promise.all(session.streamSources.map((s) => s.stop().catch(() => undefined)));
-  await Promise.all(session.sqsSources.map((s) => s.stop().catch(() => undefined)));
+  // Sources first stop polling, then the functions die (which ends any invocation in flight at
+  // once, instead of after the function timeout), then the sources finish their last batch.
+  const sourcesStopped = Promise.all(
+    [...session.streamSources.map((s) => s.stop()), ...session.sqsSources.map((s) => s.stop())].map((p) => p.catch(() => undefined)),
+  );
   await Promise.all([...session.functions.values()].map((f) => f.stop().catch(() => undefined)));
+  await sourcesStopped;
   session.clients.forEach((c) => c.destroy());
   await session.engine?.stop();
   session.streamSources = [];
