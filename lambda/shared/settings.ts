@@ -104,5 +104,5 @@ export const TOMBSTONE_ATTRIBUTES = {
   /** Generation assigned to that life. */
   bornGeneration: '_ddbm_born_gen',
   /** Epoch seconds after which TTL removes the tombstone (TimeToLiveAttribute of the tombstone table). */
-  expiresAt: 'expiresAt',
+  expiresAt: '_ddbm_expires',
 } as const;

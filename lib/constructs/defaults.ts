@@ -5,6 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { TOMBSTONE_ATTRIBUTES } from '../../lambda/shared/settings';
 
 /** Newest Node.js runtime aws-cdk-lib knows; cdk-nag AwsSolutions-L1 and Serverless-LambdaLatestVersion demand it. */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -71,5 +72,8 @@ export const ALARM_DEFAULTS = {
   period: Duration.minutes(1),
 } as const;
 
-/** Attribute of tombstone items that carries their TTL expiry (epoch seconds). */
-export const TOMBSTONE_TTL_ATTRIBUTE = 'expiresAt';
+/**
+ * Attribute of tombstone items that carries their TTL expiry (epoch seconds). Reserved-prefixed, so it
+ * can never collide with a key attribute of the table (config rejects keys starting with `_ddbm_`).
+ */
+export const TOMBSTONE_TTL_ATTRIBUTE = TOMBSTONE_ATTRIBUTES.expiresAt;

@@ -25,7 +25,7 @@ export interface MirroredTableProps {
 export class MirroredTable extends Construct {
   /** The application table (stream NEW_AND_OLD_IMAGES). */
   public readonly table: dynamodb.Table;
-  /** `<name>-ddbm-tombstones`: records of deletes, expiring through TTL on `expiresAt`. No stream. */
+  /** `<name>-ddbm-tombstones`: records of deletes, expiring through TTL on `_ddbm_expires`. No stream. */
   public readonly tombstoneTable: dynamodb.Table;
   /** The configured model this table was built from. */
   public readonly model: TableModel;

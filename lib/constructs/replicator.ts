@@ -165,21 +165,17 @@ export class Replicator extends Construct {
       baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
     };
 
-    // Writes to every peer: the transaction's Put/Delete on the item and the ConditionCheck/Put on the
-    // tombstone (TransactWriteItems is authorised per contained action).
+    // Writes to every peer, one TransactWriteItems per record (authorised per contained action): the
+    // item's conditional Put or Delete, and on the tombstone a ConditionCheck or an Update (an Update,
+    // not a Put, so the target's own life marker on the same tombstone item survives).
     const peerWrites = new iam.PolicyStatement({
       sid: 'WritePeerTables',
-      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
-      resources: this.peerRegions.flatMap((r) => [
-        MirroredTable.tableArnIn(this, r, model.name),
-        MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name)),
-      ]),
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
     });
-    // A replicated delete records its tombstone with an Update (not a Put) so that the target's own
-    // life marker on the same tombstone item survives (lambda/replicator/apply.ts).
     const peerTombstoneUpdates = new iam.PolicyStatement({
-      sid: 'UpdatePeerTombstones',
-      actions: ['dynamodb:UpdateItem'],
+      sid: 'WritePeerTombstones',
+      actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
       resources: this.peerRegions.map((r) =>
         MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name)),
       ),
@@ -202,16 +198,17 @@ export class Replicator extends Construct {
     ];
     if (model.mode === 'multi-active') {
       replicatorStatements.push(
+        // Stamps (UpdateItem) and, for a local delete, removing a peer's save that slipped into the
+        // gap before the tombstone (DeleteItem inside the tombstone transaction).
         new iam.PolicyStatement({
-          sid: 'StampOwnItems',
-          actions: ['dynamodb:UpdateItem'],
+          sid: 'OwnItems',
+          actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           resources: [mirrored.table.tableArn],
         }),
-        // Local deletes and life markers: read (consistent) and conditional writes. The replicator
-        // writes them with UpdateItem; PutItem is the documented contract and adds no power beyond it.
+        // Local tombstones and life markers: a consistent read, then conditional updates.
         new iam.PolicyStatement({
           sid: 'OwnTombstones',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
           resources: [mirrored.tombstoneTable.tableArn],
         }),
       );

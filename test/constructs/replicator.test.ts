@@ -70,35 +70,27 @@ describe('Replicator', () => {
       });
     });
 
-    test('writes only to the peer tables and tombstone tables, never its own table', () => {
-      const peers = ['us-east-1', 'ap-southeast-2'];
-      const expected = peers
-        .flatMap((r) => [peerArn(r, 'Sessions'), peerArn(r, 'Sessions-ddbm-tombstones')])
-        .sort();
-      for (const action of ['dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']) {
-        expect(resourcesFor(statements, action).sort()).toEqual(expected);
-      }
-      // PutItem: the peers, plus its own tombstone table (a local delete is recorded locally too).
-      const puts = resourcesFor(statements, 'dynamodb:PutItem');
-      expect(puts.filter((r) => r.startsWith('arn:')).sort()).toEqual(expected);
-      expect(puts.filter((r) => !r.startsWith('arn:'))).toEqual([
-        expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
+    test('puts and deletes items only on the peer tables; deletes its own items only for the local-delete gap', () => {
+      const peerTables = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions'));
+      expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(peerTables);
+      const deletes = resourcesFor(statements, 'dynamodb:DeleteItem');
+      expect(deletes.filter((r) => r.startsWith('arn:')).sort()).toEqual(peerTables);
+      expect(deletes.filter((r) => !r.startsWith('arn:'))).toEqual([
+        expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/),
       ]);
-      expect([...puts, ...resourcesFor(statements, 'dynamodb:DeleteItem')]).not.toContainEqual(
-        expect.stringMatching(/^<SessionsTable|:eu-west-1:/),
+      expect([...resourcesFor(statements, 'dynamodb:PutItem'), ...deletes]).not.toContainEqual(
+        expect.stringMatching(/:eu-west-1:|tombstones/i),
       );
     });
 
-    test('updates its own items (stamps), its own tombstones and the peer tombstones, nothing else', () => {
+    test('checks and updates tombstones on the peers, updates its own items and tombstones, reads only its own tombstones', () => {
+      const peerTombstones = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions-ddbm-tombstones'));
+      expect(resourcesFor(statements, 'dynamodb:ConditionCheckItem').sort()).toEqual(peerTombstones);
       const updates = resourcesFor(statements, 'dynamodb:UpdateItem');
+      expect(updates.filter((r) => r.startsWith('arn:')).sort()).toEqual(peerTombstones);
       expect(updates.filter((r) => !r.startsWith('arn:')).sort()).toEqual([
         expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/),
         expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
-      ]);
-      // On peers, only the tombstone tables are updated (a replicated delete's tombstone).
-      expect(updates.filter((r) => r.startsWith('arn:')).sort()).toEqual([
-        peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
-        peerArn('us-east-1', 'Sessions-ddbm-tombstones'),
       ]);
       expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([
         expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
@@ -140,7 +132,7 @@ describe('Replicator', () => {
     test('the parked consumer writes to the same peers and consumes every parking queue in batches of 10', () => {
       const parked = roleStatements(template, logicalId(replicator.parkedRole));
       expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(
-        resourcesFor(statements, 'dynamodb:DeleteItem').sort(),
+        resourcesFor(statements, 'dynamodb:PutItem').sort(),
       );
       expect(resourcesFor(parked, 'dynamodb:UpdateItem').sort()).toEqual([
         peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
@@ -242,11 +234,10 @@ describe('Replicator', () => {
     const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
     const statements = roleStatements(template, logicalId(replicator.role));
 
-    test('writes to the replicas only (tombstones also by update) and has no own-table or own-tombstone access', () => {
-      const expected = ['eu-west-1', 'ap-southeast-2']
-        .flatMap((r) => [peerArn(r, 'Stories'), peerArn(r, 'Stories-ddbm-tombstones')])
-        .sort();
+    test('writes to the replicas only (tombstones by check and update) and has no own-table or own-tombstone access', () => {
+      const expected = ['ap-southeast-2', 'eu-west-1'].map((r) => peerArn(r, 'Stories'));
       expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(expected);
+      expect(resourcesFor(statements, 'dynamodb:DeleteItem').sort()).toEqual(expected);
       expect(resourcesFor(statements, 'dynamodb:UpdateItem').sort()).toEqual([
         peerArn('ap-southeast-2', 'Stories-ddbm-tombstones'),
         peerArn('eu-west-1', 'Stories-ddbm-tombstones'),

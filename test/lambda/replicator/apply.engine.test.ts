@@ -117,9 +117,9 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(t).toMatchObject({
       _ddbm_ord: { S: ord(0, 2, ORIGIN, true) },
       _ddbm_origin: { S: ORIGIN },
-      expiresAt: { N: expect.any(String) },
+      _ddbm_expires: { N: expect.any(String) },
     });
-    expect(Number(t!.expiresAt.N)).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
+    expect(Number(t!._ddbm_expires.N)).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
   });
 
   test('GIVEN a tombstone WHEN a stale save of the deleted life arrives THEN it is blocked (no resurrection)', async () => {
