@@ -168,9 +168,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const table = plan.mirrorTables[0]?.name ?? 'TABLE';
     out.write(
       `\nStill running (--keep). DynamoDB Local: ${result.endpoint}, one database per region: ${plan.regions.join(', ')}.\n` +
-        `Point the AWS CLI or SDK at it with dummy credentials, e.g.\n` +
-        `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${result.endpoint} AWS_REGION=${region} \\\n` +
-        `    aws dynamodb scan --table-name ${table}\n` +
+        `Point the AWS CLI or an SDK at it with dummy credentials (the region picks the database), e.g.\n` +
+        `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${result.endpoint} \\\n` +
+        `    aws dynamodb scan --table-name ${table} --region ${region}\n` +
+        `(SDKs: the same variables plus AWS_REGION=${region}.)\n` +
         `Writes you make there are replicated as in AWS. Ctrl-C stops every process.\n`,
     );
     if (controller.signal.aborted) await result.stop();

@@ -297,7 +297,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
   });
   const files = writeReport(report, outDir);
   const endpoint = session.engine?.endpoint ?? options.endpoint ?? '';
-  if (options.keep && !failure) return { report, files, ok: report.ok, endpoint, denials, stop: () => shutdown(session) };
+  // Kept also when verification failed: a failing state is the one worth exploring by hand.
+  if (options.keep && !options.signal?.aborted) return { report, files, ok: report.ok, endpoint, denials, stop: () => shutdown(session) };
   await shutdown(session);
   return { report, files, ok: report.ok, endpoint, denials };
 
