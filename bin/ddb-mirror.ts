@@ -157,6 +157,8 @@ async function main(argv: readonly string[]): Promise<number> {
     `\n${r.ok ? '✔' : '✘'} ${r.divergentKeys === -1 ? 'not verified' : `${r.divergentKeys} divergent keys`}; ` +
       `${r.workload?.writes ?? 0} writes, ${applied} records applied across ${r.pairs.length} pairs in ${(r.durationMs / 1000).toFixed(1)}s\n`,
   );
+  const left = Object.values(r.queuesLeft).reduce((a, b) => a + b, 0);
+  if (left) out.write(`  ${left} parked records still queued, to be retried after their visibility timeout (see the report)\n`);
   for (const d of result.denials.slice(0, 5)) out.write(`  IAM: ${d.message}\n`);
   for (const e of r.errors.filter((x) => x.source === 'run')) out.write(`  ${e.message}\n`);
   out.write(`Report: ${relative(process.cwd(), result.files.html)} and ${relative(process.cwd(), result.files.json)}\n`);

@@ -293,6 +293,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     workload,
     verification,
     onFailureFiles: [...onFailureFiles],
+    queuesLeft: Object.fromEntries(session.consumedQueues.filter((q) => q.size > 0).map((q) => [q.name, q.size])),
     failure: failure ?? (denials.length ? `${denials.length} IAM denials` : undefined),
   });
   const files = writeReport(report, outDir);
@@ -331,7 +332,12 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
   }
 }
 
-/** Waits until every source is idle twice in a row and the regions agree, within the bound. */
+/**
+ * Waits (bounded) until the streams are drained and the regions agree. Streams count as drained after
+ * two polls with nothing pending and no invocation; parking queues should be empty too, but a parked
+ * record that waits for its visibility timeout may be superseded already: once the regions agree and
+ * the streams have been quiet for a few seconds, what is left in the queues is reported, not awaited.
+ */
 async function drain(
   session: Session,
   plan: LocalPlan,
@@ -340,23 +346,21 @@ async function drain(
   signal?: AbortSignal,
 ): Promise<VerifyResult> {
   const deadline = Date.now() + timeoutMs;
-  const activity = () =>
-    session.streamSources.reduce((n, s) => n + s.counters.batches, 0) + session.sqsSources.reduce((n, s) => n + s.counters.batches, 0);
+  const streamActivity = () => session.streamSources.reduce((n, s) => n + s.counters.batches, 0);
   let quiet = 0;
-  let last = activity();
+  let last = streamActivity();
   let result: VerifyResult | undefined;
   while (!signal?.aborted) {
     await sleep(500, signal);
-    const now = activity();
+    const now = streamActivity();
     const pending = session.streamSources.reduce((n, s) => n + s.pending, 0);
-    const queued = session.consumedQueues.reduce((n, q) => n + q.size, 0);
-    quiet = now === last && pending === 0 && queued === 0 ? quiet + 1 : 0;
+    quiet = now === last && pending === 0 ? quiet + 1 : 0;
     last = now;
-    // Two quiet rounds: at least one full stream poll has run since the last invocation.
-    if (quiet >= 2 || Date.now() > deadline) {
+    const late = Date.now() > deadline;
+    if (quiet >= 2 || late) {
       result = await verifyMirror(plan.mirrorTables, clientFor);
-      if (result.divergentKeys === 0 || Date.now() > deadline) return result;
-      quiet = 0;
+      const queued = session.consumedQueues.reduce((n, q) => n + q.size, 0);
+      if (late || (result.divergentKeys === 0 && (queued === 0 || quiet >= 10))) return result;
     }
   }
   return result ?? verifyMirror(plan.mirrorTables, clientFor);

@@ -180,6 +180,8 @@ export interface RunReport {
   readonly divergentKeys: number;
   readonly errors: readonly { readonly at: number; readonly source: string; readonly message: string }[];
   readonly onFailureFiles: readonly string[];
+  /** Messages still in parking queues when the run ended (waiting for their visibility timeout). */
+  readonly queuesLeft: Readonly<Record<string, number>>;
   readonly ok: boolean;
 }
 
@@ -193,6 +195,7 @@ export function buildReport(args: {
   readonly workload?: WorkloadResult;
   readonly verification?: VerifyResult;
   readonly onFailureFiles?: readonly string[];
+  readonly queuesLeft?: Readonly<Record<string, number>>;
   readonly failure?: string;
 }): RunReport {
   const divergentKeys = args.verification?.divergentKeys ?? -1;
@@ -223,6 +226,7 @@ export function buildReport(args: {
     divergentKeys,
     errors: [...args.stats.errors, ...(args.failure ? [{ at: Date.now(), source: 'run', message: args.failure }] : [])],
     onFailureFiles: args.onFailureFiles ?? [],
+    queuesLeft: args.queuesLeft ?? {},
     ok: divergentKeys === 0 && !args.failure,
   };
 }
