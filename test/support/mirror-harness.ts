@@ -2,6 +2,7 @@ import {
   AttributeValue,
   DeleteItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -86,6 +87,11 @@ export interface PumpOptions {
    * as a replay from TRIM_HORIZON or an older checkpoint would.
    */
   readonly replayFrom?: number;
+  /**
+   * Deliver at most this many of the pending records; the rest wait for a later pump (a poller that
+   * is behind, so other regions' replicators act in between). @default all
+   */
+  readonly limit?: number;
 }
 
 export interface PumpResult {
@@ -308,6 +314,30 @@ export class MirrorHarness {
     this.trace.push(`put ${region} ${key} ${canonical(attributes)}`);
   }
 
+  /**
+   * A save by whole-item replacement: read the item, then PutItem it with the version one higher
+   * (1 for a new item). Allowed by the contract; it drops the `_ddbm_` stamps.
+   */
+  async replace(region: string, key: string, data: string): Promise<number | undefined> {
+    if (this.state(region).down) {
+      this.trace.push(`replace ${region} ${key}=${data} (skipped: region down)`);
+      return undefined;
+    }
+    const v = this.ctx.versionAttribute;
+    const current = await client(region).send(
+      new GetItemCommand({ TableName: this.ctx.table, Key: { pk: { S: key } }, ConsistentRead: true }),
+    );
+    const version = Number(current.Item?.[v]?.N ?? '0') + 1;
+    await client(region).send(
+      new PutItemCommand({
+        TableName: this.ctx.table,
+        Item: { pk: { S: key }, [v]: { N: String(version) }, data: { S: data } },
+      }),
+    );
+    this.trace.push(`replace ${region} ${key}=${data} -> v${version}`);
+    return version;
+  }
+
   /** The application's delete: a plain DeleteItem. */
   async remove(region: string, key: string): Promise<void> {
     if (this.state(region).down) {
@@ -408,8 +438,10 @@ export class MirrorHarness {
     let acknowledged = 0;
     const sizes = options.splits?.length ? options.splits : [Number.MAX_SAFE_INTEGER];
     let turn = 0;
-    while (s.pending.length) {
-      const size = Math.max(1, sizes[turn++ % sizes.length]);
+    let budget = options.limit ?? Number.MAX_SAFE_INTEGER;
+    while (s.pending.length && budget > 0) {
+      const size = Math.min(budget, Math.max(1, sizes[turn++ % sizes.length]));
+      budget -= size;
       const batch = s.pending.slice(0, size);
       this.trace.push(`pump ${region} [${this.describe(batch)}]`);
       s.batches.push(batch);
@@ -460,27 +492,49 @@ export class MirrorHarness {
   }
 
   /**
+   * Pumps several regions at the same time, as their replicators run concurrently in a deployment
+   * (one invocation per shard at a time: a region is never pumped twice at once).
+   */
+  async pumpConcurrently(regions: readonly string[], options: PumpOptions = {}): Promise<PumpResult[]> {
+    this.trace.push(`concurrently: ${[...new Set(regions)].join(', ')}`);
+    return Promise.all([...new Set(regions)].map((r) => this.pump(r, options)));
+  }
+
+  /**
    * Pumps every region that is up and drains the parked queues of targets that are up, round after
    * round, until a full round reads nothing new, leaves nothing pending and consumes nothing.
-   * Throws when that does not happen within `maxRounds` (a stuck shard or a replication loop).
+   * With `concurrency: 'random'` (the default) a round runs every region's replicator and the parked
+   * consumers at the same time about half the time, otherwise one after another; `'sequential'` never.
+   * Throws when that does not quiesce within `maxRounds` (a stuck shard or a replication loop).
    */
-  async drain(options: { readonly maxRounds?: number } = {}): Promise<{ rounds: number }> {
+  async drain(
+    options: { readonly maxRounds?: number; readonly concurrency?: 'random' | 'sequential' } = {},
+  ): Promise<{ rounds: number }> {
     const maxRounds = options.maxRounds ?? 25;
     for (let round = 1; round <= maxRounds; round++) {
-      let activity = 0;
+      const concurrent = (options.concurrency ?? 'random') === 'random' && this.rnd() < 0.5;
+      if (concurrent) this.trace.push('concurrent round:');
+      const tasks: (() => Promise<number>)[] = [];
       for (const region of this.regions) {
         if (this.isDown(region)) continue;
         const splits = [1 + Math.floor(this.rnd() * 4), 1 + Math.floor(this.rnd() * 8)];
-        const r = await this.pump(region, { splits });
-        activity += r.polled + r.pending + r.failedBatches;
+        tasks.push(async () => {
+          const r = await this.pump(region, { splits });
+          return r.polled + r.pending + r.failedBatches;
+        });
       }
       for (const target of this.regions) {
         if (this.isDown(target)) continue;
-        const before = this.parkedFor(target).length;
-        if (!before) continue;
-        await this.drainParked(target, { duplicate: this.rnd() < 0.3 });
-        activity += before;
+        const duplicate = this.rnd() < 0.3;
+        tasks.push(async () => {
+          const before = this.parkedFor(target).length;
+          if (before) await this.drainParked(target, { duplicate });
+          return before;
+        });
       }
+      let activity = 0;
+      if (concurrent) activity = (await Promise.all(tasks.map((t) => t()))).reduce((a, b) => a + b, 0);
+      else for (const t of tasks) activity += await t();
       if (activity === 0) return { rounds: round };
     }
     throw new Error(

@@ -13,6 +13,8 @@ export const KEYS = ['k0', 'k1', 'k2'] as const;
 export type Op =
   | { readonly t: 'save'; readonly r: number; readonly k: number }
   | { readonly t: 'put'; readonly r: number; readonly k: number }
+  | { readonly t: 'replace'; readonly r: number; readonly k: number }
+  | { readonly t: 'pumpAll'; readonly splits: number[] }
   | { readonly t: 'del'; readonly r: number; readonly k: number }
   | {
       readonly t: 'pump';
@@ -20,21 +22,25 @@ export type Op =
       readonly splits: number[];
       readonly dup?: number;
       readonly replay?: number;
+      readonly limit?: number;
     }
-  | { readonly t: 'fault'; readonly r: number; readonly mode: 'down' | 'throttle' | 'ok' }
+  | { readonly t: 'fault'; readonly r: number; readonly mode: 'down' | 'throttle' | 'reset' | 'ok' }
   | { readonly t: 'parked'; readonly r: number; readonly dup: boolean };
 
 const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
   fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+
+const splitsArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 });
 
 const pumpArb = (r: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
   fc.record(
     {
       t: fc.constant('pump' as const),
       r,
-      splits: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+      splits: splitsArb,
       dup: sometimes(fc.nat(30)),
       replay: sometimes(fc.nat(30)),
+      limit: sometimes(fc.integer({ min: 1, max: 3 })),
     },
     { requiredKeys: ['t', 'r', 'splits'] },
   );
@@ -52,7 +58,7 @@ export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary
       arbitrary: fc.record({
         t: fc.constant('fault' as const),
         r,
-        mode: fc.constantFrom('down', 'throttle', 'ok'),
+        mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
@@ -74,7 +80,7 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
       arbitrary: fc.record({
         t: fc.constant('fault' as const),
         r: replica,
-        mode: fc.constantFrom('down', 'throttle', 'ok'),
+        mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r: replica, dup: fc.boolean() }) },
@@ -86,7 +92,7 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
 export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void> {
   const regions = h.regions;
   for (const [i, op] of ops.entries()) {
-    const region = regions[op.r % regions.length];
+    const region = 'r' in op ? regions[op.r % regions.length] : regions[0];
     switch (op.t) {
       case 'save':
         await h.save(region, KEYS[op.k], `${'abcdef'[op.r]}${i}`);
@@ -97,16 +103,27 @@ export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void
           version: { N: String(i + 1) },
         });
         break;
+      case 'replace':
+        await h.replace(region, KEYS[op.k], `${'abcdef'[op.r]}${i}r`);
+        break;
       case 'del':
         await h.remove(region, KEYS[op.k]);
         break;
+      case 'pumpAll':
+        await h.pumpConcurrently(regions, { splits: op.splits });
+        break;
       case 'pump':
-        await h.pump(region, { splits: op.splits, duplicate: op.dup, replayFrom: op.replay });
+        await h.pump(region, {
+          splits: op.splits,
+          duplicate: op.dup,
+          replayFrom: op.replay,
+          limit: op.limit,
+        });
         break;
       case 'fault':
         if (op.mode === 'down') h.setDown(region, true);
         else if (op.mode === 'ok') h.setDown(region, false);
-        else h.setFault(region, 'throttle');
+        else h.setFault(region, op.mode);
         break;
       case 'parked':
         if (!h.isDown(region)) await h.drainParked(region, { duplicate: op.dup });

@@ -224,4 +224,27 @@ describe('multi-active examples (DynamoDB Local)', () => {
     expect(await h.divergence()).toEqual([]);
     expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
   });
+
+  // Found by the 3-region property with concurrent pumps (seed -648256045), reduced by hand to a
+  // sequential 2-region schedule: a replicator one record behind its region's application. The a0
+  // record's stamp lands on a3 (same version 1, unstamped) and gives it a0's generation-0 order key,
+  // which b2 (generation 0, origin sa-east-1 > eu-north-1) then beats.
+  test('the stamp of a record from an ended life does not expose the new life to an older peer save', async () => {
+    const [eu, sa] = TWO;
+    const h = await harness(TWO);
+    // GIVEN eu-north-1 saves k0 (a0, v1), deletes it and saves it again (a3: a new life, v1 again),
+    // while sa-east-1 concurrently saves k0 (b2, v1) — nothing replicated yet
+    await h.save(eu, 'k0', 'a0');
+    await h.remove(eu, 'k0');
+    await h.save(eu, 'k0', 'a3');
+    await h.save(sa, 'k0', 'b2');
+    // WHEN eu-north-1's replicator has handled only the first record (a0's INSERT) when sa-east-1's runs
+    await h.pump(eu, { limit: 1 });
+    await h.pump(sa);
+    await h.drain({ concurrency: 'sequential' });
+    // THEN both hold the new life a3: generation 1 orders after every generation-0 write
+    expect(await h.divergence()).toEqual([]);
+    const snap = await h.snapshot();
+    expect(snap[sa].items.get('{"S":"k0"}')).toContain('"a3"');
+  });
 });
