@@ -33,9 +33,9 @@ export function progressBar(done: number, total: number, width = 30): string {
 export function renderPairs(pairs: readonly PairFigures[]): string[] {
   const head = ['table', 'source → target', 'applied', 'lag p50', 'lag p99', 'conflicts', 'parked', 'errors'];
   const rows = pairs.map((p) => {
-    // Lag sampled from outside first: the replicator's latency metric is measured from the stream
+    // Lag sampled from outside only: the replicator's latency metric is measured from the stream
     // record's ApproximateCreationDateTime, which DynamoDB Local rounds to the minute (FACTS.md).
-    const lat = p.observedLag.count ? p.observedLag : p.metricLatency;
+    const lat = p.observedLag;
     return [p.table, `${p.source} → ${p.target}`, String(p.applied), fmtMs(lat.p50), fmtMs(lat.p99), String(p.conflictsLost), String(p.parked), String(p.errors)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
