@@ -106,7 +106,14 @@ export class AwsProxy {
       return reply(res, 400, 'SerializationException', 'The request body is not JSON');
     }
 
-    const permissions = requiredPermissions(target.service, target.operation, input, this.permissionContext);
+    // DynamoDB calls are checked against the region they were signed for (a replicator writes to its
+    // peers through clients of the peers' regions), not the function's own region. SQS queue ARNs come
+    // from the queue URL instead.
+    const signedRegion = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const permissions = requiredPermissions(target.service, target.operation, input, {
+      ...this.permissionContext,
+      ...(signedRegion && target.service !== 'sqs' ? { region: signedRegion } : {}),
+    });
     this.options.onCall?.({ ...target, permissions });
     if (this.options.policies) {
       for (const p of permissions) {

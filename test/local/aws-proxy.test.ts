@@ -90,6 +90,34 @@ describe('AwsProxy', () => {
     expect(got.Item).toBeUndefined();
   });
 
+  test('checks a DynamoDB call against the region it was signed for, not the function\'s own region', async () => {
+    // GIVEN a table in a peer region and a role that may put only into the peer's table
+    const table = uniqueName('Px');
+    const peer = 'ap-northeast-3';
+    await createTable(peer, table, key, { withStream: false });
+    const peerArn = `arn:aws:dynamodb:${peer}:${ACCOUNT}:table/${table}`;
+    const denied: string[] = [];
+    const proxy = await AwsProxy.start({
+      functionName: 'replicator-eu-west-2',
+      region: REGION,
+      account: ACCOUNT,
+      dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: peerArn }] }],
+      onDenied: (e) => denied.push(`${e.action} ${e.resource}`),
+    });
+    cleanups.push(() => proxy.stop());
+    // WHEN the function writes through a client of the peer's region, then one of its own region
+    const peerClient = new DynamoDBClient({ region: peer, endpoint: proxy.endpoint, maxAttempts: 1 });
+    await peerClient.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' } } }));
+    const ownClient = new DynamoDBClient({ region: REGION, endpoint: proxy.endpoint, maxAttempts: 1 });
+    const ownError = await ownClient.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' } } })).catch((e: Error) => e);
+    // THEN the peer write passes (and lands in the peer's database); the same table name in the own region is denied
+    const got = await client(peer).send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'p' } }, ConsistentRead: true }));
+    expect(got.Item).toEqual({ pk: { S: 'p' } });
+    expect(ownError).toMatchObject({ name: 'AccessDeniedException' });
+    expect(denied).toEqual([`dynamodb:PutItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`]);
+  });
+
   test('answers SQS from the LocalQueue: SendMessage lands, ReceiveMessage and DeleteMessage round-trip', async () => {
     const { sqs, queue, proxy } = await proxyFor(uniqueName('Px'));
     const QueueUrl = proxy.queueUrl(QUEUE_ARN);
