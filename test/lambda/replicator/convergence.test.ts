@@ -247,4 +247,25 @@ describe('multi-active examples (DynamoDB Local)', () => {
     const snap = await h.snapshot();
     expect(snap[sa].items.get('{"S":"k0"}')).toContain('"a3"');
   });
+
+  // Found by the 2-region property (seed -1458353873, throttling + concurrent pumps), reduced by hand to
+  // a sequential schedule (each replicator handles one record at a time, alternately). sa-east-1's
+  // REMOVE of b2 is skipped as 'superseded' because eu-north-1's generation-0 delete (of a1, ordered
+  // before b2 by the origin tie-break) was recorded in sa-east-1 first: b2 survives in eu-north-1.
+  test('a concurrent delete in each region of its own version-1 save leaves the key absent everywhere', async () => {
+    const [eu, sa] = TWO;
+    const h = await harness(TWO);
+    // GIVEN both regions save k2 at version 1 and then delete it, before anything replicates
+    await h.save(eu, 'k2', 'a1');
+    await h.save(sa, 'k2', 'b2');
+    await h.remove(sa, 'k2');
+    await h.remove(eu, 'k2');
+    // WHEN the replicators alternate, one record each: eu INSERT, sa INSERT, eu REMOVE, sa REMOVE
+    for (const region of [eu, sa, eu, sa]) await h.pump(region, { limit: 1 });
+    await h.drain({ concurrency: 'sequential' });
+    // THEN the key is gone in both regions (each region's delete follows its own save)
+    expect(await h.divergence()).toEqual([]);
+    const snap = await h.snapshot();
+    expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
+  });
 });
