@@ -21,7 +21,12 @@ import type {
   TombstoneState,
   WriteIntent,
 } from '../shared/intents';
-import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../shared/settings';
+import {
+  DEFAULT_PENDING_WAIT_MS,
+  RESERVED,
+  TOMBSTONE_ATTRIBUTES as TA,
+  type ReplicatorSettings,
+} from '../shared/settings';
 import { parseOrd, parseVersion } from './order';
 import {
   backoffDelay,
@@ -73,6 +78,9 @@ type Attempt =
       readonly error?: string;
     };
 
+/** Longest single wait between attempts on a pending (unstamped) target item. */
+const PENDING_MAX_DELAY_MS = 1000;
+
 /** One TransactWriteItems per attempt; retried while pending or transient, within maxAttempts and the deadline. */
 export async function applyIntent(
   client: DynamoDBClient,
@@ -82,11 +90,21 @@ export async function applyIntent(
 ): Promise<Outcome> {
   const sleep = options.sleep ?? realSleep;
   const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const started = now();
   for (let attempt = 1; ; attempt += 1) {
     const result = await attemptOnce(client, settings, intent, options, attempt);
     if (result.status !== 'retry') return result;
-    const delay = backoffDelay(attempt, settings, random);
-    if (!mayRetry(attempt, delay, settings, options)) {
+    // Pending is not a fault: it lasts until the target's own replicator stamps its local save
+    // (about one poll plus one batch). Wait for that within its own budget instead of parking.
+    const pending = result.why === 'pending';
+    const delay = pending
+      ? Math.min(PENDING_MAX_DELAY_MS, backoffDelay(attempt, settings, random))
+      : backoffDelay(attempt, settings, random);
+    const mayGoOn = pending
+      ? now() - started + delay < (settings.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS) && now() + delay < options.deadline
+      : mayRetry(attempt, delay, settings, options);
+    if (!mayGoOn) {
       return result.why === 'pending'
         ? { status: 'pending', holder: result.holder!, attempts: attempt }
         : { status: 'unavailable', error: result.error ?? 'unknown', retryable: true, attempts: attempt };

@@ -6,6 +6,9 @@
 
 export const SETTINGS_ENV = 'DDBM_SETTINGS';
 
+/** See ReplicatorSettings.pendingWaitMs: a few of the target replicator's polls and batches. */
+export const DEFAULT_PENDING_WAIT_MS = 10_000;
+
 /** Reserved attribute names written on application items of multi-active tables. */
 export const RESERVED = {
   /** Sortable order key of the write that produced this item version (see docs/replication.md). */
@@ -45,6 +48,11 @@ export interface ReplicatorSettings {
   readonly maxAttempts: number;
   /** First back-off delay; doubles per attempt, with full jitter. */
   readonly baseDelayMs: number;
+  /**
+   * How long a write may wait for a target item that holds an unstamped local save (its region's
+   * replicator has not ordered it yet) before the record is parked. @default DEFAULT_PENDING_WAIT_MS
+   */
+  readonly pendingWaitMs?: number;
 }
 
 export function encodeSettings(settings: ReplicatorSettings): string {

@@ -139,19 +139,27 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     );
   });
 
-  test('GIVEN an unstamped target item (a local save not yet ordered) THEN pending, retried up to maxAttempts', async () => {
+  test('GIVEN an unstamped target item (a local save not yet ordered) THEN it waits up to pendingWaitMs, not maxAttempts, then reports pending', async () => {
     await seed(settings, { ...key, version: N(5), _ddbm_ord: S(ord(0, 4, TARGET)), _ddbm_ver: N(4) });
+    let clock = 1_000_000;
     const sleeps: number[] = [];
-    const outcome = await applyIntent(client(TARGET), settings, put(ord(0, 5, ORIGIN), 5), {
-      ...noWait,
-      sleep: async (ms) => void sleeps.push(ms),
-    });
-    expect(outcome).toMatchObject({
-      status: 'pending',
-      attempts: 3,
-      holder: { source: 'item', version: '5' },
-    });
-    expect(sleeps).toHaveLength(2);
+    const outcome = await applyIntent(
+      client(TARGET),
+      { ...settings, maxAttempts: 3, baseDelayMs: 100, pendingWaitMs: 3000 },
+      put(ord(0, 5, ORIGIN), 5),
+      {
+        deadline: clock + 600_000,
+        now: () => clock,
+        random: () => 0.5,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+        },
+      },
+    );
+    // Backs off 0.5 × 100·2^(n−1), each wait capped at 1 s, until the next wait would pass 3 s in all.
+    expect(sleeps).toEqual([50, 100, 200, 400, 800, 1000]);
+    expect(outcome).toMatchObject({ status: 'pending', attempts: 7, holder: { source: 'item', version: '5' } });
     expect((await targetItem(settings))?._ddbm_ver).toEqual({ N: '4' });
   });
 
