@@ -5,7 +5,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ParkedMessage } from '../shared/intents';
-import type { ReplicatorSettings } from '../shared/settings';
+import { CONSUMER_PENDING_WAIT_MS, type ReplicatorSettings } from '../shared/settings';
 import { applyIntent, type Outcome } from '../replicator/apply';
 import { describeError, type RetryClock } from '../replicator/retry';
 import type { Telemetry } from '../replicator/telemetry';
@@ -15,6 +15,8 @@ export interface ConsumerDeps extends RetryClock {
   /** A client per target region. */
   readonly clients: Readonly<Record<string, DynamoDBClient>>;
   readonly telemetry: Telemetry;
+  /** How long to wait for a pending (unstamped) target item. @default CONSUMER_PENDING_WAIT_MS */
+  readonly pendingWaitMs?: number;
 }
 
 export type ParkedResult =
@@ -58,7 +60,10 @@ export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise
   const client = deps.clients[parsed.targetRegion];
   if (!client) return { status: 'invalid', reason: `no client for target region ${parsed.targetRegion}` };
   const dims = { table: settings.table, targetRegion: parsed.targetRegion };
-  const outcome = await applyIntent(client, settings, parsed.intent, deps);
+  const outcome = await applyIntent(client, settings, parsed.intent, {
+    ...deps,
+    pendingWaitMs: deps.pendingWaitMs ?? CONSUMER_PENDING_WAIT_MS,
+  });
   switch (outcome.status) {
     case 'applied':
       telemetry.metric('RecordsApplied', 1, dims);

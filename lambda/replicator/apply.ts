@@ -67,6 +67,8 @@ export type Outcome =
 export interface ApplyOptions extends RetryClock {
   /** Epoch seconds, for tombstone expiry. @default Date.now */
   readonly nowSeconds?: () => number;
+  /** Overrides settings.pendingWaitMs (the parked-record consumer can afford to wait longer). */
+  readonly pendingWaitMs?: number;
 }
 
 type Attempt =
@@ -96,13 +98,16 @@ export async function applyIntent(
     const result = await attemptOnce(client, settings, intent, options, attempt);
     if (result.status !== 'retry') return result;
     // Pending is not a fault: it lasts until the target's own replicator stamps its local save
-    // (about one poll plus one batch). Wait for that within its own budget instead of parking.
+    // (about one poll plus one batch). Wait for that on its own budget rather than maxAttempts; the
+    // budget is short in the replicator (two replicators waiting on each other's stamps would stall
+    // both shards) and long in the parked-record consumer, which blocks no stream.
     const pending = result.why === 'pending';
     const delay = pending
       ? Math.min(PENDING_MAX_DELAY_MS, backoffDelay(attempt, settings, random))
       : backoffDelay(attempt, settings, random);
     const mayGoOn = pending
-      ? now() - started + delay < (settings.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS) && now() + delay < options.deadline
+      ? now() - started + delay < (options.pendingWaitMs ?? settings.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS) &&
+        now() + delay < options.deadline
       : mayRetry(attempt, delay, settings, options);
     if (!mayGoOn) {
       return result.why === 'pending'

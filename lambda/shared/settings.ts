@@ -6,8 +6,14 @@
 
 export const SETTINGS_ENV = 'DDBM_SETTINGS';
 
-/** See ReplicatorSettings.pendingWaitMs: a few of the target replicator's polls and batches. */
-export const DEFAULT_PENDING_WAIT_MS = 10_000;
+/**
+ * See ReplicatorSettings.pendingWaitMs: a few polls of the target's replicator. Short, because while a
+ * replicator waits its shard waits, and two regions may be waiting on each other's stamps.
+ */
+export const DEFAULT_PENDING_WAIT_MS = 1_000;
+
+/** The parked-record consumer blocks no stream, so it waits longer for a pending target item. */
+export const CONSUMER_PENDING_WAIT_MS = 20_000;
 
 /** Reserved attribute names written on application items of multi-active tables. */
 export const RESERVED = {

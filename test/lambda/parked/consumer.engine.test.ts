@@ -2,6 +2,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { consumeParked, parseParkedMessage } from '../../../lambda/parked/consumer';
 import { formatOrd } from '../../../lambda/replicator/order';
+import { CONSUMER_PENDING_WAIT_MS, DEFAULT_PENDING_WAIT_MS } from '../../../lambda/shared/settings';
 import { CollectingTelemetry } from '../../../lambda/replicator/telemetry';
 import type { ParkedMessage } from '../../../lambda/shared/intents';
 import { client, createMirrorTables, scanAll } from '../../support/dynamo';
@@ -49,6 +50,8 @@ describe('parked-record consumer (DynamoDB Local)', () => {
       maxAttempts: 2,
     });
     const telemetry = new CollectingTelemetry();
+    let clock = Date.now();
+    let slept = 0;
     // WHEN
     const res = await consumeParked(
       sqsEvent([
@@ -60,12 +63,19 @@ describe('parked-record consumer (DynamoDB Local)', () => {
         settings,
         clients: { [B]: client(B) },
         telemetry,
-        deadline: Date.now() + 60_000,
-        sleep: async () => undefined,
+        deadline: clock + 60_000,
+        now: () => clock,
+        sleep: async (ms) => {
+          slept += ms;
+          clock += ms;
+        },
       },
     );
     // THEN
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    // The consumer blocks no stream: it waited for the pending item well past the replicator's budget.
+    expect(slept).toBeGreaterThan(DEFAULT_PENDING_WAIT_MS);
+    expect(slept).toBeLessThanOrEqual(CONSUMER_PENDING_WAIT_MS);
     expect((await scanAll(B, tables.table)).map((i) => i.pk.S).sort()).toEqual(['busy', 'ok']);
     expect(telemetry.logs).toContainEqual(
       expect.objectContaining({
