@@ -221,6 +221,9 @@ export class MirrorHarness {
           maxConcurrency: 4,
           maxAttempts: 2,
           baseDelayMs: 1,
+          // The target's replicator only runs between invocations here (or concurrently for a few
+          // requests): waiting long for it to stamp a pending item only slows the run.
+          pendingWaitMs: 20,
           ...options.settings,
         };
       },

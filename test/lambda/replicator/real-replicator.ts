@@ -42,7 +42,13 @@ export function realReplicator(ctx: HarnessContext): RealReplicator {
       const record = { messageId: `m${messageId}`, body } as SQSRecord;
       const res = await consumeParked(
         { Records: [record] },
-        { settings: ctx.settingsFor(origin), clients, telemetry, deadline: Date.now() + BUDGET_MS },
+        {
+          settings: ctx.settingsFor(origin),
+          clients,
+          telemetry,
+          deadline: Date.now() + BUDGET_MS,
+          pendingWaitMs: ctx.settingsFor(origin).pendingWaitMs,
+        },
       );
       if (res.batchItemFailures.length)
         throw new Error('parked message left on the queue (still not applicable)');
