@@ -33,7 +33,11 @@ async function main(): Promise<void> {
   const { client, createMirrorTables, createTable, uniqueName } = await import('../test/support/dynamo');
   const clients = Object.fromEntries(REGIONS.map((r) => [r, client(r)])) as Record<string, DynamoDBClient>;
 
-  const settingsFor = (table: string, mode: ReplicatorSettings['mode'], region: string): ReplicatorSettings => ({
+  const settingsFor = (
+    table: string,
+    mode: ReplicatorSettings['mode'],
+    region: string,
+  ): ReplicatorSettings => ({
     table,
     tombstoneTable: tombstoneTableName(table),
     region,
@@ -124,14 +128,20 @@ async function main(): Promise<void> {
             new GetItemCommand({ TableName: naive.table, Key: r.dynamodb!.Keys as never }),
           );
           if (!got.Item)
-            await db.send(new PutItemCommand({ TableName: naive.table, Item: r.dynamodb!.NewImage as never }));
+            await db.send(
+              new PutItemCommand({ TableName: naive.table, Item: r.dynamodb!.NewImage as never }),
+            );
         }
       }),
     );
     record('naive copy: record-targets/s', (oneWayRecords.length * 2) / s2);
 
     // Multi-active: origin saves per the contract, then replicates; then a peer sees the echoes.
-    const multi = await createMirrorTables({ regions: REGIONS, key, streamRegions: ['us-east-1', 'eu-west-1'] });
+    const multi = await createMirrorTables({
+      regions: REGIONS,
+      key,
+      streamRegions: ['us-east-1', 'eu-west-1'],
+    });
     await inFlight(ids(), 10, async (id) => {
       await clients['us-east-1'].send(
         new UpdateItemCommand({

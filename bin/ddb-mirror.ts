@@ -48,11 +48,17 @@ export function parseArgs(argv: readonly string[]): StartArgs {
   let command = 'start';
   if (args[0] && !args[0].startsWith('-')) command = args.shift()!;
   if (command !== 'start') throw new UsageError(`Unknown command ${command}: the only command is start`);
-  const out: { -readonly [K in keyof StartArgs]?: StartArgs[K] } = { command: 'start', keep: false, help: false };
+  const out: { -readonly [K in keyof StartArgs]?: StartArgs[K] } = {
+    command: 'start',
+    keep: false,
+    help: false,
+  };
   const num = (flag: string, v: string | undefined, integer: boolean, min: number): number => {
     const n = Number(v);
     if (v === undefined || v === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n)))
-      throw new UsageError(`${flag} needs ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+      throw new UsageError(
+        `${flag} needs ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`,
+      );
     return n;
   };
   const str = (flag: string, v: string | undefined): string => {
@@ -61,7 +67,10 @@ export function parseArgs(argv: readonly string[]): StartArgs {
   };
   while (args.length) {
     const raw = args.shift()!;
-    const [flag, inline] = raw.startsWith('--') && raw.includes('=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
+    const [flag, inline] =
+      raw.startsWith('--') && raw.includes('=')
+        ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)]
+        : [raw, undefined];
     const value = () => inline ?? args.shift();
     switch (flag) {
       case '--config':
@@ -72,7 +81,8 @@ export function parseArgs(argv: readonly string[]): StartArgs {
         break;
       case '--endpoint': {
         const v = str(flag, value());
-        if (!/^https?:\/\/[^/]+/.test(v)) throw new UsageError(`--endpoint needs a URL like http://127.0.0.1:8000, got ${JSON.stringify(v)}`);
+        if (!/^https?:\/\/[^/]+/.test(v))
+          throw new UsageError(`--endpoint needs a URL like http://127.0.0.1:8000, got ${JSON.stringify(v)}`);
         out.endpoint = v;
         break;
       }
@@ -101,7 +111,8 @@ export function parseArgs(argv: readonly string[]): StartArgs {
     }
   }
   if (out.config && out.assembly) throw new UsageError('--config and --assembly exclude each other');
-  if (out.endpoint && out.port) throw new UsageError('--port is for the DynamoDB Local started here; with --endpoint it is not used');
+  if (out.endpoint && out.port)
+    throw new UsageError('--port is for the DynamoDB Local started here; with --endpoint it is not used');
   return out as StartArgs;
 }
 
@@ -137,7 +148,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const t = Date.now();
     rmSync(join('.ddb-mirror', 'cdk.out'), { recursive: true, force: true });
     dir = await synthesize({ configPath: args.config, outdir: join('.ddb-mirror', 'cdk.out') });
-    out.write(`  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`);
+    out.write(
+      `  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`,
+    );
   }
   const plan = readAssembly(dir);
   for (const line of describePlan(plan)) out.write(`  ${line}\n`);
@@ -146,7 +159,11 @@ async function main(argv: readonly string[]): Promise<number> {
     plan,
     endpoint: args.endpoint,
     port: args.port,
-    workload: { ...(args.rate ? { rate: args.rate } : {}), ...(args.duration ? { durationSeconds: args.duration } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}) },
+    workload: {
+      ...(args.rate ? { rate: args.rate } : {}),
+      ...(args.duration ? { durationSeconds: args.duration } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    },
     out,
     keep: args.keep,
     signal: controller.signal,
@@ -158,11 +175,17 @@ async function main(argv: readonly string[]): Promise<number> {
       `${r.workload?.writes ?? 0} writes, ${applied} records applied across ${r.pairs.length} pairs in ${(r.durationMs / 1000).toFixed(1)}s\n`,
   );
   const left = Object.values(r.queuesLeft).reduce((a, b) => a + b, 0);
-  if (left) out.write(`  ${left} parked records still queued, to be retried after their visibility timeout (see the report)\n`);
+  if (left)
+    out.write(
+      `  ${left} parked records still queued, to be retried after their visibility timeout (see the report)\n`,
+    );
   for (const d of result.denials.slice(0, 5)) out.write(`  IAM: ${d.message}\n`);
   for (const e of r.errors.filter((x) => x.source === 'run')) out.write(`  ${e.message}\n`);
-  out.write(`Report: ${relative(process.cwd(), result.files.html)} and ${relative(process.cwd(), result.files.json)}\n`);
-  if (r.onFailureFiles.length) out.write(`On-failure records: ${r.onFailureFiles.map((f) => relative(process.cwd(), f)).join(', ')}\n`);
+  out.write(
+    `Report: ${relative(process.cwd(), result.files.html)} and ${relative(process.cwd(), result.files.json)}\n`,
+  );
+  if (r.onFailureFiles.length)
+    out.write(`On-failure records: ${r.onFailureFiles.map((f) => relative(process.cwd(), f)).join(', ')}\n`);
 
   if (result.stop) {
     stopKept = result.stop;
@@ -191,7 +214,9 @@ if (require.main === module) {
     (e: Error) => {
       // Mistakes the user can fix get one line; anything else keeps its stack for a bug report.
       const known = KNOWN.some((k) => e instanceof k) || e?.name === 'ConfigError';
-      process.stderr.write(known ? `ddb-mirror: ${e.message}\n` : `ddb-mirror: unexpected error\n${e?.stack ?? e}\n`);
+      process.stderr.write(
+        known ? `ddb-mirror: ${e.message}\n` : `ddb-mirror: unexpected error\n${e?.stack ?? e}\n`,
+      );
       if (e instanceof UsageError) process.stderr.write(`Run ddb-mirror --help for the options.\n`);
       process.exit(known ? 1 : 2);
     },

@@ -203,7 +203,9 @@ const tableCommon = {
   removalPolicy: z
     .enum(['RETAIN', 'DESTROY'])
     .default(DEFAULTS.removalPolicy)
-    .describe('What happens to the table when its stack is deleted (CloudFormation offers no Snapshot policy for DynamoDB). Default: RETAIN.'),
+    .describe(
+      'What happens to the table when its stack is deleted (CloudFormation offers no Snapshot policy for DynamoDB). Default: RETAIN.',
+    ),
   tombstoneTtlDays: z
     .number()
     .int()

@@ -138,7 +138,11 @@ export interface LocalPlan {
   readonly assemblyDir: string;
   readonly account: string;
   readonly regions: readonly string[];
-  readonly stacks: readonly { readonly name: string; readonly region: string; readonly templateFile: string }[];
+  readonly stacks: readonly {
+    readonly name: string;
+    readonly region: string;
+    readonly templateFile: string;
+  }[];
   readonly tables: readonly PlanTable[];
   readonly queues: readonly PlanQueue[];
   readonly functions: readonly PlanFunction[];
@@ -164,7 +168,9 @@ export class AssemblyError extends Error {}
  * It runs in a child process so that the bundler's per-function output stays out of the terminal
  * unless synthesis fails. cdk-nag is left to `cdk synth`: its findings are not the local run's concern.
  */
-export async function synthesize(options: { configPath?: string; outdir?: string; cwd?: string } = {}): Promise<string> {
+export async function synthesize(
+  options: { configPath?: string; outdir?: string; cwd?: string } = {},
+): Promise<string> {
   const cwd = options.cwd ?? process.cwd();
   const outdir = resolvePath(cwd, options.outdir ?? mkdtempSync(join(tmpdir(), 'ddb-mirror-assembly-')));
   const configPath = resolvePath(cwd, options.configPath ?? 'mirror.config.yaml');
@@ -188,23 +194,33 @@ export async function synthesize(options: { configPath?: string; outdir?: string
       process.exit(3);
     }`;
   const loader = pathToFileURL(require.resolve('tsx')).href;
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
-    const child = spawn(process.execPath, ['--import', loader, '-e', script], {
-      cwd,
-      env: { ...process.env, DDBM_CONFIG: configPath, DDBM_OUTDIR: outdir, DDBM_CONTEXT: JSON.stringify(context) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (c) => done({ code: c, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+    (done, reject) => {
+      const child = spawn(process.execPath, ['--import', loader, '-e', script], {
+        cwd,
+        env: {
+          ...process.env,
+          DDBM_CONFIG: configPath,
+          DDBM_OUTDIR: outdir,
+          DDBM_CONTEXT: JSON.stringify(context),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (c) => done({ code: c, stdout: out, stderr: err }));
+    },
+  );
   if (code === 3) {
     const e = JSON.parse(stdout) as { name: string; message: string; stack?: string };
     // A config mistake keeps its name so the CLI shows it as one message without a stack.
-    const error = e.name === 'ConfigError' ? new SynthError(e.message) : new SynthError(`Synthesis failed: ${e.message}\n${e.stack ?? ''}`);
+    const error =
+      e.name === 'ConfigError'
+        ? new SynthError(e.message)
+        : new SynthError(`Synthesis failed: ${e.message}\n${e.stack ?? ''}`);
     error.name = e.name === 'ConfigError' ? 'ConfigError' : 'SynthError';
     throw error;
   }
@@ -215,7 +231,10 @@ export async function synthesize(options: { configPath?: string; outdir?: string
 export class SynthError extends Error {}
 
 type Template = {
-  Resources?: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  Resources?: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
   Parameters?: Record<string, { Default?: unknown }>;
   Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
   Conditions?: Record<string, unknown>;
@@ -235,9 +254,12 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const assemblyDir = resolvePath(dir);
   const manifestPath = join(assemblyDir, 'manifest.json');
   if (!existsSync(manifestPath))
-    throw new AssemblyError(`${assemblyDir} is not a cloud assembly: manifest.json is missing (run cdk synth first)`);
+    throw new AssemblyError(
+      `${assemblyDir} is not a cloud assembly: manifest.json is missing (run cdk synth first)`,
+    );
   const stacks = readStacks(assemblyDir);
-  if (!stacks.length) throw new AssemblyError(`The assembly in ${assemblyDir} holds no CloudFormation stacks`);
+  if (!stacks.length)
+    throw new AssemblyError(`The assembly in ${assemblyDir} holds no CloudFormation stacks`);
 
   const concrete = stacks.map((s) => s.account).find((a) => a && /^\d{12}$/.test(a));
   const account = options.account ?? concrete ?? LOCAL_ACCOUNT;
@@ -249,7 +271,8 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const mappings: PlanMapping[] = [];
   for (const stack of stacks) {
     for (const [id, res] of Object.entries(stack.template.Resources ?? {})) {
-      if (res.Type === 'AWS::DynamoDB::Table' || res.Type === 'AWS::DynamoDB::GlobalTable') tables.push(ctx.table(stack, id));
+      if (res.Type === 'AWS::DynamoDB::Table' || res.Type === 'AWS::DynamoDB::GlobalTable')
+        tables.push(ctx.table(stack, id));
       else if (res.Type === 'AWS::SQS::Queue') queues.push(ctx.queue(stack, id));
     }
   }
@@ -260,7 +283,8 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   }
   for (const stack of stacks) {
     for (const [id, res] of Object.entries(stack.template.Resources ?? {})) {
-      if (res.Type === 'AWS::Lambda::EventSourceMapping') mappings.push(readMapping(ctx, stack, id, tables, queues, functions));
+      if (res.Type === 'AWS::Lambda::EventSourceMapping')
+        mappings.push(readMapping(ctx, stack, id, tables, queues, functions));
     }
   }
   const regions = [...new Set([...tables, ...functions].map((r) => r.region))];
@@ -279,7 +303,10 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
 
 function readStacks(dir: string): StackInfo[] {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
-    artifacts?: Record<string, { type: string; environment?: string; properties?: Record<string, unknown>; displayName?: string }>;
+    artifacts?: Record<
+      string,
+      { type: string; environment?: string; properties?: Record<string, unknown>; displayName?: string }
+    >;
   };
   const out: StackInfo[] = [];
   const assetPaths = new Map<string, string>();
@@ -287,8 +314,11 @@ function readStacks(dir: string): StackInfo[] {
     if (artifact.type !== 'cdk:asset-manifest') continue;
     const file = join(dir, String(artifact.properties?.file));
     if (!existsSync(file)) continue;
-    const assets = JSON.parse(readFileSync(file, 'utf8')) as { files?: Record<string, { source?: { path?: string } }> };
-    for (const [hash, a] of Object.entries(assets.files ?? {})) if (a.source?.path) assetPaths.set(hash, resolvePath(dir, a.source.path));
+    const assets = JSON.parse(readFileSync(file, 'utf8')) as {
+      files?: Record<string, { source?: { path?: string } }>;
+    };
+    for (const [hash, a] of Object.entries(assets.files ?? {}))
+      if (a.source?.path) assetPaths.set(hash, resolvePath(dir, a.source.path));
   }
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
     if (artifact.type === 'cdk:cloud-assembly') {
@@ -300,13 +330,19 @@ function readStacks(dir: string): StackInfo[] {
     const env = /^aws:\/\/([^/]+)\/(.+)$/.exec(artifact.environment ?? '');
     const region = env?.[2];
     if (!region || region === 'unknown-region')
-      throw new AssemblyError(`Stack ${id} has no concrete region (environment ${artifact.environment}): every stack needs an explicit env`);
+      throw new AssemblyError(
+        `Stack ${id} has no concrete region (environment ${artifact.environment}): every stack needs an explicit env`,
+      );
     const templateFile = String(artifact.properties?.templateFile ?? '');
     const templatePath = join(dir, templateFile);
     if (!templateFile || !existsSync(templatePath))
-      throw new AssemblyError(`Stack ${id}: template file ${templateFile || '(none)'} is missing from ${dir}`);
+      throw new AssemblyError(
+        `Stack ${id}: template file ${templateFile || '(none)'} is missing from ${dir}`,
+      );
     out.push({
-      name: String(artifact.properties?.stackName ?? artifact.displayName ?? id).split('/').pop()!,
+      name: String(artifact.properties?.stackName ?? artifact.displayName ?? id)
+        .split('/')
+        .pop()!,
       region,
       account: env?.[1] === 'unknown-account' ? undefined : env?.[1],
       templateFile: templatePath,
@@ -346,10 +382,12 @@ class Resolver {
     const name = p.TableName === undefined ? undefined : this.str(stack, p.TableName, `${where} TableName`);
     if (!name) throw new AssemblyError(`${where} has no TableName: mirrored tables need a fixed name`);
     const keySchema = (p.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
-    const defs = ((p.AttributeDefinitions ?? []) as { AttributeName: string; AttributeType: KeyType }[]).map((d) => ({
-      name: d.AttributeName,
-      type: d.AttributeType,
-    }));
+    const defs = ((p.AttributeDefinitions ?? []) as { AttributeName: string; AttributeType: KeyType }[]).map(
+      (d) => ({
+        name: d.AttributeName,
+        type: d.AttributeType,
+      }),
+    );
     const keyAttr = (kind: string) => {
       const k = keySchema.find((e) => e.KeyType === kind);
       if (!k) return undefined;
@@ -363,7 +401,10 @@ class Resolver {
     const stream = p.StreamSpecification as { StreamViewType?: string; StreamEnabled?: boolean } | undefined;
     const ttl = p.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
     const arn = `arn:aws:dynamodb:${stack.region}:${this.account}:table/${name}`;
-    const streamViewType = stream?.StreamViewType && stream.StreamEnabled !== false ? (stream.StreamViewType as PlanTable['streamViewType']) : undefined;
+    const streamViewType =
+      stream?.StreamViewType && stream.StreamEnabled !== false
+        ? (stream.StreamViewType as PlanTable['streamViewType'])
+        : undefined;
     const t: PlanTable = {
       region: stack.region,
       stack: stack.name,
@@ -373,7 +414,10 @@ class Resolver {
       attributeDefinitions: defs,
       ...(streamViewType ? { streamViewType, streamArn: `${arn}/stream/${LOCAL_STREAM_LABEL}` } : {}),
       ...(ttl?.AttributeName && ttl.Enabled !== false ? { ttlAttribute: ttl.AttributeName } : {}),
-      billingMode: p.BillingMode === 'PROVISIONED' || (p.ProvisionedThroughput && !p.BillingMode) ? 'PROVISIONED' : 'PAY_PER_REQUEST',
+      billingMode:
+        p.BillingMode === 'PROVISIONED' || (p.ProvisionedThroughput && !p.BillingMode)
+          ? 'PROVISIONED'
+          : 'PAY_PER_REQUEST',
       arn,
     };
     this.tableCache.set(cacheKey, t);
@@ -387,9 +431,13 @@ class Resolver {
     const p = (this.resource(stack, id).Properties ?? {}) as Record<string, unknown>;
     const fifo = p.FifoQueue === true || p.FifoQueue === 'true';
     const generated = `${stack.name}-${id}`.slice(0, fifo ? 75 : 80) + (fifo ? '.fifo' : '');
-    const name = p.QueueName === undefined ? generated : this.str(stack, p.QueueName, `Stack ${stack.name}, queue ${id} QueueName`);
+    const name =
+      p.QueueName === undefined
+        ? generated
+        : this.str(stack, p.QueueName, `Stack ${stack.name}, queue ${id} QueueName`);
     const base = (this.queueEndpoint ?? `https://sqs.${stack.region}.amazonaws.com`).replace(/\/$/, '');
-    const redrive = p.RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
+    const redrive = p.RedrivePolicy as
+      { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
     const q: PlanQueue = {
       region: stack.region,
       stack: stack.name,
@@ -403,7 +451,11 @@ class Resolver {
       ...(redrive
         ? {
             redrive: {
-              deadLetterTargetArn: this.str(stack, redrive.deadLetterTargetArn, `Stack ${stack.name}, queue ${id} RedrivePolicy`),
+              deadLetterTargetArn: this.str(
+                stack,
+                redrive.deadLetterTargetArn,
+                `Stack ${stack.name}, queue ${id} RedrivePolicy`,
+              ),
               maxReceiveCount: Number(this.resolve(stack, redrive.maxReceiveCount, 'RedrivePolicy')),
             },
           }
@@ -415,12 +467,16 @@ class Resolver {
 
   functionName(stack: StackInfo, id: string): string {
     const p = (this.resource(stack, id).Properties ?? {}) as Record<string, unknown>;
-    return p.FunctionName === undefined ? `${stack.name}-${id}`.slice(0, 64) : this.str(stack, p.FunctionName, `function ${id} FunctionName`);
+    return p.FunctionName === undefined
+      ? `${stack.name}-${id}`.slice(0, 64)
+      : this.str(stack, p.FunctionName, `function ${id} FunctionName`);
   }
 
   roleName(stack: StackInfo, id: string): string {
     const p = (this.resource(stack, id).Properties ?? {}) as Record<string, unknown>;
-    return p.RoleName === undefined ? `${stack.name}-${id}`.slice(0, 64) : this.str(stack, p.RoleName, `role ${id} RoleName`);
+    return p.RoleName === undefined
+      ? `${stack.name}-${id}`.slice(0, 64)
+      : this.str(stack, p.RoleName, `role ${id} RoleName`);
   }
 
   str(stack: StackInfo, value: unknown, what: string): string {
@@ -437,7 +493,8 @@ class Resolver {
       return value.map((v) => this.resolve(stack, v, what)).filter((v) => v !== PSEUDO_NO_VALUE);
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj);
-    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return this.intrinsic(stack, keys[0], obj[keys[0]], what);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::')))
+      return this.intrinsic(stack, keys[0], obj[keys[0]], what);
     const out: Record<string, unknown> = {};
     for (const k of keys) {
       const v = this.resolve(stack, obj[k], what);
@@ -460,7 +517,9 @@ class Resolver {
         return resolved.map((p) => (typeof p === 'object' ? JSON.stringify(p) : String(p))).join(sep);
       }
       case 'Fn::Sub': {
-        const [template, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [arg as string, {}];
+        const [template, vars] = Array.isArray(arg)
+          ? (arg as [string, Record<string, unknown>])
+          : [arg as string, {}];
         return template.replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
           if (vars && name in vars) return String(this.resolve(stack, vars[name], what));
           const [id, attr] = name.split(/\.(.+)/);
@@ -480,7 +539,8 @@ class Resolver {
         const name = this.str(stack, arg, what);
         for (const s of this.stacks)
           for (const out of Object.values(s.template.Outputs ?? {}))
-            if (out.Export && this.resolve(s, out.Export.Name, what) === name) return this.resolve(s, out.Value, what);
+            if (out.Export && this.resolve(s, out.Export.Name, what) === name)
+              return this.resolve(s, out.Value, what);
         throw new AssemblyError(`${what}: Fn::ImportValue ${name} has no matching export in the assembly`);
       }
       case 'Fn::GetAZs':
@@ -542,7 +602,10 @@ class Resolver {
         const t = this.table(stack, id);
         if (attr === 'Arn') return t.arn;
         if (attr === 'StreamArn') {
-          if (!t.streamArn) throw new AssemblyError(`${what}: table ${t.name} in ${t.region} has no stream but its StreamArn is used`);
+          if (!t.streamArn)
+            throw new AssemblyError(
+              `${what}: table ${t.name} in ${t.region} has no stream but its StreamArn is used`,
+            );
           return t.streamArn;
         }
         return fail();
@@ -555,7 +618,8 @@ class Resolver {
         return fail();
       }
       case 'AWS::Lambda::Function':
-        if (attr === 'Arn') return `arn:aws:lambda:${stack.region}:${this.account}:function:${this.functionName(stack, id)}`;
+        if (attr === 'Arn')
+          return `arn:aws:lambda:${stack.region}:${this.account}:function:${this.functionName(stack, id)}`;
         return fail();
       case 'AWS::IAM::Role':
         if (attr === 'Arn') return `arn:aws:iam::${this.account}:role/${this.roleName(stack, id)}`;
@@ -570,7 +634,8 @@ class Resolver {
       default:
         // Not something the emulator acts on (alarms, dashboards, keys…): a stable placeholder keeps
         // policies and environment readable without pretending to know the deployed value.
-        if (attr === 'Arn') return `arn:aws:local:${stack.region}:${this.account}:${res.Type.replace(/::/g, '-')}/${stack.name}-${id}`;
+        if (attr === 'Arn')
+          return `arn:aws:local:${stack.region}:${this.account}:${res.Type.replace(/::/g, '-')}/${stack.name}-${id}`;
         return `${stack.name}-${id}.${attr}`;
     }
   }
@@ -586,11 +651,15 @@ function readFunction(ctx: Resolver, stack: StackInfo, id: string): PlanFunction
   if (!handler) throw new AssemblyError(`${where} has no Handler`);
   const handlerFile = handler.replace(/\.[^.]+$/, '');
   if (!['.js', '.mjs', '.cjs'].some((ext) => existsSync(join(assetDir, handlerFile + ext))))
-    throw new AssemblyError(`${where}: handler ${handler} has no ${handlerFile}.js (or .mjs/.cjs) in ${assetDir}`);
+    throw new AssemblyError(
+      `${where}: handler ${handler} has no ${handlerFile}.js (or .mjs/.cjs) in ${assetDir}`,
+    );
 
   const env: Record<string, string> = {};
-  const vars = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(vars)) env[k] = ctx.str(stack, v, `${where}, environment variable ${k}`);
+  const vars = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+    {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(vars))
+    env[k] = ctx.str(stack, v, `${where}, environment variable ${k}`);
 
   let settings: ReplicatorSettings | undefined;
   if (env[SETTINGS_ENV] !== undefined) {
@@ -611,12 +680,20 @@ function readFunction(ctx: Resolver, stack: StackInfo, id: string): PlanFunction
     const role = ctx.resource(stack, roleId);
     const rp = (role.Properties ?? {}) as Record<string, unknown>;
     for (const inline of (rp.Policies ?? []) as { PolicyDocument: unknown }[])
-      policies.push(ctx.resolve(stack, inline.PolicyDocument, `${where} role inline policy`) as PolicyDocument);
+      policies.push(
+        ctx.resolve(stack, inline.PolicyDocument, `${where} role inline policy`) as PolicyDocument,
+      );
     for (const arn of (rp.ManagedPolicyArns ?? []) as unknown[]) {
       const managedId = refId(arn);
       const managed = managedId ? stack.template.Resources?.[managedId] : undefined;
       if (managed?.Type === 'AWS::IAM::ManagedPolicy')
-        policies.push(ctx.resolve(stack, (managed.Properties as { PolicyDocument: unknown }).PolicyDocument, `${where} managed policy`) as PolicyDocument);
+        policies.push(
+          ctx.resolve(
+            stack,
+            (managed.Properties as { PolicyDocument: unknown }).PolicyDocument,
+            `${where} managed policy`,
+          ) as PolicyDocument,
+        );
       else managedPolicyArns.push(ctx.str(stack, arn, `${where} managed policy ARN`));
     }
     for (const [pid, pol] of Object.entries(stack.template.Resources ?? {})) {
@@ -628,7 +705,9 @@ function readFunction(ctx: Resolver, stack: StackInfo, id: string): PlanFunction
   } else if (typeof roleRef === 'string') {
     roleArn = roleRef;
   } else {
-    throw new AssemblyError(`${where} has no Role: the local run checks every call against the function's role`);
+    throw new AssemblyError(
+      `${where} has no Role: the local run checks every call against the function's role`,
+    );
   }
 
   return {
@@ -650,7 +729,12 @@ function readFunction(ctx: Resolver, stack: StackInfo, id: string): PlanFunction
   };
 }
 
-function findAssetDir(stack: StackInfo, metadata: Record<string, unknown> | undefined, code: Record<string, unknown> | undefined, where: string): string {
+function findAssetDir(
+  stack: StackInfo,
+  metadata: Record<string, unknown> | undefined,
+  code: Record<string, unknown> | undefined,
+  where: string,
+): string {
   const metaPath = metadata?.['aws:asset:path'];
   if (typeof metaPath === 'string') {
     const dir = resolvePath(stack.dir, metaPath);
@@ -661,10 +745,17 @@ function findAssetDir(stack: StackInfo, metadata: Record<string, unknown> | unde
   const key = code?.S3Key;
   const keyText = typeof key === 'string' ? key : JSON.stringify(key ?? null);
   const hash = /([0-9a-f]{64})/.exec(keyText)?.[1];
-  if (!hash) throw new AssemblyError(`${where}: Code has neither aws:asset:path metadata nor an asset hash in S3Key (${keyText})`);
-  const candidates = [stack.assetPaths.get(hash), join(stack.dir, `asset.${hash}`)].filter((c): c is string => !!c);
+  if (!hash)
+    throw new AssemblyError(
+      `${where}: Code has neither aws:asset:path metadata nor an asset hash in S3Key (${keyText})`,
+    );
+  const candidates = [stack.assetPaths.get(hash), join(stack.dir, `asset.${hash}`)].filter(
+    (c): c is string => !!c,
+  );
   for (const c of candidates) if (existsSync(c) && statSync(c).isDirectory()) return c;
-  throw new AssemblyError(`${where}: asset ${hash} is not in the assembly (looked for ${candidates.join(', ')}); re-run synth with bundling enabled`);
+  throw new AssemblyError(
+    `${where}: asset ${hash} is not in the assembly (looked for ${candidates.join(', ')}); re-run synth with bundling enabled`,
+  );
 }
 
 function refId(v: unknown): string | undefined {
@@ -693,16 +784,28 @@ function readMapping(
   const sourceArn = ctx.str(stack, p.EventSourceArn, `${where} EventSourceArn`);
   const table = tables.find((t) => t.streamArn === sourceArn);
   const queue = queues.find((q) => q.arn === sourceArn);
-  if (!table && !queue) throw new AssemblyError(`${where}: EventSourceArn ${sourceArn} is neither a table stream nor a queue of the assembly`);
+  if (!table && !queue)
+    throw new AssemblyError(
+      `${where}: EventSourceArn ${sourceArn} is neither a table stream nor a queue of the assembly`,
+    );
   const fnRef = ctx.str(stack, p.FunctionName, `${where} FunctionName`);
-  const fn = functions.find((f) => f.name === fnRef || f.arn === fnRef || (f.region === stack.region && fnRef.endsWith(`:function:${f.name}`)));
+  const fn = functions.find(
+    (f) =>
+      f.name === fnRef ||
+      f.arn === fnRef ||
+      (f.region === stack.region && fnRef.endsWith(`:function:${f.name}`)),
+  );
   if (!fn) throw new AssemblyError(`${where}: FunctionName ${fnRef} is not a function of the assembly`);
-  const dest = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+  const dest = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure
+    ?.Destination;
   let onFailure: PlanQueue | undefined;
   if (dest !== undefined) {
     const destArn = ctx.str(stack, dest, `${where} OnFailure destination`);
     onFailure = queues.find((q) => q.arn === destArn);
-    if (!onFailure) throw new AssemblyError(`${where}: on-failure destination ${destArn} is not a queue of the assembly (only SQS is emulated)`);
+    if (!onFailure)
+      throw new AssemblyError(
+        `${where}: on-failure destination ${destArn} is not a queue of the assembly (only SQS is emulated)`,
+      );
   }
   const responseTypes = (p.FunctionResponseTypes ?? []) as string[];
   return {
@@ -712,7 +815,9 @@ function readMapping(
     functionName: fn.name,
     source: table ? { kind: 'stream', table } : { kind: 'queue', queue: queue! },
     batchSize: Number(p.BatchSize ?? (table ? 100 : 10)),
-    ...(p.StartingPosition ? { startingPosition: p.StartingPosition as PlanMapping['startingPosition'] } : {}),
+    ...(p.StartingPosition
+      ? { startingPosition: p.StartingPosition as PlanMapping['startingPosition'] }
+      : {}),
     bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
     maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
     maximumRecordAgeInSeconds: Number(p.MaximumRecordAgeInSeconds ?? -1),
@@ -726,20 +831,31 @@ function readMapping(
 }
 
 /** The mirrored tables as the replicators see them: their DDBM_SETTINGS are the source of truth. */
-function deriveMirrorTables(tables: readonly PlanTable[], functions: readonly PlanFunction[], mappings: readonly PlanMapping[]): PlanMirrorTable[] {
+function deriveMirrorTables(
+  tables: readonly PlanTable[],
+  functions: readonly PlanFunction[],
+  mappings: readonly PlanMapping[],
+): PlanMirrorTable[] {
   const replicators = functions.filter(
-    (f) => f.settings && mappings.some((m) => m.functionName === f.name && m.region === f.region && m.source.kind === 'stream'),
+    (f) =>
+      f.settings &&
+      mappings.some((m) => m.functionName === f.name && m.region === f.region && m.source.kind === 'stream'),
   );
   const byTable = new Map<string, PlanFunction[]>();
   for (const f of replicators) byTable.set(f.settings!.table, [...(byTable.get(f.settings!.table) ?? []), f]);
   const out: PlanMirrorTable[] = [];
   for (const [name, fns] of byTable) {
     const s = fns[0].settings!;
-    const regions = [...new Set(fns.flatMap((f) => [f.settings!.region, ...f.settings!.peers.map((p) => p.region)]))];
+    const regions = [
+      ...new Set(fns.flatMap((f) => [f.settings!.region, ...f.settings!.peers.map((p) => p.region)])),
+    ];
     const source = s.mode === 'one-way' ? s.region : undefined;
     const ordered = source ? [source, ...regions.filter((r) => r !== source)] : regions;
     const missing = ordered.filter((r) => !tables.some((t) => t.name === name && t.region === r));
-    if (missing.length) throw new AssemblyError(`Table ${name} is replicated to ${missing.join(', ')} but the assembly has no such table there`);
+    if (missing.length)
+      throw new AssemblyError(
+        `Table ${name} is replicated to ${missing.join(', ')} but the assembly has no such table there`,
+      );
     const table = tables.find((t) => t.name === name)!;
     out.push({
       name,
@@ -749,7 +865,11 @@ function deriveMirrorTables(tables: readonly PlanTable[], functions: readonly Pl
       key: table.key,
       ...(s.versionAttribute ? { versionAttribute: s.versionAttribute } : {}),
       excludeAttributes: s.excludeAttributes,
-      ...(s.ttl ? { ttlAttribute: s.ttl.attribute } : table.ttlAttribute ? { ttlAttribute: table.ttlAttribute } : {}),
+      ...(s.ttl
+        ? { ttlAttribute: s.ttl.attribute }
+        : table.ttlAttribute
+          ? { ttlAttribute: table.ttlAttribute }
+          : {}),
       tombstoneTable: s.tombstoneTable,
     });
   }

@@ -98,7 +98,13 @@ export class AwsProxy {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const target = parseTarget(req.headers['x-amz-target'] as string | undefined);
-    if (!target) return reply(res, 400, 'UnknownOperationException', `No X-Amz-Target the local proxy knows: ${req.headers['x-amz-target']}`);
+    if (!target)
+      return reply(
+        res,
+        400,
+        'UnknownOperationException',
+        `No X-Amz-Target the local proxy knows: ${req.headers['x-amz-target']}`,
+      );
     let input: Record<string, unknown>;
     try {
       input = body.length ? JSON.parse(body.toString('utf8')) : {};
@@ -109,7 +115,9 @@ export class AwsProxy {
     // DynamoDB calls are checked against the region they were signed for (a replicator writes to its
     // peers through clients of the peers' regions), not the function's own region. SQS queue ARNs come
     // from the queue URL instead.
-    const signedRegion = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const signedRegion = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(
+      String(req.headers.authorization ?? ''),
+    )?.[1];
     const permissions = requiredPermissions(target.service, target.operation, input, {
       ...this.permissionContext,
       ...(signedRegion && target.service !== 'sqs' ? { region: signedRegion } : {}),
@@ -143,16 +151,26 @@ export class AwsProxy {
         up.pipe(res);
       },
     );
-    upstream.on('error', (e) => reply(res, 502, 'InternalServerError', `DynamoDB Local did not answer: ${e.message}`));
+    upstream.on('error', (e) =>
+      reply(res, 502, 'InternalServerError', `DynamoDB Local did not answer: ${e.message}`),
+    );
     upstream.end(body);
   }
 
   private async sqs(operation: string, input: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const lookup = (url: unknown): LocalQueue | undefined =>
-      typeof url === 'string' ? this.options.queues?.get(queueArnFromUrl(url, this.permissionContext)) : undefined;
+      typeof url === 'string'
+        ? this.options.queues?.get(queueArnFromUrl(url, this.permissionContext))
+        : undefined;
     const queue = operation === 'GetQueueUrl' ? undefined : lookup(input.QueueUrl);
     if (operation !== 'GetQueueUrl' && !queue)
-      return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${input.QueueUrl}`, true);
+      return reply(
+        res,
+        400,
+        'QueueDoesNotExist',
+        `The specified queue does not exist: ${input.QueueUrl}`,
+        true,
+      );
     const q = queue!;
     switch (operation) {
       case 'SendMessage': {
@@ -245,7 +263,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function json(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(200, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -38,7 +38,9 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Eng
   assertJava();
   const port = options.port ?? (await freePort());
   if (options.port !== undefined && (await isListening('127.0.0.1', port)))
-    throw new EngineError(`Port ${port} is already taken: choose another with --port, or omit it to pick a free one`);
+    throw new EngineError(
+      `Port ${port} is already taken: choose another with --port, or omit it to pick a free one`,
+    );
 
   const child = spawn({ port, stdio: 'pipe' });
   let output = '';
@@ -55,7 +57,9 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Eng
     if (gone) throw new EngineError(`DynamoDB Local exited during start-up:\n${output.trim()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new EngineError(`DynamoDB Local did not listen on port ${port} within the timeout:\n${output.trim()}`);
+      throw new EngineError(
+        `DynamoDB Local did not listen on port ${port} within the timeout:\n${output.trim()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -67,7 +71,11 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Eng
   };
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>, hook: () => void): Promise<void> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  hook: () => void,
+): Promise<void> {
   process.removeListener('exit', hook);
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');

@@ -41,7 +41,13 @@ export interface EventSourceMappingProperties {
 /** What the event source reads: `StreamReader` satisfies it. */
 export interface ShardSource {
   /** New records since the previous poll, per shard, each shard's records in stream order. */
-  poll(): Promise<ReadonlyArray<{ readonly shardId: string; readonly parentShardId?: string; readonly records: DynamoDBRecord[] }>>;
+  poll(): Promise<
+    ReadonlyArray<{
+      readonly shardId: string;
+      readonly parentShardId?: string;
+      readonly records: DynamoDBRecord[];
+    }>
+  >;
 }
 
 /** Throwing (or rejecting) is a function error, as an unhandled error in the handler is on Lambda. */
@@ -82,9 +88,19 @@ export type OnFailureSink = (destinationArn: string, record: StreamOnFailureReco
 export type EventSourceNotice =
   | { readonly type: 'invoke'; readonly shardId: string; readonly records: number; readonly attempt: number }
   | { readonly type: 'function-error'; readonly shardId: string; readonly error: unknown }
-  | { readonly type: 'partial-failure'; readonly shardId: string; readonly failed: number; readonly retried: number }
+  | {
+      readonly type: 'partial-failure';
+      readonly shardId: string;
+      readonly failed: number;
+      readonly retried: number;
+    }
   | { readonly type: 'bisect'; readonly shardId: string; readonly halves: readonly [number, number] }
-  | { readonly type: 'discard'; readonly shardId: string; readonly record: StreamOnFailureRecord; readonly destination?: string }
+  | {
+      readonly type: 'discard';
+      readonly shardId: string;
+      readonly record: StreamOnFailureRecord;
+      readonly destination?: string;
+    }
   | { readonly type: 'poll-error' | 'sink-error'; readonly error: unknown };
 
 export interface DynamoStreamEventSourceOptions {
@@ -174,7 +190,13 @@ export class DynamoStreamEventSource {
       EventSourceMappingProperties,
       'BatchSize' | 'MaximumRetryAttempts' | 'MaximumRecordAgeInSeconds' | 'MaximumBatchingWindowInSeconds'
     >
-  > & { bisect: boolean; reportItemFailures: boolean; destination?: string; latest: boolean; enabled: boolean };
+  > & {
+    bisect: boolean;
+    reportItemFailures: boolean;
+    destination?: string;
+    latest: boolean;
+    enabled: boolean;
+  };
   private readonly shards = new Map<string, Shard>();
   private readonly clock: () => number;
   private firstPollDone = false;
@@ -202,7 +224,8 @@ export class DynamoStreamEventSource {
   /** Records read but not yet checkpointed, over all shards. */
   get pending(): number {
     let n = 0;
-    for (const s of this.shards.values()) n += s.backlog.length + s.work.reduce((a, w) => a + w.records.length, 0);
+    for (const s of this.shards.values())
+      n += s.backlog.length + s.work.reduce((a, w) => a + w.records.length, 0);
     return n;
   }
 
@@ -272,7 +295,8 @@ export class DynamoStreamEventSource {
       const head = shard.work[0];
       if (head && head.invokeCount > 0) {
         // The batch failed and will be retried: back off instead of spinning on a poisoned record.
-        shard.nextAttemptAt = this.clock() + (this.options.retryDelayMs ?? defaultRetryDelay)(head.invokeCount);
+        shard.nextAttemptAt =
+          this.clock() + (this.options.retryDelayMs ?? defaultRetryDelay)(head.invokeCount);
         return;
       }
     }
@@ -288,7 +312,13 @@ export class DynamoStreamEventSource {
     for (const b of batches) {
       let shard = this.shards.get(b.shardId);
       if (!shard) {
-        shard = { shardId: b.shardId, parentShardId: b.parentShardId, backlog: [], work: [], nextAttemptAt: 0 };
+        shard = {
+          shardId: b.shardId,
+          parentShardId: b.parentShardId,
+          backlog: [],
+          work: [],
+          nextAttemptAt: 0,
+        };
         this.shards.set(b.shardId, shard);
       }
       count += b.records.length;
@@ -324,7 +354,12 @@ export class DynamoStreamEventSource {
     item.invokeCount++;
     this.counters.batches++;
     this.counters.recordsDelivered += item.records.length;
-    this.notify({ type: 'invoke', shardId: shard.shardId, records: item.records.length, attempt: item.invokeCount });
+    this.notify({
+      type: 'invoke',
+      shardId: shard.shardId,
+      records: item.records.length,
+      attempt: item.invokeCount,
+    });
 
     let response: DynamoDBBatchResponse | void;
     try {
@@ -526,15 +561,24 @@ export function validateProperties(p: EventSourceMappingProperties): void {
   range('MaximumRetryAttempts', -1, 10000);
   range('MaximumRecordAgeInSeconds', -1, 604800);
   range('MaximumBatchingWindowInSeconds', 0, 300);
-  if (p.MaximumRecordAgeInSeconds !== undefined && p.MaximumRecordAgeInSeconds >= 0 && p.MaximumRecordAgeInSeconds < 60)
+  if (
+    p.MaximumRecordAgeInSeconds !== undefined &&
+    p.MaximumRecordAgeInSeconds >= 0 &&
+    p.MaximumRecordAgeInSeconds < 60
+  )
     errors.push(`MaximumRecordAgeInSeconds must be -1 or at least 60, got ${p.MaximumRecordAgeInSeconds}`);
-  if (p.StartingPosition !== undefined && p.StartingPosition !== 'TRIM_HORIZON' && p.StartingPosition !== 'LATEST')
+  if (
+    p.StartingPosition !== undefined &&
+    p.StartingPosition !== 'TRIM_HORIZON' &&
+    p.StartingPosition !== 'LATEST'
+  )
     errors.push(`StartingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(p.StartingPosition)}`);
   if (p.ParallelizationFactor !== undefined && p.ParallelizationFactor !== 1)
     errors.push(`ParallelizationFactor ${p.ParallelizationFactor} is not emulated locally (only 1)`);
   if (p.FilterCriteria !== undefined) errors.push('FilterCriteria is not emulated locally');
   if (p.TumblingWindowInSeconds !== undefined) errors.push('TumblingWindowInSeconds is not emulated locally');
   const unknownTypes = (p.FunctionResponseTypes ?? []).filter((t) => t !== 'ReportBatchItemFailures');
-  if (unknownTypes.length) errors.push(`FunctionResponseTypes has unknown values ${JSON.stringify(unknownTypes)}`);
+  if (unknownTypes.length)
+    errors.push(`FunctionResponseTypes has unknown values ${JSON.stringify(unknownTypes)}`);
   if (errors.length) throw new Error(`Invalid event source mapping: ${errors.join('; ')}`);
 }

@@ -36,12 +36,20 @@ export interface FunctionHostOptions {
   /** @default 128 */
   readonly memorySizeMb?: number;
   /** Endpoints the function's SDK clients use (normally an `AwsProxy`). @default - none set */
-  readonly endpoints?: { readonly dynamodb?: string; readonly dynamodbStreams?: string; readonly sqs?: string };
+  readonly endpoints?: {
+    readonly dynamodb?: string;
+    readonly dynamodbStreams?: string;
+    readonly sqs?: string;
+  };
   /**
    * DynamoDB Local keeps one database per access key and signing region: use the same key as the rest of
    * the local run. @default { accessKeyId: 'local', secretAccessKey: 'local' }
    */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
   /** Each line the function writes (Powertools JSON logs, EMF metric lines, anything else). */
   readonly onLog?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
@@ -96,19 +104,27 @@ export class FunctionHost {
       await this.spawn(deadline);
       return await new Promise<unknown>((resolve, reject) => {
         const pending: Pending = { id: randomUUID(), resolve, reject, requestId };
-        pending.timer = setTimeout(() => {
-          this.counters.timeouts++;
-          const seconds = (timeoutMs / 1000).toFixed(2);
-          this.settle(
-            new FunctionError(this.options.functionName, 'Sandbox.Timedout', `RequestId: ${requestId} Error: Task timed out after ${seconds} seconds`),
-          );
-          void this.kill();
-        }, Math.max(0, deadline - Date.now()));
+        pending.timer = setTimeout(
+          () => {
+            this.counters.timeouts++;
+            const seconds = (timeoutMs / 1000).toFixed(2);
+            this.settle(
+              new FunctionError(
+                this.options.functionName,
+                'Sandbox.Timedout',
+                `RequestId: ${requestId} Error: Task timed out after ${seconds} seconds`,
+              ),
+            );
+            void this.kill();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
         this.pending = pending;
         this.child!.send(
           { type: 'invoke', id: pending.id, event, requestId, deadline, functionArn: this.functionArn },
           (error) => {
-            if (error) this.settle(new FunctionError(this.options.functionName, 'Runtime.ExitError', error.message));
+            if (error)
+              this.settle(new FunctionError(this.options.functionName, 'Runtime.ExitError', error.message));
           },
         );
       });
@@ -147,10 +163,15 @@ export class FunctionHost {
     }
     const name = this.options.functionName;
     this.ready = new Promise<void>((resolve, reject) => {
-      const initTimer = setTimeout(() => {
-        reject(new FunctionError(name, 'Sandbox.Timedout', 'Init did not finish within the function timeout'));
-        void this.kill();
-      }, Math.max(0, deadline - Date.now()));
+      const initTimer = setTimeout(
+        () => {
+          reject(
+            new FunctionError(name, 'Sandbox.Timedout', 'Init did not finish within the function timeout'),
+          );
+          void this.kill();
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       child.on('message', (msg: WorkerMessage) => {
         if (msg.type === 'ready') {
           clearTimeout(initTimer);
@@ -160,7 +181,10 @@ export class FunctionHost {
           reject(new FunctionError(name, msg.error.errorType, msg.error.errorMessage, msg.error.trace));
         } else if (msg.type === 'result' && this.pending?.id === msg.id) {
           if (msg.ok) this.settle({ value: msg.result });
-          else this.settle(new FunctionError(name, msg.error.errorType, msg.error.errorMessage, msg.error.trace));
+          else
+            this.settle(
+              new FunctionError(name, msg.error.errorType, msg.error.errorMessage, msg.error.trace),
+            );
         }
       });
       child.once('exit', (code, signal) => {
@@ -169,7 +193,11 @@ export class FunctionHost {
           this.child = undefined;
           this.ready = undefined;
         }
-        const error = new FunctionError(name, 'Runtime.ExitError', `Runtime exited with ${signal ?? `exit status ${code}`}`);
+        const error = new FunctionError(
+          name,
+          'Runtime.ExitError',
+          `Runtime exited with ${signal ?? `exit status ${code}`}`,
+        );
         reject(error);
         this.settle(error);
       });
@@ -254,7 +282,8 @@ export function rewriteQueueUrls(
 }
 
 export interface LocalFunctionOptions
-  extends Omit<FunctionHostOptions, 'endpoints' | 'account'>,
+  extends
+    Omit<FunctionHostOptions, 'endpoints' | 'account'>,
     Omit<AwsProxyOptions, 'functionName' | 'region'> {}
 
 /** A function with its own proxy: what the local mirror runs per replicator (and per consumer). */

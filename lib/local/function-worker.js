@@ -35,7 +35,8 @@ async function loadHandler() {
   const exportPath = spec.slice(dot + 1).split('.');
   const base = path.resolve(env.LAMBDA_TASK_ROOT || process.cwd(), moduleName);
   const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
-  if (!file) throw { errorType: 'Runtime.ImportModuleError', message: `Error: Cannot find module '${moduleName}'` };
+  if (!file)
+    throw { errorType: 'Runtime.ImportModuleError', message: `Error: Cannot find module '${moduleName}'` };
   let mod;
   try {
     if (file.endsWith('.mjs')) mod = await import(pathToFileURL(file).href);
@@ -48,11 +49,17 @@ async function loadHandler() {
       }
     }
   } catch (e) {
-    throw { errorType: 'Runtime.ImportModuleError', message: `${e && e.name}: ${e && e.message}`, stack: e && e.stack };
+    throw {
+      errorType: 'Runtime.ImportModuleError',
+      message: `${e && e.name}: ${e && e.message}`,
+      stack: e && e.stack,
+    };
   }
   let fn = exportPath.reduce((o, k) => (o == null ? undefined : o[k]), mod);
-  if (typeof fn !== 'function' && mod && mod.default) fn = exportPath.reduce((o, k) => (o == null ? undefined : o[k]), mod.default);
-  if (typeof fn !== 'function') throw { errorType: 'Runtime.HandlerNotFound', message: `${spec} is undefined or not exported` };
+  if (typeof fn !== 'function' && mod && mod.default)
+    fn = exportPath.reduce((o, k) => (o == null ? undefined : o[k]), mod.default);
+  if (typeof fn !== 'function')
+    throw { errorType: 'Runtime.HandlerNotFound', message: `${spec} is undefined or not exported` };
   return fn;
 }
 
@@ -70,7 +77,11 @@ function callHandler(fn, event, context) {
     context.fail = (e) => done(e || new Error('handled'));
     try {
       const out = fn(event, context, done);
-      if (out && typeof out.then === 'function') out.then((r) => done(null, r), (e) => done(e || new Error('rejected')));
+      if (out && typeof out.then === 'function')
+        out.then(
+          (r) => done(null, r),
+          (e) => done(e || new Error('rejected')),
+        );
       else if (fn.length < 3) done(null, out);
     } catch (e) {
       done(e);
@@ -83,11 +94,18 @@ function reply(message) {
 }
 
 process.on('unhandledRejection', (reason) => {
-  if (current) reply({ type: 'result', id: current, ok: false, error: toError(reason, 'Runtime.UnhandledPromiseRejection') });
+  if (current)
+    reply({
+      type: 'result',
+      id: current,
+      ok: false,
+      error: toError(reason, 'Runtime.UnhandledPromiseRejection'),
+    });
   process.exit(128);
 });
 process.on('uncaughtException', (e) => {
-  if (current) reply({ type: 'result', id: current, ok: false, error: toError(e, 'Runtime.UncaughtException') });
+  if (current)
+    reply({ type: 'result', id: current, ok: false, error: toError(e, 'Runtime.UncaughtException') });
   process.exit(129);
 });
 process.on('disconnect', () => process.exit(0));

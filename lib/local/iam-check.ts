@@ -68,7 +68,10 @@ const UNRESOLVED = '\u0000unresolved:';
  * parameters) in a template fragment. What cannot be resolved becomes a value that matches nothing and is
  * listed in `unresolved`, so a policy on an unknown resource grants nothing rather than failing the run.
  */
-export function resolveIntrinsics(value: unknown, context: IntrinsicContext): { value: unknown; unresolved: string[] } {
+export function resolveIntrinsics(
+  value: unknown,
+  context: IntrinsicContext,
+): { value: unknown; unresolved: string[] } {
   const unresolved: string[] = [];
   const pseudo: Record<string, string> = {
     'AWS::AccountId': context.account,
@@ -106,13 +109,17 @@ export function resolveIntrinsics(value: unknown, context: IntrinsicContext): { 
           return Array.isArray(items) ? items.map(String).join(sep) : miss('Fn::Join of a non-list');
         }
         case 'Fn::Sub': {
-          const [template, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [String(arg), {}];
+          const [template, vars] = Array.isArray(arg)
+            ? (arg as [string, Record<string, unknown>])
+            : [String(arg), {}];
           const resolvedVars = walk(vars ?? {}) as Record<string, unknown>;
           return template.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
             if (name.startsWith('!')) return '${' + name.slice(1) + '}';
             if (name in resolvedVars) return String(resolvedVars[name]);
             const dot = name.indexOf('.');
-            return dot > 0 && !name.startsWith('AWS::') ? getAtt(name.slice(0, dot), name.slice(dot + 1)) : ref(name);
+            return dot > 0 && !name.startsWith('AWS::')
+              ? getAtt(name.slice(0, dot), name.slice(dot + 1))
+              : ref(name);
           });
         }
         case 'Fn::Select': {
@@ -217,7 +224,10 @@ function statementApplies(st: PolicyStatement, action: string, resource: string)
 }
 
 function globRegex(pattern: string, flags = ''): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, flags);
 }
 
@@ -309,10 +319,13 @@ export interface PermissionContext {
 export type AwsService = 'dynamodb' | 'dynamodbstreams' | 'sqs';
 
 /** The service and operation of a JSON-protocol request, from its `X-Amz-Target` header. */
-export function parseTarget(target: string | undefined): { service: AwsService; operation: string } | undefined {
+export function parseTarget(
+  target: string | undefined,
+): { service: AwsService; operation: string } | undefined {
   const m = /^(DynamoDB_20120810|DynamoDBStreams_20120810|AmazonSQS)\.(\w+)$/.exec(target ?? '');
   if (!m) return undefined;
-  const service: AwsService = m[1] === 'AmazonSQS' ? 'sqs' : m[1] === 'DynamoDB_20120810' ? 'dynamodb' : 'dynamodbstreams';
+  const service: AwsService =
+    m[1] === 'AmazonSQS' ? 'sqs' : m[1] === 'DynamoDB_20120810' ? 'dynamodb' : 'dynamodbstreams';
   return { service, operation: m[2] };
 }
 
@@ -328,7 +341,9 @@ export function requiredPermissions(
 ): Permission[] {
   const partition = context.partition ?? 'aws';
   const table = (name: unknown): string =>
-    String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${context.region}:${context.account}:table/${name}`;
+    String(name).startsWith('arn:')
+      ? String(name)
+      : `arn:${partition}:dynamodb:${context.region}:${context.account}:table/${name}`;
   if (service === 'dynamodb') {
     const action = `dynamodb:${operation}`;
     switch (operation) {
@@ -355,7 +370,9 @@ export function requiredPermissions(
         return [
           {
             action,
-            resource: input.IndexName ? `${table(input.TableName)}/index/${input.IndexName}` : table(input.TableName),
+            resource: input.IndexName
+              ? `${table(input.TableName)}/index/${input.IndexName}`
+              : table(input.TableName),
           },
         ];
       default:
@@ -366,11 +383,17 @@ export function requiredPermissions(
   }
   if (service === 'dynamodbstreams') {
     if (operation === 'GetRecords') return [];
-    return [{ action: `dynamodb:${operation}`, resource: typeof input.StreamArn === 'string' ? input.StreamArn : '*' }];
+    return [
+      {
+        action: `dynamodb:${operation}`,
+        resource: typeof input.StreamArn === 'string' ? input.StreamArn : '*',
+      },
+    ];
   }
   const batchless = operation.replace(/Batch$/, '');
   const action = `sqs:${batchless}`;
-  if (typeof input.QueueUrl === 'string') return [{ action, resource: queueArnFromUrl(input.QueueUrl, context) }];
+  if (typeof input.QueueUrl === 'string')
+    return [{ action, resource: queueArnFromUrl(input.QueueUrl, context) }];
   if (operation === 'GetQueueUrl')
     return [
       {
@@ -427,9 +450,12 @@ export function iamGuardMiddleware(
                     ? 'sqs'
                     : undefined;
             if (!service || !ctx.commandName)
-              throw new Error(`iamGuardMiddleware cannot map ${ctx.clientName}.${ctx.commandName} to IAM actions`);
+              throw new Error(
+                `iamGuardMiddleware cannot map ${ctx.clientName}.${ctx.commandName} to IAM actions`,
+              );
             const operation = ctx.commandName.replace(/Command$/, '');
-            for (const p of requiredPermissions(service, operation, args.input ?? {}, context)) check(p.action, p.resource);
+            for (const p of requiredPermissions(service, operation, args.input ?? {}, context))
+              check(p.action, p.resource);
             return next(args);
           },
         { step: 'initialize', name: 'ddbMirrorIamGuard', priority: 'high' },

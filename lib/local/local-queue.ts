@@ -92,7 +92,10 @@ export class LocalQueue {
 
   send(
     body: string,
-    options: { readonly delaySeconds?: number; readonly messageAttributes?: Record<string, MessageAttributeValue> } = {},
+    options: {
+      readonly delaySeconds?: number;
+      readonly messageAttributes?: Record<string, MessageAttributeValue>;
+    } = {},
   ): { messageId: string; md5OfBody: string } {
     const now = this.clock();
     const message: StoredMessage = {
@@ -110,12 +113,14 @@ export class LocalQueue {
   }
 
   /** Up to `maxMessages` (1–10) visible messages, hidden for the visibility timeout. */
-  receive(options: { readonly maxMessages?: number; readonly visibilityTimeoutSeconds?: number } = {}): ReceivedMessage[] {
+  receive(
+    options: { readonly maxMessages?: number; readonly visibilityTimeoutSeconds?: number } = {},
+  ): ReceivedMessage[] {
     const max = Math.min(Math.max(options.maxMessages ?? 1, 1), 10);
     const timeout = options.visibilityTimeoutSeconds ?? this.visibilityTimeoutSeconds;
     const now = this.clock();
     const out: ReceivedMessage[] = [];
-    for (let i = 0; i < this.messages.length && out.length < max; ) {
+    for (let i = 0; i < this.messages.length && out.length < max;) {
       const m = this.messages[i];
       if (m.visibleAt > now) {
         i++;
@@ -311,7 +316,9 @@ export class SqsEventSource {
   }
 
   private failedIds(messages: ReceivedMessage[], response: unknown): Set<string> | 'all' {
-    const reports = (this.options.properties?.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures');
+    const reports = (this.options.properties?.FunctionResponseTypes ?? []).includes(
+      'ReportBatchItemFailures',
+    );
     if (!reports || response === undefined || response === null) return new Set();
     if (typeof response !== 'object') return 'all';
     const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;

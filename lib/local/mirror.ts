@@ -21,7 +21,15 @@ import { buildReport, RunReport, StatsCollector, writeReport } from './report';
 import { StreamReader } from './stream-reader';
 import { describeDivergence, verifyMirror, VerifyResult } from './verify';
 import { MirrorView, ViewStream } from './view';
-import { LagSampler, planWorkload, runWorkload, sleep, WORKLOAD_DEFAULTS, WorkloadOptions, WorkloadResult } from './workload';
+import {
+  LagSampler,
+  planWorkload,
+  runWorkload,
+  sleep,
+  WORKLOAD_DEFAULTS,
+  WorkloadOptions,
+  WorkloadResult,
+} from './workload';
 
 /**
  * One local mirror session: every region of the plan on DynamoDB Local (one process, one database per
@@ -88,7 +96,13 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
   stats.declarePairs(plan);
   const denials: AccessDeniedError[] = [];
   const timings: Record<string, number> = {};
-  const session: Session = { functions: new Map(), streamSources: [], sqsSources: [], consumedQueues: [], clients: [] };
+  const session: Session = {
+    functions: new Map(),
+    streamSources: [],
+    sqsSources: [],
+    consumedQueues: [],
+    clients: [],
+  };
   const onFailureDir = join(outDir, 'on-failure');
   const logDir = join(outDir, 'logs');
   rmSync(onFailureDir, { recursive: true, force: true });
@@ -122,7 +136,10 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
   };
 
   try {
-    if (!plan.mirrorTables.length) throw new MirrorError(`The assembly in ${plan.assemblyDir} has no replicated table (no function with DDBM_SETTINGS reads a table stream)`);
+    if (!plan.mirrorTables.length)
+      throw new MirrorError(
+        `The assembly in ${plan.assemblyDir} has no replicated table (no function with DDBM_SETTINGS reads a table stream)`,
+      );
     phase('starting DynamoDB Local');
     let t = Date.now();
     session.engine = await startEngine({ endpoint: options.endpoint, port: options.port });
@@ -138,7 +155,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
       }
       return c;
     };
-    const streamsClientFor = (region: string) => new DynamoDBStreamsClient({ region, endpoint, credentials: LOCAL_CREDENTIALS });
+    const streamsClientFor = (region: string) =>
+      new DynamoDBStreamsClient({ region, endpoint, credentials: LOCAL_CREDENTIALS });
     say(`DynamoDB Local at ${endpoint}${session.engine.pid ? ` (pid ${session.engine.pid})` : ' (given)'}`);
 
     phase('creating tables');
@@ -152,7 +170,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     say(`${plan.tables.length} tables in ${plan.regions.length} regions: ${plan.regions.join(', ')}`);
 
     const queues = new LocalQueues();
-    for (const q of plan.queues.filter((q) => !q.redrive)) queues.add(new LocalQueue({ arn: q.arn, visibilityTimeoutSeconds: q.visibilityTimeoutSeconds }));
+    for (const q of plan.queues.filter((q) => !q.redrive))
+      queues.add(new LocalQueue({ arn: q.arn, visibilityTimeoutSeconds: q.visibilityTimeoutSeconds }));
     for (const q of plan.queues.filter((q) => q.redrive)) {
       const dlq = queues.get(q.redrive!.deadLetterTargetArn);
       queues.add(
@@ -200,10 +219,17 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
       checkMappingPermissions(fn, mapping);
       if (mapping.source.kind === 'stream') {
         const actual = streamArns.get(mapping.source.table);
-        if (!actual) throw new MirrorError(`${mapping.logicalId} reads the stream of ${mapping.source.table.name} in ${mapping.region}, which has no stream`);
+        if (!actual)
+          throw new MirrorError(
+            `${mapping.logicalId} reads the stream of ${mapping.source.table.name} in ${mapping.region}, which has no stream`,
+          );
         const onFailureFile = join(onFailureDir, `${fn.name}.jsonl`);
         const source = new DynamoStreamEventSource({
-          reader: new StreamReader({ region: mapping.region, streamArn: actual, client: streamsClientFor(mapping.region) }),
+          reader: new StreamReader({
+            region: mapping.region,
+            streamArn: actual,
+            client: streamsClientFor(mapping.region),
+          }),
           invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
           properties: mapping.properties as EventSourceMappingProperties,
           streamArn: mapping.source.table.streamArn!,
@@ -224,7 +250,11 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
           new SqsEventSource({
             queue,
             invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
-            properties: mapping.properties as { BatchSize?: number; FunctionResponseTypes?: string[]; Enabled?: boolean },
+            properties: mapping.properties as {
+              BatchSize?: number;
+              FunctionResponseTypes?: string[];
+              Enabled?: boolean;
+            },
             pollIntervalMs: options.pollIntervalMs ?? 250,
             onEvent: (n) => {
               if (n.type === 'function-error') stats.addError(fn.name, describeError(n.error));
@@ -235,14 +265,24 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     }
     session.streamSources.forEach((s) => s.start());
     session.sqsSources.forEach((s) => s.start());
-    say(`${plan.functions.length} functions, ${session.streamSources.length} stream and ${session.sqsSources.length} queue event sources`);
+    say(
+      `${plan.functions.length} functions, ${session.streamSources.length} stream and ${session.sqsSources.length} queue event sources`,
+    );
 
-    const sampler = new LagSampler({ clientFor, every: 2, intervalMs: 150, maxPending: 200, onObservation: (o) => stats.addLag(o) });
+    const sampler = new LagSampler({
+      clientFor,
+      every: 2,
+      intervalMs: 150,
+      maxPending: 200,
+      onObservation: (o) => stats.addLag(o),
+    });
     session.sampler = sampler;
     sampler.start();
 
     const ops = planWorkload(plan.mirrorTables, workloadOptions);
-    phase(`workload: ${ops.length} operations over ${workloadOptions.durationSeconds}s (seed ${workloadOptions.seed})`);
+    phase(
+      `workload: ${ops.length} operations over ${workloadOptions.durationSeconds}s (seed ${workloadOptions.seed})`,
+    );
     view?.start();
     t = Date.now();
     let lastWorkloadError = 0;
@@ -254,7 +294,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
       onWrite: (s) => sampler.track(s),
       onError: (op, e) => {
         stats.addError(`workload ${op.table}@${op.region}`, describeError(e));
-        if (Date.now() - lastWorkloadError > 2000) say(`workload write failed: ${op.kind} ${op.table} in ${op.region}: ${describeError(e)}`);
+        if (Date.now() - lastWorkloadError > 2000)
+          say(`workload write failed: ${op.kind} ${op.table} in ${op.region}: ${describeError(e)}`);
         lastWorkloadError = Date.now();
       },
     });
@@ -269,7 +310,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     await sampler.stop(0);
     if (verification?.divergentKeys) {
       say(`✘ ${verification.divergentKeys} divergent keys:`);
-      for (const d of verification.tables.flatMap((x) => x.divergent).slice(0, 10)) say(`  ${describeDivergence(d)}`);
+      for (const d of verification.tables.flatMap((x) => x.divergent).slice(0, 10))
+        say(`  ${describeDivergence(d)}`);
     }
   } catch (e) {
     // Ctrl-C reaches the whole process group: the engine and functions may be gone before we stop them.
@@ -288,26 +330,40 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     stats,
     startedAt,
     seed: workloadOptions.seed,
-    options: { ...workloadOptions, endpoint: session.engine?.endpoint, drainTimeoutMs: options.drainTimeoutMs ?? 60000 },
+    options: {
+      ...workloadOptions,
+      endpoint: session.engine?.endpoint,
+      drainTimeoutMs: options.drainTimeoutMs ?? 60000,
+    },
     timings,
     workload,
     verification,
     onFailureFiles: [...onFailureFiles],
-    queuesLeft: Object.fromEntries(session.consumedQueues.filter((q) => q.size > 0).map((q) => [q.name, q.size])),
+    queuesLeft: Object.fromEntries(
+      session.consumedQueues.filter((q) => q.size > 0).map((q) => [q.name, q.size]),
+    ),
     failure: failure ?? (denials.length ? `${denials.length} IAM denials` : undefined),
   });
   const files = writeReport(report, outDir);
   const endpoint = session.engine?.endpoint ?? options.endpoint ?? '';
   // Kept also when verification failed: a failing state is the one worth exploring by hand.
-  if (options.keep && !options.signal?.aborted) return { report, files, ok: report.ok, endpoint, denials, stop: () => shutdown(session) };
+  if (options.keep && !options.signal?.aborted)
+    return { report, files, ok: report.ok, endpoint, denials, stop: () => shutdown(session) };
   await shutdown(session);
   return { report, files, ok: report.ok, endpoint, denials };
 
   function noteStream(n: EventSourceNotice, fn: PlanFunction, mapping: PlanMapping) {
     if (n.type === 'function-error') stats.addError(fn.name, describeError(n.error));
     else if (n.type === 'discard')
-      stats.addError(fn.name, `batch discarded after retries (${n.record.DDBStreamBatchInfo.batchSize} records, ${n.record.requestContext.condition}) → ${n.destination ?? 'no destination'}`);
-    else if (n.type === 'poll-error') stats.addError(`${mapping.region} stream of ${mapping.source.kind === 'stream' ? mapping.source.table.name : '?'}`, describeError(n.error));
+      stats.addError(
+        fn.name,
+        `batch discarded after retries (${n.record.DDBStreamBatchInfo.batchSize} records, ${n.record.requestContext.condition}) → ${n.destination ?? 'no destination'}`,
+      );
+    else if (n.type === 'poll-error')
+      stats.addError(
+        `${mapping.region} stream of ${mapping.source.kind === 'stream' ? mapping.source.table.name : '?'}`,
+        describeError(n.error),
+      );
   }
 
   /** The event source mapping itself needs the role's permissions (Lambda checks them when it is created). */
@@ -326,7 +382,8 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
         check(action, mapping.source.table.streamArn!);
       check('dynamodb:ListStreams', '*');
     } else {
-      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) check(action, mapping.source.queue.arn);
+      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
+        check(action, mapping.source.queue.arn);
     }
     if (mapping.onFailure) check('sqs:SendMessage', mapping.onFailure.arn);
   }
@@ -371,7 +428,9 @@ async function shutdown(session: Session): Promise<void> {
   // Sources first stop polling, then the functions die (which ends any invocation in flight at
   // once, instead of after the function timeout), then the sources finish their last batch.
   const sourcesStopped = Promise.all(
-    [...session.streamSources.map((s) => s.stop()), ...session.sqsSources.map((s) => s.stop())].map((p) => p.catch(() => undefined)),
+    [...session.streamSources.map((s) => s.stop()), ...session.sqsSources.map((s) => s.stop())].map((p) =>
+      p.catch(() => undefined),
+    ),
   );
   await Promise.all([...session.functions.values()].map((f) => f.stop().catch(() => undefined)));
   await sourcesStopped;
@@ -392,7 +451,8 @@ async function createTable(client: DynamoDBClient, table: PlanTable): Promise<st
     .filter((d) => keyNames.has(d.name))
     .map((d) => ({ AttributeName: d.name, AttributeType: d.type }));
   await client.send(new DeleteTableCommand({ TableName: table.name })).catch((e) => {
-    if (!(e instanceof ResourceNotFoundException) && (e as Error).name !== 'ResourceNotFoundException') throw e;
+    if (!(e instanceof ResourceNotFoundException) && (e as Error).name !== 'ResourceNotFoundException')
+      throw e;
   });
   const res = await client.send(
     new CreateTableCommand({
@@ -402,13 +462,20 @@ async function createTable(client: DynamoDBClient, table: PlanTable): Promise<st
       ...(table.billingMode === 'PROVISIONED'
         ? { ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 100 } }
         : { BillingMode: 'PAY_PER_REQUEST' }),
-      ...(table.streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.streamViewType } } : {}),
+      ...(table.streamViewType
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.streamViewType } }
+        : {}),
     }),
   );
   if (table.ttlAttribute) {
     // DynamoDB Local accepts the setting but never expires items (FACTS.md).
     await client
-      .send(new UpdateTimeToLiveCommand({ TableName: table.name, TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true } }))
+      .send(
+        new UpdateTimeToLiveCommand({
+          TableName: table.name,
+          TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
+        }),
+      )
       .catch(() => undefined);
   }
   return res.TableDescription?.LatestStreamArn;
@@ -419,7 +486,8 @@ function errorLine(line: string): string | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const doc = JSON.parse(line) as { level?: string; message?: string; error?: { message?: string } };
-    if (doc.level === 'ERROR' || doc.level === 'CRITICAL') return `${doc.message ?? ''}${doc.error?.message ? `: ${doc.error.message}` : ''}`;
+    if (doc.level === 'ERROR' || doc.level === 'CRITICAL')
+      return `${doc.message ?? ''}${doc.error?.message ? `: ${doc.error.message}` : ''}`;
   } catch {
     return undefined;
   }
@@ -429,4 +497,3 @@ function errorLine(line: string): string | undefined {
 function describeError(e: unknown): string {
   return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
 }
-

@@ -53,7 +53,8 @@ export interface Percentiles {
 export function percentiles(values: readonly number[]): Percentiles {
   if (!values.length) return { count: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
   return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
@@ -87,7 +88,11 @@ export class StatsCollector {
   private pair(table: string, source: string, target: string): PairAccumulator {
     const k = `${table}\u0000${source}\u0000${target}`;
     let p = this.pairs.get(k);
-    if (!p) this.pairs.set(k, (p = { applied: 0, staleSkipped: 0, conflictsLost: 0, parked: 0, errors: 0, latency: [], lag: [] }));
+    if (!p)
+      this.pairs.set(
+        k,
+        (p = { applied: 0, staleSkipped: 0, conflictsLost: 0, parked: 0, errors: 0, latency: [], lag: [] }),
+      );
     return p;
   }
 
@@ -106,8 +111,10 @@ export class StatsCollector {
     }
     const aws = doc._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
     if (!aws?.CloudWatchMetrics) return false;
-    const table = typeof doc[METRIC.tableDimension] === 'string' ? (doc[METRIC.tableDimension] as string) : context.table;
-    const target = typeof doc[METRIC.targetDimension] === 'string' ? (doc[METRIC.targetDimension] as string) : undefined;
+    const table =
+      typeof doc[METRIC.tableDimension] === 'string' ? (doc[METRIC.tableDimension] as string) : context.table;
+    const target =
+      typeof doc[METRIC.targetDimension] === 'string' ? (doc[METRIC.targetDimension] as string) : undefined;
     for (const group of aws.CloudWatchMetrics) {
       for (const { Name } of group.Metrics ?? []) {
         const raw = doc[Name];
@@ -155,7 +162,12 @@ export class StatsCollector {
           observedLag: percentiles(p.lag),
         };
       })
-      .sort((a, b) => a.table.localeCompare(b.table) || a.source.localeCompare(b.source) || a.target.localeCompare(b.target));
+      .sort(
+        (a, b) =>
+          a.table.localeCompare(b.table) ||
+          a.source.localeCompare(b.source) ||
+          a.target.localeCompare(b.target),
+      );
   }
 }
 
@@ -167,7 +179,13 @@ export interface RunReport {
   readonly config: {
     readonly assembly: string;
     readonly regions: readonly string[];
-    readonly tables: readonly { readonly name: string; readonly mode: string; readonly source?: string; readonly regions: readonly string[]; readonly excludeAttributes: readonly string[] }[];
+    readonly tables: readonly {
+      readonly name: string;
+      readonly mode: string;
+      readonly source?: string;
+      readonly regions: readonly string[];
+      readonly excludeAttributes: readonly string[];
+    }[];
     readonly functions: number;
     readonly mappings: number;
     readonly queues: number;
@@ -175,7 +193,13 @@ export interface RunReport {
   readonly timings: Readonly<Record<string, number>>;
   readonly workload?: WorkloadResult;
   readonly pairs: readonly PairFigures[];
-  readonly lagSeries: readonly { readonly t: number; readonly table: string; readonly origin: string; readonly target: string; readonly lagMs: number }[];
+  readonly lagSeries: readonly {
+    readonly t: number;
+    readonly table: string;
+    readonly origin: string;
+    readonly target: string;
+    readonly lagMs: number;
+  }[];
   readonly verification?: VerifyResult;
   readonly divergentKeys: number;
   readonly errors: readonly { readonly at: number; readonly source: string; readonly message: string }[];
@@ -221,10 +245,19 @@ export function buildReport(args: {
     timings: args.timings,
     ...(args.workload ? { workload: args.workload } : {}),
     pairs: args.stats.figures(),
-    lagSeries: args.stats.lagSeries.map((o) => ({ t: o.at - args.startedAt, table: o.table, origin: o.origin, target: o.target, lagMs: o.lagMs })),
+    lagSeries: args.stats.lagSeries.map((o) => ({
+      t: o.at - args.startedAt,
+      table: o.table,
+      origin: o.origin,
+      target: o.target,
+      lagMs: o.lagMs,
+    })),
     ...(args.verification ? { verification: args.verification } : {}),
     divergentKeys,
-    errors: [...args.stats.errors, ...(args.failure ? [{ at: Date.now(), source: 'run', message: args.failure }] : [])],
+    errors: [
+      ...args.stats.errors,
+      ...(args.failure ? [{ at: Date.now(), source: 'run', message: args.failure }] : []),
+    ],
     onFailureFiles: args.onFailureFiles ?? [],
     queuesLeft: args.queuesLeft ?? {},
     ok: divergentKeys === 0 && !args.failure,
@@ -242,10 +275,23 @@ export function writeReport(report: RunReport, dir: string): { json: string; htm
 }
 
 const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 const ms = (v?: number) => (v === undefined ? '–' : `${Math.round(v)} ms`);
 
-const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563'];
+const PALETTE = [
+  '#2563eb',
+  '#dc2626',
+  '#16a34a',
+  '#9333ea',
+  '#ea580c',
+  '#0891b2',
+  '#ca8a04',
+  '#db2777',
+  '#4b5563',
+];
 
 /** Lag over time, one polyline per table/pair, as inline SVG. */
 export function lagChart(series: RunReport['lagSeries'], width = 760, height = 260): string {
@@ -269,8 +315,11 @@ export function lagChart(series: RunReport['lagSeries'], width = 760, height = 2
     .map((name, i) => `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${esc(name)}`)
     .join(' &nbsp; ');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${pad.l - 6}" y="${y(f * maxLag) + 4}" text-anchor="end">${Math.round(f * maxLag)}</text>` +
-      `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(f * maxLag)}" y2="${y(f * maxLag)}" stroke="#e5e7eb"/>`)
+    .map(
+      (f) =>
+        `<text x="${pad.l - 6}" y="${y(f * maxLag) + 4}" text-anchor="end">${Math.round(f * maxLag)}</text>` +
+        `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(f * maxLag)}" y2="${y(f * maxLag)}" stroke="#e5e7eb"/>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11" font-family="sans-serif">` +
@@ -294,11 +343,19 @@ export function renderHtml(r: RunReport): string {
   const divergent = (r.verification?.tables ?? [])
     .flatMap((t) => t.divergent)
     .slice(0, 200)
-    .map((d) => `<li><code>${esc(d.table)} ${esc(d.key)}</code> differs in ${esc(d.differing.join(', '))}</li>`)
+    .map(
+      (d) => `<li><code>${esc(d.table)} ${esc(d.key)}</code> differs in ${esc(d.differing.join(', '))}</li>`,
+    )
     .join('');
-  const errors = r.errors.slice(0, 50).map((e) => `<li>${esc(e.source)}: ${esc(e.message)}</li>`).join('');
+  const errors = r.errors
+    .slice(0, 50)
+    .map((e) => `<li>${esc(e.source)}: ${esc(e.message)}</li>`)
+    .join('');
   const tables = r.config.tables
-    .map((t) => `<li><b>${esc(t.name)}</b> — ${esc(t.mode)}${t.source ? ` from ${esc(t.source)}` : ''} in ${esc(t.regions.join(', '))}</li>`)
+    .map(
+      (t) =>
+        `<li><b>${esc(t.name)}</b> — ${esc(t.mode)}${t.source ? ` from ${esc(t.source)}` : ''} in ${esc(t.regions.join(', '))}</li>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ddb-mirror local run</title>

@@ -74,7 +74,10 @@ export class StreamReader {
     let exclusiveStartShardId: string | undefined;
     do {
       const res = await this.client.send(
-        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+        new DescribeStreamCommand({
+          StreamArn: this.options.streamArn,
+          ExclusiveStartShardId: exclusiveStartShardId,
+        }),
       );
       const shards: Shard[] = res.StreamDescription?.Shards ?? [];
       for (const s of shards) {
@@ -149,7 +152,9 @@ export function toLambdaRecord(r: StreamsRecord, region: string, streamArn: stri
     eventSource: 'aws:dynamodb',
     awsRegion: region,
     eventSourceARN: streamArn,
-    ...(r.userIdentity ? { userIdentity: { type: r.userIdentity.Type, principalId: r.userIdentity.PrincipalId } } : {}),
+    ...(r.userIdentity
+      ? { userIdentity: { type: r.userIdentity.Type, principalId: r.userIdentity.PrincipalId } }
+      : {}),
     dynamodb: {
       ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
       Keys: d.Keys as never,

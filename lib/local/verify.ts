@@ -36,7 +36,10 @@ export interface VerifyResult {
 export type ItemsByRegion = Readonly<Record<string, readonly Record<string, AttributeValue>[]>>;
 
 /** Drops the attributes that are not expected to match across regions. */
-export function normalise(item: Record<string, AttributeValue>, table: Pick<PlanMirrorTable, 'excludeAttributes'>): Record<string, AttributeValue> {
+export function normalise(
+  item: Record<string, AttributeValue>,
+  table: Pick<PlanMirrorTable, 'excludeAttributes'>,
+): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(item)) {
     if (k.startsWith(RESERVED_PREFIX) || table.excludeAttributes.includes(k)) continue;
@@ -54,7 +57,8 @@ export function canonical(value: unknown): string {
     return `{${entries
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => {
-        if ((k === 'SS' || k === 'NS' || k === 'BS') && Array.isArray(v)) return `${JSON.stringify(k)}:[${v.map(canonical).sort().join(',')}]`;
+        if ((k === 'SS' || k === 'NS' || k === 'BS') && Array.isArray(v))
+          return `${JSON.stringify(k)}:[${v.map(canonical).sort().join(',')}]`;
         if (k === 'N' && typeof v === 'string') return `"N":${JSON.stringify(canonicalNumber(v))}`;
         return `${JSON.stringify(k)}:${canonical(v)}`;
       })
@@ -88,7 +92,7 @@ export function compareRegions(table: PlanMirrorTable, byRegion: ItemsByRegion):
   const divergent: DivergentKey[] = [];
   for (const key of [...allKeys].sort()) {
     const texts = table.regions.map((r) => maps.get(r)!.get(key)?.text ?? null);
-    const reference = table.mode === 'one-way' ? texts[0] : texts.find((t) => t !== null) ?? null;
+    const reference = table.mode === 'one-way' ? texts[0] : (texts.find((t) => t !== null) ?? null);
     const differing = table.regions.filter((_r, i) => texts[i] !== reference);
     if (!differing.length) continue;
     divergent.push({
@@ -101,23 +105,33 @@ export function compareRegions(table: PlanMirrorTable, byRegion: ItemsByRegion):
   return { table: table.name, mode: table.mode, items: counts, divergent };
 }
 
-export async function scanTable(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+export async function scanTable(
+  client: DynamoDBClient,
+  table: string,
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const res = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    const res = await client.send(
+      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
   return items;
 }
 
-export async function verifyMirror(tables: readonly PlanMirrorTable[], clientFor: (region: string) => DynamoDBClient): Promise<VerifyResult> {
+export async function verifyMirror(
+  tables: readonly PlanMirrorTable[],
+  clientFor: (region: string) => DynamoDBClient,
+): Promise<VerifyResult> {
   const started = Date.now();
   const results: TableVerification[] = [];
   for (const table of tables) {
     const byRegion: Record<string, Record<string, AttributeValue>[]> = {};
-    await Promise.all(table.regions.map(async (r) => (byRegion[r] = await scanTable(clientFor(r), table.name))));
+    await Promise.all(
+      table.regions.map(async (r) => (byRegion[r] = await scanTable(clientFor(r), table.name))),
+    );
     results.push(compareRegions(table, byRegion));
   }
   return {

@@ -21,7 +21,8 @@ export interface ViewOptions {
   readonly tty?: boolean;
 }
 
-const fmtMs = (v?: number) => (v === undefined ? '–' : v >= 10000 ? `${(v / 1000).toFixed(0)}s` : `${Math.round(v)}ms`);
+const fmtMs = (v?: number) =>
+  v === undefined ? '–' : v >= 10000 ? `${(v / 1000).toFixed(0)}s` : `${Math.round(v)}ms`;
 
 export function progressBar(done: number, total: number, width = 30): string {
   const f = total > 0 ? Math.min(1, done / total) : 0;
@@ -36,10 +37,20 @@ export function renderPairs(pairs: readonly PairFigures[]): string[] {
     // Lag sampled from outside only: the replicator's latency metric is measured from the stream
     // record's ApproximateCreationDateTime, which DynamoDB Local rounds to the minute (FACTS.md).
     const lat = p.observedLag;
-    return [p.table, `${p.source} → ${p.target}`, String(p.applied), fmtMs(lat.p50), fmtMs(lat.p99), String(p.conflictsLost), String(p.parked), String(p.errors)];
+    return [
+      p.table,
+      `${p.source} → ${p.target}`,
+      String(p.applied),
+      fmtMs(lat.p50),
+      fmtMs(lat.p99),
+      String(p.conflictsLost),
+      String(p.parked),
+      String(p.errors),
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), ...rows.map(line)];
 }
 
@@ -105,7 +116,9 @@ export class MirrorView {
     const errors = pairs.reduce((n, p) => n + p.errors, 0);
     const conflicts = pairs.reduce((n, p) => n + p.conflictsLost, 0);
     const prog = this.progress ? ` workload ${this.progress.done}/${this.progress.total}` : '';
-    this.out.write(`${this.stamp()} ${this.phase}${prog} | applied ${applied}, conflicts lost ${conflicts}, parked ${parked}, errors ${errors}\n`);
+    this.out.write(
+      `${this.stamp()} ${this.phase}${prog} | applied ${applied}, conflicts lost ${conflicts}, parked ${parked}, errors ${errors}\n`,
+    );
   }
 
   private clear(): void {
@@ -115,7 +128,10 @@ export class MirrorView {
 
   private redraw(): void {
     const lines = [`${this.stamp()} ${this.phase}`];
-    if (this.progress) lines.push(`workload ${progressBar(this.progress.done, this.progress.total)} ${this.progress.done}/${this.progress.total} ops, ${this.progress.errors} errors`);
+    if (this.progress)
+      lines.push(
+        `workload ${progressBar(this.progress.done, this.progress.total)} ${this.progress.done}/${this.progress.total} ops, ${this.progress.errors} errors`,
+      );
     lines.push(...renderPairs(this.source()));
     const width = this.out.columns ?? 120;
     this.clear();

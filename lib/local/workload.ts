@@ -73,17 +73,44 @@ function keyValue(attr: KeyAttribute, text: string, n: number): AttributeValue {
 export function entityKey(table: PlanMirrorTable, n: number): Record<string, AttributeValue> {
   const noun = table.mode === 'one-way' ? 'story' : 'session';
   const key: Record<string, AttributeValue> = {
-    [table.key.partitionKey.name]: keyValue(table.key.partitionKey, `${noun}-${String(n).padStart(4, '0')}`, n),
+    [table.key.partitionKey.name]: keyValue(
+      table.key.partitionKey,
+      `${noun}-${String(n).padStart(4, '0')}`,
+      n,
+    ),
   };
   if (table.key.sortKey) key[table.key.sortKey.name] = keyValue(table.key.sortKey, `part-${n % 3}`, n % 3);
   return key;
 }
 
-const WORDS = ['aurora', 'harbor', 'granite', 'meadow', 'signal', 'copper', 'lantern', 'orbit', 'tundra', 'willow', 'ember', 'delta'];
+const WORDS = [
+  'aurora',
+  'harbor',
+  'granite',
+  'meadow',
+  'signal',
+  'copper',
+  'lantern',
+  'orbit',
+  'tundra',
+  'willow',
+  'ember',
+  'delta',
+];
 
-function attributesFor(table: PlanMirrorTable, region: string, rand: () => number, nowMs: number): Record<string, AttributeValue> {
+function attributesFor(
+  table: PlanMirrorTable,
+  region: string,
+  rand: () => number,
+  nowMs: number,
+): Record<string, AttributeValue> {
   const pick = () => WORDS[Math.floor(rand() * WORDS.length)];
-  const reserved = new Set([table.key.partitionKey.name, table.key.sortKey?.name, table.versionAttribute, WRITE_ID]);
+  const reserved = new Set([
+    table.key.partitionKey.name,
+    table.key.sortKey?.name,
+    table.versionAttribute,
+    WRITE_ID,
+  ]);
   const attrs: Record<string, AttributeValue> =
     table.mode === 'one-way'
       ? {
@@ -109,7 +136,10 @@ function attributesFor(table: PlanMirrorTable, region: string, rand: () => numbe
  * Plans the whole workload. `writableRegions` of a one-way table is its source only; of a
  * multi-active table, every region. Item counts stay small so edits and conflicts are frequent.
  */
-export function planWorkload(tables: readonly PlanMirrorTable[], options: Partial<WorkloadOptions> = {}): PlannedOp[] {
+export function planWorkload(
+  tables: readonly PlanMirrorTable[],
+  options: Partial<WorkloadOptions> = {},
+): PlannedOp[] {
   const o = { ...WORKLOAD_DEFAULTS, ...options };
   const rand = prng(o.seed);
   const total = Math.max(1, Math.round(o.rate * o.durationSeconds));
@@ -144,9 +174,25 @@ export function planWorkload(tables: readonly PlanMirrorTable[], options: Partia
       if (existing === undefined || roll < 0.4) {
         const n = fresh(t);
         live.get(t.name)!.add(n);
-        push({ at, t, n, table: t.name, region, kind: 'create', attributes: attributesFor(t, region, rand, epoch + at) });
+        push({
+          at,
+          t,
+          n,
+          table: t.name,
+          region,
+          kind: 'create',
+          attributes: attributesFor(t, region, rand, epoch + at),
+        });
       } else if (roll < 0.9) {
-        push({ at, t, n: existing, table: t.name, region, kind: 'edit', attributes: attributesFor(t, region, rand, epoch + at) });
+        push({
+          at,
+          t,
+          n: existing,
+          table: t.name,
+          region,
+          kind: 'edit',
+          attributes: attributesFor(t, region, rand, epoch + at),
+        });
       } else {
         live.get(t.name)!.delete(existing);
         push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
@@ -159,18 +205,43 @@ export function planWorkload(tables: readonly PlanMirrorTable[], options: Partia
       const dead = [...Array(next.get(t.name)!).keys()].filter((k) => !live.get(t.name)!.has(k));
       const n = dead.length && rand() < 0.2 ? dead[Math.floor(rand() * dead.length)] : fresh(t);
       live.get(t.name)!.add(n);
-      push({ at, t, n, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, epoch + at) });
+      push({
+        at,
+        t,
+        n,
+        table: t.name,
+        region,
+        kind: 'save',
+        attributes: attributesFor(t, region, rand, epoch + at),
+      });
     } else if (roll < 0.4 && t.regions.length > 1) {
       // The same session saved at the same moment in two regions: one of the two loses everywhere.
       const other = t.regions.filter((r) => r !== region)[Math.floor(rand() * (t.regions.length - 1))];
       group += 1;
       for (const r of [region, other])
-        push({ at, t, n: existing, table: t.name, region: r, kind: 'save', attributes: attributesFor(t, r, rand, epoch + at), concurrentGroup: group });
+        push({
+          at,
+          t,
+          n: existing,
+          table: t.name,
+          region: r,
+          kind: 'save',
+          attributes: attributesFor(t, r, rand, epoch + at),
+          concurrentGroup: group,
+        });
     } else if (roll < 0.5) {
       live.get(t.name)!.delete(existing);
       push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
     } else {
-      push({ at, t, n: existing, table: t.name, region, kind: 'save', attributes: attributesFor(t, region, rand, epoch + at) });
+      push({
+        at,
+        t,
+        n: existing,
+        table: t.name,
+        region,
+        kind: 'save',
+        attributes: attributesFor(t, region, rand, epoch + at),
+      });
     }
   }
   return ops;
@@ -223,7 +294,10 @@ export interface WorkloadResult {
 }
 
 /** Runs the planned operations at their offsets; ops due at one moment run together. */
-export async function runWorkload(ops: readonly PlannedOp[], options: RunWorkloadOptions): Promise<WorkloadResult> {
+export async function runWorkload(
+  ops: readonly PlannedOp[],
+  options: RunWorkloadOptions,
+): Promise<WorkloadResult> {
   const startedAt = Date.now();
   const tables = new Map(options.tables.map((t) => [t.name, t]));
   const byKind: Record<OpKind, number> = { create: 0, edit: 0, save: 0, delete: 0 };
@@ -231,7 +305,9 @@ export async function runWorkload(ops: readonly PlannedOp[], options: RunWorkloa
   let errors = 0;
   const inflight = new Set<Promise<void>>();
   const groups = new Map<number, PlannedOp[]>();
-  for (const op of ops) if (op.concurrentGroup !== undefined) groups.set(op.concurrentGroup, [...(groups.get(op.concurrentGroup) ?? []), op]);
+  for (const op of ops)
+    if (op.concurrentGroup !== undefined)
+      groups.set(op.concurrentGroup, [...(groups.get(op.concurrentGroup) ?? []), op]);
 
   for (let i = 0; i < ops.length; i++) {
     if (options.signal?.aborted) break;
@@ -386,12 +462,26 @@ export class LagSampler {
             return drop();
           }
           try {
-            const res = await this.options.clientFor(p.target).send(
-              new GetItemCommand({ TableName: p.sample.table, Key: p.sample.key, ConsistentRead: true, ProjectionExpression: '#w', ExpressionAttributeNames: { '#w': WRITE_ID } }),
-            );
+            const res = await this.options
+              .clientFor(p.target)
+              .send(
+                new GetItemCommand({
+                  TableName: p.sample.table,
+                  Key: p.sample.key,
+                  ConsistentRead: true,
+                  ProjectionExpression: '#w',
+                  ExpressionAttributeNames: { '#w': WRITE_ID },
+                }),
+              );
             if (res.Item?.[WRITE_ID]?.S === p.sample.writeId) {
               const at = Date.now();
-              const o = { table: p.sample.table, origin: p.sample.origin, target: p.target, lagMs: at - p.sample.writtenAt, at };
+              const o = {
+                table: p.sample.table,
+                origin: p.sample.origin,
+                target: p.target,
+                lagMs: at - p.sample.writtenAt,
+                at,
+              };
               this.observations.push(o);
               this.options.onObservation?.(o);
               drop();

@@ -84,7 +84,9 @@ describe('Replicator', () => {
     });
 
     test('checks and updates tombstones on the peers, updates its own items and tombstones, reads only its own tombstones', () => {
-      const peerTombstones = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions-ddbm-tombstones'));
+      const peerTombstones = ['ap-southeast-2', 'us-east-1'].map((r) =>
+        peerArn(r, 'Sessions-ddbm-tombstones'),
+      );
       expect(resourcesFor(statements, 'dynamodb:ConditionCheckItem').sort()).toEqual(peerTombstones);
       const updates = resourcesFor(statements, 'dynamodb:UpdateItem');
       expect(updates.filter((r) => r.startsWith('arn:')).sort()).toEqual(peerTombstones);

@@ -15,7 +15,10 @@ describe('local mirror session on the example config', () => {
   beforeAll(async () => {
     const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     if (!endpoint) throw new Error('jest global setup did not start DynamoDB Local');
-    const dir = await synthesize({ configPath: join(__dirname, '..', '..', 'mirror.config.yaml'), cwd: join(__dirname, '..', '..') });
+    const dir = await synthesize({
+      configPath: join(__dirname, '..', '..', 'mirror.config.yaml'),
+      cwd: join(__dirname, '..', '..'),
+    });
     // The plan's table names are fixed (Stories, Sessions): the session replaces any earlier copies.
     result = await runLocalMirror({
       plan: readAssembly(dir),
@@ -36,7 +39,9 @@ describe('local mirror session on the example config', () => {
   it('replicated records on every source → target pair, with no IAM denial', () => {
     expect(result.denials.map((d) => d.message)).toEqual([]);
     expect(result.report.pairs.length).toBe(8);
-    expect(result.report.pairs.filter((p) => p.applied === 0).map((p) => `${p.table} ${p.source}→${p.target}`)).toEqual([]);
+    expect(
+      result.report.pairs.filter((p) => p.applied === 0).map((p) => `${p.table} ${p.source}→${p.target}`),
+    ).toEqual([]);
     expect(result.report.workload?.errors).toBe(0);
   });
 

@@ -10,7 +10,11 @@ function synth(options: { bundle: boolean }): string {
   const outdir = mkdtempSync(join(tmpdir(), 'ddbm-assembly-test-'));
   const app = new App({
     outdir,
-    context: { ...cdkJsonContext(), 'aws:cdk:enable-asset-metadata': true, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    context: {
+      ...cdkJsonContext(),
+      'aws:cdk:enable-asset-metadata': true,
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
   });
   buildApp(app, exampleModel(), { nag: false });
   app.synth();
@@ -30,7 +34,10 @@ describe('readAssembly on the synthesized example app', () => {
       expect(names).toEqual(expect.arrayContaining(['Stories', 'Sessions', 'Sessions-ddbm-tombstones']));
     }
     const sessions = plan.tables.find((t) => t.name === 'Sessions' && t.region === 'eu-west-1')!;
-    expect(sessions.key).toEqual({ partitionKey: { name: 'userId', type: 'S' }, sortKey: { name: 'sessionId', type: 'S' } });
+    expect(sessions.key).toEqual({
+      partitionKey: { name: 'userId', type: 'S' },
+      sortKey: { name: 'sessionId', type: 'S' },
+    });
     expect(sessions.streamViewType).toBe('NEW_AND_OLD_IMAGES');
     expect(sessions.ttlAttribute).toBe('expiresAt');
   });
@@ -48,7 +55,9 @@ describe('readAssembly on the synthesized example app', () => {
 
   it('finds each function with its bundle, resolved environment and role policies', () => {
     // One-way: a replicator in the source only; multi-active: one per region.
-    const replicators = plan.functions.filter((f) => f.settings && plan.mappings.some((m) => m.functionName === f.name && m.source.kind === 'stream'));
+    const replicators = plan.functions.filter(
+      (f) => f.settings && plan.mappings.some((m) => m.functionName === f.name && m.source.kind === 'stream'),
+    );
     expect(replicators.map((f) => `${f.settings!.table}@${f.region}`).sort()).toEqual(
       ['Sessions@ap-southeast-2', 'Sessions@eu-west-1', 'Sessions@us-east-1', 'Stories@us-east-1'].sort(),
     );
@@ -92,6 +101,8 @@ describe('readAssembly errors', () => {
   it('names the function whose bundle is missing', () => {
     const dir = synth({ bundle: false });
     expect(() => readAssembly(dir)).toThrow(AssemblyError);
-    expect(() => readAssembly(dir)).toThrow(/function StoriesReplicator\w+: (handler index\.handler has no index\.js|asset \w+ is not in the assembly)/);
+    expect(() => readAssembly(dir)).toThrow(
+      /function StoriesReplicator\w+: (handler index\.handler has no index\.js|asset \w+ is not in the assembly)/,
+    );
   });
 });

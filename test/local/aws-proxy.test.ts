@@ -1,5 +1,10 @@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -22,7 +27,11 @@ function policies(table: string): PolicyDocument[] {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:GetItem'], Resource: tableArn(table) },
-        { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'], Resource: QUEUE_ARN },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+          Resource: QUEUE_ARN,
+        },
       ],
     },
   ];
@@ -61,7 +70,9 @@ describe('AwsProxy', () => {
     // WHEN the function's client puts an item through the proxy
     await ddb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'a' }, v: { N: '1' } } }));
     // THEN the engine has it (read directly, same access key and region)
-    const got = await client(REGION).send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }));
+    const got = await client(REGION).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'a' } }, ConsistentRead: true }),
+    );
     expect(got.Item).toEqual({ pk: { S: 'a' }, v: { N: '1' } });
     expect(denied).toEqual([]);
   });
@@ -73,8 +84,12 @@ describe('AwsProxy', () => {
     await createTable(REGION, other, key, { withStream: false });
     const { ddb, denied, proxy } = await proxyFor(table);
     // WHEN the function deletes (action not granted) and puts into another table (ARN not granted)
-    const arnError = await ddb.send(new PutItemCommand({ TableName: other, Item: { pk: { S: 'x' } } })).catch((e: Error) => e);
-    const actionError = await ddb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'a' } } })).catch((e: Error) => e);
+    const arnError = await ddb
+      .send(new PutItemCommand({ TableName: other, Item: { pk: { S: 'x' } } }))
+      .catch((e: Error) => e);
+    const actionError = await ddb
+      .send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'a' } } }))
+      .catch((e: Error) => e);
     // THEN both fail as AccessDeniedException naming action and resource
     expect(arnError).toMatchObject({
       name: 'AccessDeniedException',
@@ -86,11 +101,13 @@ describe('AwsProxy', () => {
     });
     expect(denied).toEqual([`dynamodb:PutItem ${tableArn(other)}`, `dynamodb:DeleteItem ${tableArn(table)}`]);
     expect(proxy.denials).toHaveLength(2);
-    const got = await client(REGION).send(new GetItemCommand({ TableName: other, Key: { pk: { S: 'x' } }, ConsistentRead: true }));
+    const got = await client(REGION).send(
+      new GetItemCommand({ TableName: other, Key: { pk: { S: 'x' } }, ConsistentRead: true }),
+    );
     expect(got.Item).toBeUndefined();
   });
 
-  test('checks a DynamoDB call against the region it was signed for, not the function\'s own region', async () => {
+  test("checks a DynamoDB call against the region it was signed for, not the function's own region", async () => {
     // GIVEN a table in a peer region and a role that may put only into the peer's table
     const table = uniqueName('Px');
     const peer = 'ap-northeast-3';
@@ -102,7 +119,12 @@ describe('AwsProxy', () => {
       region: REGION,
       account: ACCOUNT,
       dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
-      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: peerArn }] }],
+      policies: [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'dynamodb:PutItem', Resource: peerArn }],
+        },
+      ],
       onDenied: (e) => denied.push(`${e.action} ${e.resource}`),
     });
     cleanups.push(() => proxy.stop());
@@ -110,9 +132,13 @@ describe('AwsProxy', () => {
     const peerClient = new DynamoDBClient({ region: peer, endpoint: proxy.endpoint, maxAttempts: 1 });
     await peerClient.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' } } }));
     const ownClient = new DynamoDBClient({ region: REGION, endpoint: proxy.endpoint, maxAttempts: 1 });
-    const ownError = await ownClient.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' } } })).catch((e: Error) => e);
+    const ownError = await ownClient
+      .send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'p' } } }))
+      .catch((e: Error) => e);
     // THEN the peer write passes (and lands in the peer's database); the same table name in the own region is denied
-    const got = await client(peer).send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'p' } }, ConsistentRead: true }));
+    const got = await client(peer).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'p' } }, ConsistentRead: true }),
+    );
     expect(got.Item).toEqual({ pk: { S: 'p' } });
     expect(ownError).toMatchObject({ name: 'AccessDeniedException' });
     expect(denied).toEqual([`dynamodb:PutItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`]);
@@ -127,24 +153,35 @@ describe('AwsProxy', () => {
     expect(queue.peek()).toEqual(['{"parked":1}']);
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
     expect(received.Messages?.map((m) => [m.MessageId, m.Body])).toEqual([[sent.MessageId, '{"parked":1}']]);
-    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: received.Messages![0].ReceiptHandle }));
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl, ReceiptHandle: received.Messages![0].ReceiptHandle }),
+    );
     expect(queue.size).toBe(0);
   });
 
   test('denies SQS calls to a queue the role does not name', async () => {
     const { sqs, proxy, denied } = await proxyFor(uniqueName('Px'));
     const otherArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:elsewhere`;
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl: proxy.queueUrl(otherArn), MessageBody: 'x' }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl: proxy.queueUrl(otherArn), MessageBody: 'x' })),
+    ).rejects.toMatchObject({
       message: expect.stringContaining(`sqs:SendMessage on resource: ${otherArn}`),
     });
     expect(denied).toEqual([`sqs:SendMessage ${otherArn}`]);
   });
 
   test('answers QueueDoesNotExist for a queue the run does not have', async () => {
-    const proxy = await AwsProxy.start({ functionName: 'f', region: REGION, account: ACCOUNT, dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB! });
+    const proxy = await AwsProxy.start({
+      functionName: 'f',
+      region: REGION,
+      account: ACCOUNT,
+      dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+    });
     cleanups.push(() => proxy.stop());
     const sqs = new SQSClient({ region: REGION, endpoint: proxy.endpoint, maxAttempts: 1 });
-    await expect(sqs.send(new SendMessageCommand({ QueueUrl: proxy.queueUrl(QUEUE_ARN), MessageBody: 'x' }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl: proxy.queueUrl(QUEUE_ARN), MessageBody: 'x' })),
+    ).rejects.toMatchObject({
       name: 'QueueDoesNotExist',
     });
   });
@@ -194,7 +231,11 @@ describe('startLocalFunction', () => {
       region: REGION,
       account: ACCOUNT,
       timeoutSeconds: 20,
-      environment: { DDBM_SETTINGS: JSON.stringify({ parkingQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/parked` }) },
+      environment: {
+        DDBM_SETTINGS: JSON.stringify({
+          parkingQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/parked`,
+        }),
+      },
       dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
       policies: policies(table),
       queues,
@@ -205,10 +246,15 @@ describe('startLocalFunction', () => {
     expect(await fn.invoke({ table, key: 'k1' })).toEqual({ ok: true });
     const error = await fn.invoke({ table: forbidden, key: 'k2' }).catch((e: Error) => e);
     // THEN the first wrote and parked, the second failed as the deployed function would, and the run is flagged
-    const got = await client(REGION).send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'k1' } }, ConsistentRead: true }));
+    const got = await client(REGION).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'k1' } }, ConsistentRead: true }),
+    );
     expect(got.Item).toEqual({ pk: { S: 'k1' } });
     expect(queue.peek()).toEqual(['k1']);
-    expect(error).toMatchObject({ errorType: 'AccessDeniedException', errorMessage: expect.stringContaining(tableArn(forbidden)) });
+    expect(error).toMatchObject({
+      errorType: 'AccessDeniedException',
+      errorMessage: expect.stringContaining(tableArn(forbidden)),
+    });
     expect(fn.proxy.denials.map((d) => d.action)).toEqual(['dynamodb:PutItem']);
   });
 });

@@ -79,12 +79,18 @@ function harness(
 
 const DLQ = 'arn:aws:sqs:eu-west-1:123456789012:parked';
 const rbif: EventSourceMappingProperties = { FunctionResponseTypes: ['ReportBatchItemFailures'] };
-const fail = (...n: number[]): DynamoDBBatchResponse => ({ batchItemFailures: n.map((x) => ({ itemIdentifier: seq(x) })) });
+const fail = (...n: number[]): DynamoDBBatchResponse => ({
+  batchItemFailures: n.map((x) => ({ itemIdentifier: seq(x) })),
+});
 
 describe('DynamoStreamEventSource', () => {
   test('delivers each shard in order, in batches of BatchSize, and checkpoints past a successful batch', async () => {
     // GIVEN five records on one shard and BatchSize 2
-    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4, 5].map((n) => record(n)) }]), { BatchSize: 2 }, () => undefined);
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4, 5].map((n) => record(n)) }]),
+      { BatchSize: 2 },
+      () => undefined,
+    );
     // WHEN the mapping drains the stream
     await h.source.drain();
     // THEN the function saw 1-2, 3-4, 5 once each
@@ -102,7 +108,10 @@ describe('DynamoStreamEventSource', () => {
     // WHEN it drains
     await h.source.drain();
     // THEN the retry starts at 3 and carries 4 (which had succeeded) and 5 again
-    expect(h.calls).toEqual([[1, 2, 3, 4, 5], [3, 4, 5]]);
+    expect(h.calls).toEqual([
+      [1, 2, 3, 4, 5],
+      [3, 4, 5],
+    ]);
     expect(h.source.counters).toMatchObject({ partialFailures: 1, retries: 1, recordsDelivered: 8 });
   });
 
@@ -116,21 +125,34 @@ describe('DynamoStreamEventSource', () => {
       (_e, call) => (call === 1 ? (response as DynamoDBBatchResponse) : undefined),
     );
     await h.source.drain();
-    expect(h.calls).toEqual([[1, 2, 3], [1, 2, 3]]);
+    expect(h.calls).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
   });
 
   test('ignores a partial batch response unless ReportBatchItemFailures is on', async () => {
-    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, () => fail(1));
+    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, () =>
+      fail(1),
+    );
     await h.source.drain();
     expect(h.calls).toEqual([[1, 2]]);
   });
 
   test('delivers the same records again after a function error (at least once)', async () => {
-    const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, (_e, call) => {
-      if (call < 3) throw new Error('boom');
-    });
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]),
+      {},
+      (_e, call) => {
+        if (call < 3) throw new Error('boom');
+      },
+    );
     await h.source.drain();
-    expect(h.calls).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(h.calls).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
     expect(h.source.counters).toMatchObject({ functionErrors: 2, retries: 2, onFailure: 0 });
   });
 
@@ -138,7 +160,11 @@ describe('DynamoStreamEventSource', () => {
     // GIVEN record 3 always fails, bisection on, one retry allowed
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [1, 2, 3, 4].map((n) => record(n)) }]),
-      { BisectBatchOnFunctionError: true, MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: DLQ } } },
+      {
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 1,
+        DestinationConfig: { OnFailure: { Destination: DLQ } },
+      },
       (e) => {
         if (ids(e).includes(3)) throw new Error('poison');
       },
@@ -148,7 +174,11 @@ describe('DynamoStreamEventSource', () => {
     // THEN halves are tried, 3 alone is tried twice (1 + 1 retry), then discarded, and 4 still gets through
     expect(h.calls).toEqual([[1, 2, 3, 4], [1, 2], [3, 4], [3], [3], [4]]);
     expect(h.failures).toHaveLength(1);
-    expect(h.failures[0].record.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: seq(3), endSequenceNumber: seq(3), batchSize: 1 });
+    expect(h.failures[0].record.DDBStreamBatchInfo).toMatchObject({
+      startSequenceNumber: seq(3),
+      endSequenceNumber: seq(3),
+      batchSize: 1,
+    });
     expect(h.failures[0].record.requestContext.approximateInvokeCount).toBe(2);
     expect(h.source.counters).toMatchObject({ bisections: 2, retries: 1, onFailure: 1 });
   });
@@ -156,7 +186,10 @@ describe('DynamoStreamEventSource', () => {
   test('after MaximumRetryAttempts sends the batch metadata, in the Lambda on-failure format, and moves on', async () => {
     // GIVEN two retries, a destination, and a function that fails on record 1
     const h = harness(
-      new FakeReader([{ shardId: 'shardId-0001', records: [1, 2].map((n) => record(n)) }], [{ shardId: 'shardId-0001', records: [record(3)] }]),
+      new FakeReader(
+        [{ shardId: 'shardId-0001', records: [1, 2].map((n) => record(n)) }],
+        [{ shardId: 'shardId-0001', records: [record(3)] }],
+      ),
       { BatchSize: 2, MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: DLQ } } },
       (e) => {
         if (ids(e).includes(1)) throw new Error('boom');
@@ -200,11 +233,21 @@ describe('DynamoStreamEventSource', () => {
       () => fail(2),
     );
     await h.source.drain();
-    expect(h.calls).toEqual([[1, 2, 3], [2, 3]]);
+    expect(h.calls).toEqual([
+      [1, 2, 3],
+      [2, 3],
+    ]);
     const info = h.failures[0].record;
-    expect(info.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 });
+    expect(info.requestContext).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 2,
+    });
     expect(info.responseContext?.functionError).toBeUndefined();
-    expect(info.DDBStreamBatchInfo).toMatchObject({ startSequenceNumber: seq(2), endSequenceNumber: seq(3), batchSize: 2 });
+    expect(info.DDBStreamBatchInfo).toMatchObject({
+      startSequenceNumber: seq(2),
+      endSequenceNumber: seq(3),
+      batchSize: 2,
+    });
   });
 
   test('skips records older than MaximumRecordAgeInSeconds to on-failure, before and between retries', async () => {
@@ -228,15 +271,22 @@ describe('DynamoStreamEventSource', () => {
     h.clock.now += 2 * 3600 * 1000;
     await h.source.drain();
     expect(h.calls).toEqual([[2, 3]]);
-    expect(h.failures[1].record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 1 });
+    expect(h.failures[1].record.requestContext).toMatchObject({
+      condition: 'RecordAgeExceeded',
+      approximateInvokeCount: 1,
+    });
     expect(h.failures[1].record.DDBStreamBatchInfo.batchSize).toBe(2);
     expect(h.source.pending).toBe(0);
   });
 
   test('discards without a destination by counting only', async () => {
-    const h = harness(new FakeReader([{ shardId: 's1', records: [record(1)] }]), { MaximumRetryAttempts: 0 }, () => {
-      throw new Error('boom');
-    });
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [record(1)] }]),
+      { MaximumRetryAttempts: 0 },
+      () => {
+        throw new Error('boom');
+      },
+    );
     await h.source.drain();
     expect(h.failures).toEqual([]);
     expect(h.source.counters).toMatchObject({ batches: 1, onFailure: 1, recordsDiscarded: 1 });
@@ -247,7 +297,10 @@ describe('DynamoStreamEventSource', () => {
     const h = harness(
       new FakeReader(
         [{ shardId: 'parent', records: [record(1), record(2)] }],
-        [{ shardId: 'child', parentShardId: 'parent', records: [record(10)] }, { shardId: 'other', records: [record(20)] }],
+        [
+          { shardId: 'child', parentShardId: 'parent', records: [record(10)] },
+          { shardId: 'other', records: [record(20)] },
+        ],
       ),
       { BatchSize: 1 },
       (_e, call) => {
@@ -278,7 +331,10 @@ describe('DynamoStreamEventSource', () => {
         const shard = ids(e)[0] > 10 ? 'b' : 'a';
         inFlight.set(shard, (inFlight.get(shard) ?? 0) + 1);
         maxPerShard = Math.max(maxPerShard, inFlight.get(shard)!);
-        maxTotal = Math.max(maxTotal, [...inFlight.values()].reduce((x, y) => x + y, 0));
+        maxTotal = Math.max(
+          maxTotal,
+          [...inFlight.values()].reduce((x, y) => x + y, 0),
+        );
         await new Promise((r) => setTimeout(r, 5));
         inFlight.set(shard, inFlight.get(shard)! - 1);
       },
@@ -321,7 +377,12 @@ describe('DynamoStreamEventSource', () => {
           reader: new FakeReader(),
           streamArn: STREAM,
           invoke: async () => undefined,
-          properties: { BatchSize: 0, MaximumRetryAttempts: 10001, ParallelizationFactor: 2, FunctionResponseTypes: ['Nope'] },
+          properties: {
+            BatchSize: 0,
+            MaximumRetryAttempts: 10001,
+            ParallelizationFactor: 2,
+            FunctionResponseTypes: ['Nope'],
+          },
         }),
     ).toThrow(
       /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor 2.*FunctionResponseTypes has unknown values \["Nope"\]/,
@@ -351,7 +412,12 @@ describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
     // GIVEN a stream table with three writes and a function that reports the second record once
     const region = 'eu-central-1';
     const table = uniqueName('Es');
-    const streamArn = (await createTable(region, table, { partitionKey: { name: 'pk', type: 'S' } }, { withStream: true }))!;
+    const streamArn = (await createTable(
+      region,
+      table,
+      { partitionKey: { name: 'pk', type: 'S' } },
+      { withStream: true },
+    ))!;
     for (const k of ['a', 'b', 'c'])
       await client(region).send(new PutItemCommand({ TableName: table, Item: { pk: { S: k } } }));
     const batches: string[][] = [];
@@ -369,7 +435,10 @@ describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
     // WHEN the mapping drains the stream
     await source.drain();
     // THEN b and c come twice, in order, with the Lambda record shape
-    expect(batches).toEqual([['a', 'b', 'c'], ['b', 'c']]);
+    expect(batches).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+    ]);
     expect(source.counters).toMatchObject({ batches: 2, partialFailures: 1 });
   });
 });

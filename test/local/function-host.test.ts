@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { FunctionError, FunctionHost, FunctionHostOptions, lambdaEnvironment, rewriteQueueUrls } from '../../lib/local/function-host';
+import {
+  FunctionError,
+  FunctionHost,
+  FunctionHostOptions,
+  lambdaEnvironment,
+  rewriteQueueUrls,
+} from '../../lib/local/function-host';
 
 /** A "bundled" handler: plain JavaScript in an asset directory of its own. */
 function asset(code: string, file = 'index.js'): string {
@@ -13,7 +19,12 @@ function asset(code: string, file = 'index.js'): string {
 const dirs: string[] = [];
 const hosts: FunctionHost[] = [];
 function host(options: Partial<FunctionHostOptions> & { codeDirectory: string }): FunctionHost {
-  const h = new FunctionHost({ functionName: 'fn-test', handler: 'index.handler', region: 'eu-west-1', ...options });
+  const h = new FunctionHost({
+    functionName: 'fn-test',
+    handler: 'index.handler',
+    region: 'eu-west-1',
+    ...options,
+  });
   hosts.push(h);
   return h;
 }
@@ -77,7 +88,9 @@ describe('FunctionHost', () => {
     expect(h.counters).toMatchObject({ invocations: 2, coldStarts: 1 });
     // AND its stdout and stderr lines reached onLog
     await new Promise((r) => setTimeout(r, 50));
-    expect(logs).toEqual(expect.arrayContaining(['stdout:{"level":"INFO","message":"got","n":1}', 'stderr:to stderr']));
+    expect(logs).toEqual(
+      expect.arrayContaining(['stdout:{"level":"INFO","message":"got","n":1}', 'stderr:to stderr']),
+    );
   });
 
   test('reports a thrown error as a function error and keeps the process', async () => {
@@ -105,20 +118,33 @@ describe('FunctionHost', () => {
 
   test('queues concurrent invocations: one at a time per process', async () => {
     const h = host({
-      codeDirectory: asset(`let busy = 0; exports.handler = async () => { busy++; const seen = busy; await new Promise((r) => setTimeout(r, 30)); busy--; return seen; };`),
+      codeDirectory: asset(
+        `let busy = 0; exports.handler = async () => { busy++; const seen = busy; await new Promise((r) => setTimeout(r, 30)); busy--; return seen; };`,
+      ),
     });
     expect(await Promise.all([h.invoke({}), h.invoke({}), h.invoke({})])).toEqual([1, 1, 1]);
   });
 
   test('loads ES module bundles and callback-style handlers', async () => {
-    const esm = host({ codeDirectory: asset('export const handler = async (e) => ({ esm: e.x });', 'index.mjs') });
+    const esm = host({
+      codeDirectory: asset('export const handler = async (e) => ({ esm: e.x });', 'index.mjs'),
+    });
     expect(await esm.invoke({ x: 1 })).toEqual({ esm: 1 });
-    const cb = host({ codeDirectory: asset('exports.main = (e, c, done) => setTimeout(() => done(null, e.x * 2), 5);', 'app.js'), handler: 'app.main' });
+    const cb = host({
+      codeDirectory: asset(
+        'exports.main = (e, c, done) => setTimeout(() => done(null, e.x * 2), 5);',
+        'app.js',
+      ),
+      handler: 'app.main',
+    });
     expect(await cb.invoke({ x: 21 })).toBe(42);
   });
 
   test('fails invocations with the init error when the module or the export is missing', async () => {
-    const missing = host({ codeDirectory: asset('exports.other = async () => 1;'), handler: 'index.handler' });
+    const missing = host({
+      codeDirectory: asset('exports.other = async () => 1;'),
+      handler: 'index.handler',
+    });
     await expect(missing.invoke({})).rejects.toMatchObject({ errorType: 'Runtime.HandlerNotFound' });
     const broken = host({ codeDirectory: asset('throw new Error("cannot start");') });
     await expect(broken.invoke({})).rejects.toMatchObject({
@@ -128,7 +154,9 @@ describe('FunctionHost', () => {
   });
 
   test('a process that exits mid-invocation is a function error, and the next invocation cold-starts', async () => {
-    const h = host({ codeDirectory: asset('exports.handler = async (e) => { if (e.exit) process.exit(3); return "ok"; };') });
+    const h = host({
+      codeDirectory: asset('exports.handler = async (e) => { if (e.exit) process.exit(3); return "ok"; };'),
+    });
     await expect(h.invoke({ exit: true })).rejects.toMatchObject({ errorType: 'Runtime.ExitError' });
     expect(await h.invoke({})).toBe('ok');
   });
@@ -143,14 +171,23 @@ describe('function environment helpers', () => {
       region: 'ap-south-1',
       environment: { AWS_REGION: 'us-east-1', POWERTOOLS_SERVICE_NAME: 'svc' },
     });
-    expect(env).toMatchObject({ AWS_REGION: 'ap-south-1', POWERTOOLS_SERVICE_NAME: 'svc', _HANDLER: 'index.handler', LAMBDA_TASK_ROOT: '/x' });
+    expect(env).toMatchObject({
+      AWS_REGION: 'ap-south-1',
+      POWERTOOLS_SERVICE_NAME: 'svc',
+      _HANDLER: 'index.handler',
+      LAMBDA_TASK_ROOT: '/x',
+    });
   });
 
   test('rewriteQueueUrls replaces deployed queue URLs, also inside JSON settings', () => {
     const proxy = { queueUrl: (arn: string) => `http://127.0.0.1:9/${arn.split(':').slice(3).join('/')}` };
-    const settings = JSON.stringify({ peers: [{ parkingQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/parked-us' }] });
+    const settings = JSON.stringify({
+      peers: [{ parkingQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/parked-us' }],
+    });
     expect(rewriteQueueUrls({ DDBM_SETTINGS: settings, OTHER: 'x' }, proxy)).toEqual({
-      DDBM_SETTINGS: JSON.stringify({ peers: [{ parkingQueueUrl: 'http://127.0.0.1:9/eu-west-1/123456789012/parked-us' }] }),
+      DDBM_SETTINGS: JSON.stringify({
+        peers: [{ parkingQueueUrl: 'http://127.0.0.1:9/eu-west-1/123456789012/parked-us' }],
+      }),
       OTHER: 'x',
     });
   });

@@ -22,15 +22,30 @@ describe('evaluate', () => {
   test('allows a listed action on a listed resource, action names case-insensitively', () => {
     const policies = [doc({ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: TABLE })];
     expect(evaluate(policies, 'DynamoDB:putitem', TABLE)).toMatchObject({ allowed: true, decision: 'allow' });
-    expect(evaluate(policies, 'dynamodb:DeleteItem', TABLE)).toEqual({ allowed: false, decision: 'implicit-deny' });
+    expect(evaluate(policies, 'dynamodb:DeleteItem', TABLE)).toEqual({
+      allowed: false,
+      decision: 'implicit-deny',
+    });
   });
 
   test('matches ARNs case-sensitively, with * and ? inside one ARN part', () => {
-    const policies = [doc({ Effect: 'Allow', Action: 'dynamodb:*', Resource: 'arn:aws:dynamodb:*:123456789012:table/Ord?rs*' })];
+    const policies = [
+      doc({
+        Effect: 'Allow',
+        Action: 'dynamodb:*',
+        Resource: 'arn:aws:dynamodb:*:123456789012:table/Ord?rs*',
+      }),
+    ];
     expect(evaluate(policies, 'dynamodb:Query', `${TABLE}/index/byDate`).allowed).toBe(true);
-    expect(evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:us-east-1:123456789012:table/Orders').allowed).toBe(true);
-    expect(evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders').allowed).toBe(false);
-    expect(evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:eu-west-1:999999999999:table/Orders').allowed).toBe(false);
+    expect(
+      evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:us-east-1:123456789012:table/Orders').allowed,
+    ).toBe(true);
+    expect(
+      evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders').allowed,
+    ).toBe(false);
+    expect(
+      evaluate(policies, 'dynamodb:Query', 'arn:aws:dynamodb:eu-west-1:999999999999:table/Orders').allowed,
+    ).toBe(false);
     expect(matchArn('arn:aws:dynamodb:eu-west-1:123456789012:table/Orders', `${TABLE}/stream/x`)).toBe(false);
     expect(matchArn('*', TABLE)).toBe(true);
   });
@@ -61,9 +76,20 @@ describe('evaluate', () => {
 
   test('an Allow with an undecidable Condition grants nothing; a Deny with one still denies', () => {
     const cond = { StringEquals: { 'aws:PrincipalTag/team': 'x' } };
-    expect(evaluate([doc({ Effect: 'Allow', Action: '*', Resource: '*', Condition: cond })], 'dynamodb:PutItem', TABLE).allowed).toBe(false);
+    expect(
+      evaluate(
+        [doc({ Effect: 'Allow', Action: '*', Resource: '*', Condition: cond })],
+        'dynamodb:PutItem',
+        TABLE,
+      ).allowed,
+    ).toBe(false);
     const denied = evaluate(
-      [doc({ Effect: 'Allow', Action: '*', Resource: '*' }, { Effect: 'Deny', Action: '*', Resource: '*', Condition: cond })],
+      [
+        doc(
+          { Effect: 'Allow', Action: '*', Resource: '*' },
+          { Effect: 'Deny', Action: '*', Resource: '*', Condition: cond },
+        ),
+      ],
       'dynamodb:PutItem',
       TABLE,
     );
@@ -71,15 +97,32 @@ describe('evaluate', () => {
     // Decidable ones are decided: HTTPS is always used, so this Deny does not apply and this Allow does.
     const secure = [
       doc(
-        { Effect: 'Allow', Action: '*', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } },
-        { Effect: 'Deny', Action: '*', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        {
+          Effect: 'Allow',
+          Action: '*',
+          Resource: '*',
+          Condition: { Bool: { 'aws:SecureTransport': 'true' } },
+        },
+        {
+          Effect: 'Deny',
+          Action: '*',
+          Resource: '*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
       ),
     ];
     expect(evaluate(secure, 'sqs:SendMessage', 'arn:aws:sqs:eu-west-1:1:q').allowed).toBe(true);
   });
 
   test('assertAllowed names the function, the action and the resource', () => {
-    expect(() => assertAllowed('replicator-eu', [doc({ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: TABLE })], 'dynamodb:PutItem', TABLE)).toThrow(
+    expect(() =>
+      assertAllowed(
+        'replicator-eu',
+        [doc({ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: TABLE })],
+        'dynamodb:PutItem',
+        TABLE,
+      ),
+    ).toThrow(
       `replicator-eu is not authorized to perform: dynamodb:PutItem on resource: ${TABLE} because no identity-based policy of its role allows the dynamodb:PutItem action`,
     );
   });
@@ -96,8 +139,24 @@ describe('resolvePolicyDocuments', () => {
             Effect: 'Allow',
             Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
             Resource: [
-              { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dynamodb:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':table/Orders']] },
-              { 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableRef}-ddbm-tombstones' },
+              {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    ':dynamodb:',
+                    { Ref: 'AWS::Region' },
+                    ':',
+                    { Ref: 'AWS::AccountId' },
+                    ':table/Orders',
+                  ],
+                ],
+              },
+              {
+                'Fn::Sub':
+                  'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableRef}-ddbm-tombstones',
+              },
               { 'Fn::GetAtt': ['ParkedQueue1234', 'Arn'] },
               { 'Fn::ImportValue': 'SomethingElse' },
             ],
@@ -109,7 +168,8 @@ describe('resolvePolicyDocuments', () => {
     const { policies, unresolved } = resolvePolicyDocuments(raw, {
       ...ctx,
       resolveRef: (id) => (id === 'TableRef' ? 'Orders' : undefined),
-      resolveGetAtt: (id, attr) => (id === 'ParkedQueue1234' && attr === 'Arn' ? 'arn:aws:sqs:eu-west-1:123456789012:parked' : undefined),
+      resolveGetAtt: (id, attr) =>
+        id === 'ParkedQueue1234' && attr === 'Arn' ? 'arn:aws:sqs:eu-west-1:123456789012:parked' : undefined,
     });
     // THEN the ARNs are concrete and what could not be resolved is named and matches nothing
     expect((policies[0].Statement as unknown as { Resource: string[] }[])[0].Resource.slice(0, 3)).toEqual([
@@ -124,11 +184,15 @@ describe('resolvePolicyDocuments', () => {
 
 describe('requiredPermissions', () => {
   test('maps DynamoDB operations to actions on table and index ARNs', () => {
-    expect(requiredPermissions('dynamodb', 'PutItem', { TableName: 'Orders' }, ctx)).toEqual([{ action: 'dynamodb:PutItem', resource: TABLE }]);
-    expect(requiredPermissions('dynamodb', 'Query', { TableName: 'Orders', IndexName: 'byDate' }, ctx)).toEqual([
-      { action: 'dynamodb:Query', resource: `${TABLE}/index/byDate` },
+    expect(requiredPermissions('dynamodb', 'PutItem', { TableName: 'Orders' }, ctx)).toEqual([
+      { action: 'dynamodb:PutItem', resource: TABLE },
     ]);
-    expect(requiredPermissions('dynamodb', 'BatchWriteItem', { RequestItems: { Orders: [], Other: [] } }, ctx)).toEqual([
+    expect(
+      requiredPermissions('dynamodb', 'Query', { TableName: 'Orders', IndexName: 'byDate' }, ctx),
+    ).toEqual([{ action: 'dynamodb:Query', resource: `${TABLE}/index/byDate` }]);
+    expect(
+      requiredPermissions('dynamodb', 'BatchWriteItem', { RequestItems: { Orders: [], Other: [] } }, ctx),
+    ).toEqual([
       { action: 'dynamodb:BatchWriteItem', resource: TABLE },
       { action: 'dynamodb:BatchWriteItem', resource: 'arn:aws:dynamodb:eu-west-1:123456789012:table/Other' },
     ]);
@@ -143,7 +207,11 @@ describe('requiredPermissions', () => {
         { ConditionCheck: { TableName: 'Orders' } },
       ],
     };
-    expect(requiredPermissions('dynamodb', 'TransactWriteItems', input, ctx).map((p) => `${p.action} ${p.resource.split('/')[1]}`)).toEqual([
+    expect(
+      requiredPermissions('dynamodb', 'TransactWriteItems', input, ctx).map(
+        (p) => `${p.action} ${p.resource.split('/')[1]}`,
+      ),
+    ).toEqual([
       'dynamodb:PutItem Orders',
       'dynamodb:DeleteItem Orders-ddbm-tombstones',
       'dynamodb:UpdateItem Orders',
@@ -152,22 +220,37 @@ describe('requiredPermissions', () => {
   });
 
   test('derives queue ARNs from AWS queue URLs, from local ones with the region, or from a map', () => {
-    expect(requiredPermissions('sqs', 'SendMessageBatch', { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/parked' }, ctx)).toEqual([
-      { action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:123456789012:parked' },
-    ]);
-    expect(queueArnFromUrl('http://127.0.0.1:4566/123456789012/parked', ctx)).toBe('arn:aws:sqs:eu-west-1:123456789012:parked');
-    expect(queueArnFromUrl('http://x/q', { ...ctx, queueUrlToArn: () => 'arn:aws:sqs:ap-south-1:1:q' })).toBe('arn:aws:sqs:ap-south-1:1:q');
+    expect(
+      requiredPermissions(
+        'sqs',
+        'SendMessageBatch',
+        { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/parked' },
+        ctx,
+      ),
+    ).toEqual([{ action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:123456789012:parked' }]);
+    expect(queueArnFromUrl('http://127.0.0.1:4566/123456789012/parked', ctx)).toBe(
+      'arn:aws:sqs:eu-west-1:123456789012:parked',
+    );
+    expect(queueArnFromUrl('http://x/q', { ...ctx, queueUrlToArn: () => 'arn:aws:sqs:ap-south-1:1:q' })).toBe(
+      'arn:aws:sqs:ap-south-1:1:q',
+    );
   });
 });
 
 describe('iamGuardMiddleware', () => {
   test('fails a denied SDK call before it is sent, naming action and resource, and lets an allowed one through', async () => {
     // GIVEN a client (pointed at DynamoDB Local) whose role may put into Orders but not transact on the tombstones
-    const policies = [doc({ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], Resource: TABLE })];
+    const policies = [
+      doc({ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], Resource: TABLE }),
+    ];
     const c = new DynamoDBClient({ region: 'eu-west-1' });
     const sent: string[] = [];
-    c.middlewareStack.add((next) => async (args) => ((sent.push('request'), next(args))), { step: 'finalizeRequest' });
-    c.middlewareStack.use(iamGuardMiddleware((action, resource) => assertAllowed('replicator', policies, action, resource), ctx));
+    c.middlewareStack.add((next) => async (args) => (sent.push('request'), next(args)), {
+      step: 'finalizeRequest',
+    });
+    c.middlewareStack.use(
+      iamGuardMiddleware((action, resource) => assertAllowed('replicator', policies, action, resource), ctx),
+    );
     // WHEN a transaction touches the tombstone table
     const denied = c.send(
       new TransactWriteItemsCommand({
@@ -183,7 +266,9 @@ describe('iamGuardMiddleware', () => {
     );
     expect(sent).toEqual([]);
     // AND an allowed call reaches the engine (which answers: no such table)
-    await expect(c.send(new PutItemCommand({ TableName: 'Orders', Item: { pk: { S: 'a' } } }))).rejects.toThrow(/non-existent table|not found/i);
+    await expect(
+      c.send(new PutItemCommand({ TableName: 'Orders', Item: { pk: { S: 'a' } } })),
+    ).rejects.toThrow(/non-existent table|not found/i);
     expect(sent).toEqual(['request']);
   });
 });

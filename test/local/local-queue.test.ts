@@ -52,7 +52,9 @@ describe('LocalQueue', () => {
     const { queue, clock } = queues();
     queue.send('later', { delaySeconds: 5 });
     for (let i = 0; i < 12; i++) queue.send(`m${i}`);
-    expect(queue.receive({ maxMessages: 50 }).map((m) => m.body)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `m${i}`));
+    expect(queue.receive({ maxMessages: 50 }).map((m) => m.body)).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `m${i}`),
+    );
     clock.now += 5000;
     expect(queue.receive({ maxMessages: 10 }).map((m) => m.body)).toEqual(['later', 'm10', 'm11']);
   });
@@ -95,7 +97,9 @@ describe('SqsEventSource', () => {
     const source = new SqsEventSource({
       queue,
       properties: { FunctionResponseTypes: ['ReportBatchItemFailures'] },
-      invoke: async (e) => ({ batchItemFailures: [{ itemIdentifier: e.Records.find((r) => r.body === 'b')!.messageId }] }),
+      invoke: async (e) => ({
+        batchItemFailures: [{ itemIdentifier: e.Records.find((r) => r.body === 'b')!.messageId }],
+      }),
     });
     // WHEN one batch is processed and the visibility timeout passes
     await source.pollOnce();
@@ -131,7 +135,11 @@ describe('SqsEventSource', () => {
   test('start() consumes on its own until stop()', async () => {
     const queue = new LocalQueue({ arn: ARN });
     const seen: string[] = [];
-    const source = new SqsEventSource({ queue, pollIntervalMs: 10, invoke: async (e) => void seen.push(...e.Records.map((r) => r.body)) });
+    const source = new SqsEventSource({
+      queue,
+      pollIntervalMs: 10,
+      invoke: async (e) => void seen.push(...e.Records.map((r) => r.body)),
+    });
     source.start();
     queue.send('x');
     const deadline = Date.now() + 5000;

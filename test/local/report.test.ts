@@ -29,7 +29,16 @@ const plan = {
 
 const emf = (metrics: Record<string, number | number[]>, dims: Record<string, string>) =>
   JSON.stringify({
-    _aws: { Timestamp: 0, CloudWatchMetrics: [{ Namespace: 'DdbMirror', Dimensions: [Object.keys(dims)], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })) }] },
+    _aws: {
+      Timestamp: 0,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'DdbMirror',
+          Dimensions: [Object.keys(dims)],
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })),
+        },
+      ],
+    },
     ...dims,
     ...metrics,
   });
@@ -39,13 +48,32 @@ describe('StatsCollector', () => {
     const stats = new StatsCollector();
     stats.declarePairs(plan);
     expect(stats.ingestLine('{"level":"INFO","message":"hello"}', { source: 'us-east-1' })).toBe(false);
-    expect(stats.ingestLine(emf({ RecordsApplied: 3, ConflictsLost: 1, ReplicationLatency: [100, 300] }, { service: 'ddb-mirror', table: 'Sessions', targetRegion: 'eu-west-1' }), { source: 'us-east-1' })).toBe(true);
-    stats.ingestLine(emf({ RecordsApplied: 2, RecordsParked: 1 }, { service: 'ddb-mirror', table: 'Sessions', targetRegion: 'eu-west-1' }), { source: 'us-east-1' });
+    expect(
+      stats.ingestLine(
+        emf(
+          { RecordsApplied: 3, ConflictsLost: 1, ReplicationLatency: [100, 300] },
+          { service: 'ddb-mirror', table: 'Sessions', targetRegion: 'eu-west-1' },
+        ),
+        { source: 'us-east-1' },
+      ),
+    ).toBe(true);
+    stats.ingestLine(
+      emf(
+        { RecordsApplied: 2, RecordsParked: 1 },
+        { service: 'ddb-mirror', table: 'Sessions', targetRegion: 'eu-west-1' },
+      ),
+      { source: 'us-east-1' },
+    );
     stats.addLag({ table: 'Sessions', origin: 'eu-west-1', target: 'us-east-1', lagMs: 250, at: Date.now() });
     const figures = stats.figures();
     expect(figures).toHaveLength(2);
     const forward = figures.find((f) => f.source === 'us-east-1')!;
-    expect(forward).toMatchObject({ applied: 5, conflictsLost: 1, parked: 1, metricLatency: { count: 2, p50: 100, p99: 300 } });
+    expect(forward).toMatchObject({
+      applied: 5,
+      conflictsLost: 1,
+      parked: 1,
+      metricLatency: { count: 2, p50: 100, p99: 300 },
+    });
     expect(figures.find((f) => f.source === 'eu-west-1')!.observedLag.p50).toBe(250);
   });
 
@@ -90,7 +118,9 @@ describe('terminal view', () => {
     const chunks: string[] = [];
     const stats = new StatsCollector();
     stats.declarePairs(plan);
-    const view = new MirrorView({ write: (c: string) => chunks.push(c), isTTY: false }, () => stats.figures());
+    const view = new MirrorView({ write: (c: string) => chunks.push(c), isTTY: false }, () =>
+      stats.figures(),
+    );
     view.setPhase('workload');
     view.log('hello');
     view.stop();

@@ -18,8 +18,12 @@ describe('compareRegions', () => {
   it('ignores reserved and excluded attributes and set order', () => {
     const t = table('Sessions', 'multi-active');
     const result = compareRegions(t, {
-      'us-east-1': [{ id: { S: 'a' }, tags: { SS: ['x', 'y'] }, _ddbm_ord: { S: '1' }, localCache: { S: 'us' } }],
-      'eu-west-1': [{ id: { S: 'a' }, tags: { SS: ['y', 'x'] }, _ddbm_ord: { S: '2' }, localCache: { S: 'eu' } }],
+      'us-east-1': [
+        { id: { S: 'a' }, tags: { SS: ['x', 'y'] }, _ddbm_ord: { S: '1' }, localCache: { S: 'us' } },
+      ],
+      'eu-west-1': [
+        { id: { S: 'a' }, tags: { SS: ['y', 'x'] }, _ddbm_ord: { S: '2' }, localCache: { S: 'eu' } },
+      ],
     });
     expect(result.divergent).toEqual([]);
   });
@@ -28,7 +32,10 @@ describe('compareRegions', () => {
     const t = table('Stories', 'one-way');
     const result = compareRegions(t, {
       'us-east-1': [{ id: { S: 'a' }, title: { S: 'new' } }],
-      'eu-west-1': [{ id: { S: 'a' }, title: { S: 'old' } }, { id: { S: 'b' }, title: { S: 'gone' } }],
+      'eu-west-1': [
+        { id: { S: 'a' }, title: { S: 'old' } },
+        { id: { S: 'b' }, title: { S: 'gone' } },
+      ],
     });
     expect(result.divergent.map((d) => [d.key, d.differing])).toEqual([
       ['{"id":{"S":"a"}}', ['eu-west-1']],
@@ -41,17 +48,28 @@ describe('compareRegions', () => {
 describe('verifyMirror against DynamoDB Local', () => {
   const names: string[] = [];
   afterAll(async () => {
-    for (const name of names) for (const r of regions) await client(r).send(new DeleteTableCommand({ TableName: name })).catch(() => undefined);
+    for (const name of names)
+      for (const r of regions)
+        await client(r)
+          .send(new DeleteTableCommand({ TableName: name }))
+          .catch(() => undefined);
   });
 
   it('reports the divergent key and only that one', async () => {
     // GIVEN one table in two regions, equal except for one key
     const name = uniqueName('Verify');
     names.push(name);
-    for (const r of regions) await createTable(r, name, { partitionKey: { name: 'id', type: 'S' } }, { withStream: false });
-    const put = (r: string, item: Record<string, { S: string } | { N: string }>) => client(r).send(new PutItemCommand({ TableName: name, Item: item }));
+    for (const r of regions)
+      await createTable(r, name, { partitionKey: { name: 'id', type: 'S' } }, { withStream: false });
+    const put = (r: string, item: Record<string, { S: string } | { N: string }>) =>
+      client(r).send(new PutItemCommand({ TableName: name, Item: item }));
     for (const r of regions) {
-      await put(r, { id: { S: 'same' }, version: { N: '3' }, _ddbm_ver: { N: r === 'us-east-1' ? '3' : '2' }, localCache: { S: r } });
+      await put(r, {
+        id: { S: 'same' },
+        version: { N: '3' },
+        _ddbm_ver: { N: r === 'us-east-1' ? '3' : '2' },
+        localCache: { S: r },
+      });
       await put(r, { id: { S: 'diff' }, version: { N: r === 'us-east-1' ? '4' : '5' } });
     }
     // WHEN
@@ -67,7 +85,9 @@ describe('verifyMirror against DynamoDB Local', () => {
     names.push(name);
     for (const r of regions) {
       await createTable(r, name, { partitionKey: { name: 'id', type: 'S' } }, { withStream: false });
-      await client(r).send(new PutItemCommand({ TableName: name, Item: { id: { S: 'k' }, n: { N: '1.50' } } }));
+      await client(r).send(
+        new PutItemCommand({ TableName: name, Item: { id: { S: 'k' }, n: { N: '1.50' } } }),
+      );
     }
     const result = await verifyMirror([table(name, 'one-way')], client);
     expect(result.divergentKeys).toBe(0);

@@ -35,10 +35,16 @@ describe('workload plan', () => {
   it('writes one-way tables in their source only and multi-active tables everywhere, with conflicts and deletes', () => {
     const ops = planWorkload([stories, sessions], { seed: 3, rate: 20, durationSeconds: 15 });
     expect(ops.length).toBeGreaterThanOrEqual(300);
-    expect(new Set(ops.filter((o) => o.table === 'Stories').map((o) => o.region))).toEqual(new Set(['us-east-1']));
-    expect(new Set(ops.filter((o) => o.table === 'Sessions').map((o) => o.region))).toEqual(new Set(sessions.regions));
+    expect(new Set(ops.filter((o) => o.table === 'Stories').map((o) => o.region))).toEqual(
+      new Set(['us-east-1']),
+    );
+    expect(new Set(ops.filter((o) => o.table === 'Sessions').map((o) => o.region))).toEqual(
+      new Set(sessions.regions),
+    );
     const groups = new Map<number, string[]>();
-    for (const o of ops) if (o.concurrentGroup !== undefined) groups.set(o.concurrentGroup, [...(groups.get(o.concurrentGroup) ?? []), o.region]);
+    for (const o of ops)
+      if (o.concurrentGroup !== undefined)
+        groups.set(o.concurrentGroup, [...(groups.get(o.concurrentGroup) ?? []), o.region]);
     expect(groups.size).toBeGreaterThan(0);
     for (const regions of groups.values()) expect(new Set(regions).size).toBe(2);
     expect(ops.some((o) => o.table === 'Sessions' && o.kind === 'delete')).toBe(true);
@@ -48,8 +54,16 @@ describe('workload plan', () => {
   it('spaces operations at the configured rate and never writes reserved attributes', () => {
     const ops = planWorkload([sessions], { seed: 1, rate: 10, durationSeconds: 2 });
     expect(ops[ops.length - 1].at).toBeLessThan(2000);
-    expect(ops.filter((o) => o.concurrentGroup === undefined).every((o, i, all) => i === 0 || o.at >= all[i - 1].at)).toBe(true);
-    expect(ops.filter((o) => Object.keys(o.attributes).some((k) => k.startsWith('_ddbm_') || k === 'version' || k === 'sessionId'))).toEqual([]);
+    expect(
+      ops
+        .filter((o) => o.concurrentGroup === undefined)
+        .every((o, i, all) => i === 0 || o.at >= all[i - 1].at),
+    ).toBe(true);
+    expect(
+      ops.filter((o) =>
+        Object.keys(o.attributes).some((k) => k.startsWith('_ddbm_') || k === 'version' || k === 'sessionId'),
+      ),
+    ).toEqual([]);
     expect(ops.filter((o) => o.kind === 'save' && !o.attributes.localCache)).toEqual([]);
     // TTL lies a day ahead of the wall clock, so no engine with TTL expiry would drop the demo's items.
     const ttl = ops.find((o) => o.kind === 'save')!.attributes.expiresAt.N!;
@@ -57,7 +71,10 @@ describe('workload plan', () => {
   });
 
   it('derives keys from any key schema', () => {
-    const numeric: PlanMirrorTable = { ...sessions, key: { partitionKey: { name: 'id', type: 'N' }, sortKey: { name: 'part', type: 'B' } } };
+    const numeric: PlanMirrorTable = {
+      ...sessions,
+      key: { partitionKey: { name: 'id', type: 'N' }, sortKey: { name: 'part', type: 'B' } },
+    };
     const key = entityKey(numeric, 12);
     expect(key.id).toEqual({ N: '12' });
     expect(key.part.B).toBeInstanceOf(Uint8Array);

@@ -37,7 +37,9 @@ export async function createTable(
   options: { withStream: boolean },
 ): Promise<string | undefined> {
   const keySchema: KeySchemaElement[] = [{ AttributeName: key.partitionKey.name, KeyType: 'HASH' }];
-  const defs: AttributeDefinition[] = [{ AttributeName: key.partitionKey.name, AttributeType: key.partitionKey.type }];
+  const defs: AttributeDefinition[] = [
+    { AttributeName: key.partitionKey.name, AttributeType: key.partitionKey.type },
+  ];
   if (key.sortKey) {
     keySchema.push({ AttributeName: key.sortKey.name, KeyType: 'RANGE' });
     defs.push({ AttributeName: key.sortKey.name, AttributeType: key.sortKey.type });
@@ -87,7 +89,9 @@ export async function scanAll(region: string, table: string): Promise<Record<str
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const res = await client(region).send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    const res = await client(region).send(
+      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
