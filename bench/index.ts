@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = engine.endpoint;
   process.env.AWS_ACCESS_KEY_ID = 'local';
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   // Imported after the endpoint is set: the helpers build clients with `region` only.
   const { client, createMirrorTables, createTable, uniqueName } = await import('../test/support/dynamo');
   const clients = Object.fromEntries(REGIONS.map((r) => [r, client(r)])) as Record<string, DynamoDBClient>;

@@ -10,6 +10,10 @@ import { AssemblyError, describePlan, readAssembly, synthesize } from '../lib/lo
 import { EngineError } from '../lib/local/engine';
 import { MirrorError, runLocalMirror } from '../lib/local/mirror';
 
+// The SDK is pinned through package-lock.json (FACTS.md: releases after January 2027 need Node 22);
+// its Node 20 notice is known and would only clutter the run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface StartArgs {
   readonly command: 'start';
   readonly config?: string;
