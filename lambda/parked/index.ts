@@ -10,8 +10,10 @@ import { decodeSettings, SETTINGS_ENV } from '../shared/settings';
 import { consumeParked } from './consumer';
 
 const settings = decodeSettings(process.env[SETTINGS_ENV]);
-const logger = new Logger({ serviceName: 'ddb-mirror-parked' });
-const metrics = new Metrics({ serviceName: 'ddb-mirror-parked' });
+// Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE, set by
+// the construct: the dashboard and alarms query exactly those dimensions.
+const logger = new Logger();
+const metrics = new Metrics();
 const telemetry = new PowertoolsTelemetry(logger, metrics);
 // `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
 const clients = Object.fromEntries(

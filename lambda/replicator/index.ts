@@ -12,9 +12,10 @@ import { processBatch } from './process';
 import { SqsParker } from './sqs-parker';
 
 const settings = decodeSettings(process.env[SETTINGS_ENV]);
-const logger = new Logger({ serviceName: 'ddb-mirror-replicator' });
-// Namespace from POWERTOOLS_METRICS_NAMESPACE (set by the construct).
-const metrics = new Metrics({ serviceName: 'ddb-mirror-replicator' });
+// Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE, set by
+// the construct: the dashboard and alarms query exactly those dimensions.
+const logger = new Logger();
+const metrics = new Metrics();
 const telemetry = new PowertoolsTelemetry(logger, metrics);
 
 // `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
