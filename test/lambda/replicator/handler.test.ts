@@ -23,8 +23,9 @@ describe('replicator handler wiring', () => {
       return true;
     });
     let handler: Handler | undefined;
-    jest.isolateModules(() => {
-      handler = (require('../../../lambda/replicator/index') as { handler: Handler }).handler;
+    // A fresh module: the handler reads its settings and builds its clients at cold start.
+    await jest.isolateModulesAsync(async () => {
+      handler = (await import('../../../lambda/replicator/index')).handler as Handler;
     });
 
     // WHEN a batch holds a record with the article's event name (streams never send DELETE)
