@@ -232,7 +232,11 @@ function decideSave(
     else if (!now.ord) return { kind: 'need-tombstone', key: c.key };
   } else {
     if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
-    const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT');
+    const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT', {
+      version: now.version,
+      origin: settings.region,
+      deleted: false,
+    });
     if (life === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
     gen = life.generation;
     if (life.mark)
@@ -268,11 +272,18 @@ function decideSave(
  * The tombstone remembers the record that started the current life (`bornSequence`) and the
  * generation it got. That makes a replay safe: a record re-delivered after its life ended must not
  * read the newer tombstone and claim "tombstone gen + 1" — that would resurrect it everywhere.
+ *
+ * `change`: the record's version, and whether it is a delete; with the generation it gives the
+ * record's order key (origin: this region). A record of the marked life is covered only by a
+ * tombstone whose order key is at least that order key: a peer's delete of the same generation that
+ * orders *before* it (a concurrent delete of a lower version, or of the same version from an origin
+ * that sorts first) ends neither the life nor this record, which must still be sent.
  */
 export function lifeGeneration(
   tombstone: TombstoneState | null,
   sequence: string,
   starts: boolean,
+  change: { readonly version: string; readonly origin: string; readonly deleted: boolean },
 ): { generation: number; mark: boolean } | 'superseded' {
   const deletedGen = tombstone?.ord !== undefined ? parseOrd(tombstone.ord)?.gen : undefined;
   const afterDelete = deletedGen === undefined ? 0 : deletedGen + 1;
@@ -282,8 +293,10 @@ export function lifeGeneration(
   // A later life already started here: this record's life is over and was sent before.
   if (born > sequence) return 'superseded';
   if (born === sequence || !starts) {
-    // The life born at `born` (this record's life); over if a delete of that generation was recorded since.
-    if (deletedGen !== undefined && deletedGen >= bornGen) return 'superseded';
+    // The life born at `born` (this record's life); this record is covered if a delete that orders
+    // at or after it was recorded since (the full order key, not just the generation).
+    const mine = formatOrd({ gen: bornGen, ...change });
+    if (tombstone?.ord !== undefined && tombstone.ord >= mine) return 'superseded';
     return { generation: bornGen, mark: false };
   }
   return { generation: Math.max(afterDelete, bornGen + 1), mark: true };
@@ -329,7 +342,11 @@ function decideRemove(
     let gen: number;
     if (old.ord) gen = old.ord.gen;
     else {
-      const life = lifeGeneration(tombstone, sequence, false);
+      const life = lifeGeneration(tombstone, sequence, false, {
+        version: old.version,
+        origin: region,
+        deleted: true,
+      });
       if (life === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
       gen = life.generation;
     }

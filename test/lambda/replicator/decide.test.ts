@@ -384,8 +384,34 @@ describe('lifeGeneration', () => {
       false,
       'superseded',
     ],
+    // A peer's delete of the same generation that orders before this record covers neither the
+    // life nor the record (bug: the generation alone was compared, and this region's own later
+    // delete of its version-1 save was skipped as superseded).
+    [
+      "continuing the marked life after a peer's earlier-ordered delete of its generation",
+      { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      false,
+      { generation: 1, mark: false },
+    ],
+    [
+      "the marking record replayed after a peer's earlier-ordered delete of its generation",
+      { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(5), bornGeneration: 1 },
+      s(5),
+      true,
+      { generation: 1, mark: false },
+    ],
+    [
+      "continuing the marked life after a peer's later-ordered delete of its version",
+      { ord: ord(1, 1, 'zz-west-9', true), bornSequence: s(3), bornGeneration: 1 },
+      s(5),
+      false,
+      'superseded',
+    ],
   ])('%s', (_name, tombstone, sequence, starts, expected) => {
-    expect(lifeGeneration(tombstone, sequence, starts)).toEqual(expected);
+    expect(lifeGeneration(tombstone, sequence, starts, { version: '1', origin: HERE, deleted: false })).toEqual(
+      expected,
+    );
   });
 });
 
@@ -425,6 +451,23 @@ describe('multi-active deletes', () => {
       'replicate',
     );
     expect(d.intent.ord).toBe(ord(1, 1, HERE, true));
+  });
+
+  test("GIVEN an unstamped version-1 old image of the marked life AND a peer's same-generation delete that orders before it THEN this region's delete is still sent", () => {
+    // Both regions saved version 1 and each deleted its own save; the peer's delete (origin sorting
+    // first) was recorded here before this REMOVE was read. It covers only the peer's version.
+    const t = {
+      ord: ord(0, 1, 'ap-south-1', true),
+      origin: 'ap-south-1',
+      bornSequence: sequenceOrd('100000000000000000100'),
+      bornGeneration: 0,
+    };
+    const d = expectKind(
+      decide(removeRecord(key, { version: N(1) }, { sequenceNumber: seq }), settings, t),
+      'replicate',
+    );
+    expect(d.intent.ord).toBe(ord(0, 1, HERE, true));
+    expect(d.localTombstone?.ord).toBe(ord(0, 1, HERE, true));
   });
 
   test('GIVEN a tombstone from another region covering the old image THEN skipped as the echo of a replicated delete', () => {
