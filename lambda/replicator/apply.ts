@@ -7,6 +7,7 @@
  */
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -422,10 +423,17 @@ export async function writeLifeMarker(
 }
 
 /**
- * Origin side of a local delete: record the tombstone and, in the same transaction, delete a peer's
- * replicated item that landed in the gap between the application's delete and this tombstone
- * (stamped, from another origin, older than the delete). Without the tombstone that write found
- * nothing to stop it; left alone it would outlive the delete here while every peer deletes it.
+ * Origin side of a local delete: record the tombstone, then delete a peer's replicated item that
+ * landed in the gap between the application's delete and this tombstone (stamped, from another
+ * origin, older than the delete). Without the tombstone that write found nothing to stop it; left
+ * alone it would outlive the delete here while every peer deletes it.
+ *
+ * Tombstone first, then the conditional delete — never "look for such an item, and if there is
+ * none write the tombstone": a peer's save landing between the look and the tombstone would
+ * survive (a peer's replicator writes whenever it likes). In this order every peer save either
+ * landed before the tombstone (and the delete that follows removes it) or meets the tombstone
+ * (and fails its condition there). A replay does both again: neither write changes anything twice.
+ *
  * A local item from this origin is never touched: it is a newer local life (or one this region
  * stamped), which the delete did not see.
  */
@@ -435,70 +443,30 @@ export async function deleteLocally(
   t: TombstoneIntent,
   clock: RetryClock & { readonly nowSeconds?: () => number },
 ): Promise<void> {
-  if (settings.mode !== 'multi-active') {
-    await writeLocalTombstone(client, settings, t, clock);
-    return;
-  }
-  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
-  const key = toSdkImage(t.key);
-  try {
-    await withRetry(
+  await writeLocalTombstone(client, settings, t, clock);
+  if (settings.mode !== 'multi-active') return;
+  await conditional(() =>
+    withRetry(
       () =>
         client.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: settings.table,
-                  Key: key,
-                  ConditionExpression:
-                    'attribute_exists(#pk) AND #sver = #ver AND #ord < :ord AND NOT contains(#ord, :self)',
-                  ExpressionAttributeNames: {
-                    '#pk': settings.partitionKey,
-                    '#sver': RESERVED.stampedVersion,
-                    '#ver': settings.versionAttribute!,
-                    '#ord': RESERVED.order,
-                  },
-                  ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },
-                },
-              },
-              {
-                Update: {
-                  TableName: settings.tombstoneTable,
-                  Key: key,
-                  UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
-                  ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
-                  ExpressionAttributeNames: {
-                    '#ord': TA.order,
-                    '#origin': TA.origin,
-                    '#seq': TA.sequence,
-                    '#exp': TA.expiresAt,
-                  },
-                  ExpressionAttributeValues: {
-                    ':ord': { S: t.ord },
-                    ':origin': { S: t.origin },
-                    ':seq': { S: t.sequence },
-                    ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
-                  },
-                },
-              },
-            ],
+          new DeleteItemCommand({
+            TableName: settings.table,
+            Key: toSdkImage(t.key),
+            ConditionExpression:
+              'attribute_exists(#pk) AND #sver = #ver AND #ord < :ord AND NOT contains(#ord, :self)',
+            ExpressionAttributeNames: {
+              '#pk': settings.partitionKey,
+              '#sver': RESERVED.stampedVersion,
+              '#ver': settings.versionAttribute!,
+              '#ord': RESERVED.order,
+            },
+            ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },
           }),
         ),
       settings,
       clock,
-    );
-  } catch (e) {
-    const reasons = (e as { name?: string; CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-    if (
-      (e as { name?: string }).name !== 'TransactionCanceledException' ||
-      reasons?.[0]?.Code !== 'ConditionalCheckFailed' ||
-      isTransient(e)
-    )
-      throw e;
-    // Nothing of a peer's to remove here (the usual case): the tombstone alone.
-    await writeLocalTombstone(client, settings, t, clock);
-  }
+    ),
+  );
 }
 
 export async function readLocalTombstone(

@@ -336,6 +336,37 @@ describe('origin-side writes (DynamoDB Local)', () => {
     );
   });
 
+  // Bug 4 (3-region property, seed -1641647302): the local delete found nothing to remove, then a
+  // peer's older save landed before the separate tombstone write, and outlived the delete here only.
+  test("deleteLocally leaves no peer's older save behind whenever that save lands during the delete", async () => {
+    const peerSave: WriteIntent = {
+      ...put(ord(0, 1, 'aa-peer-1'), 1),
+      origin: 'aa-peer-1',
+    };
+    let landed = 0;
+    const racing = {
+      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+        try {
+          return await client(TARGET).send(command as never);
+        } finally {
+          // The peer's replicator writes between any two of this region's requests.
+          if (landed++ === 0) await applyIntent(client(TARGET), settings, peerSave, noWait);
+        }
+      },
+    } as unknown as DynamoDBClient;
+    await deleteLocally(
+      racing,
+      settings,
+      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
+      noWait,
+    );
+    expect(landed).toBeGreaterThan(0);
+    expect(await targetItem(settings)).toBeUndefined();
+    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
+      ord(0, 1, TARGET, true),
+    );
+  });
+
   test('readLocalTombstone returns null when there is none', async () => {
     expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toBeNull();
   });
