@@ -14,7 +14,7 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { fromSdkImage, toSdkImage, type Image } from '../shared/attributes';
+import { fromSdkImage, toSdkImage, toSdkValue, type Image } from '../shared/attributes';
 import type {
   LifeMarkerIntent,
   StampIntent,
@@ -312,6 +312,12 @@ export async function stampLocal(
   stamp: StampIntent,
   clock: RetryClock,
 ): Promise<boolean> {
+  // The item must still hold the record's data, not just its version: a later life of the key
+  // (deleted and saved again, back at this version) must not get this record's order key.
+  const same = Object.entries(stamp.same ?? {});
+  const sameNames = Object.fromEntries(same.map(([name], i) => [`#s${i}`, name]));
+  const sameValues = Object.fromEntries(same.map(([, value], i) => [`:s${i}`, toSdkValue(value)]));
+  const sameCondition = same.map((_, i) => ` AND #s${i} = :s${i}`).join('');
   return conditional(() =>
     withRetry(
       () =>
@@ -324,16 +330,19 @@ export async function stampLocal(
             // version by a peer holds the peer's data (it landed while this region's item was
             // deleted, or won a conflict), and must keep the peer's order key.
             ConditionExpression:
-              '#ver = :v AND (attribute_not_exists(#sver) OR #sver <> :v OR (#ord < :ord AND contains(#ord, :self)))',
+              `#ver = :v${sameCondition} AND ` +
+              '(attribute_not_exists(#sver) OR #sver <> :v OR (#ord < :ord AND contains(#ord, :self)))',
             ExpressionAttributeNames: {
               '#ord': RESERVED.order,
               '#sver': RESERVED.stampedVersion,
               '#ver': settings.versionAttribute!,
+              ...sameNames,
             },
             ExpressionAttributeValues: {
               ':ord': { S: stamp.ord },
               ':v': { N: stamp.version },
               ':self': { S: `#${settings.region}#` },
+              ...sameValues,
             },
           }),
         ),

@@ -255,14 +255,53 @@ function decideSave(
     [RESERVED.stampedVersion]: { N: now.version },
   };
   const alreadyStamped = now.stamped && now.ordRaw === ord;
+  const same = stampGuard(c.newImage!, c.key, settings);
   return {
     kind: 'replicate',
     key: c.key,
     intent: { op: 'put', key: c.key, item, ord, origin: settings.region, version: now.version },
-    ...(alreadyStamped ? {} : { stamp: { key: c.key, ord, version: now.version } }),
+    ...(alreadyStamped
+      ? {}
+      : {
+          stamp: {
+            key: c.key,
+            ord,
+            version: now.version,
+            ...(Object.keys(same).length ? { same } : {}),
+          },
+        }),
     ...(lifeMarker ? { lifeMarker } : {}),
     ...(contractViolation ? { contractViolation } : {}),
   };
+}
+
+/** At most this many attributes guard a stamp (a condition expression is limited to 4 KB). */
+export const STAMP_GUARD_MAX_ATTRIBUTES = 32;
+
+/**
+ * What a stamp requires the local item to still hold besides the version: the new image's scalar
+ * attributes (S, N, B, BOOL; first STAMP_GUARD_MAX_ATTRIBUTES by name), keys, version and reserved
+ * ones aside. The item a record describes holds exactly its new image, so the guard never refuses the
+ * right item; it refuses a later life of the key that the application deleted and saved again at the
+ * same version with other data. Sets, lists and maps are left out: a guard must never refuse the
+ * right item on a representation difference, and an item that keeps failing its stamp would make
+ * every peer's write wait for it.
+ */
+export function stampGuard(image: Image, key: Image, settings: ReplicatorSettings): Image {
+  const names = Object.keys(image)
+    .filter(
+      (n) =>
+        !n.startsWith(RESERVED_PREFIX) &&
+        !(n in key) &&
+        n !== settings.versionAttribute &&
+        (image[n].S !== undefined ||
+          image[n].N !== undefined ||
+          image[n].B !== undefined ||
+          image[n].BOOL !== undefined),
+    )
+    .sort()
+    .slice(0, STAMP_GUARD_MAX_ATTRIBUTES);
+  return Object.fromEntries(names.map((n) => [n, image[n]]));
 }
 
 /**

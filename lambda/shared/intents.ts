@@ -31,6 +31,12 @@ export interface StampIntent {
   readonly key: Image;
   readonly ord: string;
   readonly version: string;
+  /**
+   * Attributes the item must still hold with these values (scalars of the record's new image): the
+   * version alone does not tell lives apart, and a stamp must never give a later life of the key
+   * (deleted and saved again, back at the same version) this record's order key.
+   */
+  readonly same?: Image;
 }
 
 /** Origin side: record a local delete in the local tombstone table. */

@@ -282,6 +282,19 @@ describe('origin-side writes (DynamoDB Local)', () => {
     expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
   });
 
+  // Bug 2: a record of an ended life stamped the key's next life (deleted and saved again, back at the
+  // same version) with its own generation-0 order key, which an older peer save then beat.
+  test('stampLocal leaves a later life of the key at the same version alone when its data differs', async () => {
+    await seed(settings, { ...key, version: N(1), data: S('a3') });
+    const stamp = { key, ord: ord(0, 1, TARGET), version: '1', same: { data: S('a0') } };
+    expect(await stampLocal(client(TARGET), settings, stamp, noWait)).toBe(false);
+    expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
+    expect(await stampLocal(client(TARGET), settings, { ...stamp, same: { data: S('a3') } }, noWait)).toBe(
+      true,
+    );
+    expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 1, TARGET) });
+  });
+
   test('stampLocal never moves a stamp backwards (a replayed record after a winning peer write)', async () => {
     await seed(settings, { ...key, version: N(2), _ddbm_ord: S(ord(0, 2, 'zz-west-9')), _ddbm_ver: N(2) });
     expect(

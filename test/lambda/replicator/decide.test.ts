@@ -189,9 +189,26 @@ describe('multi-active saves', () => {
       origin: HERE,
       version: '5',
     });
-    expect(d.stamp).toEqual({ key, ord: expected, version: '5' });
+    expect(d.stamp).toEqual({ key, ord: expected, version: '5', same: { a: S('y') } });
     expect(d.lifeMarker).toBeUndefined();
     expect(d.contractViolation).toBeUndefined();
+  });
+
+  test("GIVEN an app save THEN the stamp is guarded by the new image's scalar data (keys, version, reserved, sets, lists and maps aside)", () => {
+    const now = {
+      ...key,
+      version: N(1),
+      s: S('x'),
+      n: N(2),
+      b: { B: 'AAE=' },
+      t: { BOOL: true },
+      ss: { SS: ['a'] },
+      l: { L: [S('a')] },
+      m: { M: { a: S('a') } },
+      nul: { NULL: true },
+    };
+    const d = expectKind(decide(insertRecord(key, now), settings, null), 'replicate');
+    expect(d.stamp?.same).toEqual({ s: S('x'), n: N(2), b: { B: 'AAE=' }, t: { BOOL: true } });
   });
 
   test('GIVEN a PutItem that dropped the stamp THEN gen falls back to the old image', () => {
