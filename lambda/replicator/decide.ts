@@ -219,7 +219,9 @@ function decideSave(
   let lifeMarker: LifeMarkerIntent | undefined;
   const inherited = now.ord ?? before?.ord;
   if (inherited) {
-    gen = inherited.gen;
+    if (inherited.origin !== settings.region && tombstone === undefined)
+      return { kind: 'need-tombstone', key: c.key };
+    gen = inheritedGeneration(inherited.gen, tombstone, sequence, now.version, settings.region);
     // A PutItem dropped the stamp: remember this life's generation here too, so that a delete of
     // the item before it is stamped again (old image without `_ddbm_ord`) still finds it.
     if (!now.ord && tombstone !== undefined)
@@ -273,6 +275,32 @@ function decideSave(
     ...(lifeMarker ? { lifeMarker } : {}),
     ...(contractViolation ? { contractViolation } : {}),
   };
+}
+
+/**
+ * The generation of a local change whose images carry an order key from an earlier write. Normally
+ * that key's generation. But an image may carry a *peer's* stamp from a save that landed between
+ * this region's delete and its tombstone (the gap `deleteLocally` closes): an application save of
+ * that item follows the delete here (the REMOVE came earlier in this stream), so it must order after
+ * the delete everywhere — it starts the next life, like a save of a deleted key.
+ */
+export function inheritedGeneration(
+  gen: number,
+  tombstone: TombstoneState | null | undefined,
+  sequence: string,
+  version: string,
+  region: string,
+): number {
+  if (
+    tombstone?.origin !== region ||
+    tombstone.sequence === undefined ||
+    tombstone.ord === undefined ||
+    tombstone.sequence >= sequence
+  )
+    return gen;
+  const deleted = parseOrd(tombstone.ord);
+  if (!deleted || tombstone.ord < formatOrd({ gen, version, origin: region, deleted: false })) return gen;
+  return deleted.gen + 1;
 }
 
 /** At most this many attributes guard a stamp (a condition expression is limited to 4 KB). */
@@ -379,7 +407,7 @@ function decideRemove(
   } else {
     // The deleted version is a local save not stamped yet: its origin is this region.
     let gen: number;
-    if (old.ord) gen = old.ord.gen;
+    if (old.ord) gen = inheritedGeneration(old.ord.gen, tombstone, sequence, old.version, region);
     else {
       const life = lifeGeneration(tombstone, sequence, false, {
         version: old.version,

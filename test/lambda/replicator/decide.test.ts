@@ -30,6 +30,7 @@ function expectKind<K extends Decision['kind']>(d: Decision, kind: K): Extract<D
   return d as Extract<Decision, { kind: K }>;
 }
 const intentOf = (d: Decision): WriteIntent => expectKind(d, 'replicate').intent;
+const rawSeq = (n: number) => String(100000000000000000000n + BigInt(n));
 
 describe('validation: malformed records are reported, never dropped', () => {
   const settings = oneWaySettings();
@@ -179,7 +180,9 @@ describe('multi-active saves', () => {
   test('GIVEN an app save on a stamped item THEN gen is inherited, ord = gen#version#here#0, the item is stamped locally and sent', () => {
     const old = stamped(4, ord(3, 4, PEER), { a: S('x') });
     const now = { ...old, version: N(5), a: S('y') }; // UpdateItem ADD version kept the stamp attributes
-    const d = expectKind(decide(modifyRecord(key, old, now), settings), 'replicate');
+    // A peer's stamp: the local tombstone is read first (see the gap-item tests below).
+    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'need-tombstone', key });
+    const d = expectKind(decide(modifyRecord(key, old, now), settings, null), 'replicate');
     const expected = ord(3, 5, HERE);
     expect(d.intent).toEqual({
       op: 'put',
@@ -260,9 +263,46 @@ describe('multi-active saves', () => {
   test('GIVEN a MODIFY that changed data without a version increase THEN a contract violation, still ordered and sent', () => {
     const old = stamped(5, ord(0, 5, PEER), { a: S('x') });
     const now = { ...old, a: S('y') };
-    const d = expectKind(decide(modifyRecord(key, old, now), settings), 'replicate');
+    const d = expectKind(decide(modifyRecord(key, old, now), settings, null), 'replicate');
     expect(d.contractViolation).toEqual({ oldVersion: '5', newVersion: '5', changedAttributes: ['a'] });
     expect(d.intent.ord).toBe(ord(0, 5, HERE));
+  });
+
+  test('GIVEN a save of a peer item that landed after our delete (REMOVE earlier in our stream) THEN it starts the next life', () => {
+    // GIVEN our delete of version 2 (sequence 100) recorded locally, and a peer's older save (v1) that
+    // slipped in before that tombstone; the application then updated that item to version 2
+    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
+    const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
+    const now = { ...old, version: N(2), a: S('mine') };
+    // WHEN the save (sequence 101) is decided
+    const d = expectKind(
+      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(101) }), settings, tombstone),
+      'replicate',
+    );
+    // THEN it orders after our delete (generation 1), not before it (generation 0 would lose everywhere)
+    expect(d.intent.ord).toBe(ord(1, 2, HERE));
+    expect(d.intent.ord > tombstone.ord).toBe(true);
+  });
+
+  test('GIVEN a save of a peer item that precedes our delete in the stream THEN it keeps its generation', () => {
+    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
+    const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
+    const now = { ...old, version: N(2), a: S('mine') };
+    const d = expectKind(
+      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(99) }), settings, tombstone),
+      'replicate',
+    );
+    expect(d.intent.ord).toBe(ord(0, 2, HERE));
+  });
+
+  test('GIVEN a delete of such a save before it was stamped THEN the delete carries the next life too', () => {
+    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
+    const old = { ...stamped(1, ord(0, 1, PEER), { a: S('mine') }), version: N(2) }; // unstamped v2
+    const d = expectKind(
+      decide(removeRecord(key, old, { sequenceNumber: rawSeq(102) }), settings, tombstone),
+      'replicate',
+    );
+    expect(d.intent.ord).toBe(ord(1, 2, HERE, true));
   });
 
   test('GIVEN a MODIFY whose version went down THEN a contract violation', () => {
@@ -426,9 +466,9 @@ describe('lifeGeneration', () => {
       'superseded',
     ],
   ])('%s', (_name, tombstone, sequence, starts, expected) => {
-    expect(lifeGeneration(tombstone, sequence, starts, { version: '1', origin: HERE, deleted: false })).toEqual(
-      expected,
-    );
+    expect(
+      lifeGeneration(tombstone, sequence, starts, { version: '1', origin: HERE, deleted: false }),
+    ).toEqual(expected);
   });
 });
 
