@@ -107,7 +107,8 @@ export async function applyIntent(
       ? Math.min(PENDING_MAX_DELAY_MS, backoffDelay(attempt, settings, random))
       : backoffDelay(attempt, settings, random);
     const mayGoOn = pending
-      ? now() - started + delay < (options.pendingWaitMs ?? settings.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS) &&
+      ? now() - started + delay <
+          (options.pendingWaitMs ?? settings.pendingWaitMs ?? DEFAULT_PENDING_WAIT_MS) &&
         now() + delay < options.deadline
       : mayRetry(attempt, delay, settings, options);
     if (!mayGoOn) {

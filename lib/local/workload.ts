@@ -462,17 +462,15 @@ export class LagSampler {
             return drop();
           }
           try {
-            const res = await this.options
-              .clientFor(p.target)
-              .send(
-                new GetItemCommand({
-                  TableName: p.sample.table,
-                  Key: p.sample.key,
-                  ConsistentRead: true,
-                  ProjectionExpression: '#w',
-                  ExpressionAttributeNames: { '#w': WRITE_ID },
-                }),
-              );
+            const res = await this.options.clientFor(p.target).send(
+              new GetItemCommand({
+                TableName: p.sample.table,
+                Key: p.sample.key,
+                ConsistentRead: true,
+                ProjectionExpression: '#w',
+                ExpressionAttributeNames: { '#w': WRITE_ID },
+              }),
+            );
             if (res.Item?.[WRITE_ID]?.S === p.sample.writeId) {
               const at = Date.now();
               const o = {

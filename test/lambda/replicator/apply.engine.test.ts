@@ -159,7 +159,11 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     );
     // Backs off 0.5 × 100·2^(n−1), each wait capped at 1 s, until the next wait would pass 3 s in all.
     expect(sleeps).toEqual([50, 100, 200, 400, 800, 1000]);
-    expect(outcome).toMatchObject({ status: 'pending', attempts: 7, holder: { source: 'item', version: '5' } });
+    expect(outcome).toMatchObject({
+      status: 'pending',
+      attempts: 7,
+      holder: { source: 'item', version: '5' },
+    });
     expect((await targetItem(settings))?._ddbm_ver).toEqual({ N: '4' });
   });
 
