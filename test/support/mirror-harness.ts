@@ -9,6 +9,7 @@ import {
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { RESERVED_PREFIX, ReplicatorSettings } from '../../lambda/shared/settings';
 import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
+import { prng } from '../../lib/local/workload';
 import { FaultMode, FaultProxy } from './fault-proxy';
 import { KeySpec, client, createMirrorTables, scanAll } from './dynamo';
 
@@ -122,18 +123,6 @@ interface RegionState {
   pending: DynamoDBRecord[];
   readonly batches: DynamoDBRecord[][];
   down: boolean;
-}
-
-/** mulberry32: small, seedable, good enough to pick split points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** JSON with object keys sorted, so equal items print equal. */
