@@ -225,6 +225,34 @@ describe('multi-active examples (DynamoDB Local)', () => {
     expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
   });
 
+  // Found by the 2-region property (seed -1033694001), reduced by hand: the application saves a peer's
+  // item that slipped in between its own delete and that delete's tombstone. The save follows the
+  // delete in its region, so it must order after it everywhere (the next life), not in the deleted one.
+  test('a save of a peer item that slipped in before the local tombstone survives that delete everywhere', async () => {
+    const [eu, sa] = TWO;
+    const h = await harness(TWO);
+    // GIVEN k1 saved in eu-north-1 (a0, v1) and replicated; sa-east-1 saves it again (b2, v2)
+    await h.save(eu, 'k1', 'a0');
+    await h.pump(eu);
+    await h.pump(sa);
+    await h.save(sa, 'k1', 'b2');
+    // AND a duplicate of eu-north-1's a0 reaches sa-east-1 while b2 is unordered there: it is parked
+    await h.redeliver(eu, h.batches(eu)[0]);
+    // WHEN sa-east-1 deletes k1, the parked a0 lands before sa-east-1's replicator has read that REMOVE,
+    // and the application there saves the item it now sees (b6, v2)
+    await h.remove(sa, 'k1');
+    await h.drainParked(sa);
+    await h.save(sa, 'k1', 'b6');
+    await h.drain({ concurrency: 'sequential' });
+    // THEN both regions hold b6
+    const snap = await h.snapshot();
+    expect(await h.divergence()).toEqual([]);
+    expect(TWO.map((r) => [...snap[r].items.values()].map((v) => JSON.parse(v).data.S))).toEqual([
+      ['b6'],
+      ['b6'],
+    ]);
+  });
+
   // Found by the 3-region property with concurrent pumps (seed -648256045), reduced by hand to a
   // sequential 2-region schedule: a replicator one record behind its region's application. The a0
   // record's stamp lands on a3 (same version 1, unstamped) and gives it a0's generation-0 order key,
