@@ -127,11 +127,7 @@ async function attemptOnce(
   options: ApplyOptions,
   attempts: number,
 ): Promise<Attempt> {
-  const items = transactItems(
-    settings,
-    intent,
-    (options.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))(),
-  );
+  const items = transactItems(settings, intent, epochSeconds(options));
   try {
     await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     return { status: 'applied', attempts };
@@ -319,37 +315,34 @@ export async function stampLocal(
   const sameNames = Object.fromEntries(same.map(([name], i) => [`#s${i}`, name]));
   const sameValues = Object.fromEntries(same.map(([, value], i) => [`:s${i}`, toSdkValue(value)]));
   const sameCondition = same.map((_, i) => ` AND #s${i} = :s${i}`).join('');
-  return conditional(() =>
-    withRetry(
-      () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: settings.table,
-            Key: toSdkImage(stamp.key),
-            UpdateExpression: 'SET #ord = :ord, #sver = :v',
-            // Only an unstamped item, or one this region stamped lower: an item stamped at this
-            // version by a peer holds the peer's data (it landed while this region's item was
-            // deleted, or won a conflict), and must keep the peer's order key.
-            ConditionExpression:
-              `#ver = :v${sameCondition} AND ` +
-              '(attribute_not_exists(#sver) OR #sver <> :v OR (#ord < :ord AND contains(#ord, :self)))',
-            ExpressionAttributeNames: {
-              '#ord': RESERVED.order,
-              '#sver': RESERVED.stampedVersion,
-              '#ver': settings.versionAttribute!,
-              ...sameNames,
-            },
-            ExpressionAttributeValues: {
-              ':ord': { S: stamp.ord },
-              ':v': { N: stamp.version },
-              ':self': { S: `#${settings.region}#` },
-              ...sameValues,
-            },
-          }),
-        ),
-      settings,
-      clock,
-    ),
+  return sendConditional(
+    client,
+    settings,
+    clock,
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(stamp.key),
+        UpdateExpression: 'SET #ord = :ord, #sver = :v',
+        // Only an unstamped item, or one this region stamped lower: an item stamped at this
+        // version by a peer holds the peer's data (it landed while this region's item was
+        // deleted, or won a conflict), and must keep the peer's order key.
+        ConditionExpression:
+          `#ver = :v${sameCondition} AND ` +
+          '(attribute_not_exists(#sver) OR #sver <> :v OR (#ord < :ord AND contains(#ord, :self)))',
+        ExpressionAttributeNames: {
+          '#ord': RESERVED.order,
+          '#sver': RESERVED.stampedVersion,
+          '#ver': settings.versionAttribute!,
+          ...sameNames,
+        },
+        ExpressionAttributeValues: {
+          ':ord': { S: stamp.ord },
+          ':v': { N: stamp.version },
+          ':self': { S: `#${settings.region}#` },
+          ...sameValues,
+        },
+      }),
   );
 }
 
@@ -358,35 +351,32 @@ export async function writeLocalTombstone(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   t: TombstoneIntent,
-  clock: RetryClock & { readonly nowSeconds?: () => number },
+  clock: ApplyOptions,
 ): Promise<boolean> {
-  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
-  return conditional(() =>
-    withRetry(
-      () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: settings.tombstoneTable,
-            Key: toSdkImage(t.key),
-            UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
-            ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
-            ExpressionAttributeNames: {
-              '#ord': TA.order,
-              '#origin': TA.origin,
-              '#seq': TA.sequence,
-              '#exp': TA.expiresAt,
-            },
-            ExpressionAttributeValues: {
-              ':ord': { S: t.ord },
-              ':origin': { S: t.origin },
-              ':seq': { S: t.sequence },
-              ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
-            },
-          }),
-        ),
-      settings,
-      clock,
-    ),
+  const now = epochSeconds(clock);
+  return sendConditional(
+    client,
+    settings,
+    clock,
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.tombstoneTable,
+        Key: toSdkImage(t.key),
+        UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
+        ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+        ExpressionAttributeNames: {
+          '#ord': TA.order,
+          '#origin': TA.origin,
+          '#seq': TA.sequence,
+          '#exp': TA.expiresAt,
+        },
+        ExpressionAttributeValues: {
+          ':ord': { S: t.ord },
+          ':origin': { S: t.origin },
+          ':seq': { S: t.sequence },
+          ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
+        },
+      }),
   );
 }
 
@@ -398,37 +388,34 @@ export async function writeLifeMarker(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   m: LifeMarkerIntent,
-  clock: RetryClock & { readonly nowSeconds?: () => number },
+  clock: ApplyOptions,
 ): Promise<boolean> {
-  const now = (clock.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
+  const now = epochSeconds(clock);
   const sameTombstone = m.expectedOrd === undefined ? 'attribute_not_exists(#ord)' : '#ord = :expected';
-  return conditional(() =>
-    withRetry(
-      () =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: settings.tombstoneTable,
-            Key: toSdkImage(m.key),
-            // The expiry only ever moves later: keeping a tombstone longer is harmless.
-            UpdateExpression: 'SET #born = :born, #gen = :gen, #exp = :exp',
-            ConditionExpression: `(attribute_not_exists(#born) OR #born < :born) AND ${sameTombstone}`,
-            ExpressionAttributeNames: {
-              '#born': TA.bornSequence,
-              '#gen': TA.bornGeneration,
-              '#exp': TA.expiresAt,
-              '#ord': TA.order,
-            },
-            ExpressionAttributeValues: {
-              ':born': { S: m.bornSequence },
-              ':gen': { N: String(m.generation) },
-              ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
-              ...(m.expectedOrd === undefined ? {} : { ':expected': { S: m.expectedOrd } }),
-            },
-          }),
-        ),
-      settings,
-      clock,
-    ),
+  return sendConditional(
+    client,
+    settings,
+    clock,
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.tombstoneTable,
+        Key: toSdkImage(m.key),
+        // The expiry only ever moves later: keeping a tombstone longer is harmless.
+        UpdateExpression: 'SET #born = :born, #gen = :gen, #exp = :exp',
+        ConditionExpression: `(attribute_not_exists(#born) OR #born < :born) AND ${sameTombstone}`,
+        ExpressionAttributeNames: {
+          '#born': TA.bornSequence,
+          '#gen': TA.bornGeneration,
+          '#exp': TA.expiresAt,
+          '#ord': TA.order,
+        },
+        ExpressionAttributeValues: {
+          ':born': { S: m.bornSequence },
+          ':gen': { N: String(m.generation) },
+          ':exp': { N: String(now + settings.tombstoneTtlSeconds) },
+          ...(m.expectedOrd === undefined ? {} : { ':expected': { S: m.expectedOrd } }),
+        },
+      }),
   );
 }
 
@@ -451,31 +438,28 @@ export async function deleteLocally(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   t: TombstoneIntent,
-  clock: RetryClock & { readonly nowSeconds?: () => number },
+  clock: ApplyOptions,
 ): Promise<void> {
   await writeLocalTombstone(client, settings, t, clock);
   if (settings.mode !== 'multi-active') return;
-  await conditional(() =>
-    withRetry(
-      () =>
-        client.send(
-          new DeleteItemCommand({
-            TableName: settings.table,
-            Key: toSdkImage(t.key),
-            ConditionExpression:
-              'attribute_exists(#pk) AND #sver = #ver AND #ord < :ord AND NOT contains(#ord, :self)',
-            ExpressionAttributeNames: {
-              '#pk': settings.partitionKey,
-              '#sver': RESERVED.stampedVersion,
-              '#ver': settings.versionAttribute!,
-              '#ord': RESERVED.order,
-            },
-            ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },
-          }),
-        ),
-      settings,
-      clock,
-    ),
+  await sendConditional(
+    client,
+    settings,
+    clock,
+    () =>
+      new DeleteItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(t.key),
+        ConditionExpression:
+          'attribute_exists(#pk) AND #sver = #ver AND #ord < :ord AND NOT contains(#ord, :self)',
+        ExpressionAttributeNames: {
+          '#pk': settings.partitionKey,
+          '#sver': RESERVED.stampedVersion,
+          '#ver': settings.versionAttribute!,
+          '#ord': RESERVED.order,
+        },
+        ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },
+      }),
   );
 }
 
@@ -507,6 +491,24 @@ export async function readLocalTombstone(
     ...(item[TA.bornSequence]?.S !== undefined ? { bornSequence: item[TA.bornSequence].S } : {}),
     ...(bornGen !== undefined ? { bornGeneration: Number(bornGen) } : {}),
   };
+}
+
+/** Epoch seconds (tombstone expiry), from the injected clock when there is one. */
+function epochSeconds(clock: { readonly nowSeconds?: () => number }): number {
+  return clock.nowSeconds ? clock.nowSeconds() : Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Sends a conditional write, retrying transient errors; false when its condition failed (which the
+ * callers treat as "already done or superseded", never as an error). The command is built per attempt.
+ */
+async function sendConditional(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  clock: RetryClock,
+  command: () => UpdateItemCommand | DeleteItemCommand,
+): Promise<boolean> {
+  return conditional(() => withRetry(() => client.send(command()), settings, clock));
 }
 
 async function conditional(fn: () => Promise<unknown>): Promise<boolean> {
