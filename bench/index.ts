@@ -12,7 +12,7 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { startEngine } from '../lib/local/engine';
-import { processBatch } from '../lambda/replicator/process';
+import { forEachBounded, processBatch } from '../lambda/replicator/process';
 import { CollectingTelemetry } from '../lambda/replicator/telemetry';
 import type { ReplicatorSettings } from '../lambda/shared/settings';
 import { tombstoneTableName } from '../lambda/shared/settings';
@@ -53,14 +53,6 @@ async function main(): Promise<void> {
     baseDelayMs: 50,
   });
 
-  const inFlight = async <T>(items: T[], limit: number, fn: (t: T) => Promise<void>) => {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: limit }, async () => {
-        while (next < items.length) await fn(items[next++]);
-      }),
-    );
-  };
   const ids = () => Array.from({ length: N }, (_, i) => `item-${i}`);
   const payload = 'x'.repeat(200);
 
@@ -98,7 +90,7 @@ async function main(): Promise<void> {
     const plain = uniqueName('BenchPlain');
     await createTable('us-east-1', plain, key, { withStream: false });
     const s0 = await timed(() =>
-      inFlight(ids(), 10, async (id) => {
+      forEachBounded(ids(), 10, async (id) => {
         await clients['us-east-1'].send(
           new PutItemCommand({ TableName: plain, Item: { pk: { S: id }, data: { S: payload } } }),
         );
@@ -108,7 +100,7 @@ async function main(): Promise<void> {
 
     // One-way: source writes, then its stream is replicated to two replicas.
     const oneWay = await createMirrorTables({ regions: REGIONS, key, streamRegions: ['us-east-1'] });
-    await inFlight(ids(), 10, async (id) => {
+    await forEachBounded(ids(), 10, async (id) => {
       await clients['us-east-1'].send(
         new PutItemCommand({ TableName: oneWay.table, Item: { pk: { S: id }, data: { S: payload } } }),
       );
@@ -122,7 +114,7 @@ async function main(): Promise<void> {
     // The article's naive copy over the same records, into fresh replicas.
     const naive = await createMirrorTables({ regions: REGIONS, key, streamRegions: [] });
     const s2 = await timed(() =>
-      inFlight(oneWayRecords, 10, async (r) => {
+      forEachBounded(oneWayRecords, 10, async (r) => {
         for (const target of ['eu-west-1', 'ap-southeast-2']) {
           const db = clients[target];
           const got = await db.send(
@@ -143,7 +135,7 @@ async function main(): Promise<void> {
       key,
       streamRegions: ['us-east-1', 'eu-west-1'],
     });
-    await inFlight(ids(), 10, async (id) => {
+    await forEachBounded(ids(), 10, async (id) => {
       await clients['us-east-1'].send(
         new UpdateItemCommand({
           TableName: multi.table,

@@ -225,7 +225,8 @@ async function sendToTarget(
   }
 }
 
-async function forEachBounded<T>(
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function forEachBounded<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<void>,

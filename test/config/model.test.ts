@@ -1,30 +1,9 @@
-import { replicatorRegions, tableRegions, type TableModel } from '../../lib/config';
+import { replicatorRegions, tableRegions } from '../../lib/config';
+import { multiActiveTable, oneWayTable } from '../support/model-fixtures';
 
-const common = {
-  key: { partitionKey: { name: 'id', type: 'S' } },
-  excludeAttributes: [],
-  billing: { mode: 'PAY_PER_REQUEST' },
-  pointInTimeRecovery: true,
-  deletionProtection: true,
-  removalPolicy: 'RETAIN',
-  tombstoneTtlDays: 30,
-} as const;
-
-const oneWay: TableModel = {
-  ...common,
-  name: 'Stories',
-  mode: 'one-way',
-  source: 'us-east-1',
-  replicas: ['eu-west-1', 'ap-southeast-2'],
-};
-
-const multiActive: TableModel = {
-  ...common,
-  name: 'Sessions',
-  mode: 'multi-active',
-  regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'],
-  versionAttribute: 'version',
-};
+const oneWay = oneWayTable();
+// A region order other than the example's, to show the configured order is kept.
+const multiActive = multiActiveTable({ regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'] });
 
 describe('tableRegions', () => {
   test('lists a one-way table source first, then its replicas', () => {

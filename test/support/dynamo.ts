@@ -3,10 +3,10 @@ import {
   DynamoDBClient,
   KeySchemaElement,
   AttributeDefinition,
-  ScanCommand,
   AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { StreamReader } from '../../lib/local/stream-reader';
+import { scanTable } from '../../lib/local/verify';
 import { tombstoneTableName } from '../../lambda/shared/settings';
 
 /** Engine helpers for tests. Every client is built with `region` only: global setup set the endpoint. */
@@ -85,15 +85,6 @@ export async function createMirrorTables(options: {
   return { table, tombstoneTable, readers };
 }
 
-export async function scanAll(region: string, table: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const res = await client(region).send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
-    );
-    items.push(...(res.Items ?? []));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return items;
+export function scanAll(region: string, table: string): Promise<Record<string, AttributeValue>[]> {
+  return scanTable(client(region), table);
 }

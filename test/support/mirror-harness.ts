@@ -7,8 +7,9 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { RESERVED_PREFIX, ReplicatorSettings } from '../../lambda/shared/settings';
+import { ReplicatorSettings } from '../../lambda/shared/settings';
 import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
+import { canonical, normalise } from '../../lib/local/verify';
 import { prng } from '../../lib/local/workload';
 import { FaultMode, FaultProxy } from './fault-proxy';
 import { KeySpec, client, createMirrorTables, scanAll } from './dynamo';
@@ -125,18 +126,8 @@ interface RegionState {
   down: boolean;
 }
 
-/** JSON with object keys sorted, so equal items print equal. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Canonical JSON (object keys sorted), so equal items print equal: the local mirror's own. */
+export { canonical };
 
 export class MirrorHarness {
   readonly ctx: HarnessContext;
@@ -542,22 +533,13 @@ export class MirrorHarness {
 
   // ---------------------------------------------------------------- observations
 
-  private normalise(item: Record<string, AttributeValue>): Record<string, AttributeValue> {
-    const out: Record<string, AttributeValue> = {};
-    for (const [k, v] of Object.entries(item)) {
-      if (k.startsWith(RESERVED_PREFIX) || this.ctx.excludeAttributes.includes(k)) continue;
-      out[k] = v;
-    }
-    return out;
-  }
-
   /** Application-visible items per region: `_ddbm_` and excluded attributes dropped. */
   async snapshot(): Promise<Record<string, RegionSnapshot>> {
     const out: Record<string, RegionSnapshot> = {};
     for (const region of this.regions) {
       const items = new Map<string, string>();
       for (const item of await scanAll(region, this.ctx.table))
-        items.set(canonical(item.pk), canonical(this.normalise(item)));
+        items.set(canonical(item.pk), canonical(normalise(item, this.ctx)));
       out[region] = { items };
     }
     return out;

@@ -201,6 +201,51 @@ export async function redeliveryChanges(h: MirrorHarness): Promise<string | unde
   return changes.length ? changes.join('\n') : undefined;
 }
 
+/** What a property checks after a scenario has drained: a description of the failure, or undefined. */
+export type ScenarioCheck = (h: MirrorHarness) => Promise<string | undefined>;
+
+/** Every region holds the same application-visible items. */
+export const converged: ScenarioCheck = async (h) => {
+  const divergence = await h.divergence();
+  return divergence.length ? explain(h, divergence) : undefined;
+};
+
+/** Re-delivering every earlier batch changes nothing stored (see redeliveryChanges). */
+export const redeliveryIsIdempotent: ScenarioCheck = async (h) => {
+  const changes = await redeliveryChanges(h);
+  return changes ? `${changes}\n${explain(h, [])}` : undefined;
+};
+
+/** The property behind every convergence test: random commands, heal, drain, then `check`. */
+export function scenarioProperty(
+  options: Omit<ScenarioOptions, 'seed'>,
+  commands: fc.Arbitrary<Op[]>,
+  check: ScenarioCheck,
+  tally?: Tally,
+): fc.IAsyncPropertyWithHooks<[Op[], number]> {
+  return fc.asyncProperty(commands, fc.nat(), async (ops, seed) => {
+    const h = await runScenario({ ...options, seed }, ops);
+    tally?.add(h, ops);
+    const failure = await check(h);
+    if (failure) throw new Error(failure);
+  });
+}
+
+/** Asserts the property over `runs` runs and prints what the runs exercised, pass or fail. */
+export async function assertScenarios(
+  options: Omit<ScenarioOptions, 'seed'>,
+  commands: fc.Arbitrary<Op[]>,
+  check: ScenarioCheck,
+  runs: number,
+): Promise<void> {
+  const tally = new Tally();
+  try {
+    await fc.assert(scenarioProperty(options, commands, check, tally), fcParams(runs));
+  } finally {
+    console.log(`${expect.getState().currentTestName}: ${tally}`);
+  }
+}
+
 /** Sums what the runs of one property actually exercised, for the test output. */
 export class Tally {
   runs = 0;

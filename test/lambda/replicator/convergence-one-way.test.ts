@@ -1,7 +1,6 @@
-import fc from 'fast-check';
 import { FaultProxy } from '../../support/fault-proxy';
 import { realReplicator } from './real-replicator';
-import { explain, fcParams, oneWayOps, redeliveryChanges, runScenario, Tally } from './convergence-model';
+import { assertScenarios, converged, oneWayOps, redeliveryIsIdempotent } from './convergence-model';
 
 /**
  * One-way tables (docs/replication.md): the source's random saves, whole-item puts and deletes,
@@ -24,49 +23,25 @@ describe('one-way convergence (property, DynamoDB Local)', () => {
 
   test(
     `replicas equal the source after drain, whatever the batching, duplicates, replays and replica outages (${RUNS.convergence} runs x <=${MAX_OPS} ops)`,
-    async () => {
-      const tally = new Tally();
-      try {
-        await fc.assert(
-          fc.asyncProperty(oneWayOps(REGIONS.length, MAX_OPS), fc.nat(), async (ops, seed) => {
-            const h = await runScenario(
-              { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
-              ops,
-            );
-            tally.add(h, ops);
-            const divergence = await h.divergence();
-            if (divergence.length) throw new Error(explain(h, divergence));
-          }),
-          fcParams(RUNS.convergence),
-        );
-      } finally {
-        console.log(`${expect.getState().currentTestName}: ${tally}`);
-      }
-    },
+    () =>
+      assertScenarios(
+        { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy },
+        oneWayOps(REGIONS.length, MAX_OPS),
+        converged,
+        RUNS.convergence,
+      ),
     PROPERTY_TIMEOUT_MS,
   );
 
   test(
     `re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (${RUNS.idempotence} runs)`,
-    async () => {
-      const tally = new Tally();
-      try {
-        await fc.assert(
-          fc.asyncProperty(oneWayOps(REGIONS.length, 15), fc.nat(), async (ops, seed) => {
-            const h = await runScenario(
-              { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy, seed },
-              ops,
-            );
-            tally.add(h, ops);
-            const changes = await redeliveryChanges(h);
-            if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
-          }),
-          fcParams(RUNS.idempotence),
-        );
-      } finally {
-        console.log(`${expect.getState().currentTestName}: ${tally}`);
-      }
-    },
+    () =>
+      assertScenarios(
+        { regions: REGIONS, mode: 'one-way', replicator: realReplicator, proxy },
+        oneWayOps(REGIONS.length, 15),
+        redeliveryIsIdempotent,
+        RUNS.idempotence,
+      ),
     PROPERTY_TIMEOUT_MS,
   );
 });

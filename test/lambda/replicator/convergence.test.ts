@@ -1,15 +1,7 @@
-import fc from 'fast-check';
 import { FaultProxy } from '../../support/fault-proxy';
 import { MirrorHarness } from '../../support/mirror-harness';
 import { realReplicator } from './real-replicator';
-import {
-  explain,
-  fcParams,
-  multiActiveOps,
-  redeliveryChanges,
-  runScenario,
-  Tally,
-} from './convergence-model';
+import { assertScenarios, converged, multiActiveOps, redeliveryIsIdempotent } from './convergence-model';
 
 /**
  * Multi-active convergence (docs/replication.md, "Guarantees"): once writes stop and every stream and
@@ -38,49 +30,25 @@ describe('multi-active convergence (property, DynamoDB Local)', () => {
     { name: '3 regions', regions: THREE, runs: RUNS.three },
   ])(
     `$name converge after drain, whatever the interleaving, batching, duplicates, replays and faults ($runs runs x <=${MAX_OPS} ops)`,
-    async ({ regions, runs }) => {
-      const tally = new Tally();
-      try {
-        await fc.assert(
-          fc.asyncProperty(multiActiveOps(regions.length, MAX_OPS), fc.nat(), async (ops, seed) => {
-            const h = await runScenario(
-              { regions, mode: 'multi-active', replicator: realReplicator, proxy, seed },
-              ops,
-            );
-            tally.add(h, ops);
-            const divergence = await h.divergence();
-            if (divergence.length) throw new Error(explain(h, divergence));
-          }),
-          fcParams(runs),
-        );
-      } finally {
-        console.log(`${expect.getState().currentTestName}: ${tally}`);
-      }
-    },
+    ({ regions, runs }) =>
+      assertScenarios(
+        { regions, mode: 'multi-active', replicator: realReplicator, proxy },
+        multiActiveOps(regions.length, MAX_OPS),
+        converged,
+        runs,
+      ),
     PROPERTY_TIMEOUT_MS,
   );
 
   test(
     `re-delivering any earlier batch after drain changes nothing stored, stamps and tombstones included (${RUNS.idempotence} runs)`,
-    async () => {
-      const tally = new Tally();
-      try {
-        await fc.assert(
-          fc.asyncProperty(multiActiveOps(THREE.length, 20), fc.nat(), async (ops, seed) => {
-            const h = await runScenario(
-              { regions: THREE, mode: 'multi-active', replicator: realReplicator, proxy, seed },
-              ops,
-            );
-            tally.add(h, ops);
-            const changes = await redeliveryChanges(h);
-            if (changes) throw new Error(`${changes}\n${explain(h, [])}`);
-          }),
-          fcParams(RUNS.idempotence),
-        );
-      } finally {
-        console.log(`${expect.getState().currentTestName}: ${tally}`);
-      }
-    },
+    () =>
+      assertScenarios(
+        { regions: THREE, mode: 'multi-active', replicator: realReplicator, proxy },
+        multiActiveOps(THREE.length, 20),
+        redeliveryIsIdempotent,
+        RUNS.idempotence,
+      ),
     PROPERTY_TIMEOUT_MS,
   );
 });
