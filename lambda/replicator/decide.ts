@@ -14,7 +14,15 @@ import type {
   WriteIntent,
 } from '../shared/intents';
 import { RESERVED, RESERVED_PREFIX, type ReplicatorSettings } from '../shared/settings';
-import { compareVersion, formatOrd, isSequenceNumber, parseOrd, parseVersion, sequenceOrd } from './order';
+import {
+  compareVersion,
+  formatOrd,
+  isSequenceNumber,
+  parseOrd,
+  parseVersion,
+  sequenceOrd,
+  type MultiActiveOrd,
+} from './order';
 
 export type SkipReason =
   /** A peer's replicated save or delete arriving in this region's stream. */
@@ -221,7 +229,7 @@ function decideSave(
   if (inherited) {
     if (inherited.origin !== settings.region && tombstone === undefined)
       return { kind: 'need-tombstone', key: c.key };
-    gen = inheritedGeneration(inherited.gen, tombstone, sequence, now.version, settings.region);
+    gen = inheritedGeneration(inherited, tombstone, sequence, settings.region);
     // A PutItem dropped the stamp: remember this life's generation here too, so that a delete of
     // the item before it is stamped again (old image without `_ddbm_ord`) still finds it.
     if (!now.ord && tombstone !== undefined)
@@ -280,26 +288,28 @@ function decideSave(
 /**
  * The generation of a local change whose images carry an order key from an earlier write. Normally
  * that key's generation. But an image may carry a *peer's* stamp from a save that landed between
- * this region's delete and its tombstone (the gap `deleteLocally` closes): an application save of
- * that item follows the delete here (the REMOVE came earlier in this stream), so it must order after
- * the delete everywhere — it starts the next life, like a save of a deleted key.
+ * this region's delete and its tombstone (the gap `deleteLocally` closes). Such an item is recognised
+ * by its stamp ordering before this region's own tombstone: once the tombstone is written, no such
+ * save can land. An application save of that item follows the delete here (the REMOVE came earlier in
+ * this stream), so it — and every later save that still carries the stale stamp — must order after the
+ * delete everywhere: it starts the next life, like a save of a deleted key.
  */
 export function inheritedGeneration(
-  gen: number,
+  inherited: MultiActiveOrd,
   tombstone: TombstoneState | null | undefined,
   sequence: string,
-  version: string,
   region: string,
 ): number {
   if (
+    inherited.origin === region ||
     tombstone?.origin !== region ||
     tombstone.sequence === undefined ||
     tombstone.ord === undefined ||
     tombstone.sequence >= sequence
   )
-    return gen;
+    return inherited.gen;
   const deleted = parseOrd(tombstone.ord);
-  if (!deleted || tombstone.ord < formatOrd({ gen, version, origin: region, deleted: false })) return gen;
+  if (!deleted || formatOrd(inherited) >= tombstone.ord) return inherited.gen;
   return deleted.gen + 1;
 }
 
@@ -407,7 +417,7 @@ function decideRemove(
   } else {
     // The deleted version is a local save not stamped yet: its origin is this region.
     let gen: number;
-    if (old.ord) gen = inheritedGeneration(old.ord.gen, tombstone, sequence, old.version, region);
+    if (old.ord) gen = inheritedGeneration(old.ord, tombstone, sequence, region);
     else {
       const life = lifeGeneration(tombstone, sequence, false, {
         version: old.version,

@@ -284,6 +284,21 @@ describe('multi-active saves', () => {
     expect(d.intent.ord > tombstone.ord).toBe(true);
   });
 
+  test("GIVEN a later save that still carries the gap item's stale stamp, past our deleted version THEN it is in the next life too", () => {
+    // GIVEN our delete of version 2 and a peer's v1 gap item, saved here twice since (v2, then v3)
+    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
+    const gap = stamped(1, ord(0, 1, PEER), { a: S('peer') });
+    const old = { ...gap, version: N(2), a: S('first') };
+    const now = { ...gap, version: N(3), a: S('second') };
+    // WHEN the second save is decided
+    const d = expectKind(
+      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(102) }), settings, tombstone),
+      'replicate',
+    );
+    // THEN it orders after the first one (generation 1, version 2), not in the deleted generation
+    expect(d.intent.ord).toBe(ord(1, 3, HERE));
+  });
+
   test('GIVEN a save of a peer item that precedes our delete in the stream THEN it keeps its generation', () => {
     const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
     const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
