@@ -32,13 +32,14 @@ describe('negative control: the article two-way mirror does not converge', () =>
         // Shrinking is skipped: the point is that a divergence exists, and the first one is printed.
         { ...fcParams(40), endOnFailure: true },
       );
-      // THEN fast-check finds a schedule after which the regions disagree (not some other error)
+      // THEN fast-check finds a schedule after which the regions disagree, or never settle (the
+      // article's echo loop) — not some other error
       const example = (result.errorInstance as Error | undefined)?.message ?? '';
       console.log(
         `article (${variant}) counterexample, seed ${result.seed}, path ${result.counterexample ? result.counterexamplePath : '-'}\n${example}`,
       );
       expect(result.failed).toBe(true);
-      expect(example).toContain('divergence: [');
+      expect(example).toMatch(/divergence: \[|did not quiesce/);
     },
   );
 
