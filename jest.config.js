@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
-  // One DynamoDB Local for the whole run (FACTS.md: ~2 s start-up; one process serves every region).
+  // One DynamoDB Local for the whole run (docs/platform.md#dynamodb-local: ~2 s start-up; one process serves every region).
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.ts'],

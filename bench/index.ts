@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: replication throughput on DynamoDB Local, as ratios against a ceiling measured in
- * the same run on the same engine (this machine is shared and noisy: FACTS.md). Every figure is the
+ * the same run on the same engine (machines are shared and noisy: docs/platform.md#dynamodb-local). Every figure is the
  * median of REPS repetitions (after one discarded warm-up), each on fresh tables.
  *
  *   ceiling       raw PutItem, 10 in flight, into one region
@@ -13,9 +13,9 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } fro
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { startEngine } from '../lib/local/engine';
 import { forEachBounded, processBatch } from '../lambda/replicator/process';
-import { CollectingTelemetry } from '../lambda/replicator/telemetry';
-import type { ReplicatorSettings } from '../lambda/shared/settings';
-import { tombstoneTableName } from '../lambda/shared/settings';
+import { CollectingTelemetry } from '../lambda/core/telemetry';
+import type { ReplicatorSettings } from '../lambda/contract';
+import { tombstoneTableName } from '../lambda/contract';
 
 const N = Number(process.env.BENCH_RECORDS ?? 400);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -38,20 +38,21 @@ async function main(): Promise<void> {
     table: string,
     mode: ReplicatorSettings['mode'],
     region: string,
-  ): ReplicatorSettings => ({
-    table,
-    tombstoneTable: tombstoneTableName(table),
-    region,
-    mode,
-    partitionKey: 'pk',
-    ...(mode === 'multi-active' ? { versionAttribute: 'version' } : {}),
-    peers: REGIONS.filter((r) => r !== region).map((r) => ({ region: r, parkingQueueUrl: `local://${r}` })),
-    tombstoneTtlSeconds: 86400,
-    excludeAttributes: [],
-    maxConcurrency: 10,
-    maxAttempts: 5,
-    baseDelayMs: 50,
-  });
+  ): ReplicatorSettings => {
+    const common = {
+      table,
+      tombstoneTable: tombstoneTableName(table),
+      region,
+      partitionKey: 'pk',
+      peers: REGIONS.filter((r) => r !== region).map((r) => ({ region: r, parkingQueueUrl: `local://${r}` })),
+      tombstoneTtlSeconds: 86400,
+      excludeAttributes: [],
+      maxConcurrency: 10,
+      maxAttempts: 5,
+      baseDelayMs: 50,
+    };
+    return mode === 'multi-active' ? { ...common, mode, versionAttribute: 'version' } : { ...common, mode };
+  };
 
   const ids = () => Array.from({ length: N }, (_, i) => `item-${i}`);
   const payload = 'x'.repeat(200);

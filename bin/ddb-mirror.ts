@@ -10,7 +10,7 @@ import { AssemblyError, describePlan, readAssembly, synthesize } from '../lib/lo
 import { EngineError } from '../lib/local/engine';
 import { MirrorError, runLocalMirror } from '../lib/local/mirror';
 
-// The SDK is pinned through package-lock.json (FACTS.md: releases after January 2027 need Node 22);
+// The SDK is pinned through package-lock.json (docs/platform.md#node-and-sdk: releases after January 2027 need Node 22);
 // its Node 20 notice is known and would only clutter the run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -120,7 +120,7 @@ export function parseArgs(argv: readonly string[]): StartArgs {
   return out as StartArgs;
 }
 
-/** The SDK's notice that its 2027 releases need Node 22 (FACTS.md: pinned) says nothing about this run. */
+/** The SDK's notice that its 2027 releases need Node 22 (docs/platform.md#node-and-sdk: pinned) says nothing about this run. */
 function quietNodeVersionNotice(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }

@@ -4,11 +4,11 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { ParkedMessage } from '../shared/intents';
-import { CONSUMER_PENDING_WAIT_MS, type ReplicatorSettings } from '../shared/settings';
-import { applyIntent, type Outcome } from '../replicator/apply';
-import { describeError, type RetryClock } from '../replicator/retry';
-import type { Telemetry } from '../replicator/telemetry';
+import type { ParkedMessage } from '../core/intents';
+import type { ReplicatorSettings } from '../contract';
+import { applyIntent, CONSUMER_PENDING_WAIT_MS, type Outcome } from '../core/apply';
+import { describeError, type RetryClock } from '../core/retry';
+import type { Telemetry } from '../core/telemetry';
 
 export interface ConsumerDeps extends RetryClock {
   readonly settings: ReplicatorSettings;

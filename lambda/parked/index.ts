@@ -5,8 +5,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { PowertoolsTelemetry } from '../replicator/powertools-telemetry';
-import { decodeSettings, SETTINGS_ENV } from '../shared/settings';
+import { PowertoolsTelemetry } from '../core/powertools-telemetry';
+import { decodeSettings, SETTINGS_ENV } from '../contract';
 import { consumeParked } from './consumer';
 
 const settings = decodeSettings(process.env[SETTINGS_ENV]);

@@ -5,15 +5,15 @@
  * check of a REMOVE), `decide` returns `need-tombstone`; the caller reads it and calls again with it.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
-import { changedAttributes, type Image, type StreamAttributeValue } from '../shared/attributes';
+import { changedAttributes, type Image, type StreamAttributeValue } from '../core/attributes';
 import type {
   LifeMarkerIntent,
   StampIntent,
   TombstoneIntent,
   TombstoneState,
   WriteIntent,
-} from '../shared/intents';
-import { RESERVED, RESERVED_PREFIX, type ReplicatorSettings } from '../shared/settings';
+} from '../core/intents';
+import { RESERVED, RESERVED_PREFIX, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
 import {
   compareVersion,
   formatOrd,
@@ -22,7 +22,7 @@ import {
   parseVersion,
   sequenceOrd,
   type MultiActiveOrd,
-} from './order';
+} from '../core/order';
 
 export type SkipReason =
   /** A peer's replicated save or delete arriving in this region's stream. */
@@ -133,7 +133,7 @@ export function replicatedImage(image: Image, key: Image, settings: ReplicatorSe
   // Keys and the version are never stripped: without them the target write is meaningless.
   const keep = new Set([
     ...Object.keys(key),
-    ...(settings.versionAttribute ? [settings.versionAttribute] : []),
+    ...(settings.mode === 'multi-active' ? [settings.versionAttribute] : []),
   ]);
   const excluded = new Set(settings.excludeAttributes);
   const out: Image = {};
@@ -159,7 +159,7 @@ function decideOneWay(c: Checked, settings: ReplicatorSettings): Decision {
 
 function decideMultiActive(
   c: Checked,
-  settings: ReplicatorSettings,
+  settings: MultiActiveSettings,
   tombstone: TombstoneState | null | undefined,
 ): Decision {
   return c.eventName === 'REMOVE' ? decideRemove(c, settings, tombstone) : decideSave(c, settings, tombstone);
@@ -174,8 +174,8 @@ interface ImageStamp {
   readonly stamped: boolean;
 }
 
-function readStamp(image: Image, settings: ReplicatorSettings): ImageStamp | { reason: string } {
-  const versionAttr = image[settings.versionAttribute!];
+function readStamp(image: Image, settings: MultiActiveSettings): ImageStamp | { reason: string } {
+  const versionAttr = image[settings.versionAttribute];
   const version = parseVersion(versionAttr?.N);
   const ordRaw = image[RESERVED.order]?.S;
   const ord = ordRaw === undefined ? undefined : parseOrd(ordRaw);
@@ -192,7 +192,7 @@ function readStamp(image: Image, settings: ReplicatorSettings): ImageStamp | { r
 
 function decideSave(
   c: Checked,
-  settings: ReplicatorSettings,
+  settings: MultiActiveSettings,
   tombstone: TombstoneState | null | undefined,
 ): Decision {
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
@@ -325,7 +325,7 @@ export const STAMP_GUARD_MAX_ATTRIBUTES = 32;
  * right item on a representation difference, and an item that keeps failing its stamp would make
  * every peer's write wait for it.
  */
-export function stampGuard(image: Image, key: Image, settings: ReplicatorSettings): Image {
+export function stampGuard(image: Image, key: Image, settings: MultiActiveSettings): Image {
   const names = Object.keys(image)
     .filter(
       (n) =>
@@ -381,7 +381,7 @@ export function lifeGeneration(
 
 function decideRemove(
   c: Checked,
-  settings: ReplicatorSettings,
+  settings: MultiActiveSettings,
   tombstone: TombstoneState | null | undefined,
 ): Decision {
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });

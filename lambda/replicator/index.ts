@@ -1,13 +1,13 @@
 /**
- * Replicator entry: wiring only (STYLE.md, practice 7). The logic is in process.ts / decide.ts / apply.ts.
+ * Replicator entry: wiring only: module-scope clients and telemetry, then one call. The logic is in process.ts / decide.ts / apply.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { decodeSettings, SETTINGS_ENV } from '../shared/settings';
-import { PowertoolsTelemetry } from './powertools-telemetry';
+import { decodeSettings, SETTINGS_ENV } from '../contract';
+import { PowertoolsTelemetry } from '../core/powertools-telemetry';
 import { processBatch } from './process';
 import { SqsParker } from './sqs-parker';
 

@@ -3,14 +3,14 @@
  * strictly in stream order, every record sent to every peer.
  *
  * Not Powertools `BatchProcessor`: it processes every record, in parallel by default, and does not
- * stop an item at its first failure (FACTS.md), so a later change of an item could be applied
+ * stop an item at its first failure (docs/platform.md#event-source-mapping), so a later change of an item could be applied
  * before an earlier one that failed. Here a failed record fails every later record of its item.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { canonicalImage } from '../shared/attributes';
-import type { ParkedMessage, WriteIntent } from '../shared/intents';
-import type { ReplicatorSettings } from '../shared/settings';
+import { canonicalImage } from '../core/attributes';
+import type { ParkedMessage, WriteIntent } from '../core/intents';
+import type { ReplicatorSettings } from '../contract';
 import {
   applyIntent,
   readLocalTombstone,
@@ -18,10 +18,10 @@ import {
   writeLifeMarker,
   deleteLocally,
   type Outcome,
-} from './apply';
+} from '../core/apply';
 import { decide, type Decision } from './decide';
-import { describeError, type RetryClock } from './retry';
-import type { Telemetry } from './telemetry';
+import { describeError, type RetryClock } from '../core/retry';
+import type { Telemetry } from '../core/telemetry';
 
 /** Where a record bound for an unreachable target is kept (an SQS queue per target in production). */
 export interface Parker {
@@ -115,7 +115,8 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
           });
         }
         // Origin side first, so a crash between here and the peers replays into the same order key.
-        if (decision.stamp) await stampLocal(local, settings, decision.stamp, deps);
+        if (decision.stamp && settings.mode === 'multi-active')
+          await stampLocal(local, settings, decision.stamp, deps);
         if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
         {
           const results = await Promise.all(

@@ -1,6 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ParkedMessage } from '../shared/intents';
-import type { PeerSettings } from '../shared/settings';
+import type { ParkedMessage } from '../core/intents';
+import type { PeerSettings } from '../contract';
 import type { Parker } from './process';
 
 /** Parks a record on the target's parking queue (in this region; settings.peers[].parkingQueueUrl). */

@@ -9,7 +9,7 @@
  * Every message names the offending value; the field path is added by `issues.ts`.
  */
 import { z } from 'zod';
-import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/shared/settings';
+import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 
 /** Every default of the config file, in one place. `load.ts` and the schema's `default`s read these. */
 export const DEFAULTS = {

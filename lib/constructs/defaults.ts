@@ -1,11 +1,11 @@
 /**
- * Every default the constructs apply, in one place (STYLE 4), each with the reason it was chosen.
+ * Every default the constructs apply, in one place, each with the reason it was chosen.
  * Constructs read these; props override them; nothing else hard-codes a number.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { TOMBSTONE_ATTRIBUTES } from '../../lambda/shared/settings';
+import { METRIC_NAMESPACE, METRIC_SERVICE, TOMBSTONE_ATTRIBUTES } from '../../lambda/contract';
 
 /** Newest Node.js runtime aws-cdk-lib knows; cdk-nag AwsSolutions-L1 and Serverless-LambdaLatestVersion demand it. */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -15,10 +15,10 @@ export const FUNCTION_DEFAULTS = {
   memorySize: 512,
   timeout: Duration.seconds(60),
   logRetention: logs.RetentionDays.ONE_MONTH,
-  /** Powertools Metrics namespace; the dashboard and the functions must agree. */
-  metricsNamespace: 'DdbMirror',
+  /** Powertools Metrics namespace; the dashboard and the functions read it from the contract. */
+  metricsNamespace: METRIC_NAMESPACE,
   /** Powertools `service`, the default metric dimension of both functions. */
-  serviceName: 'ddb-mirror',
+  serviceName: METRIC_SERVICE,
 } as const;
 
 /** Replicator behaviour written into `DDBM_SETTINGS`. */
@@ -30,7 +30,7 @@ export const REPLICATOR_SETTINGS_DEFAULTS = {
 
 /**
  * DynamoDB stream event source (aws-solutions-constructs lambda-event-source-mapping-defaults).
- * Unbounded defaults block a shard for 24 h on one bad record (FACTS.md), so every bound is explicit.
+ * Unbounded defaults block a shard for 24 h on one bad record (docs/platform.md#event-source-mapping), so every bound is explicit.
  */
 export const STREAM_EVENT_SOURCE_DEFAULTS = {
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,

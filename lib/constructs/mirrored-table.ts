@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { tombstoneTableName } from '../../lambda/shared/settings';
+import { tombstoneTableName } from '../../lambda/contract';
 import type { KeyAttribute, TableModel } from '../config/model';
 import { TOMBSTONE_TTL_ATTRIBUTE } from './defaults';
 

@@ -10,10 +10,12 @@ import { Construct } from 'constructs';
 import {
   encodeSettings,
   SETTINGS_ENV,
+  settingsProblems,
   tombstoneTableName,
+  type PeerSettings,
   type ReplicatorSettings,
-} from '../../lambda/shared/settings';
-import { tableRegions } from '../config/model';
+} from '../../lambda/contract';
+import { tableRegions, type TableModel } from '../config/model';
 import {
   FUNCTION_DEFAULTS,
   LAMBDA_RUNTIME,
@@ -146,24 +148,19 @@ export class Replicator extends Construct {
       return { targetRegion, queue, deadLetterQueue };
     });
 
-    this.settings = {
-      table: model.name,
-      tombstoneTable: tombstoneTableName(model.name),
-      region: this.region,
-      mode: model.mode,
-      partitionKey: model.key.partitionKey.name,
-      ...(model.key.sortKey ? { sortKey: model.key.sortKey.name } : {}),
-      ...(model.mode === 'multi-active' ? { versionAttribute: model.versionAttribute } : {}),
-      peers: this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
-      tombstoneTtlSeconds: model.tombstoneTtlDays * 86400,
-      ...(model.ttl
-        ? { ttl: { attribute: model.ttl.attribute, replicateDeletes: model.ttl.replicateDeletes } }
-        : {}),
-      excludeAttributes: [...model.excludeAttributes],
-      maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
-      maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
-      baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
-    };
+    this.settings = replicatorSettings(
+      model,
+      this.region,
+      this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
+      {
+        maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
+        maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
+        baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
+      },
+    );
+    const problems = settingsProblems(this.settings);
+    if (problems.length)
+      throw new Error(`${this.node.path}: invalid replicator settings: ${problems.join('; ')}`);
 
     // Writes to every peer, one TransactWriteItems per record (authorised per contained action): the
     // item's conditional Put or Delete, and on the tombstone a ConditionCheck or an Update (an Update,
@@ -326,6 +323,8 @@ export class Replicator extends Construct {
         // Bundle everything, AWS SDK v3 included, so the deployed SDK is the one package-lock.json pins
         // (not whatever the runtime ships) and cold starts load one minified file.
         externalModules: [],
+        // ES module builds first: they tree-shake (zod/mini and the SDK's dist-es shrink the bundle).
+        mainFields: ['module', 'main'],
         forceDockerBundling: false,
       },
       environment: {
@@ -337,4 +336,38 @@ export class Replicator extends Construct {
     });
     return { fn, role };
   }
+}
+
+/** How a replicator works through a batch: the tunable part of its settings. */
+export interface ReplicatorTuning {
+  readonly maxConcurrency: number;
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+}
+
+/** The settings a table's replicator in `region` receives (the contract's discriminated union). */
+export function replicatorSettings(
+  model: TableModel,
+  region: string,
+  peers: readonly PeerSettings[],
+  tuning: ReplicatorTuning,
+): ReplicatorSettings {
+  // Key order as deployed: a reordered JSON would change every function's environment.
+  const head = { table: model.name, tombstoneTable: tombstoneTableName(model.name), region };
+  const key = {
+    partitionKey: model.key.partitionKey.name,
+    ...(model.key.sortKey ? { sortKey: model.key.sortKey.name } : {}),
+  };
+  const rest = {
+    peers,
+    tombstoneTtlSeconds: model.tombstoneTtlDays * 86400,
+    ...(model.ttl
+      ? { ttl: { attribute: model.ttl.attribute, replicateDeletes: model.ttl.replicateDeletes } }
+      : {}),
+    excludeAttributes: [...model.excludeAttributes],
+    ...tuning,
+  };
+  return model.mode === 'one-way'
+    ? { ...head, mode: 'one-way', ...key, ...rest }
+    : { ...head, mode: 'multi-active', ...key, versionAttribute: model.versionAttribute, ...rest };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join, resolve as resolvePath } from 'path';
 import { pathToFileURL } from 'url';
 import type { KeySchema, KeyType } from '../config/model';
-import { decodeSettings, ReplicatorSettings, SETTINGS_ENV } from '../../lambda/shared/settings';
+import { decodeSettings, ReplicatorSettings, SETTINGS_ENV } from '../../lambda/contract';
 
 /**
  * Reads a synthesized CDK cloud assembly (cdk.out) and turns it into what the local mirror runs:
@@ -863,7 +863,7 @@ function deriveMirrorTables(
       ...(source ? { source } : {}),
       regions: ordered,
       key: table.key,
-      ...(s.versionAttribute ? { versionAttribute: s.versionAttribute } : {}),
+      ...(s.mode === 'multi-active' ? { versionAttribute: s.versionAttribute } : {}),
       excludeAttributes: s.excludeAttributes,
       ...(s.ttl
         ? { ttlAttribute: s.ttl.attribute }

@@ -25,7 +25,7 @@ export class EngineError extends Error {}
 
 /**
  * Starts DynamoDB Local in memory, without `-sharedDb`: it then keeps one database per access key and
- * signing region, so this one process stands in for every region (FACTS.md).
+ * signing region, so this one process stands in for every region (docs/platform.md#dynamodb-local).
  */
 export async function startEngine(options: StartEngineOptions = {}): Promise<Engine> {
   if (options.endpoint) {

@@ -5,7 +5,7 @@ import { compareSequence } from './stream-reader';
 /**
  * The properties of an `AWS::Lambda::EventSourceMapping`, spelled as in the synthesized template, so the
  * assembly reader can pass a resolved `Properties` block straight in. Ranges are those of the Lambda API
- * (FACTS.md, Lambda "services-ddb-params").
+ * (docs/platform.md#event-source-mapping).
  */
 export interface EventSourceMappingProperties {
   /** @default 100 (1–10,000) */
@@ -139,7 +139,7 @@ export interface EventSourceCounters {
   recordsDiscarded: number;
 }
 
-/** Lambda's payload limit for a synchronous invocation (FACTS.md). */
+/** Lambda's payload limit for a synchronous invocation (docs/platform.md#event-source-mapping). */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 interface WorkItem {
@@ -165,7 +165,7 @@ interface Shard {
  * Emulates a Lambda event source mapping on a DynamoDB stream: per shard, one batch in flight
  * (ParallelizationFactor 1), records in order, checkpoint only past what succeeded.
  *
- * Semantics follow the Lambda developer guide (FACTS.md): partial batch responses checkpoint at the lowest
+ * Semantics follow the Lambda developer guide (docs/platform.md#event-source-mapping): partial batch responses checkpoint at the lowest
  * reported sequence number and replay everything after it; an empty or unknown `itemIdentifier` fails the
  * whole batch; bisection does not use retries; a batch whose retries run out, or whose records grow older
  * than `MaximumRecordAgeInSeconds`, is discarded with its metadata sent to the on-failure destination, and the
@@ -548,7 +548,7 @@ function defaultRetryDelay(retry: number): number {
   return Math.min(250 * 2 ** Math.max(0, retry - 1), 8000);
 }
 
-/** Collects every out-of-range or unsupported property into one error (STYLE.md 5). */
+/** Collects every out-of-range or unsupported property into one error. */
 export function validateProperties(p: EventSourceMappingProperties): void {
   const errors: string[] = [];
   const range = (name: keyof EventSourceMappingProperties, min: number, max: number) => {

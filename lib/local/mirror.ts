@@ -58,7 +58,7 @@ export interface LocalMirrorOptions {
   readonly signal?: AbortSignal;
   /** Leave everything running after the report; the caller must call `stop()`. @default false */
   readonly keep?: boolean;
-  /** Lambda polls a shard about 4 times a second (FACTS.md). @default 250 */
+  /** Lambda polls a shard about 4 times a second (docs/platform.md#event-source-mapping). @default 250 */
   readonly pollIntervalMs?: number;
 }
 
@@ -468,7 +468,7 @@ async function createTable(client: DynamoDBClient, table: PlanTable): Promise<st
     }),
   );
   if (table.ttlAttribute) {
-    // DynamoDB Local accepts the setting but never expires items (FACTS.md).
+    // DynamoDB Local accepts the setting but never expires items (docs/platform.md#dynamodb-local).
     await client
       .send(
         new UpdateTimeToLiveCommand({

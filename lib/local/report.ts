@@ -36,7 +36,7 @@ export interface PairFigures {
   readonly errors: number;
   /**
    * From the replicator's ReplicationLatency metric (stream record creation → applied), ms. On DynamoDB
-   * Local the creation time is rounded to the minute (FACTS.md): read `observedLag` there.
+   * Local the creation time is rounded to the minute (docs/platform.md#dynamodb-local): read `observedLag` there.
    */
   readonly metricLatency: Percentiles;
   /** Measured from outside: workload acknowledgement → item visible in the target, ms. */

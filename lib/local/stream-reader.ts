@@ -35,7 +35,7 @@ interface ShardState {
  * shard in order, parents before children, following new shards — and hands back records in the
  * exact Lambda `DynamoDBRecord` shape.
  *
- * DynamoDB Local quirks handled (FACTS.md): an iterator taken on an empty shard can later fail with
+ * DynamoDB Local quirks handled (docs/platform.md#dynamodb-local): an iterator taken on an empty shard can later fail with
  * TrimmedDataAccessException; we then take a new one after the last sequence number seen (or from
  * TRIM_HORIZON) and drop records already delivered. `awsRegion` is reported as `ddblocal`: we put
  * the real region in, as Lambda would.
@@ -135,7 +135,7 @@ export class StreamReader {
   }
 }
 
-/** Sequence numbers are numeric strings of 21–40 digits (FACTS.md): compare by length, then text. */
+/** Sequence numbers are numeric strings of 21–40 digits (docs/platform.md#streams): compare by length, then text. */
 export function compareSequence(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length;
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,5 +1,5 @@
 import { AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { RESERVED_PREFIX } from '../../lambda/shared/settings';
+import { RESERVED_PREFIX } from '../../lambda/contract';
 import type { PlanMirrorTable } from './assembly';
 
 /**

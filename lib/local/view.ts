@@ -35,7 +35,7 @@ export function renderPairs(pairs: readonly PairFigures[]): string[] {
   const head = ['table', 'source → target', 'applied', 'lag p50', 'lag p99', 'conflicts', 'parked', 'errors'];
   const rows = pairs.map((p) => {
     // Lag sampled from outside only: the replicator's latency metric is measured from the stream
-    // record's ApproximateCreationDateTime, which DynamoDB Local rounds to the minute (FACTS.md).
+    // record's ApproximateCreationDateTime, which DynamoDB Local rounds to the minute (docs/platform.md#dynamodb-local).
     const lat = p.observedLag;
     return [
       p.table,

@@ -2,7 +2,7 @@ import { Stack, type CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 
-/** Logical id of an L2's underlying resource (never hard-coded: STYLE 9). */
+/** Logical id of an L2's underlying resource (never hard-coded: ids change with construct paths). */
 export function logicalId(construct: IConstruct): string {
   return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 }

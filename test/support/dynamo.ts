@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { StreamReader } from '../../lib/local/stream-reader';
 import { scanTable } from '../../lib/local/verify';
-import { tombstoneTableName } from '../../lambda/shared/settings';
+import { tombstoneTableName } from '../../lambda/contract';
 
 /** Engine helpers for tests. Every client is built with `region` only: global setup set the endpoint. */
 
@@ -19,7 +19,7 @@ export function client(region: string): DynamoDBClient {
 }
 
 let counter = 0;
-/** Fresh table names per test: DynamoDB Local slows down as deleted stream tables pile up (FACTS.md). */
+/** Fresh table names per test: DynamoDB Local slows down as deleted stream tables pile up (docs/platform.md#dynamodb-local). */
 export function uniqueName(prefix: string): string {
   counter += 1;
   return `${prefix}${process.pid}x${counter}x${Math.random().toString(36).slice(2, 7)}`;

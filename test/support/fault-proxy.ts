@@ -33,7 +33,7 @@ const THROTTLE_TYPES = {
 /**
  * The signing region of a SigV4 request, from the credential scope of its Authorization header
  * (`Credential=AKID/20260101/eu-west-1/dynamodb/aws4_request`). DynamoDB Local keeps one database per
- * signing region (FACTS.md), so this is exactly the "region" the request talks to.
+ * signing region (docs/platform.md#dynamodb-local), so this is exactly the "region" the request talks to.
  */
 export function signingRegion(authorization: string | undefined): string | undefined {
   const m = /Credential=[^/,\s]+\/\d{8}\/([^/,\s]+)\/[^/,\s]+\/aws4_request/.exec(authorization ?? '');

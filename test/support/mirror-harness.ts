@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { ReplicatorSettings } from '../../lambda/shared/settings';
+import { ReplicatorSettings } from '../../lambda/contract';
 import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
 import { canonical, normalise } from '../../lib/local/verify';
 import { prng } from '../../lib/local/workload';
@@ -75,8 +75,6 @@ export interface MirrorHarnessOptions {
   readonly excludeAttributes?: readonly string[];
   /** Seeds the splits and duplicate deliveries `drain` makes on its own. @default 1 */
   readonly seed?: number;
-  /** Settings overrides for every region (e.g. `maxAttempts`). */
-  readonly settings?: Partial<ReplicatorSettings>;
 }
 
 export interface PumpOptions {
@@ -188,13 +186,11 @@ export class MirrorHarness {
             : region === source
               ? regions.filter((r) => r !== source)
               : [];
-        return {
+        const common = {
           table: tables.table,
           tombstoneTable: tables.tombstoneTable,
           region,
-          mode: options.mode,
           partitionKey: key.partitionKey.name,
-          ...(options.mode === 'multi-active' ? { versionAttribute } : {}),
           peers: peers.map((p) => ({ region: p, parkingQueueUrl: `harness://parking/${region}/${p}` })),
           tombstoneTtlSeconds: 30 * 24 * 3600,
           excludeAttributes,
@@ -204,14 +200,16 @@ export class MirrorHarness {
           // The target's replicator only runs between invocations here (or concurrently for a few
           // requests): waiting long for it to stamp a pending item only slows the run.
           pendingWaitMs: 20,
-          ...options.settings,
         };
+        return options.mode === 'multi-active'
+          ? { ...common, mode: 'multi-active', versionAttribute }
+          : { ...common, mode: 'one-way' };
       },
     };
     this.replicator = options.replicator(this.ctx);
   }
 
-  /** Creates fresh tables (a new name per harness: FACTS.md, Local slows down on reused stream tables). */
+  /** Creates fresh tables (a new name per harness: docs/platform.md#dynamodb-local, Local slows down on reused stream tables). */
   static async create(options: MirrorHarnessOptions): Promise<MirrorHarness> {
     const source = options.mode === 'one-way' ? (options.source ?? options.regions[0]) : undefined;
     const tables = await createMirrorTables({
@@ -377,7 +375,7 @@ export class MirrorHarness {
     if (!failures.length) return {};
     this.stats.failedBatches += 1;
     // Lambda checkpoints at the lowest reported sequence number; an unknown or empty identifier
-    // fails the whole batch (FACTS.md).
+    // fails the whole batch (docs/platform.md#event-source-mapping).
     let lowest = records.length;
     for (const f of failures) {
       const i = records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier);

@@ -102,7 +102,7 @@ export function cdkJsonContext(): Record<string, unknown> {
 }
 
 /**
- * An App with cdk.json's context. `bundle: false` skips NodejsFunction bundling (FACTS.md: the
+ * An App with cdk.json's context. `bundle: false` skips NodejsFunction bundling (docs/platform.md#cdk-and-nag: the
  * `aws:cdk:bundling-stacks` context) for tests that do not look at the asset.
  */
 export function testApp(options: { bundle?: boolean } = {}): App {

@@ -1,9 +1,9 @@
 /**
  * Record factories: DynamoDB stream records in the exact Lambda shape, and replicator settings.
- * Use these instead of copy-pasted events (STYLE.md, practice 10).
+ * Use these instead of copy-pasted events.
  */
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { ReplicatorSettings } from '../../lambda/shared/settings';
+import type { MultiActiveSettings, OneWaySettings } from '../../lambda/contract';
 
 export type Image = Record<string, AttributeValue>;
 
@@ -76,7 +76,7 @@ export function streamEvent(records: DynamoDBRecord[]): DynamoDBStreamEvent {
 }
 
 /** Multi-active settings for table `Orders` (key `pk`) in `eu-west-1` with peer `us-east-1`. */
-export function multiActiveSettings(overrides: Partial<ReplicatorSettings> = {}): ReplicatorSettings {
+export function multiActiveSettings(overrides: Partial<MultiActiveSettings> = {}): MultiActiveSettings {
   return {
     table: 'Orders',
     tombstoneTable: 'Orders-ddbm-tombstones',
@@ -100,7 +100,7 @@ export function multiActiveSettings(overrides: Partial<ReplicatorSettings> = {})
 }
 
 /** One-way settings: source `eu-west-1`, replica `us-east-1`. */
-export function oneWaySettings(overrides: Partial<ReplicatorSettings> = {}): ReplicatorSettings {
+export function oneWaySettings(overrides: Partial<OneWaySettings> = {}): OneWaySettings {
   const { versionAttribute: _unused, ...base } = multiActiveSettings();
   return { ...base, mode: 'one-way', ...overrides };
 }

@@ -1,10 +1,10 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { consumeParked, parseParkedMessage } from '../../../lambda/parked/consumer';
-import { formatOrd } from '../../../lambda/replicator/order';
-import { CONSUMER_PENDING_WAIT_MS, DEFAULT_PENDING_WAIT_MS } from '../../../lambda/shared/settings';
-import { CollectingTelemetry } from '../../../lambda/replicator/telemetry';
-import type { ParkedMessage } from '../../../lambda/shared/intents';
+import { formatOrd } from '../../../lambda/core/order';
+import { CONSUMER_PENDING_WAIT_MS, DEFAULT_PENDING_WAIT_MS } from '../../../lambda/core/apply';
+import { CollectingTelemetry } from '../../../lambda/core/telemetry';
+import type { ParkedMessage } from '../../../lambda/core/intents';
 import { client, createMirrorTables, scanAll } from '../../support/dynamo';
 import { multiActiveSettings, N, S } from '../../support/records';
 

@@ -1,6 +1,6 @@
 import { decide, lifeGeneration, replicatedImage, type Decision } from '../../../lambda/replicator/decide';
-import { formatOrd, sequenceOrd } from '../../../lambda/replicator/order';
-import type { WriteIntent } from '../../../lambda/shared/intents';
+import { formatOrd, sequenceOrd } from '../../../lambda/core/order';
+import type { WriteIntent } from '../../../lambda/core/intents';
 import {
   insertRecord,
   modifyRecord,

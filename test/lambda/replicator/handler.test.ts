@@ -1,6 +1,6 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { FUNCTION_DEFAULTS } from '../../../lib/constructs/defaults';
-import { encodeSettings, SETTINGS_ENV } from '../../../lambda/shared/settings';
+import { encodeSettings, SETTINGS_ENV } from '../../../lambda/contract';
 import { multiActiveSettings, S, streamEvent, streamRecord } from '../../support/records';
 
 type Handler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;

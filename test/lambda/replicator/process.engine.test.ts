@@ -2,9 +2,9 @@ import { DeleteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/c
 import type { DynamoDBRecord } from 'aws-lambda';
 import { applyParkedBody } from '../../../lambda/parked/consumer';
 import { processBatch, type Parker } from '../../../lambda/replicator/process';
-import { CollectingTelemetry } from '../../../lambda/replicator/telemetry';
-import type { ParkedMessage } from '../../../lambda/shared/intents';
-import type { ReplicatorSettings } from '../../../lambda/shared/settings';
+import { CollectingTelemetry } from '../../../lambda/core/telemetry';
+import type { ParkedMessage } from '../../../lambda/core/intents';
+import type { MultiActiveSettings } from '../../../lambda/contract';
 import { client, createMirrorTables, scanAll, type MirrorTables } from '../../support/dynamo';
 import { insertRecord, multiActiveSettings, N, S, streamEvent } from '../../support/records';
 
@@ -49,8 +49,8 @@ function settingsFor(
   tables: MirrorTables,
   region: string,
   regions: string[],
-  overrides: Partial<ReplicatorSettings> = {},
-): ReplicatorSettings {
+  overrides: Partial<MultiActiveSettings> = {},
+): MultiActiveSettings {
   return multiActiveSettings({
     table: tables.table,
     tombstoneTable: tables.tombstoneTable,

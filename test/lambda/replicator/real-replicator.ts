@@ -1,8 +1,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import { processBatch } from '../../../lambda/replicator/process';
 import { consumeParked } from '../../../lambda/parked/consumer';
-import { CollectingTelemetry } from '../../../lambda/replicator/telemetry';
-import type { ParkedMessage } from '../../../lambda/shared/intents';
+import { CollectingTelemetry } from '../../../lambda/core/telemetry';
+import type { ParkedMessage } from '../../../lambda/core/intents';
 import type { HarnessContext, ReplicatorUnderTest } from '../../support/mirror-harness';
 
 /**

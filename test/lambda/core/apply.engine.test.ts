@@ -6,11 +6,11 @@ import {
   stampLocal,
   writeLifeMarker,
   writeLocalTombstone,
-} from '../../../lambda/replicator/apply';
-import { formatOrd, sequenceOrd } from '../../../lambda/replicator/order';
-import { toSdkImage, type Image } from '../../../lambda/shared/attributes';
-import type { WriteIntent } from '../../../lambda/shared/intents';
-import type { ReplicatorSettings } from '../../../lambda/shared/settings';
+} from '../../../lambda/core/apply';
+import { formatOrd, sequenceOrd } from '../../../lambda/core/order';
+import { toSdkImage, type Image } from '../../../lambda/core/attributes';
+import type { WriteIntent } from '../../../lambda/core/intents';
+import type { MultiActiveSettings, OneWaySettings, ReplicatorSettings } from '../../../lambda/contract';
 import { client, createMirrorTables } from '../../support/dynamo';
 import { multiActiveSettings, N, oneWaySettings, S } from '../../support/records';
 
@@ -23,6 +23,8 @@ const ord = (gen: number, version: number, origin: string, deleted = false) =>
   formatOrd({ gen, version: String(version), origin, deleted });
 const noWait = { deadline: Date.now() + 600_000, sleep: async () => undefined, random: () => 0.5 };
 
+async function setup(mode: 'one-way'): Promise<OneWaySettings>;
+async function setup(mode: 'multi-active'): Promise<MultiActiveSettings>;
 async function setup(mode: 'one-way' | 'multi-active'): Promise<ReplicatorSettings> {
   const { table, tombstoneTable } = await createMirrorTables({
     regions: [TARGET],
@@ -61,7 +63,7 @@ async function seed(settings: ReplicatorSettings, item: Image, table = settings.
 }
 
 describe('applyIntent, multi-active (DynamoDB Local)', () => {
-  let settings: ReplicatorSettings;
+  let settings: MultiActiveSettings;
   beforeEach(async () => {
     settings = await setup('multi-active');
   });
@@ -262,7 +264,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
 });
 
 describe('origin-side writes (DynamoDB Local)', () => {
-  let settings: ReplicatorSettings;
+  let settings: MultiActiveSettings;
   beforeEach(async () => {
     settings = { ...(await setup('multi-active')), region: TARGET };
   });
@@ -404,7 +406,7 @@ describe('origin-side writes (DynamoDB Local)', () => {
 });
 
 describe('applyIntent, one-way (DynamoDB Local)', () => {
-  let settings: ReplicatorSettings;
+  let settings: OneWaySettings;
   const seqOrd = (n: number) => sequenceOrd(String(100000000000000000000n + BigInt(n)));
   const oneWayPut = (o: string): WriteIntent => ({
     op: 'put',

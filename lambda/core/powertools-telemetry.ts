@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_UNITS, type MetricDimensions, type MetricName, type Telemetry } from './telemetry';
+import { METRIC_DIMENSIONS, METRICS, type DimensionsOf, type MetricName } from '../contract';
+import type { MetricDimensions, Telemetry } from './telemetry';
 
 /**
  * Telemetry through Powertools. Metrics are aggregated per dimension set (table, or table +
@@ -18,13 +19,13 @@ export class PowertoolsTelemetry implements Telemetry {
     private readonly metrics: Metrics,
   ) {}
 
-  metric(name: MetricName, value: number, dimensions: MetricDimensions): void {
+  metric<N extends MetricName>(name: N, value: number, dimensions: DimensionsOf<N>): void {
     const id = `${dimensions.table}|${dimensions.targetRegion ?? ''}`;
     let group = this.groups.get(id);
     if (!group) this.groups.set(id, (group = { dimensions, values: new Map() }));
     const values = group.values.get(name) ?? [];
     // Counts are summed; latencies keep each value (EMF accepts up to 100 values per metric).
-    if (METRIC_UNITS[name] === 'Count' && values.length) values[0] += value;
+    if (METRICS[name].unit === 'Count' && values.length) values[0] += value;
     else if (values.length < 100) values.push(value);
     group.values.set(name, values);
   }
@@ -42,10 +43,11 @@ export class PowertoolsTelemetry implements Telemetry {
   /** Publishes and forgets everything collected since the last flush. */
   flush(): void {
     for (const { dimensions, values } of this.groups.values()) {
-      this.metrics.addDimension('table', dimensions.table);
-      if (dimensions.targetRegion) this.metrics.addDimension('targetRegion', dimensions.targetRegion);
+      this.metrics.addDimension(METRIC_DIMENSIONS.table, dimensions.table);
+      if (dimensions.targetRegion)
+        this.metrics.addDimension(METRIC_DIMENSIONS.targetRegion, dimensions.targetRegion);
       for (const [name, list] of values)
-        for (const v of list) this.metrics.addMetric(name, METRIC_UNITS[name], v);
+        for (const v of list) this.metrics.addMetric(name, METRICS[name].unit, v);
       this.metrics.publishStoredMetrics();
     }
     this.groups.clear();

@@ -1,22 +1,13 @@
+import type { DimensionsOf, MetricName } from '../contract';
+
 /**
  * The replicator's metrics and structured logs, behind a small interface so the processing code
  * is testable with a plain collector. `powertools-telemetry.ts` is the production implementation.
  */
 
-export const METRIC_UNITS = {
-  ReplicationLatency: 'Milliseconds',
-  RecordsApplied: 'Count',
-  RecordsSkippedStale: 'Count',
-  ConflictsLost: 'Count',
-  RecordsParked: 'Count',
-  Errors: 'Count',
-  MalformedRecords: 'Count',
-  EchoesSkipped: 'Count',
-  ContractViolations: 'Count',
-} as const;
+export type { MetricName };
 
-export type MetricName = keyof typeof METRIC_UNITS;
-
+/** Dimensions as collected (either scope). */
 export interface MetricDimensions {
   readonly table: string;
   /** Per-target metrics only. */
@@ -24,7 +15,8 @@ export interface MetricDimensions {
 }
 
 export interface Telemetry {
-  metric(name: MetricName, value: number, dimensions: MetricDimensions): void;
+  /** Names and dimension sets come from the contract's metric list (`lambda/contract/metrics.ts`). */
+  metric<N extends MetricName>(name: N, value: number, dimensions: DimensionsOf<N>): void;
   info(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
   error(message: string, fields: Record<string, unknown>): void;
@@ -45,7 +37,7 @@ export interface CollectedLog {
 export class CollectingTelemetry implements Telemetry {
   readonly metrics: CollectedMetric[] = [];
   readonly logs: CollectedLog[] = [];
-  metric(name: MetricName, value: number, dimensions: MetricDimensions): void {
+  metric<N extends MetricName>(name: N, value: number, dimensions: DimensionsOf<N>): void {
     this.metrics.push({ name, value, dimensions });
   }
   info(message: string, fields: Record<string, unknown>): void {

@@ -14,20 +14,14 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { fromSdkImage, toSdkImage, toSdkValue, type Image } from '../shared/attributes';
-import type {
-  LifeMarkerIntent,
-  StampIntent,
-  TombstoneIntent,
-  TombstoneState,
-  WriteIntent,
-} from '../shared/intents';
+import { fromSdkImage, toSdkImage, toSdkValue, type Image } from './attributes';
+import type { LifeMarkerIntent, StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from './intents';
 import {
-  DEFAULT_PENDING_WAIT_MS,
   RESERVED,
   TOMBSTONE_ATTRIBUTES as TA,
+  type MultiActiveSettings,
   type ReplicatorSettings,
-} from '../shared/settings';
+} from '../contract';
 import { parseOrd, parseVersion } from './order';
 import {
   backoffDelay,
@@ -83,6 +77,16 @@ type Attempt =
 
 /** Longest single wait between attempts on a pending (unstamped) target item. */
 const PENDING_MAX_DELAY_MS = 1000;
+
+/**
+ * How long the replicator waits for a pending (unstamped) target item before parking the record (see
+ * ReplicatorSettings.pendingWaitMs): a few polls of the target's replicator. Short, because while a
+ * replicator waits its shard waits, and two regions may be waiting on each other's stamps.
+ */
+export const DEFAULT_PENDING_WAIT_MS = 1_000;
+
+/** The parked-record consumer blocks no stream, so it waits longer for a pending target item. */
+export const CONSUMER_PENDING_WAIT_MS = 20_000;
 
 /** One TransactWriteItems per attempt; retried while pending or transient, within maxAttempts and the deadline. */
 export async function applyIntent(
@@ -190,7 +194,7 @@ export function transactItems(
           ExpressionAttributeNames: {
             '#pk': settings.partitionKey,
             '#sver': RESERVED.stampedVersion,
-            '#ver': settings.versionAttribute!,
+            '#ver': settings.versionAttribute,
             '#ord': RESERVED.order,
           },
         };
@@ -254,8 +258,8 @@ export function transactItems(
   ];
 }
 
-function isStamped(image: Image, settings: ReplicatorSettings): boolean {
-  const v = parseVersion(image[settings.versionAttribute!]?.N);
+function isStamped(image: Image, settings: MultiActiveSettings): boolean {
+  const v = parseVersion(image[settings.versionAttribute]?.N);
   return (
     v !== undefined &&
     parseVersion(image[RESERVED.stampedVersion]?.N) === v &&
@@ -266,7 +270,7 @@ function isStamped(image: Image, settings: ReplicatorSettings): boolean {
 function itemHolder(image: Image | undefined, settings: ReplicatorSettings): Holder {
   const ord = image?.[RESERVED.order]?.S;
   const parsed = parseOrd(ord);
-  const version = settings.versionAttribute ? image?.[settings.versionAttribute]?.N : undefined;
+  const version = settings.mode === 'multi-active' ? image?.[settings.versionAttribute]?.N : undefined;
   return {
     source: 'item',
     ...(ord ? { ord } : {}),
@@ -305,7 +309,7 @@ export function lostConflict(intent: WriteIntent, holder: Holder, settings: Repl
 /** Origin side: `SET _ddbm_ord, _ddbm_ver IF version = :v AND stamp older`. False when the condition failed (fine). */
 export async function stampLocal(
   client: DynamoDBClient,
-  settings: ReplicatorSettings,
+  settings: MultiActiveSettings,
   stamp: StampIntent,
   clock: RetryClock,
 ): Promise<boolean> {
@@ -333,7 +337,7 @@ export async function stampLocal(
         ExpressionAttributeNames: {
           '#ord': RESERVED.order,
           '#sver': RESERVED.stampedVersion,
-          '#ver': settings.versionAttribute!,
+          '#ver': settings.versionAttribute,
           ...sameNames,
         },
         ExpressionAttributeValues: {
@@ -455,7 +459,7 @@ export async function deleteLocally(
         ExpressionAttributeNames: {
           '#pk': settings.partitionKey,
           '#sver': RESERVED.stampedVersion,
-          '#ver': settings.versionAttribute!,
+          '#ver': settings.versionAttribute,
           '#ord': RESERVED.order,
         },
         ExpressionAttributeValues: { ':ord': { S: t.ord }, ':self': { S: `#${t.origin}#` } },

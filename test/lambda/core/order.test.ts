@@ -8,7 +8,7 @@ import {
   parseOrd,
   parseVersion,
   sequenceOrd,
-} from '../../../lambda/replicator/order';
+} from '../../../lambda/core/order';
 
 describe('one-way order keys', () => {
   test('a sequence number is padded to 40 digits', () => {

@@ -1,0 +1,58 @@
+/**
+ * The one list of the functions' metrics. The functions' telemetry publishes exactly these; the
+ * dashboard, the alarms and the local run's report read them from here, so a name cannot drift.
+ */
+
+/** CloudWatch namespace the functions publish to (POWERTOOLS_METRICS_NAMESPACE). */
+export const METRIC_NAMESPACE = 'DdbMirror';
+/** Powertools `service` of both functions (POWERTOOLS_SERVICE_NAME): the default metric dimension. */
+export const METRIC_SERVICE = 'ddb-mirror';
+
+/** Dimension names. Every metric carries `service` and `table`; per-target metrics also `targetRegion`. */
+export const METRIC_DIMENSIONS = {
+  service: 'service',
+  table: 'table',
+  targetRegion: 'targetRegion',
+} as const;
+
+export type MetricUnit = 'Count' | 'Milliseconds';
+
+/** Whether a metric is published per (table, target region), per table, or both. */
+export type MetricScope = 'perTarget' | 'perTable' | 'both';
+
+/** Every metric: its unit, scope and what it counts (the dashboard's widget titles use `title`). */
+export const METRICS = {
+  ReplicationLatency: {
+    unit: 'Milliseconds',
+    scope: 'perTarget',
+    title: 'Replication latency (stream record created → applied)',
+  },
+  RecordsApplied: { unit: 'Count', scope: 'perTarget', title: 'Records applied' },
+  RecordsSkippedStale: { unit: 'Count', scope: 'perTarget', title: 'Stale records skipped' },
+  ConflictsLost: { unit: 'Count', scope: 'perTarget', title: 'Conflicts lost' },
+  RecordsParked: { unit: 'Count', scope: 'perTarget', title: 'Records parked' },
+  /** Per target: a write or a parking that failed; per table: a record that could not be handled. */
+  Errors: { unit: 'Count', scope: 'both', title: 'Errors' },
+  MalformedRecords: { unit: 'Count', scope: 'perTable', title: 'Malformed records' },
+  EchoesSkipped: { unit: 'Count', scope: 'perTable', title: 'Echo records skipped' },
+  ContractViolations: { unit: 'Count', scope: 'perTable', title: 'Write-contract violations' },
+} as const satisfies Record<string, { unit: MetricUnit; scope: MetricScope; title: string }>;
+
+export type MetricName = keyof typeof METRICS;
+
+export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** Names of the metrics published with that dimension set ('both' metrics count for either). */
+export function metricsOf(scope: Exclude<MetricScope, 'both'>): MetricName[] {
+  return METRIC_NAMES.filter((n) => METRICS[n].scope === scope || METRICS[n].scope === 'both');
+}
+
+type ScopeOf<N extends MetricName> = (typeof METRICS)[N]['scope'];
+
+/** The dimensions a metric takes, by its scope: per-target metrics need the target region. */
+export type DimensionsOf<N extends MetricName> =
+  ScopeOf<N> extends 'perTarget'
+    ? { readonly table: string; readonly targetRegion: string }
+    : ScopeOf<N> extends 'perTable'
+      ? { readonly table: string; readonly targetRegion?: never }
+      : { readonly table: string; readonly targetRegion?: string };

@@ -1,0 +1,39 @@
+/**
+ * Names both sides agree on: attributes the replicator writes on application and tombstone items, and
+ * the tombstone table beside every mirrored table (docs/replication.md, "Tombstone items").
+ */
+
+/** Prefix of every reserved attribute: the application must never write attributes with it. */
+export const RESERVED_PREFIX = '_ddbm_';
+
+/** Reserved attribute names written on application items of multi-active tables. */
+export const RESERVED = {
+  /** Sortable order key of the write that produced this item version (see docs/replication.md). */
+  order: '_ddbm_ord',
+  /** The value of the version attribute when the replicator stamped `_ddbm_ord`. */
+  stampedVersion: '_ddbm_ver',
+} as const;
+
+/**
+ * Attributes of tombstone items (besides the table's key attributes). Reserved-prefixed so they can
+ * never clash with an application key attribute.
+ */
+export const TOMBSTONE_ATTRIBUTES = {
+  /** Order key of the delete. */
+  order: '_ddbm_ord',
+  /** Region whose replicator (or TTL) recorded the delete. */
+  origin: '_ddbm_origin',
+  /** Local deletes only: the padded stream sequence number of the REMOVE record that wrote it. */
+  sequence: '_ddbm_seq',
+  /** Padded stream sequence number of the local save that started the key's current life here. */
+  bornSequence: '_ddbm_born',
+  /** Generation assigned to that life. */
+  bornGeneration: '_ddbm_born_gen',
+  /** Epoch seconds after which TTL removes the tombstone (the tombstone table's TimeToLiveAttribute). */
+  expiresAt: '_ddbm_expires',
+} as const;
+
+/** Name of the tombstone table that accompanies an application table. */
+export function tombstoneTableName(table: string): string {
+  return `${table}-ddbm-tombstones`;
+}

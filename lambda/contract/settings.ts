@@ -1,0 +1,100 @@
+/**
+ * The settings a construct writes into each function's environment (`DDBM_SETTINGS`) and the
+ * functions read at cold start. One zod schema validates both ends: the construct at synth time (so a
+ * bad value fails `cdk synth` naming the construct, not a Lambda cold start) and the function at start.
+ *
+ * `zod/mini`: the functional build of zod tree-shakes to a few kB in the bundles.
+ */
+import * as z from 'zod/mini';
+
+export const SETTINGS_ENV = 'DDBM_SETTINGS';
+
+const text = z.string('must be a non-empty string').check(z.minLength(1, 'must be a non-empty string'));
+const integer = (min: number) =>
+  z.number('must be a number').check(z.int('must be an integer'), z.gte(min, `must be at least ${min}`));
+
+const peer = z.object({
+  region: text,
+  /** SQS queue (in the replicator's own region) where records for this peer are parked. */
+  parkingQueueUrl: text,
+});
+
+const common = {
+  /** Table name, the same in every region. */
+  table: text,
+  /** Tombstone table name, the same in every region. */
+  tombstoneTable: text,
+  /** The region the function runs in (the origin of the changes it reads). */
+  region: text,
+  partitionKey: text,
+  sortKey: z.optional(text),
+  peers: z.readonly(z.array(peer, 'must be an array')),
+  tombstoneTtlSeconds: integer(1),
+  ttl: z.optional(z.object({ attribute: text, replicateDeletes: z.boolean('must be true or false') })),
+  /** Attributes never copied to peers. */
+  excludeAttributes: z.readonly(z.array(text, 'must be an array')),
+  /** Items of one batch processed in parallel (records of one item always in order). */
+  maxConcurrency: integer(1),
+  /** Attempts per record per target before the record is parked. */
+  maxAttempts: integer(1),
+  /** First back-off delay; doubles per attempt, with full jitter. */
+  baseDelayMs: integer(0),
+  /**
+   * How long a write may wait for a target item that holds an unstamped local save (its region's
+   * replicator has not ordered it yet) before the record is parked. Defaults in the function.
+   */
+  pendingWaitMs: z.optional(integer(0)),
+};
+
+export const settingsSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('one-way'), ...common }),
+  z.object({
+    mode: z.literal('multi-active'),
+    ...common,
+    /** The application's version attribute (docs/replication.md, "The application's write contract"). */
+    versionAttribute: text,
+  }),
+]);
+
+export type ReplicatorSettings = Readonly<z.infer<typeof settingsSchema>>;
+export type OneWaySettings = Extract<ReplicatorSettings, { mode: 'one-way' }>;
+export type MultiActiveSettings = Extract<ReplicatorSettings, { mode: 'multi-active' }>;
+export type PeerSettings = Readonly<z.infer<typeof peer>>;
+
+/** Every problem with `value` as settings, each naming the field and the value found; [] if none. */
+export function settingsProblems(value: unknown): string[] {
+  const result = z.safeParse(settingsSchema, value);
+  if (result.success) return [];
+  return result.error.issues.map((issue) => {
+    const at = issue.path.map(String).join('.');
+    const found = issue.path.reduce<unknown>(
+      (v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      value,
+    );
+    const message =
+      issue.code === 'invalid_union'
+        ? "must be 'one-way' or 'multi-active'"
+        : at === ''
+          ? 'must be an object'
+          : issue.message;
+    return `${at || 'settings'} ${message}, got ${JSON.stringify(found)}`;
+  });
+}
+
+export function encodeSettings(settings: ReplicatorSettings): string {
+  return JSON.stringify(settings);
+}
+
+/** Reads and checks the settings; throws one error naming every missing or malformed field. */
+export function decodeSettings(raw: string | undefined): ReplicatorSettings {
+  if (!raw) throw new Error(`${SETTINGS_ENV} is not set`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new Error(`${SETTINGS_ENV} is not valid JSON: ${(e as Error).message}`);
+  }
+  const problems = settingsProblems(parsed);
+  if (problems.length) throw new Error(`${SETTINGS_ENV} is invalid: ${problems.join('; ')}`);
+  return z.parse(settingsSchema, parsed);
+}
