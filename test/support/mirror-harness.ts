@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ReplicatorSettings } from '../../lambda/contract';
+import { firstFailedIndex } from '../../lib/local/event-source';
 import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
 import { canonical, normalise } from '../../lib/local/verify';
 import { prng } from '../../lib/local/workload';
@@ -371,18 +372,11 @@ export class MirrorHarness {
       this.stats.failedBatches += 1;
       return { failedAt: 0 };
     }
-    const failures = res?.batchItemFailures ?? [];
-    if (!failures.length) return {};
+    // The emulator's rule: resume at the lowest reported sequence number (docs/platform.md#event-source-mapping).
+    const failedAt = firstFailedIndex(records, res);
+    if (failedAt < 0) return {};
     this.stats.failedBatches += 1;
-    // Lambda checkpoints at the lowest reported sequence number; an unknown or empty identifier
-    // fails the whole batch (docs/platform.md#event-source-mapping).
-    let lowest = records.length;
-    for (const f of failures) {
-      const i = records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier);
-      if (!f.itemIdentifier || i < 0) return { failedAt: 0 };
-      lowest = Math.min(lowest, i);
-    }
-    return { failedAt: lowest };
+    return { failedAt };
   }
 
   private describe(records: DynamoDBRecord[]): string {
