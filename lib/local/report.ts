@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { METRIC_DIMENSIONS, type METRICS, type MetricName } from '../../lambda/contract';
 import type { LocalPlan } from './assembly';
 import type { VerifyResult } from './verify';
 import type { LagObservation, WorkloadResult } from './workload';
@@ -9,21 +10,24 @@ import type { LagObservation, WorkloadResult } from './workload';
  * self-contained `.ddb-mirror/report.html` (inline SVG, no scripts).
  *
  * Counts come from the functions' own metrics: Powertools Metrics prints one EMF line per flush
- * (`{"_aws":{"CloudWatchMetrics":[…]}, "table": …, "targetRegion": …, "RecordsApplied": n}`), the
- * contract in lib/constructs/replication-monitoring.ts. Lag is also measured from outside, by sampling.
+ * (`{"_aws":{"CloudWatchMetrics":[…]}, "table": …, "targetRegion": …, "RecordsApplied": n}`), named in
+ * the contract's `METRICS` (lambda/contract). Lag is also measured from outside, by sampling.
  */
 
-/** Metric names and dimensions of the replicators (REPLICATION_METRICS; kept literal so lib/local needs no CDK). */
-export const METRIC = {
-  applied: 'RecordsApplied',
-  latency: 'ReplicationLatency',
-  stale: 'RecordsSkippedStale',
-  conflicts: 'ConflictsLost',
-  parked: 'RecordsParked',
-  malformed: 'MalformedRecords',
-  tableDimension: 'table',
-  targetDimension: 'targetRegion',
-} as const;
+/** Metrics published per target region: the ones a source → target pair can show. */
+type PerTargetMetric = {
+  [N in MetricName]: (typeof METRICS)[N]['scope'] extends 'perTable' ? never : N;
+}[MetricName];
+
+/** Where each per-target metric goes in a pair's figures; the type makes a new metric need a column. */
+const PAIR_COLUMN = {
+  RecordsApplied: 'applied',
+  RecordsSkippedStale: 'staleSkipped',
+  ConflictsLost: 'conflictsLost',
+  RecordsParked: 'parked',
+  Errors: 'errors',
+  ReplicationLatency: 'latency',
+} as const satisfies Record<PerTargetMetric, keyof PairAccumulator>;
 
 export interface PairFigures {
   readonly table: string;
@@ -111,10 +115,10 @@ export class StatsCollector {
     }
     const aws = doc._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
     if (!aws?.CloudWatchMetrics) return false;
-    const table =
-      typeof doc[METRIC.tableDimension] === 'string' ? (doc[METRIC.tableDimension] as string) : context.table;
-    const target =
-      typeof doc[METRIC.targetDimension] === 'string' ? (doc[METRIC.targetDimension] as string) : undefined;
+    const tableDimension = doc[METRIC_DIMENSIONS.table];
+    const targetDimension = doc[METRIC_DIMENSIONS.targetRegion];
+    const table = typeof tableDimension === 'string' ? tableDimension : context.table;
+    const target = typeof targetDimension === 'string' ? targetDimension : undefined;
     for (const group of aws.CloudWatchMetrics) {
       for (const { Name } of group.Metrics ?? []) {
         const raw = doc[Name];
@@ -123,13 +127,10 @@ export class StatsCollector {
         const totalKey = `${context.source}/${table ?? '-'}/${Name}`;
         this.metricTotals[totalKey] = (this.metricTotals[totalKey] ?? 0) + sum;
         if (!table || !target) continue;
+        const column = Object.hasOwn(PAIR_COLUMN, Name) ? PAIR_COLUMN[Name as PerTargetMetric] : undefined;
         const p = this.pair(table, context.source, target);
-        if (Name === METRIC.applied) p.applied += sum;
-        else if (Name === METRIC.stale) p.staleSkipped += sum;
-        else if (Name === METRIC.conflicts) p.conflictsLost += sum;
-        else if (Name === METRIC.parked) p.parked += sum;
-        else if (Name === METRIC.latency) p.latency.push(...values);
-        else if (/error|fail/i.test(Name)) p.errors += sum;
+        if (column === 'latency') p.latency.push(...values);
+        else if (column) p[column] += sum;
       }
     }
     return true;

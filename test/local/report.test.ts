@@ -59,7 +59,7 @@ describe('StatsCollector', () => {
     ).toBe(true);
     stats.ingestLine(
       emf(
-        { RecordsApplied: 2, RecordsParked: 1 },
+        { RecordsApplied: 2, RecordsParked: 1, RecordsSkippedStale: 4, Errors: 2 },
         { service: 'ddb-mirror', table: 'Sessions', targetRegion: 'eu-west-1' },
       ),
       { source: 'us-east-1' },
@@ -72,6 +72,8 @@ describe('StatsCollector', () => {
       applied: 5,
       conflictsLost: 1,
       parked: 1,
+      staleSkipped: 4,
+      errors: 2,
       metricLatency: { count: 2, p50: 100, p99: 300 },
     });
     expect(figures.find((f) => f.source === 'eu-west-1')!.observedLag.p50).toBe(250);
