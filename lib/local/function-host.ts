@@ -1,11 +1,41 @@
 import { ChildProcess, fork } from 'child_process';
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
+import { transformSync, version as esbuildVersion } from 'esbuild';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { createInterface } from 'readline';
 import { AwsProxy, AwsProxyOptions } from './aws-proxy';
+import type { InvokeMessage, WorkerMessage } from './function-worker';
 
-/** The worker is plain JavaScript so that bare `node` runs it, whether the host runs under jest or tsx. */
-const WORKER = join(__dirname, 'function-worker.js');
+let workerScript: string | undefined;
+
+/**
+ * The worker as JavaScript: transpiled by esbuild (a devDependency, as tsx is) into a file named by the
+ * source's hash, so only the first host after a change pays for it. The function then runs under the
+ * bare `node` binary, as on Lambda, whether the host runs under jest or tsx.
+ */
+function workerScriptPath(): string {
+  if (workerScript) return workerScript;
+  const sourceFile = join(__dirname, 'function-worker.ts');
+  const source = readFileSync(sourceFile, 'utf8');
+  const hash = createHash('sha256').update(`${esbuildVersion}\n${source}`).digest('hex').slice(0, 16);
+  const file = join(tmpdir(), `ddb-mirror-function-worker-${hash}.js`);
+  if (!existsSync(file)) {
+    const options = {
+      loader: 'ts',
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      sourcefile: sourceFile,
+    } as const;
+    // Written aside and renamed: hosts in other processes may be writing the same file.
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, transformSync(source, options).code);
+    renameSync(partial, file);
+  }
+  return (workerScript = file);
+}
 
 /** A function error, shaped as Lambda reports one (`X-Amz-Function-Error` with this payload). */
 export class FunctionError extends Error {
@@ -98,6 +128,8 @@ export class FunctionHost {
     if (this.stopped) throw new Error(`${this.options.functionName} is stopped`);
     this.counters.invocations++;
     const timeoutMs = (this.options.timeoutSeconds ?? 3) * 1000;
+    // Preparing the worker is the emulator's cost, not the function's: it stays out of its timeout.
+    workerScriptPath();
     const requestId = randomUUID();
     const deadline = Date.now() + timeoutMs;
     try {
@@ -120,13 +152,18 @@ export class FunctionHost {
           Math.max(0, deadline - Date.now()),
         );
         this.pending = pending;
-        this.child!.send(
-          { type: 'invoke', id: pending.id, event, requestId, deadline, functionArn: this.functionArn },
-          (error) => {
-            if (error)
-              this.settle(new FunctionError(this.options.functionName, 'Runtime.ExitError', error.message));
-          },
-        );
+        const message: InvokeMessage = {
+          type: 'invoke',
+          id: pending.id,
+          event,
+          requestId,
+          deadline,
+          functionArn: this.functionArn,
+        };
+        this.child!.send(message, (error) => {
+          if (error)
+            this.settle(new FunctionError(this.options.functionName, 'Runtime.ExitError', error.message));
+        });
       });
     } catch (e) {
       this.counters.errors++;
@@ -147,7 +184,7 @@ export class FunctionHost {
   private spawn(deadline: number): Promise<void> {
     if (this.ready) return this.ready;
     this.counters.coldStarts++;
-    const child = fork(WORKER, [], {
+    const child = fork(workerScriptPath(), [], {
       cwd: this.options.codeDirectory,
       env: { ...this.environment },
       execArgv: [],
@@ -217,13 +254,6 @@ export class FunctionHost {
     await exited;
   }
 }
-
-type WorkerError = { errorType: string; errorMessage: string; trace: string[] };
-type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'init-error'; error: WorkerError }
-  | { type: 'result'; id: string; ok: true; result: unknown }
-  | { type: 'result'; id: string; ok: false; error: WorkerError };
 
 /**
  * The environment a function sees: the reserved variables Lambda sets, the deployed variables, fake
