@@ -1,16 +1,14 @@
 import { createServer, IncomingMessage, Server, ServerResponse, request as httpRequest, Agent } from 'http';
 import type { AddressInfo } from 'net';
+import { AccessDeniedError, assertAllowed, PolicyDocument } from './iam-check';
 import {
-  AccessDeniedError,
-  assertAllowed,
   AwsService,
   parseTarget,
   Permission,
   PermissionContext,
-  PolicyDocument,
   queueArnFromUrl,
   requiredPermissions,
-} from './iam-check';
+} from './permissions';
 import { LocalQueue, LocalQueues, MessageAttributeValue } from './local-queue';
 
 /**

@@ -7,7 +7,13 @@
  * count, and a Deny whose Condition cannot be decided is assumed to apply: both err towards "denied", so a
  * call that passes here passes in AWS. Decidable: an empty Condition, and the operators StringEquals,
  * StringNotEquals, StringLike, StringNotLike and Bool (with or without IfExists) on the keys of
- * `conditionKeys` (by default `aws:SecureTransport` = true, `aws:RequestedRegion` = the region).
+ * `conditionKeys` (by default only `aws:SecureTransport` = true).
+ *
+ * Why not npm `@cloud-copilot/iam-simulate` (evaluated for this): it runs offline and answers in under a
+ * millisecond, but it and its `iam-policy`/`iam-utils` dependencies are AGPL-3.0 while this project is
+ * Apache-2.0; it evaluates an absent condition key as IAM does for a known request, so it cannot keep the
+ * "an undecidable Deny applies" rule above; and its `runSimulation` is async only, where the mapping
+ * check and `iamGuardMiddleware` check synchronously.
  */
 
 export interface PolicyStatement {
@@ -297,169 +303,4 @@ function conditionHolds(
     }
   }
   return result;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Which IAM actions and resources an API call needs
-
-export interface Permission {
-  readonly action: string;
-  readonly resource: string;
-}
-
-export interface PermissionContext {
-  readonly region: string;
-  readonly account: string;
-  /** @default 'aws' */
-  readonly partition?: string;
-  /** Queue ARN of a queue URL that is not of the form `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`. */
-  readonly queueUrlToArn?: (url: string) => string | undefined;
-}
-
-export type AwsService = 'dynamodb' | 'dynamodbstreams' | 'sqs';
-
-/** The service and operation of a JSON-protocol request, from its `X-Amz-Target` header. */
-export function parseTarget(
-  target: string | undefined,
-): { service: AwsService; operation: string } | undefined {
-  const m = /^(DynamoDB_20120810|DynamoDBStreams_20120810|AmazonSQS)\.(\w+)$/.exec(target ?? '');
-  if (!m) return undefined;
-  const service: AwsService =
-    m[1] === 'AmazonSQS' ? 'sqs' : m[1] === 'DynamoDB_20120810' ? 'dynamodb' : 'dynamodbstreams';
-  return { service, operation: m[2] };
-}
-
-/**
- * The (action, resource) pairs IAM checks for one call. DynamoDB Streams `GetRecords` names only an
- * opaque iterator and is not checked (its `GetShardIterator` is).
- */
-export function requiredPermissions(
-  service: AwsService,
-  operation: string,
-  input: Record<string, unknown>,
-  context: PermissionContext,
-): Permission[] {
-  const partition = context.partition ?? 'aws';
-  const table = (name: unknown): string =>
-    String(name).startsWith('arn:')
-      ? String(name)
-      : `arn:${partition}:dynamodb:${context.region}:${context.account}:table/${name}`;
-  if (service === 'dynamodb') {
-    const action = `dynamodb:${operation}`;
-    switch (operation) {
-      case 'BatchWriteItem':
-      case 'BatchGetItem':
-        return Object.keys((input.RequestItems as object) ?? {}).map((t) => ({ action, resource: table(t) }));
-      case 'TransactWriteItems':
-      case 'TransactGetItems': {
-        const names: Record<string, string> = {
-          Put: 'PutItem',
-          Delete: 'DeleteItem',
-          Update: 'UpdateItem',
-          ConditionCheck: 'ConditionCheckItem',
-          Get: 'GetItem',
-        };
-        return ((input.TransactItems as Record<string, { TableName?: string }>[]) ?? []).flatMap((item) =>
-          Object.entries(item)
-            .filter(([k]) => k in names)
-            .map(([k, v]) => ({ action: `dynamodb:${names[k]}`, resource: table(v.TableName) })),
-        );
-      }
-      case 'Query':
-      case 'Scan':
-        return [
-          {
-            action,
-            resource: input.IndexName
-              ? `${table(input.TableName)}/index/${input.IndexName}`
-              : table(input.TableName),
-          },
-        ];
-      default:
-        if (input.TableName !== undefined) return [{ action, resource: table(input.TableName) }];
-        if (typeof input.ResourceArn === 'string') return [{ action, resource: input.ResourceArn }];
-        return [{ action, resource: '*' }];
-    }
-  }
-  if (service === 'dynamodbstreams') {
-    if (operation === 'GetRecords') return [];
-    return [
-      {
-        action: `dynamodb:${operation}`,
-        resource: typeof input.StreamArn === 'string' ? input.StreamArn : '*',
-      },
-    ];
-  }
-  const batchless = operation.replace(/Batch$/, '');
-  const action = `sqs:${batchless}`;
-  if (typeof input.QueueUrl === 'string')
-    return [{ action, resource: queueArnFromUrl(input.QueueUrl, context) }];
-  if (operation === 'GetQueueUrl')
-    return [
-      {
-        action,
-        resource: `arn:${partition}:sqs:${context.region}:${input.QueueOwnerAWSAccountId ?? context.account}:${input.QueueName}`,
-      },
-    ];
-  return [{ action, resource: '*' }];
-}
-
-/**
- * `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` (or the legacy `REGION.queue.amazonaws.com`) →
- * `arn:aws:sqs:REGION:ACCOUNT:NAME`; other hosts (a local endpoint) take the context's region.
- */
-export function queueArnFromUrl(url: string, context: PermissionContext): string {
-  const mapped = context.queueUrlToArn?.(url);
-  if (mapped) return mapped;
-  const u = new URL(url);
-  const [account, name] = u.pathname.split('/').filter(Boolean).slice(-2);
-  const region =
-    /^sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(u.hostname)?.[1] ??
-    /^([a-z0-9-]+)\.queue\.amazonaws\.com/.exec(u.hostname)?.[1] ??
-    context.region;
-  return `arn:${context.partition ?? 'aws'}:sqs:${region}:${account}:${name}`;
-}
-
-/** The slice of the SDK's middleware stack this file uses (no dependency on @smithy/types). */
-interface MiddlewareStackLike {
-  add(middleware: unknown, options: unknown): void;
-}
-
-type HandlerLike = (args: { input: Record<string, unknown> }) => Promise<unknown>;
-
-/**
- * An SDK v3 plugin for DynamoDBClient, DynamoDBStreamsClient or SQSClient that runs `check(action, resource)`
- * for every permission a command needs before the request is built; `check` throws to deny (for example
- * `(a, r) => assertAllowed(fn, policies, a, r)`). `client.middlewareStack.use(iamGuardMiddleware(...))`.
- */
-export function iamGuardMiddleware(
-  check: (action: string, resource: string) => void,
-  context: PermissionContext,
-): { applyToStack(stack: MiddlewareStackLike): void } {
-  return {
-    applyToStack(stack) {
-      stack.add(
-        (next: HandlerLike, ctx: { clientName?: string; commandName?: string }) =>
-          async (args: { input: Record<string, unknown> }) => {
-            const service: AwsService | undefined =
-              ctx.clientName === 'DynamoDBClient'
-                ? 'dynamodb'
-                : ctx.clientName === 'DynamoDBStreamsClient'
-                  ? 'dynamodbstreams'
-                  : ctx.clientName === 'SQSClient'
-                    ? 'sqs'
-                    : undefined;
-            if (!service || !ctx.commandName)
-              throw new Error(
-                `iamGuardMiddleware cannot map ${ctx.clientName}.${ctx.commandName} to IAM actions`,
-              );
-            const operation = ctx.commandName.replace(/Command$/, '');
-            for (const p of requiredPermissions(service, operation, args.input ?? {}, context))
-              check(p.action, p.resource);
-            return next(args);
-          },
-        { step: 'initialize', name: 'ddbMirrorIamGuard', priority: 'high' },
-      );
-    },
-  };
 }
