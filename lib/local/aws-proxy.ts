@@ -9,7 +9,7 @@ import {
   queueArnFromUrl,
   requiredPermissions,
 } from './permissions';
-import { LocalQueue, LocalQueues, MessageAttributeValue } from './local-queue';
+import { LocalQueue, LocalQueues, MessageAttributeValue, ReceivedMessage } from './local-queue';
 
 /**
  * A local endpoint for one function's AWS calls. The function's bundle carries its own SDK, so a middleware
@@ -156,12 +156,12 @@ export class AwsProxy {
   }
 
   private async sqs(operation: string, input: Record<string, unknown>, res: ServerResponse): Promise<void> {
-    const lookup = (url: unknown): LocalQueue | undefined =>
-      typeof url === 'string'
-        ? this.options.queues?.get(queueArnFromUrl(url, this.permissionContext))
+    if (operation === 'GetQueueUrl') return this.getQueueUrl(input, res);
+    const q =
+      typeof input.QueueUrl === 'string'
+        ? this.options.queues?.get(queueArnFromUrl(input.QueueUrl, this.permissionContext))
         : undefined;
-    const queue = operation === 'GetQueueUrl' ? undefined : lookup(input.QueueUrl);
-    if (operation !== 'GetQueueUrl' && !queue)
+    if (!q)
       return reply(
         res,
         400,
@@ -169,54 +169,21 @@ export class AwsProxy {
         `The specified queue does not exist: ${input.QueueUrl}`,
         true,
       );
-    const q = queue!;
     switch (operation) {
       case 'SendMessage': {
-        const sent = q.send(String(input.MessageBody ?? ''), {
-          delaySeconds: input.DelaySeconds as number | undefined,
-          messageAttributes: input.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
-        });
+        const sent = send(q, input);
         return json(res, { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody });
       }
       case 'SendMessageBatch': {
         const entries = (input.Entries as Record<string, unknown>[]) ?? [];
         const Successful = entries.map((e) => {
-          const sent = q.send(String(e.MessageBody ?? ''), {
-            delaySeconds: e.DelaySeconds as number | undefined,
-            messageAttributes: e.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
-          });
+          const sent = send(q, e);
           return { Id: e.Id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody };
         });
         return json(res, { Successful, Failed: [] });
       }
-      case 'ReceiveMessage': {
-        const deadline = Date.now() + Math.min(Number(input.WaitTimeSeconds ?? 0), 20) * 1000;
-        let got = q.receive({
-          maxMessages: input.MaxNumberOfMessages as number | undefined,
-          visibilityTimeoutSeconds: input.VisibilityTimeout as number | undefined,
-        });
-        while (!got.length && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
-          got = q.receive({
-            maxMessages: input.MaxNumberOfMessages as number | undefined,
-            visibilityTimeoutSeconds: input.VisibilityTimeout as number | undefined,
-          });
-        }
-        return json(res, {
-          Messages: got.map((m) => ({
-            MessageId: m.messageId,
-            ReceiptHandle: m.receiptHandle,
-            MD5OfBody: m.md5OfBody,
-            Body: m.body,
-            Attributes: {
-              ApproximateReceiveCount: String(m.receiveCount),
-              SentTimestamp: String(m.sentTimestamp),
-              ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp),
-            },
-            ...(Object.keys(m.messageAttributes).length ? { MessageAttributes: m.messageAttributes } : {}),
-          })),
-        });
-      }
+      case 'ReceiveMessage':
+        return json(res, { Messages: (await receive(q, input)).map(messageJson) });
       case 'DeleteMessage':
         q.delete(String(input.ReceiptHandle));
         return json(res, {});
@@ -229,25 +196,66 @@ export class AwsProxy {
         q.changeVisibility(String(input.ReceiptHandle), Number(input.VisibilityTimeout ?? 0));
         return json(res, {});
       case 'GetQueueAttributes':
-        return json(res, {
-          Attributes: {
-            QueueArn: q.arn,
-            ApproximateNumberOfMessages: String(q.visibleCount),
-            ApproximateNumberOfMessagesNotVisible: String(q.inFlightCount),
-            VisibilityTimeout: String(q.visibilityTimeoutSeconds),
-          },
-        });
-      case 'GetQueueUrl': {
-        const account = String(input.QueueOwnerAWSAccountId ?? this.options.account);
-        const arn = `arn:${this.options.partition ?? 'aws'}:sqs:${this.options.region}:${account}:${input.QueueName}`;
-        if (!this.options.queues?.get(arn))
-          return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${arn}`, true);
-        return json(res, { QueueUrl: this.queueUrl(arn) });
-      }
+        return json(res, { Attributes: queueAttributes(q) });
       default:
         return reply(res, 400, 'UnsupportedOperation', `SQS ${operation} is not emulated locally`, true);
     }
   }
+
+  private getQueueUrl(input: Record<string, unknown>, res: ServerResponse): void {
+    const account = String(input.QueueOwnerAWSAccountId ?? this.options.account);
+    const arn = `arn:${this.options.partition ?? 'aws'}:sqs:${this.options.region}:${account}:${input.QueueName}`;
+    if (!this.options.queues?.get(arn))
+      return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${arn}`, true);
+    return json(res, { QueueUrl: this.queueUrl(arn) });
+  }
+}
+
+/** One SendMessage, or one entry of a SendMessageBatch. */
+function send(q: LocalQueue, entry: Record<string, unknown>) {
+  return q.send(String(entry.MessageBody ?? ''), {
+    delaySeconds: entry.DelaySeconds as number | undefined,
+    messageAttributes: entry.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
+  });
+}
+
+/** ReceiveMessage, with long polling up to `WaitTimeSeconds` (at most 20, as SQS). */
+async function receive(q: LocalQueue, input: Record<string, unknown>): Promise<ReceivedMessage[]> {
+  const deadline = Date.now() + Math.min(Number(input.WaitTimeSeconds ?? 0), 20) * 1000;
+  const options = {
+    maxMessages: input.MaxNumberOfMessages as number | undefined,
+    visibilityTimeoutSeconds: input.VisibilityTimeout as number | undefined,
+  };
+  let got = q.receive(options);
+  while (!got.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = q.receive(options);
+  }
+  return got;
+}
+
+function messageJson(m: ReceivedMessage) {
+  return {
+    MessageId: m.messageId,
+    ReceiptHandle: m.receiptHandle,
+    MD5OfBody: m.md5OfBody,
+    Body: m.body,
+    Attributes: {
+      ApproximateReceiveCount: String(m.receiveCount),
+      SentTimestamp: String(m.sentTimestamp),
+      ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp),
+    },
+    ...(Object.keys(m.messageAttributes).length ? { MessageAttributes: m.messageAttributes } : {}),
+  };
+}
+
+function queueAttributes(q: LocalQueue): Record<string, string> {
+  return {
+    QueueArn: q.arn,
+    ApproximateNumberOfMessages: String(q.visibleCount),
+    ApproximateNumberOfMessagesNotVisible: String(q.inFlightCount),
+    VisibilityTimeout: String(q.visibilityTimeoutSeconds),
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
