@@ -21,8 +21,8 @@ import { buildReport, RunReport, StatsCollector, writeReport } from './report';
 import { StreamReader } from './stream-reader';
 import { describeDivergence, verifyMirror, VerifyResult } from './verify';
 import { MirrorView, ViewStream } from './view';
+import { LagSampler } from './lag-sampler';
 import {
-  LagSampler,
   planWorkload,
   runWorkload,
   sleep,
