@@ -6,9 +6,11 @@
  */
 import { rmSync } from 'fs';
 import { join, relative } from 'path';
-import { AssemblyError, describePlan, readAssembly, synthesize } from '../lib/local/assembly';
+import { describePlan, readAssembly } from '../lib/local/assembly';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError, runLocalMirror } from '../lib/local/mirror';
+import { AssemblyError } from '../lib/local/plan';
+import { synthesize } from '../lib/local/synth';
 
 // The SDK is pinned through package-lock.json (docs/platform.md#node-and-sdk: releases after January 2027 need Node 22);
 // its Node 20 notice is known and would only clutter the run.

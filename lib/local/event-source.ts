@@ -1,42 +1,7 @@
 import { randomUUID } from 'crypto';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { MappingSettings, parseMappingProperties } from './mapping-settings';
 import { compareSequence } from './stream-reader';
-
-/**
- * The properties of an `AWS::Lambda::EventSourceMapping`, spelled as in the synthesized template, so the
- * assembly reader can pass a resolved `Properties` block straight in. Ranges are those of the Lambda API
- * (docs/platform.md#event-source-mapping).
- */
-export interface EventSourceMappingProperties {
-  /** @default 100 (1–10,000) */
-  readonly BatchSize?: number;
-  /** @default 'TRIM_HORIZON' */
-  readonly StartingPosition?: string;
-  /** Split a batch that makes the function fail in two and retry each half; splitting uses no retries. @default false */
-  readonly BisectBatchOnFunctionError?: boolean;
-  /** -1 is infinite. @default -1 (-1–10,000) */
-  readonly MaximumRetryAttempts?: number;
-  /** Records older than this are not delivered but go to the on-failure destination. -1 is infinite. @default -1 */
-  readonly MaximumRecordAgeInSeconds?: number;
-  /** `['ReportBatchItemFailures']` turns on partial batch responses. @default - whole-batch semantics */
-  readonly FunctionResponseTypes?: readonly string[];
-  /** Where the metadata of discarded batches goes. @default - discarded batches are only counted */
-  readonly DestinationConfig?: { readonly OnFailure?: { readonly Destination?: string } };
-  /** Wait up to this long to fill a batch. @default 0 (0–300) */
-  readonly MaximumBatchingWindowInSeconds?: number;
-  /** Only 1 is emulated. @default 1 */
-  readonly ParallelizationFactor?: number;
-  /** @default true */
-  readonly Enabled?: boolean;
-  /** Not emulated: a mapping that sets it is rejected rather than run with different semantics. */
-  readonly FilterCriteria?: unknown;
-  /** Not emulated (rejected). */
-  readonly TumblingWindowInSeconds?: number;
-  /** Accepted and ignored: the reader decides what is read. */
-  readonly EventSourceArn?: unknown;
-  /** Accepted and ignored: `invoke` decides what is invoked. */
-  readonly FunctionName?: unknown;
-}
 
 /** What the event source reads: `StreamReader` satisfies it. */
 export interface ShardSource {
@@ -106,8 +71,8 @@ export type EventSourceNotice =
 export interface DynamoStreamEventSourceOptions {
   readonly reader: ShardSource;
   readonly invoke: StreamInvoke;
-  /** The mapping's properties as in the template (intrinsics resolved). */
-  readonly properties?: EventSourceMappingProperties;
+  /** The mapping's settings (`parseMappingProperties`). @default - Lambda's defaults for a stream */
+  readonly settings?: MappingSettings;
   /** Written into on-failure records. */
   readonly streamArn: string;
   /** Written into on-failure records. @default 'arn:aws:lambda:local:000000000000:function:local' */
@@ -185,18 +150,7 @@ export class DynamoStreamEventSource {
     recordsDiscarded: 0,
   };
 
-  private readonly props: Required<
-    Pick<
-      EventSourceMappingProperties,
-      'BatchSize' | 'MaximumRetryAttempts' | 'MaximumRecordAgeInSeconds' | 'MaximumBatchingWindowInSeconds'
-    >
-  > & {
-    bisect: boolean;
-    reportItemFailures: boolean;
-    destination?: string;
-    latest: boolean;
-    enabled: boolean;
-  };
+  private readonly settings: MappingSettings;
   private readonly shards = new Map<string, Shard>();
   private readonly clock: () => number;
   private firstPollDone = false;
@@ -205,19 +159,7 @@ export class DynamoStreamEventSource {
   private wake?: () => void;
 
   constructor(private readonly options: DynamoStreamEventSourceOptions) {
-    const p = options.properties ?? {};
-    validateProperties(p);
-    this.props = {
-      BatchSize: p.BatchSize ?? 100,
-      MaximumRetryAttempts: p.MaximumRetryAttempts ?? -1,
-      MaximumRecordAgeInSeconds: p.MaximumRecordAgeInSeconds ?? -1,
-      MaximumBatchingWindowInSeconds: p.MaximumBatchingWindowInSeconds ?? 0,
-      bisect: p.BisectBatchOnFunctionError === true,
-      reportItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
-      destination: p.DestinationConfig?.OnFailure?.Destination,
-      latest: (p.StartingPosition ?? 'TRIM_HORIZON') === 'LATEST',
-      enabled: p.Enabled !== false,
-    };
+    this.settings = options.settings ?? parseMappingProperties({});
     this.clock = options.clock ?? Date.now;
   }
 
@@ -235,7 +177,7 @@ export class DynamoStreamEventSource {
    * read and the shards that did something (invoked or discarded).
    */
   async pollOnce(): Promise<{ read: number; steps: number }> {
-    if (!this.props.enabled) return { read: 0, steps: 0 };
+    if (!this.settings.enabled) return { read: 0, steps: 0 };
     const read = await this.read();
     const steps = await Promise.all([...this.shards.values()].map((s) => this.step(s)));
     return { read, steps: steps.filter(Boolean).length };
@@ -255,7 +197,7 @@ export class DynamoStreamEventSource {
 
   /** Polls every `pollIntervalMs`; each shard works through its batches on its own, with retry back-off. */
   start(): void {
-    if (this.running || !this.props.enabled) return;
+    if (this.running || !this.settings.enabled) return;
     this.running = true;
     this.loop = this.run();
   }
@@ -307,7 +249,7 @@ export class DynamoStreamEventSource {
     const batches = await this.options.reader.poll();
     let count = 0;
     const now = this.clock();
-    const skip = this.props.latest && !this.firstPollDone;
+    const skip = this.settings.startingPosition === 'LATEST' && !this.firstPollDone;
     this.firstPollDone = true;
     for (const b of batches) {
       let shard = this.shards.get(b.shardId);
@@ -368,7 +310,7 @@ export class DynamoStreamEventSource {
       this.counters.functionErrors++;
       item.lastFunctionError = 'Unhandled';
       this.notify({ type: 'function-error', shardId: shard.shardId, error });
-      if (this.props.bisect && item.records.length > 1) {
+      if (this.settings.bisectBatchOnFunctionError && item.records.length > 1) {
         const mid = Math.ceil(item.records.length / 2);
         const halves: WorkItem[] = [
           { records: item.records.slice(0, mid), invokeCount: 0 },
@@ -384,7 +326,7 @@ export class DynamoStreamEventSource {
     }
     item.lastFunctionError = undefined;
 
-    const failedAt = this.props.reportItemFailures ? firstFailedIndex(item.records, response) : -1;
+    const failedAt = this.settings.reportBatchItemFailures ? firstFailedIndex(item.records, response) : -1;
     if (failedAt < 0) {
       shard.work.shift();
       return true;
@@ -403,7 +345,7 @@ export class DynamoStreamEventSource {
   }
 
   private async afterFailure(shard: Shard, item: WorkItem): Promise<void> {
-    const max = this.props.MaximumRetryAttempts;
+    const max = this.settings.maximumRetryAttempts;
     if (max >= 0 && item.invokeCount > max) {
       await this.discard(shard, item, 'RetryAttemptsExhausted');
       shard.work.shift();
@@ -412,16 +354,16 @@ export class DynamoStreamEventSource {
 
   private takeBatch(shard: Shard): DynamoDBRecord[] | undefined {
     if (!shard.backlog.length) return undefined;
-    const window = this.props.MaximumBatchingWindowInSeconds * 1000;
+    const window = this.settings.maximumBatchingWindowInSeconds * 1000;
     if (
       window > 0 &&
-      shard.backlog.length < this.props.BatchSize &&
+      shard.backlog.length < this.settings.batchSize &&
       this.clock() - (shard.backlogSince ?? 0) < window
     )
       return undefined;
     let bytes = 0;
     let n = 0;
-    while (n < shard.backlog.length && n < this.props.BatchSize) {
+    while (n < shard.backlog.length && n < this.settings.batchSize) {
       bytes += Buffer.byteLength(JSON.stringify(shard.backlog[n]));
       if (n > 0 && bytes > MAX_PAYLOAD_BYTES) break;
       n++;
@@ -432,7 +374,7 @@ export class DynamoStreamEventSource {
   }
 
   private expiredPrefix(records: DynamoDBRecord[]): number {
-    const maxAge = this.props.MaximumRecordAgeInSeconds;
+    const maxAge = this.settings.maximumRecordAgeInSeconds;
     if (maxAge < 0) return 0;
     const nowSeconds = this.clock() / 1000;
     let n = 0;
@@ -461,10 +403,15 @@ export class DynamoStreamEventSource {
     });
     this.counters.onFailure++;
     this.counters.recordsDiscarded += item.records.length;
-    this.notify({ type: 'discard', shardId: shard.shardId, record, destination: this.props.destination });
-    if (this.props.destination && this.options.onFailure) {
+    this.notify({
+      type: 'discard',
+      shardId: shard.shardId,
+      record,
+      destination: this.settings.onFailureDestination,
+    });
+    if (this.settings.onFailureDestination && this.options.onFailure) {
       try {
-        await this.options.onFailure(this.props.destination, record);
+        await this.options.onFailure(this.settings.onFailureDestination, record);
       } catch (error) {
         this.notify({ type: 'sink-error', error });
       }
@@ -546,39 +493,4 @@ function isoSeconds(epochSeconds: number): string {
 
 function defaultRetryDelay(retry: number): number {
   return Math.min(250 * 2 ** Math.max(0, retry - 1), 8000);
-}
-
-/** Collects every out-of-range or unsupported property into one error. */
-export function validateProperties(p: EventSourceMappingProperties): void {
-  const errors: string[] = [];
-  const range = (name: keyof EventSourceMappingProperties, min: number, max: number) => {
-    const v = p[name];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-      errors.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-  };
-  range('BatchSize', 1, 10000);
-  range('MaximumRetryAttempts', -1, 10000);
-  range('MaximumRecordAgeInSeconds', -1, 604800);
-  range('MaximumBatchingWindowInSeconds', 0, 300);
-  if (
-    p.MaximumRecordAgeInSeconds !== undefined &&
-    p.MaximumRecordAgeInSeconds >= 0 &&
-    p.MaximumRecordAgeInSeconds < 60
-  )
-    errors.push(`MaximumRecordAgeInSeconds must be -1 or at least 60, got ${p.MaximumRecordAgeInSeconds}`);
-  if (
-    p.StartingPosition !== undefined &&
-    p.StartingPosition !== 'TRIM_HORIZON' &&
-    p.StartingPosition !== 'LATEST'
-  )
-    errors.push(`StartingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(p.StartingPosition)}`);
-  if (p.ParallelizationFactor !== undefined && p.ParallelizationFactor !== 1)
-    errors.push(`ParallelizationFactor ${p.ParallelizationFactor} is not emulated locally (only 1)`);
-  if (p.FilterCriteria !== undefined) errors.push('FilterCriteria is not emulated locally');
-  if (p.TumblingWindowInSeconds !== undefined) errors.push('TumblingWindowInSeconds is not emulated locally');
-  const unknownTypes = (p.FunctionResponseTypes ?? []).filter((t) => t !== 'ReportBatchItemFailures');
-  if (unknownTypes.length)
-    errors.push(`FunctionResponseTypes has unknown values ${JSON.stringify(unknownTypes)}`);
-  if (errors.length) throw new Error(`Invalid event source mapping: ${errors.join('; ')}`);
 }

@@ -31,20 +31,6 @@ export interface PolicyDocument {
   readonly Statement: PolicyStatement | readonly PolicyStatement[];
 }
 
-/** What CloudFormation would substitute when the template is deployed. */
-export interface IntrinsicContext {
-  readonly account: string;
-  readonly region: string;
-  /** @default 'aws' */
-  readonly partition?: string;
-  /** @default 'amazonaws.com' */
-  readonly urlSuffix?: string;
-  /** `Ref` of a resource or parameter of the template; undefined when unknown. */
-  readonly resolveRef?: (logicalId: string) => string | undefined;
-  /** `Fn::GetAtt`; undefined when unknown. */
-  readonly resolveGetAtt?: (logicalId: string, attribute: string) => string | undefined;
-}
-
 export interface MatchedStatement {
   /** Index of the policy document in the list evaluated. */
   readonly policy: number;
@@ -64,94 +50,6 @@ export interface IamDecision {
 export interface EvaluateOptions {
   /** Values of condition keys for this request. @default { 'aws:SecureTransport': 'true' } */
   readonly conditionKeys?: Readonly<Record<string, string>>;
-}
-
-/** Marks a value CloudFormation would resolve but we could not: it never matches a real ARN. */
-const UNRESOLVED = '\u0000unresolved:';
-
-/**
- * Resolves `Ref`, `Fn::GetAtt`, `Fn::Join`, `Fn::Sub`, `Fn::Select` and `Fn::Split` (and the pseudo
- * parameters) in a template fragment. What cannot be resolved becomes a value that matches nothing and is
- * listed in `unresolved`, so a policy on an unknown resource grants nothing rather than failing the run.
- */
-export function resolveIntrinsics(
-  value: unknown,
-  context: IntrinsicContext,
-): { value: unknown; unresolved: string[] } {
-  const unresolved: string[] = [];
-  const pseudo: Record<string, string> = {
-    'AWS::AccountId': context.account,
-    'AWS::Region': context.region,
-    'AWS::Partition': context.partition ?? 'aws',
-    'AWS::URLSuffix': context.urlSuffix ?? 'amazonaws.com',
-    'AWS::NoValue': '',
-  };
-  const miss = (what: string): string => {
-    unresolved.push(what);
-    return `${UNRESOLVED}${what}`;
-  };
-  const ref = (id: string): string => pseudo[id] ?? context.resolveRef?.(id) ?? miss(`Ref ${id}`);
-  const getAtt = (id: string, attr: string): string =>
-    context.resolveGetAtt?.(id, attr) ?? miss(`Fn::GetAtt ${id}.${attr}`);
-
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (!v || typeof v !== 'object') return v;
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1) {
-      const [k] = keys;
-      const arg = o[k];
-      switch (k) {
-        case 'Ref':
-          return ref(String(arg));
-        case 'Fn::GetAtt': {
-          const [id, ...attr] = Array.isArray(arg) ? arg.map(String) : String(arg).split('.');
-          return getAtt(id, attr.join('.'));
-        }
-        case 'Fn::Join': {
-          const [sep, parts] = arg as [string, unknown[]];
-          const items = walk(parts);
-          return Array.isArray(items) ? items.map(String).join(sep) : miss('Fn::Join of a non-list');
-        }
-        case 'Fn::Sub': {
-          const [template, vars] = Array.isArray(arg)
-            ? (arg as [string, Record<string, unknown>])
-            : [String(arg), {}];
-          const resolvedVars = walk(vars ?? {}) as Record<string, unknown>;
-          return template.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
-            if (name.startsWith('!')) return '${' + name.slice(1) + '}';
-            if (name in resolvedVars) return String(resolvedVars[name]);
-            const dot = name.indexOf('.');
-            return dot > 0 && !name.startsWith('AWS::')
-              ? getAtt(name.slice(0, dot), name.slice(dot + 1))
-              : ref(name);
-          });
-        }
-        case 'Fn::Select': {
-          const [index, list] = walk(arg) as [unknown, unknown];
-          return Array.isArray(list) ? list[Number(index)] : miss('Fn::Select of a non-list');
-        }
-        case 'Fn::Split': {
-          const [sep, source] = walk(arg) as [string, unknown];
-          return String(source).split(sep);
-        }
-        default:
-          if (k.startsWith('Fn::')) return miss(k);
-      }
-    }
-    return Object.fromEntries(keys.map((key) => [key, walk(o[key])]));
-  };
-  return { value: walk(value), unresolved };
-}
-
-/** Resolves the intrinsics of policy documents taken from a template (see `resolveIntrinsics`). */
-export function resolvePolicyDocuments(
-  documents: readonly unknown[],
-  context: IntrinsicContext,
-): { policies: PolicyDocument[]; unresolved: string[] } {
-  const { value, unresolved } = resolveIntrinsics(documents, context);
-  return { policies: value as PolicyDocument[], unresolved };
 }
 
 /** Decides whether the policies allow `action` on `resource`. Pure; policies must be resolved. */

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { MappingSettings, parseMappingProperties } from './mapping-settings';
 
 /** An SQS message attribute as the JSON protocol carries it. */
 export interface MessageAttributeValue {
@@ -216,13 +217,8 @@ export type SqsInvoke = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 export interface SqsEventSourceOptions {
   readonly queue: LocalQueue;
   readonly invoke: SqsInvoke;
-  readonly properties?: {
-    /** @default 10 */
-    readonly BatchSize?: number;
-    readonly FunctionResponseTypes?: readonly string[];
-    /** @default true */
-    readonly Enabled?: boolean;
-  };
+  /** The mapping's settings (`parseMappingProperties(..., 'queue')`). @default - Lambda's defaults for a queue */
+  readonly settings?: MappingSettings;
   readonly onEvent?: (notice: SqsEventSourceNotice) => void;
   /** @default 250 */
   readonly pollIntervalMs?: number;
@@ -245,16 +241,16 @@ export class SqsEventSource {
   private loop?: Promise<void>;
   private wake?: () => void;
 
+  private readonly settings: MappingSettings;
+
   constructor(private readonly options: SqsEventSourceOptions) {
-    const size = options.properties?.BatchSize ?? 10;
-    if (!Number.isInteger(size) || size < 1 || size > 10000)
-      throw new Error(`BatchSize must be an integer from 1 to 10000, got ${JSON.stringify(size)}`);
+    this.settings = options.settings ?? parseMappingProperties({}, 'queue');
   }
 
   /** One receive (up to BatchSize, in receives of 10) and at most one invocation. Returns the batch size. */
   async pollOnce(): Promise<number> {
-    if (this.options.properties?.Enabled === false) return 0;
-    const size = this.options.properties?.BatchSize ?? 10;
+    if (!this.settings.enabled) return 0;
+    const size = this.settings.batchSize;
     const queue = this.options.queue;
     const messages: ReceivedMessage[] = [];
     while (messages.length < size) {
@@ -316,10 +312,8 @@ export class SqsEventSource {
   }
 
   private failedIds(messages: ReceivedMessage[], response: unknown): Set<string> | 'all' {
-    const reports = (this.options.properties?.FunctionResponseTypes ?? []).includes(
-      'ReportBatchItemFailures',
-    );
-    if (!reports || response === undefined || response === null) return new Set();
+    if (!this.settings.reportBatchItemFailures || response === undefined || response === null)
+      return new Set();
     if (typeof response !== 'object') return 'all';
     const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
     if (failures === undefined || failures === null) return new Set();

@@ -11,11 +11,11 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { appendFileSync, mkdirSync, rmSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
-import type { LocalPlan, PlanFunction, PlanMapping, PlanTable } from './assembly';
+import type { LocalPlan, PlanFunction, PlanMapping, PlanTable } from './plan';
 import { Engine, startEngine } from './engine';
-import { DynamoStreamEventSource, EventSourceMappingProperties, EventSourceNotice } from './event-source';
+import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import { LocalFunction, startLocalFunction } from './function-host';
-import { AccessDeniedError, assertAllowed, PolicyDocument } from './iam-check';
+import { AccessDeniedError, assertAllowed } from './iam-check';
 import { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
 import { buildReport, RunReport, StatsCollector, writeReport } from './report';
 import { StreamReader } from './stream-reader';
@@ -198,7 +198,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
         memorySizeMb: fn.memoryMB,
         credentials: LOCAL_CREDENTIALS,
         dynamoEndpoint: endpoint,
-        policies: fn.policies as PolicyDocument[],
+        policies: fn.policies,
         queues,
         onDenied,
         onLog: (line) => {
@@ -231,7 +231,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
             client: streamsClientFor(mapping.region),
           }),
           invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
-          properties: mapping.properties as EventSourceMappingProperties,
+          settings: mapping,
           streamArn: mapping.source.table.streamArn!,
           functionArn: local.host.functionArn,
           pollIntervalMs: options.pollIntervalMs ?? 250,
@@ -250,11 +250,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
           new SqsEventSource({
             queue,
             invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
-            properties: mapping.properties as {
-              BatchSize?: number;
-              FunctionResponseTypes?: string[];
-              Enabled?: boolean;
-            },
+            settings: mapping,
             pollIntervalMs: options.pollIntervalMs ?? 250,
             onEvent: (n) => {
               if (n.type === 'function-error') stats.addError(fn.name, describeError(n.error));
@@ -368,10 +364,9 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
 
   /** The event source mapping itself needs the role's permissions (Lambda checks them when it is created). */
   function checkMappingPermissions(fn: PlanFunction, mapping: PlanMapping) {
-    const policies = fn.policies as PolicyDocument[];
     const check = (action: string, resource: string) => {
       try {
-        assertAllowed(fn.name, policies, action, resource);
+        assertAllowed(fn.name, fn.policies, action, resource);
       } catch (e) {
         if (e instanceof AccessDeniedError) onDenied(e);
         else throw e;

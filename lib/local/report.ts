@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { METRIC_DIMENSIONS, type METRICS, type MetricName } from '../../lambda/contract';
-import type { LocalPlan } from './assembly';
+import type { LocalPlan } from './plan';
 import type { VerifyResult } from './verify';
 import type { LagObservation } from './lag-sampler';
 import { renderHtml } from './report-html';

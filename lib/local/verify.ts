@@ -1,6 +1,6 @@
 import { AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { RESERVED_PREFIX } from '../../lambda/contract';
-import type { PlanMirrorTable } from './assembly';
+import type { PlanMirrorTable } from './plan';
 
 /**
  * The divergence check: scans every region of every mirrored table and lists the keys whose

@@ -6,7 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { KeyAttribute } from '../config/model';
-import type { PlanMirrorTable } from './assembly';
+import type { PlanMirrorTable } from './plan';
 
 /**
  * The demo workload, modelled on the article: Stories (one-way tables) are published and edited in

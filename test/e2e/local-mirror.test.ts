@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { readAssembly, synthesize } from '../../lib/local/assembly';
+import { readAssembly } from '../../lib/local/assembly';
+import { synthesize } from '../../lib/local/synth';
 import { runLocalMirror, RunResult } from '../../lib/local/mirror';
 
 /**

@@ -3,7 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../lib/app';
-import { AssemblyError, LocalPlan, readAssembly } from '../../lib/local/assembly';
+import { readAssembly } from '../../lib/local/assembly';
+import { AssemblyError, LocalPlan } from '../../lib/local/plan';
 import { cdkJsonContext, EXAMPLE_REGIONS, exampleModel } from '../support/model-fixtures';
 
 function synth(options: { bundle: boolean }): string {
@@ -85,10 +86,11 @@ describe('readAssembly on the synthesized example app', () => {
       expect(m.reportBatchItemFailures).toBe(true);
       expect(m.bisectBatchOnFunctionError).toBe(true);
       expect(m.maximumRetryAttempts).toBeGreaterThan(0);
-      expect(m.properties.DestinationConfig).toEqual({ OnFailure: { Destination: m.onFailure!.arn } });
+      expect(m.onFailureDestination).toBe(m.onFailure!.arn);
     }
     const parked = plan.mappings.filter((m) => m.source.kind === 'queue');
     expect(parked.length).toBeGreaterThanOrEqual(4);
+    for (const m of parked) expect(m.batchSize).toBe(10);
   });
 });
 

@@ -1,11 +1,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import {
-  DynamoStreamEventSource,
-  EventSourceMappingProperties,
-  ShardSource,
-  StreamOnFailureRecord,
-} from '../../lib/local/event-source';
+import { DynamoStreamEventSource, ShardSource, StreamOnFailureRecord } from '../../lib/local/event-source';
+import { EventSourceMappingProperties, parseMappingProperties } from '../../lib/local/mapping-settings';
 import { StreamReader } from '../../lib/local/stream-reader';
 import { client, createTable, uniqueName } from '../support/dynamo';
 
@@ -62,7 +58,7 @@ function harness(
   const clock = { now: NOW };
   const source = new DynamoStreamEventSource({
     reader,
-    properties,
+    settings: parseMappingProperties(properties),
     streamArn: STREAM,
     functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:replicator',
     clock: () => clock.now,
@@ -325,7 +321,7 @@ describe('DynamoStreamEventSource', () => {
         { shardId: 'a', records: [1, 2, 3].map((n) => record(n)) },
         { shardId: 'b', records: [11, 12, 13].map((n) => record(n)) },
       ]),
-      properties: { BatchSize: 1 },
+      settings: parseMappingProperties({ BatchSize: 1 }),
       streamArn: STREAM,
       invoke: async (e) => {
         const shard = ids(e)[0] > 10 ? 'b' : 'a';
@@ -371,19 +367,13 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('rejects out-of-range and unsupported properties, naming each', () => {
-    expect(
-      () =>
-        new DynamoStreamEventSource({
-          reader: new FakeReader(),
-          streamArn: STREAM,
-          invoke: async () => undefined,
-          properties: {
-            BatchSize: 0,
-            MaximumRetryAttempts: 10001,
-            ParallelizationFactor: 2,
-            FunctionResponseTypes: ['Nope'],
-          },
-        }),
+    expect(() =>
+      parseMappingProperties({
+        BatchSize: 0,
+        MaximumRetryAttempts: 10001,
+        ParallelizationFactor: 2,
+        FunctionResponseTypes: ['Nope'],
+      }),
     ).toThrow(
       /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor 2.*FunctionResponseTypes has unknown values \["Nope"\]/,
     );
@@ -424,7 +414,7 @@ describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
     const source = new DynamoStreamEventSource({
       reader: new StreamReader({ region, streamArn }),
       streamArn,
-      properties: { ...rbif, BatchSize: 10 },
+      settings: parseMappingProperties({ ...rbif, BatchSize: 10 }),
       invoke: async (event) => {
         batches.push(event.Records.map((r) => r.dynamodb!.Keys!.pk.S!));
         return batches.length === 1

@@ -1,13 +1,6 @@
-import {
-  assertAllowed,
-  evaluate,
-  matchArn,
-  PolicyDocument,
-  resolvePolicyDocuments,
-} from '../../lib/local/iam-check';
+import { assertAllowed, evaluate, matchArn, PolicyDocument } from '../../lib/local/iam-check';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders';
-const ctx = { region: 'eu-west-1', account: '123456789012' };
 
 const doc = (...Statement: PolicyDocument['Statement'][]): PolicyDocument => ({
   Version: '2012-10-17',
@@ -121,59 +114,5 @@ describe('evaluate', () => {
     ).toThrow(
       `replicator-eu is not authorized to perform: dynamodb:PutItem on resource: ${TABLE} because no identity-based policy of its role allows the dynamodb:PutItem action`,
     );
-  });
-});
-
-describe('resolvePolicyDocuments', () => {
-  test('resolves Fn::Join, Fn::Sub, Ref pseudo parameters and Fn::GetAtt as CloudFormation would', () => {
-    // GIVEN a statement as CDK synthesizes it
-    const raw = [
-      {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
-            Resource: [
-              {
-                'Fn::Join': [
-                  '',
-                  [
-                    'arn:',
-                    { Ref: 'AWS::Partition' },
-                    ':dynamodb:',
-                    { Ref: 'AWS::Region' },
-                    ':',
-                    { Ref: 'AWS::AccountId' },
-                    ':table/Orders',
-                  ],
-                ],
-              },
-              {
-                'Fn::Sub':
-                  'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableRef}-ddbm-tombstones',
-              },
-              { 'Fn::GetAtt': ['ParkedQueue1234', 'Arn'] },
-              { 'Fn::ImportValue': 'SomethingElse' },
-            ],
-          },
-        ],
-      },
-    ];
-    // WHEN resolved for eu-west-1
-    const { policies, unresolved } = resolvePolicyDocuments(raw, {
-      ...ctx,
-      resolveRef: (id) => (id === 'TableRef' ? 'Orders' : undefined),
-      resolveGetAtt: (id, attr) =>
-        id === 'ParkedQueue1234' && attr === 'Arn' ? 'arn:aws:sqs:eu-west-1:123456789012:parked' : undefined,
-    });
-    // THEN the ARNs are concrete and what could not be resolved is named and matches nothing
-    expect((policies[0].Statement as unknown as { Resource: string[] }[])[0].Resource.slice(0, 3)).toEqual([
-      TABLE,
-      `${TABLE}-ddbm-tombstones`,
-      'arn:aws:sqs:eu-west-1:123456789012:parked',
-    ]);
-    expect(unresolved).toEqual(['Fn::ImportValue']);
-    expect(evaluate(policies, 'dynamodb:PutItem', TABLE).allowed).toBe(true);
   });
 });

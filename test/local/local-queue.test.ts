@@ -1,5 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import { LocalQueue, LocalQueues, md5, SqsEventSource } from '../../lib/local/local-queue';
+import { parseMappingProperties } from '../../lib/local/mapping-settings';
 
 const ARN = 'arn:aws:sqs:eu-west-1:123456789012:parked';
 const DLQ_ARN = 'arn:aws:sqs:eu-west-1:123456789012:parked-dlq';
@@ -96,7 +97,7 @@ describe('SqsEventSource', () => {
     ['a', 'b', 'c'].forEach((b) => queue.send(b));
     const source = new SqsEventSource({
       queue,
-      properties: { FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      settings: parseMappingProperties({ FunctionResponseTypes: ['ReportBatchItemFailures'] }, 'queue'),
       invoke: async (e) => ({
         batchItemFailures: [{ itemIdentifier: e.Records.find((r) => r.body === 'b')!.messageId }],
       }),
@@ -115,7 +116,7 @@ describe('SqsEventSource', () => {
     let call = 0;
     const source = new SqsEventSource({
       queue,
-      properties: { FunctionResponseTypes: ['ReportBatchItemFailures'] },
+      settings: parseMappingProperties({ FunctionResponseTypes: ['ReportBatchItemFailures'] }, 'queue'),
       invoke: async () => {
         call++;
         if (call === 1) return { batchItemFailures: [{ itemIdentifier: 'not-in-batch' }] };

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { LocalPlan } from '../../lib/local/assembly';
+import type { LocalPlan } from '../../lib/local/plan';
 import { buildReport, percentiles, StatsCollector, writeReport } from '../../lib/local/report';
 import { MirrorView, renderPairs } from '../../lib/local/view';
 

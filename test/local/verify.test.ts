@@ -1,5 +1,5 @@
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { PlanMirrorTable } from '../../lib/local/assembly';
+import type { PlanMirrorTable } from '../../lib/local/plan';
 import { compareRegions, verifyMirror } from '../../lib/local/verify';
 import { client, createTable, uniqueName } from '../support/dynamo';
 

@@ -1,4 +1,4 @@
-import type { PlanMirrorTable } from '../../lib/local/assembly';
+import type { PlanMirrorTable } from '../../lib/local/plan';
 import { entityKey, planWorkload, prng } from '../../lib/local/workload';
 
 const stories: PlanMirrorTable = {
