@@ -1,24 +1,18 @@
-import {
-  AttributeDefinition,
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  KeySchemaElement,
-  ResourceNotFoundException,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { appendFileSync, mkdirSync, rmSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
-import type { LocalPlan, PlanFunction, PlanMapping, PlanTable } from './plan';
 import { Engine, startEngine } from './engine';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import { LocalFunction, startLocalFunction } from './function-host';
 import { AccessDeniedError, assertAllowed } from './iam-check';
 import { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
+import { mappingPermissions } from './permissions';
+import type { LocalPlan, PlanFunction, PlanMapping, PlanQueue, PlanTable } from './plan';
 import { buildReport, RunReport, StatsCollector, writeReport } from './report';
 import { StreamReader } from './stream-reader';
+import { createTable } from './tables';
 import { describeDivergence, verifyMirror, VerifyResult } from './verify';
 import { MirrorView, ViewStream } from './view';
 import { LagSampler } from './lag-sampler';
@@ -75,106 +69,242 @@ export interface RunResult {
 
 export class MirrorError extends Error {}
 
-interface Session {
-  engine?: Engine;
-  functions: Map<string, LocalFunction>;
-  streamSources: DynamoStreamEventSource[];
-  sqsSources: SqsEventSource[];
-  /** Queues a function consumes (parking queues): drained before verifying. */
-  consumedQueues: LocalQueue[];
-  sampler?: LagSampler;
-  view?: MirrorView;
-  clients: DynamoDBClient[];
+export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunResult> {
+  if (!options.plan.mirrorTables.length)
+    throw new MirrorError(
+      `The assembly in ${options.plan.assemblyDir} has no replicated table (no function with DDBM_SETTINGS reads a table stream)`,
+    );
+  const run = new MirrorRun(options);
+  try {
+    await run.startEngine();
+    await run.createTables();
+    await run.startFunctions();
+    run.startEventSources();
+    await run.runWorkload();
+    await run.drain();
+  } catch (e) {
+    // Ctrl-C reaches the whole process group: the engine and functions may be gone before we stop them.
+    if (!options.signal?.aborted) {
+      // Setup failures (engine, assembly, tables) end the run with their own message; nothing is left running.
+      await run.abort();
+      throw e;
+    }
+  }
+  return run.finish();
 }
 
-export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunResult> {
-  const startedAt = Date.now();
-  const plan = options.plan;
-  const outDir = resolvePath(options.outDir ?? '.ddb-mirror');
-  const workloadOptions: WorkloadOptions = { ...WORKLOAD_DEFAULTS, ...(options.workload ?? {}) };
-  const stats = new StatsCollector();
-  stats.declarePairs(plan);
-  const denials: AccessDeniedError[] = [];
-  const timings: Record<string, number> = {};
-  const session: Session = {
-    functions: new Map(),
-    streamSources: [],
-    sqsSources: [],
-    consumedQueues: [],
-    clients: [],
-  };
-  const onFailureDir = join(outDir, 'on-failure');
-  const logDir = join(outDir, 'logs');
-  rmSync(onFailureDir, { recursive: true, force: true });
-  rmSync(logDir, { recursive: true, force: true });
-  mkdirSync(onFailureDir, { recursive: true });
-  mkdirSync(logDir, { recursive: true });
-  const onFailureFiles = new Set<string>();
+const DEFAULT_DRAIN_TIMEOUT_MS = 60000;
 
-  const view = options.out ? new MirrorView(options.out, () => stats.figures()) : undefined;
-  session.view = view;
-  const say = (line: string) => view?.log(line);
-  const phase = (p: string) => view?.setPhase(p);
-  const mark = (name: string, since: number) => (timings[name] = Date.now() - since);
+/** The state of one run and its steps, in the order `runLocalMirror` takes them. */
+class MirrorRun {
+  private readonly startedAt = Date.now();
+  private readonly plan: LocalPlan;
+  private readonly workloadOptions: WorkloadOptions;
+  private readonly stats = new StatsCollector();
+  private readonly outDir: string;
+  private readonly timings: Record<string, number> = {};
+  private readonly denials: AccessDeniedError[] = [];
+  private readonly deniedOnce = new Set<string>();
+  private readonly onFailureFiles = new Set<string>();
+  private readonly view?: MirrorView;
+  private readonly clients = new Map<string, DynamoDBClient>();
+  private readonly streamArns = new Map<PlanTable, string>();
+  private readonly queues = new LocalQueues();
+  private readonly functions = new Map<string, LocalFunction>();
+  private readonly consumedQueues: LocalQueue[] = [];
+  private streamSources: DynamoStreamEventSource[] = [];
+  private sqsSources: SqsEventSource[] = [];
+  private engine?: Engine;
+  private sampler?: LagSampler;
+  private workload?: WorkloadResult;
+  private verification?: VerifyResult;
+  private failure?: string;
 
-  let workload: WorkloadResult | undefined;
-  let verification: VerifyResult | undefined;
-  let failure: string | undefined;
-  const fail = (message: string) => {
-    failure ??= message;
-    say(`✘ ${message}`);
-  };
-  const deniedOnce = new Set<string>();
-  const onDenied = (e: AccessDeniedError) => {
+  constructor(private readonly options: LocalMirrorOptions) {
+    this.plan = options.plan;
+    this.workloadOptions = { ...WORKLOAD_DEFAULTS, ...(options.workload ?? {}) };
+    this.outDir = resolvePath(options.outDir ?? '.ddb-mirror');
+    this.stats.declarePairs(options.plan);
+    for (const dir of [this.onFailureDir, this.logDir]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+    }
+    this.view = options.out ? new MirrorView(options.out, () => this.stats.figures()) : undefined;
+  }
+
+  async startEngine(): Promise<void> {
+    this.view?.setPhase('starting DynamoDB Local');
+    await this.timed('engineStartMs', async () => {
+      this.engine = await startEngine({ endpoint: this.options.endpoint, port: this.options.port });
+    });
+    const { endpoint, pid } = this.engine!;
+    this.say(`DynamoDB Local at ${endpoint}${pid ? ` (pid ${pid})` : ' (given)'}`);
+  }
+
+  async createTables(): Promise<void> {
+    this.view?.setPhase('creating tables');
+    await this.timed('createTablesMs', async () => {
+      for (const table of this.plan.tables) {
+        const arn = await createTable(this.clientFor(table.region), table);
+        if (arn) this.streamArns.set(table, arn);
+      }
+    });
+    const regions = this.plan.regions;
+    this.say(`${this.plan.tables.length} tables in ${regions.length} regions: ${regions.join(', ')}`);
+  }
+
+  async startFunctions(): Promise<void> {
+    this.createQueues();
+    this.view?.setPhase('starting functions');
+    await this.timed('startFunctionsMs', async () => {
+      for (const fn of this.plan.functions) this.functions.set(fn.name, await this.startFunction(fn));
+    });
+  }
+
+  startEventSources(): void {
+    for (const mapping of this.plan.mappings.filter((m) => m.enabled)) {
+      const fn = this.plan.functions.find((f) => f.name === mapping.functionName)!;
+      this.checkMappingPermissions(fn, mapping);
+      const { source } = mapping;
+      if (source.kind === 'stream') this.streamSources.push(this.streamSource(fn, mapping, source.table));
+      else this.sqsSources.push(this.sqsSource(fn, mapping, source.queue));
+    }
+    this.streamSources.forEach((s) => s.start());
+    this.sqsSources.forEach((s) => s.start());
+    this.say(
+      `${this.plan.functions.length} functions, ${this.streamSources.length} stream and ${this.sqsSources.length} queue event sources`,
+    );
+  }
+
+  async runWorkload(): Promise<void> {
+    const sampler = new LagSampler({
+      clientFor: (region) => this.clientFor(region),
+      every: 2,
+      intervalMs: 150,
+      maxPending: 200,
+      onObservation: (o) => this.stats.addLag(o),
+    });
+    this.sampler = sampler;
+    sampler.start();
+    const { durationSeconds, seed } = this.workloadOptions;
+    const ops = planWorkload(this.plan.mirrorTables, this.workloadOptions);
+    this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
+    this.view?.start();
+    let lastReported = 0;
+    this.workload = await this.timed('workloadMs', () =>
+      runWorkload(ops, {
+        clientFor: (region) => this.clientFor(region),
+        tables: this.plan.mirrorTables,
+        signal: this.options.signal,
+        onProgress: (p) => this.view?.setProgress(p),
+        onWrite: (s) => sampler.track(s),
+        onError: (op, e) => {
+          this.stats.addError(`workload ${op.table}@${op.region}`, describeError(e));
+          // One line every two seconds at most: a broken engine fails every write.
+          if (Date.now() - lastReported > 2000)
+            this.say(`workload write failed: ${op.kind} ${op.table} in ${op.region}: ${describeError(e)}`);
+          lastReported = Date.now();
+        },
+      }),
+    );
+  }
+
+  async drain(): Promise<void> {
+    if (!this.options.signal?.aborted) {
+      this.view?.setPhase('draining streams and queues');
+      const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+      this.verification = await this.timed('drainMs', () => this.drainAndVerify(timeoutMs));
+    }
+    await this.sampler?.stop(0);
+    if (!this.verification?.divergentKeys) return;
+    this.say(`✘ ${this.verification.divergentKeys} divergent keys:`);
+    for (const d of this.verification.tables.flatMap((x) => x.divergent).slice(0, 10))
+      this.say(`  ${describeDivergence(d)}`);
+  }
+
+  /** Writes the report; stops everything unless the caller keeps it running. */
+  async finish(): Promise<RunResult> {
+    this.view?.stop();
+    if (this.options.signal?.aborted) this.failure ??= 'interrupted before verification';
+    const report = this.report();
+    const files = writeReport(report, this.outDir);
+    const endpoint = this.engine?.endpoint ?? this.options.endpoint ?? '';
+    const result = { report, files, ok: report.ok, endpoint, denials: this.denials };
+    // Kept also when verification failed: a failing state is the one worth exploring by hand.
+    if (this.options.keep && !this.options.signal?.aborted) return { ...result, stop: () => this.shutdown() };
+    await this.shutdown();
+    return result;
+  }
+
+  async abort(): Promise<void> {
+    this.view?.stop(false);
+    await this.shutdown();
+  }
+
+  private get onFailureDir(): string {
+    return join(this.outDir, 'on-failure');
+  }
+
+  private get logDir(): string {
+    return join(this.outDir, 'logs');
+  }
+
+  private clientFor(region: string): DynamoDBClient {
+    let c = this.clients.get(region);
+    if (!c) {
+      c = new DynamoDBClient({
+        region,
+        endpoint: this.endpoint,
+        credentials: LOCAL_CREDENTIALS,
+        maxAttempts: 5,
+      });
+      this.clients.set(region, c);
+    }
+    return c;
+  }
+
+  private get endpoint(): string {
+    if (!this.engine) throw new MirrorError('DynamoDB Local is not running');
+    return this.engine.endpoint;
+  }
+
+  private say(line: string): void {
+    this.view?.log(line);
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+    this.say(`✘ ${message}`);
+  }
+
+  private async timed<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    try {
+      return await step();
+    } finally {
+      this.timings[name] = Date.now() - t;
+    }
+  }
+
+  private onDenied(e: AccessDeniedError): void {
     // One entry per function, action and resource: a denied call is retried many times.
     const id = `${e.functionName} ${e.action} ${e.resource}`;
-    if (deniedOnce.has(id)) return;
-    deniedOnce.add(id);
-    denials.push(e);
-    stats.addError(e.functionName, e.message);
-    fail(`IAM denied: ${e.functionName} may not ${e.action} on ${e.resource}`);
-  };
+    if (this.deniedOnce.has(id)) return;
+    this.deniedOnce.add(id);
+    this.denials.push(e);
+    this.stats.addError(e.functionName, e.message);
+    this.fail(`IAM denied: ${e.functionName} may not ${e.action} on ${e.resource}`);
+  }
 
-  try {
-    if (!plan.mirrorTables.length)
-      throw new MirrorError(
-        `The assembly in ${plan.assemblyDir} has no replicated table (no function with DDBM_SETTINGS reads a table stream)`,
-      );
-    phase('starting DynamoDB Local');
-    let t = Date.now();
-    session.engine = await startEngine({ endpoint: options.endpoint, port: options.port });
-    mark('engineStartMs', t);
-    const endpoint = session.engine.endpoint;
-    const clients = new Map<string, DynamoDBClient>();
-    const clientFor = (region: string) => {
-      let c = clients.get(region);
-      if (!c) {
-        c = new DynamoDBClient({ region, endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 5 });
-        clients.set(region, c);
-        session.clients.push(c);
-      }
-      return c;
-    };
-    const streamsClientFor = (region: string) =>
-      new DynamoDBStreamsClient({ region, endpoint, credentials: LOCAL_CREDENTIALS });
-    say(`DynamoDB Local at ${endpoint}${session.engine.pid ? ` (pid ${session.engine.pid})` : ' (given)'}`);
-
-    phase('creating tables');
-    t = Date.now();
-    const streamArns = new Map<PlanTable, string>();
-    for (const table of plan.tables) {
-      const arn = await createTable(clientFor(table.region), table);
-      if (arn) streamArns.set(table, arn);
-    }
-    mark('createTablesMs', t);
-    say(`${plan.tables.length} tables in ${plan.regions.length} regions: ${plan.regions.join(', ')}`);
-
-    const queues = new LocalQueues();
-    for (const q of plan.queues.filter((q) => !q.redrive))
-      queues.add(new LocalQueue({ arn: q.arn, visibilityTimeoutSeconds: q.visibilityTimeoutSeconds }));
-    for (const q of plan.queues.filter((q) => q.redrive)) {
-      const dlq = queues.get(q.redrive!.deadLetterTargetArn);
-      queues.add(
+  /** Queues without a redrive first, so a queue's dead-letter queue exists when it is created. */
+  private createQueues(): void {
+    const ordered = [
+      ...this.plan.queues.filter((q) => !q.redrive),
+      ...this.plan.queues.filter((q) => q.redrive),
+    ];
+    for (const q of ordered) {
+      const dlq = q.redrive ? this.queues.get(q.redrive.deadLetterTargetArn) : undefined;
+      this.queues.add(
         new LocalQueue({
           arn: q.arn,
           visibilityTimeoutSeconds: q.visibilityTimeoutSeconds,
@@ -182,298 +312,170 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
         }),
       );
     }
-
-    phase('starting functions');
-    t = Date.now();
-    for (const fn of plan.functions) {
-      const logFile = join(logDir, `${fn.name}.log`);
-      const local = await startLocalFunction({
-        functionName: fn.name,
-        codeDirectory: fn.assetDir,
-        handler: fn.handler,
-        region: fn.region,
-        account: plan.account,
-        environment: fn.environment,
-        timeoutSeconds: fn.timeoutSeconds,
-        memorySizeMb: fn.memoryMB,
-        credentials: LOCAL_CREDENTIALS,
-        dynamoEndpoint: endpoint,
-        policies: fn.policies,
-        queues,
-        onDenied,
-        onLog: (line) => {
-          appendFileSync(logFile, line + '\n');
-          if (stats.ingestLine(line, { source: fn.region, table: fn.settings?.table })) return;
-          const error = errorLine(line);
-          if (error) stats.addError(fn.name, error);
-        },
-      });
-      session.functions.set(fn.name, local);
-    }
-    mark('startFunctionsMs', t);
-
-    for (const mapping of plan.mappings) {
-      if (!mapping.enabled) continue;
-      const fn = plan.functions.find((f) => f.name === mapping.functionName)!;
-      const local = session.functions.get(fn.name)!;
-      checkMappingPermissions(fn, mapping);
-      if (mapping.source.kind === 'stream') {
-        const actual = streamArns.get(mapping.source.table);
-        if (!actual)
-          throw new MirrorError(
-            `${mapping.logicalId} reads the stream of ${mapping.source.table.name} in ${mapping.region}, which has no stream`,
-          );
-        const onFailureFile = join(onFailureDir, `${fn.name}.jsonl`);
-        const source = new DynamoStreamEventSource({
-          reader: new StreamReader({
-            region: mapping.region,
-            streamArn: actual,
-            client: streamsClientFor(mapping.region),
-          }),
-          invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
-          settings: mapping,
-          streamArn: mapping.source.table.streamArn!,
-          functionArn: local.host.functionArn,
-          pollIntervalMs: options.pollIntervalMs ?? 250,
-          onFailure: (destination, record) => {
-            appendFileSync(onFailureFile, JSON.stringify({ destination, ...record }) + '\n');
-            onFailureFiles.add(onFailureFile);
-            queues.get(destination)?.send(JSON.stringify(record));
-          },
-          onEvent: (n) => noteStream(n, fn, mapping),
-        });
-        session.streamSources.push(source);
-      } else {
-        const queue = queues.require(mapping.source.queue.arn);
-        session.consumedQueues.push(queue);
-        session.sqsSources.push(
-          new SqsEventSource({
-            queue,
-            invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
-            settings: mapping,
-            pollIntervalMs: options.pollIntervalMs ?? 250,
-            onEvent: (n) => {
-              if (n.type === 'function-error') stats.addError(fn.name, describeError(n.error));
-            },
-          }),
-        );
-      }
-    }
-    session.streamSources.forEach((s) => s.start());
-    session.sqsSources.forEach((s) => s.start());
-    say(
-      `${plan.functions.length} functions, ${session.streamSources.length} stream and ${session.sqsSources.length} queue event sources`,
-    );
-
-    const sampler = new LagSampler({
-      clientFor,
-      every: 2,
-      intervalMs: 150,
-      maxPending: 200,
-      onObservation: (o) => stats.addLag(o),
-    });
-    session.sampler = sampler;
-    sampler.start();
-
-    const ops = planWorkload(plan.mirrorTables, workloadOptions);
-    phase(
-      `workload: ${ops.length} operations over ${workloadOptions.durationSeconds}s (seed ${workloadOptions.seed})`,
-    );
-    view?.start();
-    t = Date.now();
-    let lastWorkloadError = 0;
-    workload = await runWorkload(ops, {
-      clientFor,
-      tables: plan.mirrorTables,
-      signal: options.signal,
-      onProgress: (p) => view?.setProgress(p),
-      onWrite: (s) => sampler.track(s),
-      onError: (op, e) => {
-        stats.addError(`workload ${op.table}@${op.region}`, describeError(e));
-        if (Date.now() - lastWorkloadError > 2000)
-          say(`workload write failed: ${op.kind} ${op.table} in ${op.region}: ${describeError(e)}`);
-        lastWorkloadError = Date.now();
-      },
-    });
-    mark('workloadMs', t);
-
-    if (!options.signal?.aborted) {
-      phase('draining streams and queues');
-      t = Date.now();
-      verification = await drain(session, plan, clientFor, options.drainTimeoutMs ?? 60000, options.signal);
-      mark('drainMs', t);
-    }
-    await sampler.stop(0);
-    if (verification?.divergentKeys) {
-      say(`✘ ${verification.divergentKeys} divergent keys:`);
-      for (const d of verification.tables.flatMap((x) => x.divergent).slice(0, 10))
-        say(`  ${describeDivergence(d)}`);
-    }
-  } catch (e) {
-    // Ctrl-C reaches the whole process group: the engine and functions may be gone before we stop them.
-    if (!options.signal?.aborted) {
-      // Setup failures (engine, assembly, tables) end the run with their own message; nothing is left running.
-      view?.stop(false);
-      await shutdown(session);
-      throw e;
-    }
   }
 
-  view?.stop();
-  if (options.signal?.aborted) failure ??= 'interrupted before verification';
-  const report = buildReport({
-    plan,
-    stats,
-    startedAt,
-    seed: workloadOptions.seed,
-    options: {
-      ...workloadOptions,
-      endpoint: session.engine?.endpoint,
-      drainTimeoutMs: options.drainTimeoutMs ?? 60000,
-    },
-    timings,
-    workload,
-    verification,
-    onFailureFiles: [...onFailureFiles],
-    queuesLeft: Object.fromEntries(
-      session.consumedQueues.filter((q) => q.size > 0).map((q) => [q.name, q.size]),
-    ),
-    failure: failure ?? (denials.length ? `${denials.length} IAM denials` : undefined),
-  });
-  const files = writeReport(report, outDir);
-  const endpoint = session.engine?.endpoint ?? options.endpoint ?? '';
-  // Kept also when verification failed: a failing state is the one worth exploring by hand.
-  if (options.keep && !options.signal?.aborted)
-    return { report, files, ok: report.ok, endpoint, denials, stop: () => shutdown(session) };
-  await shutdown(session);
-  return { report, files, ok: report.ok, endpoint, denials };
+  private startFunction(fn: PlanFunction): Promise<LocalFunction> {
+    const logFile = join(this.logDir, `${fn.name}.log`);
+    return startLocalFunction({
+      functionName: fn.name,
+      codeDirectory: fn.assetDir,
+      handler: fn.handler,
+      region: fn.region,
+      account: this.plan.account,
+      environment: fn.environment,
+      timeoutSeconds: fn.timeoutSeconds,
+      memorySizeMb: fn.memoryMB,
+      credentials: LOCAL_CREDENTIALS,
+      dynamoEndpoint: this.endpoint,
+      policies: fn.policies,
+      queues: this.queues,
+      onDenied: (e) => this.onDenied(e),
+      onLog: (line) => {
+        appendFileSync(logFile, line + '\n');
+        if (this.stats.ingestLine(line, { source: fn.region, table: fn.settings?.table })) return;
+        const error = errorLine(line);
+        if (error) this.stats.addError(fn.name, error);
+      },
+    });
+  }
 
-  function noteStream(n: EventSourceNotice, fn: PlanFunction, mapping: PlanMapping) {
-    if (n.type === 'function-error') stats.addError(fn.name, describeError(n.error));
+  private streamSource(fn: PlanFunction, mapping: PlanMapping, table: PlanTable): DynamoStreamEventSource {
+    const actual = this.streamArns.get(table);
+    if (!actual)
+      throw new MirrorError(
+        `${mapping.logicalId} reads the stream of ${table.name} in ${mapping.region}, which has no stream`,
+      );
+    const local = this.functions.get(fn.name)!;
+    const onFailureFile = join(this.onFailureDir, `${fn.name}.jsonl`);
+    return new DynamoStreamEventSource({
+      reader: new StreamReader({
+        region: mapping.region,
+        streamArn: actual,
+        client: new DynamoDBStreamsClient({
+          region: mapping.region,
+          endpoint: this.endpoint,
+          credentials: LOCAL_CREDENTIALS,
+        }),
+      }),
+      invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
+      settings: mapping,
+      streamArn: table.streamArn!,
+      functionArn: local.host.functionArn,
+      pollIntervalMs: this.options.pollIntervalMs ?? 250,
+      onFailure: (destination, record) => {
+        appendFileSync(onFailureFile, JSON.stringify({ destination, ...record }) + '\n');
+        this.onFailureFiles.add(onFailureFile);
+        this.queues.get(destination)?.send(JSON.stringify(record));
+      },
+      onEvent: (n) => this.noteStream(n, fn, table),
+    });
+  }
+
+  private sqsSource(fn: PlanFunction, mapping: PlanMapping, planQueue: PlanQueue): SqsEventSource {
+    const queue = this.queues.require(planQueue.arn);
+    const local = this.functions.get(fn.name)!;
+    this.consumedQueues.push(queue);
+    return new SqsEventSource({
+      queue,
+      invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
+      settings: mapping,
+      pollIntervalMs: this.options.pollIntervalMs ?? 250,
+      onEvent: (n) => {
+        if (n.type === 'function-error') this.stats.addError(fn.name, describeError(n.error));
+      },
+    });
+  }
+
+  private noteStream(n: EventSourceNotice, fn: PlanFunction, table: PlanTable): void {
+    if (n.type === 'function-error') this.stats.addError(fn.name, describeError(n.error));
     else if (n.type === 'discard')
-      stats.addError(
+      this.stats.addError(
         fn.name,
         `batch discarded after retries (${n.record.DDBStreamBatchInfo.batchSize} records, ${n.record.requestContext.condition}) → ${n.destination ?? 'no destination'}`,
       );
     else if (n.type === 'poll-error')
-      stats.addError(
-        `${mapping.region} stream of ${mapping.source.kind === 'stream' ? mapping.source.table.name : '?'}`,
-        describeError(n.error),
-      );
+      this.stats.addError(`${table.region} stream of ${table.name}`, describeError(n.error));
   }
 
   /** The event source mapping itself needs the role's permissions (Lambda checks them when it is created). */
-  function checkMappingPermissions(fn: PlanFunction, mapping: PlanMapping) {
-    const check = (action: string, resource: string) => {
+  private checkMappingPermissions(fn: PlanFunction, mapping: PlanMapping): void {
+    for (const { action, resource } of mappingPermissions(mapping)) {
       try {
         assertAllowed(fn.name, fn.policies, action, resource);
       } catch (e) {
-        if (e instanceof AccessDeniedError) onDenied(e);
+        if (e instanceof AccessDeniedError) this.onDenied(e);
         else throw e;
       }
-    };
-    if (mapping.source.kind === 'stream') {
-      for (const action of ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'])
-        check(action, mapping.source.table.streamArn!);
-      check('dynamodb:ListStreams', '*');
-    } else {
-      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
-        check(action, mapping.source.queue.arn);
     }
-    if (mapping.onFailure) check('sqs:SendMessage', mapping.onFailure.arn);
   }
-}
 
-/**
- * Waits (bounded) until the streams are drained and the regions agree. Streams count as drained after
- * two polls with nothing pending and no invocation; parking queues should be empty too, but a parked
- * record that waits for its visibility timeout may be superseded already: once the regions agree and
- * the streams have been quiet for a few seconds, what is left in the queues is reported, not awaited.
- */
-async function drain(
-  session: Session,
-  plan: LocalPlan,
-  clientFor: (region: string) => DynamoDBClient,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<VerifyResult> {
-  const deadline = Date.now() + timeoutMs;
-  const streamActivity = () => session.streamSources.reduce((n, s) => n + s.counters.batches, 0);
-  let quiet = 0;
-  let last = streamActivity();
-  let result: VerifyResult | undefined;
-  while (!signal?.aborted) {
-    await sleep(500, signal);
-    const now = streamActivity();
-    const pending = session.streamSources.reduce((n, s) => n + s.pending, 0);
-    quiet = now === last && pending === 0 ? quiet + 1 : 0;
-    last = now;
-    const late = Date.now() > deadline;
-    if (quiet >= 2 || late) {
-      result = await verifyMirror(plan.mirrorTables, clientFor);
-      const queued = session.consumedQueues.reduce((n, q) => n + q.size, 0);
+  /**
+   * Waits (bounded) until the streams are drained and the regions agree. Streams count as drained after
+   * two polls with nothing pending and no invocation; parking queues should be empty too, but a parked
+   * record that waits for its visibility timeout may be superseded already: once the regions agree and
+   * the streams have been quiet for a few seconds, what is left in the queues is reported, not awaited.
+   */
+  private async drainAndVerify(timeoutMs: number): Promise<VerifyResult> {
+    const deadline = Date.now() + timeoutMs;
+    const signal = this.options.signal;
+    const verify = () => verifyMirror(this.plan.mirrorTables, (r) => this.clientFor(r));
+    const activity = () => this.streamSources.reduce((n, s) => n + s.counters.batches, 0);
+    let quiet = 0;
+    let last = activity();
+    let result: VerifyResult | undefined;
+    while (!signal?.aborted) {
+      await sleep(500, signal);
+      const now = activity();
+      const pending = this.streamSources.reduce((n, s) => n + s.pending, 0);
+      quiet = now === last && pending === 0 ? quiet + 1 : 0;
+      last = now;
+      const late = Date.now() > deadline;
+      if (quiet < 2 && !late) continue;
+      result = await verify();
+      const queued = this.consumedQueues.reduce((n, q) => n + q.size, 0);
       if (late || (result.divergentKeys === 0 && (queued === 0 || quiet >= 10))) return result;
     }
+    return result ?? verify();
   }
-  return result ?? verifyMirror(plan.mirrorTables, clientFor);
-}
 
-async function shutdown(session: Session): Promise<void> {
-  await session.sampler?.stop(0).catch(() => undefined);
-  // Sources first stop polling, then the functions die (which ends any invocation in flight at
-  // once, instead of after the function timeout), then the sources finish their last batch.
-  const sourcesStopped = Promise.all(
-    [...session.streamSources.map((s) => s.stop()), ...session.sqsSources.map((s) => s.stop())].map((p) =>
-      p.catch(() => undefined),
-    ),
-  );
-  await Promise.all([...session.functions.values()].map((f) => f.stop().catch(() => undefined)));
-  await sourcesStopped;
-  session.clients.forEach((c) => c.destroy());
-  await session.engine?.stop();
-  session.streamSources = [];
-  session.sqsSources = [];
-  session.functions.clear();
-  session.engine = undefined;
-}
-
-/** Creates the table as the template defines it, replacing any leftover of a previous run. */
-async function createTable(client: DynamoDBClient, table: PlanTable): Promise<string | undefined> {
-  const keySchema: KeySchemaElement[] = [{ AttributeName: table.key.partitionKey.name, KeyType: 'HASH' }];
-  if (table.key.sortKey) keySchema.push({ AttributeName: table.key.sortKey.name, KeyType: 'RANGE' });
-  const keyNames = new Set(keySchema.map((k) => k.AttributeName));
-  const definitions: AttributeDefinition[] = table.attributeDefinitions
-    .filter((d) => keyNames.has(d.name))
-    .map((d) => ({ AttributeName: d.name, AttributeType: d.type }));
-  await client.send(new DeleteTableCommand({ TableName: table.name })).catch((e) => {
-    if (!(e instanceof ResourceNotFoundException) && (e as Error).name !== 'ResourceNotFoundException')
-      throw e;
-  });
-  const res = await client.send(
-    new CreateTableCommand({
-      TableName: table.name,
-      KeySchema: keySchema,
-      AttributeDefinitions: definitions,
-      ...(table.billingMode === 'PROVISIONED'
-        ? { ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 100 } }
-        : { BillingMode: 'PAY_PER_REQUEST' }),
-      ...(table.streamViewType
-        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: table.streamViewType } }
-        : {}),
-    }),
-  );
-  if (table.ttlAttribute) {
-    // DynamoDB Local accepts the setting but never expires items (docs/platform.md#dynamodb-local).
-    await client
-      .send(
-        new UpdateTimeToLiveCommand({
-          TableName: table.name,
-          TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
-        }),
-      )
-      .catch(() => undefined);
+  private report(): RunReport {
+    return buildReport({
+      plan: this.plan,
+      stats: this.stats,
+      startedAt: this.startedAt,
+      seed: this.workloadOptions.seed,
+      options: {
+        ...this.workloadOptions,
+        endpoint: this.engine?.endpoint,
+        drainTimeoutMs: this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+      },
+      timings: this.timings,
+      workload: this.workload,
+      verification: this.verification,
+      onFailureFiles: [...this.onFailureFiles],
+      queuesLeft: Object.fromEntries(
+        this.consumedQueues.filter((q) => q.size > 0).map((q) => [q.name, q.size]),
+      ),
+      failure: this.failure ?? (this.denials.length ? `${this.denials.length} IAM denials` : undefined),
+    });
   }
-  return res.TableDescription?.LatestStreamArn;
+
+  private async shutdown(): Promise<void> {
+    await this.sampler?.stop(0).catch(() => undefined);
+    // Sources first stop polling, then the functions die (which ends any invocation in flight at
+    // once, instead of after the function timeout), then the sources finish their last batch.
+    const sources = [...this.streamSources, ...this.sqsSources];
+    const sourcesStopped = Promise.all(sources.map((s) => s.stop().catch(() => undefined)));
+    await Promise.all([...this.functions.values()].map((f) => f.stop().catch(() => undefined)));
+    await sourcesStopped;
+    this.clients.forEach((c) => c.destroy());
+    this.clients.clear();
+    await this.engine?.stop();
+    this.streamSources = [];
+    this.sqsSources = [];
+    this.functions.clear();
+    this.engine = undefined;
+  }
 }
 
 /** A Powertools ERROR line (or an uncaught error on stderr) worth counting; undefined otherwise. */

@@ -1,3 +1,5 @@
+import type { PlanMapping } from './plan';
+
 /**
  * Which IAM actions and resources an AWS API call needs: the request side of the local IAM check
  * (`iam-check.ts` decides whether a role's policies allow them).
@@ -103,6 +105,28 @@ export function requiredPermissions(
       },
     ];
   return [{ action, resource: '*' }];
+}
+
+/**
+ * What an event source mapping needs of its function's role: Lambda polls the source and sends to the
+ * on-failure destination with the function's permissions.
+ */
+export function mappingPermissions(mapping: PlanMapping): Permission[] {
+  const on = (resource: string, ...actions: string[]) => actions.map((action) => ({ action, resource }));
+  const source =
+    mapping.source.kind === 'stream'
+      ? [
+          ...on(
+            // A stream mapping's table has a stream: the assembly reader found it by its stream ARN.
+            mapping.source.table.streamArn!,
+            'dynamodb:DescribeStream',
+            'dynamodb:GetRecords',
+            'dynamodb:GetShardIterator',
+          ),
+          ...on('*', 'dynamodb:ListStreams'),
+        ]
+      : on(mapping.source.queue.arn, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
+  return [...source, ...(mapping.onFailure ? on(mapping.onFailure.arn, 'sqs:SendMessage') : [])];
 }
 
 /**

@@ -1,6 +1,13 @@
 import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { assertAllowed, PolicyDocument } from '../../lib/local/iam-check';
-import { iamGuardMiddleware, queueArnFromUrl, requiredPermissions } from '../../lib/local/permissions';
+import { parseMappingProperties } from '../../lib/local/mapping-settings';
+import {
+  iamGuardMiddleware,
+  mappingPermissions,
+  queueArnFromUrl,
+  requiredPermissions,
+} from '../../lib/local/permissions';
+import type { PlanMapping, PlanQueue, PlanTable } from '../../lib/local/plan';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders';
 const ctx = { region: 'eu-west-1', account: '123456789012' };
@@ -98,5 +105,30 @@ describe('iamGuardMiddleware', () => {
       c.send(new PutItemCommand({ TableName: 'Orders', Item: { pk: { S: 'a' } } })),
     ).rejects.toThrow(/non-existent table|not found/i);
     expect(sent).toEqual(['request']);
+  });
+});
+
+describe('mappingPermissions', () => {
+  test('asks for the stream reads and the on-failure send that Lambda performs as the function', () => {
+    // GIVEN a stream mapping with an on-failure queue
+    const table = { name: 'Orders', streamArn: `${TABLE}/stream/x` } as PlanTable;
+    const onFailure = { arn: 'arn:aws:sqs:eu-west-1:123456789012:failed' } as PlanQueue;
+    const mapping: PlanMapping = {
+      ...parseMappingProperties({}),
+      region: 'eu-west-1',
+      stack: 'S',
+      logicalId: 'M',
+      functionName: 'f',
+      source: { kind: 'stream', table },
+      onFailure,
+    };
+    // WHEN its permissions are listed THEN they name the stream, ListStreams on * and the queue
+    expect(mappingPermissions(mapping).map((p) => `${p.action} ${p.resource}`)).toEqual([
+      `dynamodb:DescribeStream ${TABLE}/stream/x`,
+      `dynamodb:GetRecords ${TABLE}/stream/x`,
+      `dynamodb:GetShardIterator ${TABLE}/stream/x`,
+      'dynamodb:ListStreams *',
+      `sqs:SendMessage ${onFailure.arn}`,
+    ]);
   });
 });
