@@ -6,7 +6,9 @@
  */
 import { rmSync } from 'fs';
 import { join, relative } from 'path';
-import { describePlan, readAssembly } from '../lib/local/assembly';
+import { loadConfig } from '../lib/config/load';
+import { readAssembly } from '../lib/local/assembly';
+import { describeTables } from '../lib/local/cli-text';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError, runLocalMirror } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';
@@ -38,7 +40,7 @@ workload, verifies that all regions hold the same items and writes .ddb-mirror/r
 
 Options:
   --config PATH     config file (default: mirror.config.yaml)
-  --assembly DIR    use an already synthesized cloud assembly (e.g. cdk.out) instead of synthesizing
+  --assembly DIR    use a cloud assembly already synthesized from that config (e.g. cdk.out)
   --endpoint URL    use a running DynamoDB Local instead of starting one
   --port N          port for the DynamoDB Local started here (default: a free port)
   --rate N          workload operations per second (default: 20)
@@ -116,7 +118,6 @@ export function parseArgs(argv: readonly string[]): StartArgs {
         throw new UsageError(`Unknown option ${raw}`);
     }
   }
-  if (out.config && out.assembly) throw new UsageError('--config and --assembly exclude each other');
   if (out.endpoint && out.port)
     throw new UsageError('--port is for the DynamoDB Local started here; with --endpoint it is not used');
   return out as StartArgs;
@@ -148,21 +149,24 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const configPath = args.config ?? 'mirror.config.yaml';
+  const { tables } = loadConfig(configPath);
   let dir = args.assembly;
   if (!dir) {
-    out.write(`Synthesizing the CDK app from ${args.config ?? 'mirror.config.yaml'}…\n`);
+    out.write(`Synthesizing the CDK app from ${configPath}…\n`);
     const t = Date.now();
     rmSync(join('.ddb-mirror', 'cdk.out'), { recursive: true, force: true });
-    dir = await synthesize({ configPath: args.config, outdir: join('.ddb-mirror', 'cdk.out') });
+    dir = await synthesize({ configPath, outdir: join('.ddb-mirror', 'cdk.out') });
     out.write(
       `  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`,
     );
   }
   const plan = readAssembly(dir);
-  for (const line of describePlan(plan)) out.write(`  ${line}\n`);
+  for (const line of describeTables(tables)) out.write(`  ${line}\n`);
 
   const result = await runLocalMirror({
     plan,
+    tables,
     endpoint: args.endpoint,
     port: args.port,
     workload: {
@@ -196,7 +200,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (result.stop) {
     stopKept = result.stop;
     const region = plan.regions[0];
-    const table = plan.mirrorTables[0]?.name ?? 'TABLE';
+    const table = tables[0]?.name ?? 'TABLE';
     out.write(
       `\nStill running (--keep). DynamoDB Local: ${result.endpoint}, one database per region: ${plan.regions.join(', ')}.\n` +
         `Point the AWS CLI or an SDK at it with dummy credentials (the region picks the database), e.g.\n` +

@@ -1,20 +1,15 @@
 import { resolve as resolvePath } from 'path';
+import { type KeySchema, replicatorRegions, tableRegions, type TableModel } from '../config/model';
+import { tombstoneTableName } from '../../lambda/contract';
 import { readFunction } from './functions';
 import { type StackInfo, readStacks } from './manifest';
 import { readMapping } from './mappings';
-import {
-  AssemblyError,
-  LOCAL_ACCOUNT,
-  LocalPlan,
-  PlanFunction,
-  PlanMapping,
-  PlanMirrorTable,
-  PlanTable,
-} from './plan';
+import { AssemblyError, LOCAL_ACCOUNT, LocalPlan } from './plan';
 import { AssemblyResources } from './resources';
 
 /**
- * Reads a synthesized CDK cloud assembly (cdk.out) into the {@link LocalPlan} the local mirror runs.
+ * Reads a synthesized CDK cloud assembly (cdk.out) into the {@link LocalPlan} the local mirror runs, and
+ * checks it against the config's tables.
  */
 
 export interface ReadAssemblyOptions {
@@ -54,7 +49,6 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
     queues,
     functions,
     mappings,
-    mirrorTables: deriveMirrorTables(tables, functions, mappings),
   };
 }
 
@@ -66,57 +60,39 @@ function resourcesOfType(stacks: readonly StackInfo[], types: readonly string[])
   );
 }
 
-/** The mirrored tables as the replicators see them: their DDBM_SETTINGS are the source of truth. */
-function deriveMirrorTables(
-  tables: readonly PlanTable[],
-  functions: readonly PlanFunction[],
-  mappings: readonly PlanMapping[],
-): PlanMirrorTable[] {
-  const replicators = functions.filter(
-    (f) =>
-      f.settings &&
-      mappings.some((m) => m.functionName === f.name && m.region === f.region && m.source.kind === 'stream'),
-  );
-  const byTable = new Map<string, PlanFunction[]>();
-  for (const f of replicators) byTable.set(f.settings!.table, [...(byTable.get(f.settings!.table) ?? []), f]);
-  const out: PlanMirrorTable[] = [];
-  for (const [name, fns] of byTable) {
-    const s = fns[0].settings!;
-    const regions = [
-      ...new Set(fns.flatMap((f) => [f.settings!.region, ...f.settings!.peers.map((p) => p.region)])),
-    ];
-    const source = s.mode === 'one-way' ? s.region : undefined;
-    const ordered = source ? [source, ...regions.filter((r) => r !== source)] : regions;
-    const missing = ordered.filter((r) => !tables.some((t) => t.name === name && t.region === r));
-    if (missing.length)
-      throw new AssemblyError(
-        `Table ${name} is replicated to ${missing.join(', ')} but the assembly has no such table there`,
-      );
-    const table = tables.find((t) => t.name === name)!;
-    out.push({
-      name,
-      mode: s.mode,
-      ...(source ? { source } : {}),
-      regions: ordered,
-      key: table.key,
-      ...(s.mode === 'multi-active' ? { versionAttribute: s.versionAttribute } : {}),
-      excludeAttributes: s.excludeAttributes,
-      ...(s.ttl
-        ? { ttlAttribute: s.ttl.attribute }
-        : table.ttlAttribute
-          ? { ttlAttribute: table.ttlAttribute }
-          : {}),
-      tombstoneTable: s.tombstoneTable,
-    });
-  }
-  return out;
+/**
+ * Checks that the assembly holds what the config describes: in each region of each table, the table with
+ * the same key, its tombstone table, and (where it replicates from) a mapping reading its stream. An
+ * assembly synthesized from another config, or by an older version, fails here rather than mid-run.
+ */
+export function checkAssemblyTables(plan: LocalPlan, tables: readonly TableModel[]): void {
+  const problems = tables.flatMap((t) => tableRegions(t).flatMap((region) => tableProblems(plan, t, region)));
+  if (problems.length)
+    throw new AssemblyError(
+      `The assembly in ${plan.assemblyDir} does not match the config (synthesize it again from this config): ${problems.join('; ')}`,
+    );
 }
 
-/** Short human summary of a plan (for the CLI and the report). */
-export function describePlan(plan: LocalPlan): string[] {
-  return plan.mirrorTables.map((t) =>
-    t.mode === 'one-way'
-      ? `${t.name}: one-way ${t.source} → ${t.regions.filter((r) => r !== t.source).join(', ')}`
-      : `${t.name}: multi-active in ${t.regions.join(', ')}`,
-  );
+function tableProblems(plan: LocalPlan, t: TableModel, region: string): string[] {
+  const find = (name: string) => plan.tables.find((p) => p.name === name && p.region === region);
+  const table = find(t.name);
+  const problems: string[] = [];
+  if (!table) problems.push(`table ${t.name} is missing in ${region}`);
+  else if (keyText(table.key) !== keyText(t.key))
+    problems.push(
+      `table ${t.name} in ${region} has key ${keyText(table.key)}, the config says ${keyText(t.key)}`,
+    );
+  else if (
+    replicatorRegions(t).includes(region) &&
+    !plan.mappings.some((m) => m.source.kind === 'stream' && m.source.table === table)
+  )
+    problems.push(`no event source mapping reads the stream of ${t.name} in ${region}`);
+  if (!find(tombstoneTableName(t.name)))
+    problems.push(`table ${tombstoneTableName(t.name)} is missing in ${region}`);
+  return problems;
+}
+
+function keyText(key: KeySchema): string {
+  const part = (a: { name: string; type: string }) => `${a.name} (${a.type})`;
+  return key.sortKey ? `${part(key.partitionKey)} + ${part(key.sortKey)}` : part(key.partitionKey);
 }

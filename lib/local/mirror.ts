@@ -3,6 +3,8 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { appendFileSync, mkdirSync, rmSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
+import type { TableModel } from '../config/model';
+import { checkAssemblyTables } from './assembly';
 import { Engine, startEngine } from './engine';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import { LocalFunction, startLocalFunction } from './function-host';
@@ -28,8 +30,8 @@ import {
 /**
  * One local mirror session: every region of the plan on DynamoDB Local (one process, one database per
  * signing region), every function's real bundle in its own process behind an IAM-checking proxy, an
- * emulated event source per mapping, then the demo workload, a bounded drain, the divergence check and
- * the report. Everything started here is stopped here, also when the run is aborted.
+ * emulated event source per mapping, then the demo workload on the config's tables, a bounded drain, the
+ * divergence check and the report. Everything started here is stopped here, also when the run is aborted.
  */
 
 /** DynamoDB Local keeps one database per access key and region: every client of the run uses this key. */
@@ -37,6 +39,8 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 
 export interface LocalMirrorOptions {
   readonly plan: LocalPlan;
+  /** The config's tables (`loadConfig(...).tables`): what the workload writes and the check compares. */
+  readonly tables: readonly TableModel[];
   /** Use a running DynamoDB Local instead of starting one. @default - start one */
   readonly endpoint?: string;
   /** Port for the DynamoDB Local we start. @default - a free port */
@@ -70,10 +74,8 @@ export interface RunResult {
 export class MirrorError extends Error {}
 
 export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunResult> {
-  if (!options.plan.mirrorTables.length)
-    throw new MirrorError(
-      `The assembly in ${options.plan.assemblyDir} has no replicated table (no function with DDBM_SETTINGS reads a table stream)`,
-    );
+  if (!options.tables.length) throw new MirrorError('The config has no tables: there is nothing to mirror');
+  checkAssemblyTables(options.plan, options.tables);
   const run = new MirrorRun(options);
   try {
     await run.startEngine();
@@ -124,7 +126,7 @@ class MirrorRun {
     this.plan = options.plan;
     this.workloadOptions = { ...WORKLOAD_DEFAULTS, ...(options.workload ?? {}) };
     this.outDir = resolvePath(options.outDir ?? '.ddb-mirror');
-    this.stats.declarePairs(options.plan);
+    this.stats.declarePairs(options.tables);
     for (const dir of [this.onFailureDir, this.logDir]) {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
@@ -187,14 +189,14 @@ class MirrorRun {
     this.sampler = sampler;
     sampler.start();
     const { durationSeconds, seed } = this.workloadOptions;
-    const ops = planWorkload(this.plan.mirrorTables, this.workloadOptions);
+    const ops = planWorkload(this.options.tables, this.workloadOptions);
     this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
     this.view?.start();
     let lastReported = 0;
     this.workload = await this.timed('workloadMs', () =>
       runWorkload(ops, {
         clientFor: (region) => this.clientFor(region),
-        tables: this.plan.mirrorTables,
+        tables: this.options.tables,
         signal: this.options.signal,
         onProgress: (p) => this.view?.setProgress(p),
         onWrite: (s) => sampler.track(s),
@@ -418,7 +420,7 @@ class MirrorRun {
   private async drainAndVerify(timeoutMs: number): Promise<VerifyResult> {
     const deadline = Date.now() + timeoutMs;
     const signal = this.options.signal;
-    const verify = () => verifyMirror(this.plan.mirrorTables, (r) => this.clientFor(r));
+    const verify = () => verifyMirror(this.options.tables, (r) => this.clientFor(r));
     const activity = () => this.streamSources.reduce((n, s) => n + s.counters.batches, 0);
     let quiet = 0;
     let last = activity();
@@ -441,6 +443,7 @@ class MirrorRun {
   private report(): RunReport {
     return buildReport({
       plan: this.plan,
+      tables: this.options.tables,
       stats: this.stats,
       startedAt: this.startedAt,
       seed: this.workloadOptions.seed,

@@ -89,21 +89,6 @@ export interface PlanMapping extends MappingSettings {
   readonly onFailure?: PlanQueue;
 }
 
-/** One mirrored table as the replicators' settings describe it. */
-export interface PlanMirrorTable {
-  readonly name: string;
-  readonly mode: 'one-way' | 'multi-active';
-  /** One-way: the source region. */
-  readonly source?: string;
-  /** Every region the table lives in (source first for one-way). */
-  readonly regions: readonly string[];
-  readonly key: KeySchema;
-  readonly versionAttribute?: string;
-  readonly excludeAttributes: readonly string[];
-  readonly ttlAttribute?: string;
-  readonly tombstoneTable: string;
-}
-
 export interface LocalPlan {
   readonly assemblyDir: string;
   readonly account: string;
@@ -117,5 +102,4 @@ export interface LocalPlan {
   readonly queues: readonly PlanQueue[];
   readonly functions: readonly PlanFunction[];
   readonly mappings: readonly PlanMapping[];
-  readonly mirrorTables: readonly PlanMirrorTable[];
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { tableRegions, type TableModel } from '../config/model';
 import { METRIC_DIMENSIONS, type METRICS, type MetricName } from '../../lambda/contract';
 import type { LocalPlan } from './plan';
 import type { VerifyResult } from './verify';
@@ -84,10 +85,11 @@ export class StatsCollector {
   readonly errors: { readonly at: number; readonly source: string; readonly message: string }[] = [];
 
   /** Declares the pairs up front so a pair with nothing applied still shows (as 0). */
-  declarePairs(plan: Pick<LocalPlan, 'mirrorTables'>): void {
-    for (const t of plan.mirrorTables) {
-      const sources = t.mode === 'one-way' ? [t.source ?? t.regions[0]] : t.regions;
-      for (const s of sources) for (const target of t.regions) if (target !== s) this.pair(t.name, s, target);
+  declarePairs(tables: readonly TableModel[]): void {
+    for (const t of tables) {
+      const sources = t.mode === 'one-way' ? [t.source] : t.regions;
+      for (const s of sources)
+        for (const target of tableRegions(t)) if (target !== s) this.pair(t.name, s, target);
     }
   }
 
@@ -214,6 +216,7 @@ export interface RunReport {
 
 export function buildReport(args: {
   readonly plan: LocalPlan;
+  readonly tables: readonly TableModel[];
   readonly stats: StatsCollector;
   readonly startedAt: number;
   readonly seed: number;
@@ -234,11 +237,11 @@ export function buildReport(args: {
     config: {
       assembly: args.plan.assemblyDir,
       regions: args.plan.regions,
-      tables: args.plan.mirrorTables.map((t) => ({
+      tables: args.tables.map((t) => ({
         name: t.name,
         mode: t.mode,
-        ...(t.source ? { source: t.source } : {}),
-        regions: t.regions,
+        ...(t.mode === 'one-way' ? { source: t.source } : {}),
+        regions: tableRegions(t),
         excludeAttributes: t.excludeAttributes,
       })),
       functions: args.plan.functions.length,

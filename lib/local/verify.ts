@@ -1,6 +1,6 @@
 import { AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { tableRegions, type TableModel } from '../config/model';
 import { RESERVED_PREFIX } from '../../lambda/contract';
-import type { PlanMirrorTable } from './plan';
 
 /**
  * The divergence check: scans every region of every mirrored table and lists the keys whose
@@ -21,7 +21,7 @@ export interface DivergentKey {
 
 export interface TableVerification {
   readonly table: string;
-  readonly mode: PlanMirrorTable['mode'];
+  readonly mode: TableModel['mode'];
   /** Items per region after normalisation. */
   readonly items: Readonly<Record<string, number>>;
   readonly divergent: readonly DivergentKey[];
@@ -38,7 +38,7 @@ export type ItemsByRegion = Readonly<Record<string, readonly Record<string, Attr
 /** Drops the attributes that are not expected to match across regions. */
 export function normalise(
   item: Record<string, AttributeValue>,
-  table: Pick<PlanMirrorTable, 'excludeAttributes'>,
+  table: Pick<TableModel, 'excludeAttributes'>,
 ): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const [k, v] of Object.entries(item)) {
@@ -72,13 +72,14 @@ function canonicalNumber(v: string): string {
   return Number.isFinite(n) && Math.abs(n) < Number.MAX_SAFE_INTEGER ? String(n) : v.trim();
 }
 
-/** Pure comparison of scanned items; `table.regions` gives the reference order (source first). */
-export function compareRegions(table: PlanMirrorTable, byRegion: ItemsByRegion): TableVerification {
+/** Pure comparison of scanned items; `tableRegions` gives the reference order (source first). */
+export function compareRegions(table: TableModel, byRegion: ItemsByRegion): TableVerification {
+  const regions = tableRegions(table);
   const keyNames = [table.key.partitionKey.name, ...(table.key.sortKey ? [table.key.sortKey.name] : [])];
   const maps = new Map<string, Map<string, { item: Record<string, AttributeValue>; text: string }>>();
   const allKeys = new Set<string>();
   const counts: Record<string, number> = {};
-  for (const region of table.regions) {
+  for (const region of regions) {
     const m = new Map<string, { item: Record<string, AttributeValue>; text: string }>();
     for (const raw of byRegion[region] ?? []) {
       const item = normalise(raw, table);
@@ -91,14 +92,14 @@ export function compareRegions(table: PlanMirrorTable, byRegion: ItemsByRegion):
   }
   const divergent: DivergentKey[] = [];
   for (const key of [...allKeys].sort()) {
-    const texts = table.regions.map((r) => maps.get(r)!.get(key)?.text ?? null);
+    const texts = regions.map((r) => maps.get(r)!.get(key)?.text ?? null);
     const reference = table.mode === 'one-way' ? texts[0] : (texts.find((t) => t !== null) ?? null);
-    const differing = table.regions.filter((_r, i) => texts[i] !== reference);
+    const differing = regions.filter((_r, i) => texts[i] !== reference);
     if (!differing.length) continue;
     divergent.push({
       table: table.name,
       key,
-      states: Object.fromEntries(table.regions.map((r) => [r, maps.get(r)!.get(key)?.item ?? null])),
+      states: Object.fromEntries(regions.map((r) => [r, maps.get(r)!.get(key)?.item ?? null])),
       differing,
     });
   }
@@ -122,7 +123,7 @@ export async function scanTable(
 }
 
 export async function verifyMirror(
-  tables: readonly PlanMirrorTable[],
+  tables: readonly TableModel[],
   clientFor: (region: string) => DynamoDBClient,
 ): Promise<VerifyResult> {
   const started = Date.now();
@@ -130,7 +131,7 @@ export async function verifyMirror(
   for (const table of tables) {
     const byRegion: Record<string, Record<string, AttributeValue>[]> = {};
     await Promise.all(
-      table.regions.map(async (r) => (byRegion[r] = await scanTable(clientFor(r), table.name))),
+      tableRegions(table).map(async (r) => (byRegion[r] = await scanTable(clientFor(r), table.name))),
     );
     results.push(compareRegions(table, byRegion));
   }

@@ -5,8 +5,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { KeyAttribute } from '../config/model';
-import type { PlanMirrorTable } from './plan';
+import { type KeyAttribute, tableRegions, type TableModel } from '../config/model';
 
 /**
  * The demo workload, modelled on the article: Stories (one-way tables) are published and edited in
@@ -69,7 +68,7 @@ function keyValue(attr: KeyAttribute, text: string, n: number): AttributeValue {
 }
 
 /** The key of entity `n` of a table, whatever its key schema (S, N or B, with or without sort key). */
-export function entityKey(table: PlanMirrorTable, n: number): Record<string, AttributeValue> {
+export function entityKey(table: TableModel, n: number): Record<string, AttributeValue> {
   const noun = table.mode === 'one-way' ? 'story' : 'session';
   const key: Record<string, AttributeValue> = {
     [table.key.partitionKey.name]: keyValue(
@@ -98,7 +97,7 @@ const WORDS = [
 ];
 
 function attributesFor(
-  table: PlanMirrorTable,
+  table: TableModel,
   region: string,
   rand: () => number,
   nowMs: number,
@@ -107,7 +106,7 @@ function attributesFor(
   const reserved = new Set([
     table.key.partitionKey.name,
     table.key.sortKey?.name,
-    table.versionAttribute,
+    versionOf(table),
     WRITE_ID,
   ]);
   const attrs: Record<string, AttributeValue> =
@@ -126,17 +125,22 @@ function attributesFor(
         };
   // Excluded attributes are region-local by definition: written here, never expected elsewhere.
   for (const ex of table.excludeAttributes) attrs[ex] = { S: `${region}-local-${pick()}` };
-  if (table.ttlAttribute) attrs[table.ttlAttribute] = { N: String(Math.floor(nowMs / 1000) + 86400) };
+  if (table.ttl) attrs[table.ttl.attribute] = { N: String(Math.floor(nowMs / 1000) + 86400) };
   for (const r of reserved) if (r && r in attrs) delete attrs[r];
   return attrs;
 }
 
+/** The version attribute of a multi-active table; one-way tables have none. */
+function versionOf(table: TableModel): string | undefined {
+  return table.mode === 'multi-active' ? table.versionAttribute : undefined;
+}
+
 /**
- * Plans the whole workload. `writableRegions` of a one-way table is its source only; of a
- * multi-active table, every region. Item counts stay small so edits and conflicts are frequent.
+ * Plans the whole workload. A one-way table is written in its source only; a multi-active table in
+ * every region. Item counts stay small so edits and conflicts are frequent.
  */
 export function planWorkload(
-  tables: readonly PlanMirrorTable[],
+  tables: readonly TableModel[],
   options: Partial<WorkloadOptions> = {},
 ): PlannedOp[] {
   const o = { ...WORKLOAD_DEFAULTS, ...options };
@@ -148,16 +152,16 @@ export function planWorkload(
   const next = new Map<string, number>(tables.map((t) => [t.name, 0]));
   const ops: PlannedOp[] = [];
   let group = 0;
-  const chooseLive = (t: PlanMirrorTable) => {
+  const chooseLive = (t: TableModel) => {
     const s = [...live.get(t.name)!];
     return s.length ? s[Math.floor(rand() * s.length)] : undefined;
   };
-  const fresh = (t: PlanMirrorTable) => {
+  const fresh = (t: TableModel) => {
     const n = next.get(t.name)!;
     next.set(t.name, n + 1);
     return n;
   };
-  const push = (op: Omit<PlannedOp, 'index' | 'writeId' | 'key'> & { n: number; t: PlanMirrorTable }) => {
+  const push = (op: Omit<PlannedOp, 'index' | 'writeId' | 'key'> & { n: number; t: TableModel }) => {
     const index = ops.length;
     const { n, t, ...rest } = op;
     ops.push({ ...rest, index, key: entityKey(t, n), writeId: `w${o.seed}-${index}` });
@@ -169,7 +173,7 @@ export function planWorkload(
     const roll = rand();
     const existing = chooseLive(t);
     if (t.mode === 'one-way') {
-      const region = t.source ?? t.regions[0];
+      const region = t.source;
       if (existing === undefined || roll < 0.4) {
         const n = fresh(t);
         live.get(t.name)!.add(n);
@@ -264,7 +268,7 @@ export interface WorkloadProgress {
 
 export interface RunWorkloadOptions {
   readonly clientFor: (region: string) => DynamoDBClient;
-  readonly tables: readonly PlanMirrorTable[];
+  readonly tables: readonly TableModel[];
   readonly onProgress?: (p: WorkloadProgress) => void;
   /** Called after each acknowledged save (not deletes, not conflicting saves). */
   readonly onWrite?: (sample: WriteSample) => void;
@@ -315,7 +319,7 @@ export async function runWorkload(
             options.onWrite?.({
               table: b.table,
               origin: b.region,
-              targets: t.regions.filter((r) => r !== b.region),
+              targets: tableRegions(t).filter((r) => r !== b.region),
               key: b.key,
               writeId: b.writeId,
               writtenAt: Date.now(),
@@ -347,7 +351,7 @@ export async function runWorkload(
   };
 }
 
-async function execute(op: PlannedOp, table: PlanMirrorTable, client: DynamoDBClient): Promise<void> {
+async function execute(op: PlannedOp, table: TableModel, client: DynamoDBClient): Promise<void> {
   const attributes = { ...op.attributes, [WRITE_ID]: { S: op.writeId } };
   if (op.kind === 'delete') {
     await client.send(new DeleteItemCommand({ TableName: op.table, Key: op.key }));
@@ -368,7 +372,7 @@ async function execute(op: PlannedOp, table: PlanMirrorTable, client: DynamoDBCl
   });
   let expression = `SET ${sets.join(', ')}`;
   if (table.mode === 'multi-active') {
-    names['#version'] = table.versionAttribute ?? 'version';
+    names['#version'] = table.versionAttribute;
     values[':one'] = { N: '1' };
     expression += ' ADD #version :one';
   }

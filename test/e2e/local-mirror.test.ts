@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { loadConfig } from '../../lib/config/load';
 import { readAssembly } from '../../lib/local/assembly';
-import { synthesize } from '../../lib/local/synth';
 import { runLocalMirror, RunResult } from '../../lib/local/mirror';
+import { synthesize } from '../../lib/local/synth';
 
 /**
  * The product's main job, end to end: the example config synthesized, every region on the test run's
@@ -16,13 +17,12 @@ describe('local mirror session on the example config', () => {
   beforeAll(async () => {
     const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     if (!endpoint) throw new Error('jest global setup did not start DynamoDB Local');
-    const dir = await synthesize({
-      configPath: join(__dirname, '..', '..', 'mirror.config.yaml'),
-      cwd: join(__dirname, '..', '..'),
-    });
+    const configPath = join(__dirname, '..', '..', 'mirror.config.yaml');
+    const dir = await synthesize({ configPath, cwd: join(__dirname, '..', '..') });
     // The plan's table names are fixed (Stories, Sessions): the session replaces any earlier copies.
     result = await runLocalMirror({
       plan: readAssembly(dir),
+      tables: loadConfig(configPath).tables,
       endpoint,
       workload: { seed: 11, rate: 20, durationSeconds: 5 },
       outDir: mkdtempSync(join(tmpdir(), 'ddbm-e2e-')),
@@ -31,13 +31,13 @@ describe('local mirror session on the example config', () => {
     });
   }, 110000);
 
-  it('ends with every region holding the same items', () => {
+  test('ends with every region holding the same items', () => {
     expect(result.report.verification?.tables.flatMap((t) => t.divergent)).toEqual([]);
     expect(result.report.divergentKeys).toBe(0);
     expect(result.ok).toBe(true);
   });
 
-  it('replicated records on every source → target pair, with no IAM denial', () => {
+  test('replicated records on every source → target pair, with no IAM denial', () => {
     expect(result.denials.map((d) => d.message)).toEqual([]);
     expect(result.report.pairs.length).toBe(8);
     expect(
@@ -46,7 +46,7 @@ describe('local mirror session on the example config', () => {
     expect(result.report.workload?.errors).toBe(0);
   });
 
-  it('writes the report files and leaves nothing running', () => {
+  test('writes the report files and leaves nothing running', () => {
     expect(existsSync(result.files.json) && existsSync(result.files.html)).toBe(true);
     expect(result.stop).toBeUndefined();
     expect(lines.join('')).toContain('workload');

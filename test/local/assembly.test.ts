@@ -3,9 +3,15 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../lib/app';
-import { readAssembly } from '../../lib/local/assembly';
+import { checkAssemblyTables, readAssembly } from '../../lib/local/assembly';
 import { AssemblyError, LocalPlan } from '../../lib/local/plan';
-import { cdkJsonContext, EXAMPLE_REGIONS, exampleModel } from '../support/model-fixtures';
+import {
+  cdkJsonContext,
+  EXAMPLE_REGIONS,
+  exampleModel,
+  multiActiveTable,
+  oneWayTable,
+} from '../support/model-fixtures';
 
 function synth(options: { bundle: boolean }): string {
   const outdir = mkdtempSync(join(tmpdir(), 'ddbm-assembly-test-'));
@@ -28,7 +34,7 @@ describe('readAssembly on the synthesized example app', () => {
     plan = readAssembly(synth({ bundle: true }));
   });
 
-  it('finds every region and both tables with their tombstone tables, keys and streams', () => {
+  test('finds every region and both tables with their tombstone tables, keys and streams', () => {
     expect([...plan.regions].sort()).toEqual([...EXAMPLE_REGIONS].sort());
     for (const region of EXAMPLE_REGIONS) {
       const names = plan.tables.filter((t) => t.region === region).map((t) => t.name);
@@ -43,18 +49,11 @@ describe('readAssembly on the synthesized example app', () => {
     expect(sessions.ttlAttribute).toBe('expiresAt');
   });
 
-  it('describes the mirrored tables from the replicators settings', () => {
-    expect(plan.mirrorTables.map((t) => [t.name, t.mode, t.regions[0]])).toEqual(
-      expect.arrayContaining([
-        ['Stories', 'one-way', 'us-east-1'],
-        ['Sessions', 'multi-active', expect.any(String)],
-      ]),
-    );
-    const stories = plan.mirrorTables.find((t) => t.name === 'Stories')!;
-    expect([...stories.regions].sort()).toEqual([...EXAMPLE_REGIONS].sort());
+  test('holds every table of the config it was synthesized from', () => {
+    expect(() => checkAssemblyTables(plan, exampleModel().tables)).not.toThrow();
   });
 
-  it('finds each function with its bundle, resolved environment and role policies', () => {
+  test('finds each function with its bundle, resolved environment and role policies', () => {
     // One-way: a replicator in the source only; multi-active: one per region.
     const replicators = plan.functions.filter(
       (f) => f.settings && plan.mappings.some((m) => m.functionName === f.name && m.source.kind === 'stream'),
@@ -77,7 +76,7 @@ describe('readAssembly on the synthesized example app', () => {
     expect(resources).toContain('arn:aws:dynamodb:eu-west-1:000000000000:table/Stories');
   });
 
-  it('links every event source mapping to its table stream or queue, function and on-failure queue', () => {
+  test('links every event source mapping to its table stream or queue, function and on-failure queue', () => {
     const streams = plan.mappings.filter((m) => m.source.kind === 'stream');
     expect(streams).toHaveLength(4);
     for (const m of streams) {
@@ -92,16 +91,39 @@ describe('readAssembly on the synthesized example app', () => {
     expect(parked.length).toBeGreaterThanOrEqual(4);
     for (const m of parked) expect(m.batchSize).toBe(10);
   });
+
+  test('names each table of another config that the assembly does not hold', () => {
+    // GIVEN a config with a table the assembly lacks, a region it lacks and a key it does not have
+    const tables = [
+      oneWayTable({ name: 'Orders' }),
+      multiActiveTable({ regions: ['us-east-1', 'sa-east-1'] }),
+      oneWayTable({ key: { partitionKey: { name: 'id', type: 'N' } } }),
+    ];
+    // WHEN it is checked against the assembly THEN each mismatch is named
+    expect(() => checkAssemblyTables(plan, tables)).toThrow(AssemblyError);
+    expect(() => checkAssemblyTables(plan, tables)).toThrow(
+      'does not match the config (synthesize it again from this config): ' +
+        'table Orders is missing in us-east-1; table Orders-ddbm-tombstones is missing in us-east-1; ' +
+        'table Orders is missing in eu-west-1; table Orders-ddbm-tombstones is missing in eu-west-1; ' +
+        'table Orders is missing in ap-southeast-2; table Orders-ddbm-tombstones is missing in ap-southeast-2; ' +
+        'table Sessions is missing in sa-east-1; table Sessions-ddbm-tombstones is missing in sa-east-1; ' +
+        'table Stories in us-east-1 has key storyId (S), the config says id (N); ' +
+        'table Stories in eu-west-1 has key storyId (S), the config says id (N); ' +
+        'table Stories in ap-southeast-2 has key storyId (S), the config says id (N)',
+    );
+  });
 });
 
 describe('readAssembly errors', () => {
-  it('names the missing manifest', () => {
+  test('names the missing manifest', () => {
     const empty = mkdtempSync(join(tmpdir(), 'ddbm-empty-'));
     expect(() => readAssembly(empty)).toThrow(/manifest\.json is missing/);
   });
 
-  it('names the function whose bundle is missing', () => {
+  test('names the function whose bundle is missing', () => {
+    // GIVEN an assembly synthesized without bundling
     const dir = synth({ bundle: false });
+    // WHEN it is read THEN the error names the function and what is missing
     expect(() => readAssembly(dir)).toThrow(AssemblyError);
     expect(() => readAssembly(dir)).toThrow(
       /function StoriesReplicator\w+: (handler index\.handler has no index\.js|asset \w+ is not in the assembly)/,

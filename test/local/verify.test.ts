@@ -1,22 +1,26 @@
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { PlanMirrorTable } from '../../lib/local/plan';
+import type { TableModel } from '../../lib/config/model';
 import { compareRegions, verifyMirror } from '../../lib/local/verify';
 import { client, createTable, uniqueName } from '../support/dynamo';
+import { multiActiveTable, oneWayTable } from '../support/model-fixtures';
 
 const regions = ['us-east-1', 'eu-west-1'];
-const table = (name: string, mode: PlanMirrorTable['mode']): PlanMirrorTable => ({
-  name,
-  mode,
-  ...(mode === 'one-way' ? { source: 'us-east-1' } : { versionAttribute: 'version' }),
-  regions,
-  key: { partitionKey: { name: 'id', type: 'S' } },
-  excludeAttributes: ['localCache'],
-  tombstoneTable: `${name}-ddbm-tombstones`,
-});
+const table = (name: string, mode: TableModel['mode']): TableModel => {
+  const common = {
+    name,
+    key: { partitionKey: { name: 'id', type: 'S' } },
+    excludeAttributes: ['localCache'],
+  } as const;
+  return mode === 'one-way'
+    ? oneWayTable({ ...common, source: 'us-east-1', replicas: ['eu-west-1'] })
+    : multiActiveTable({ ...common, regions });
+};
 
 describe('compareRegions', () => {
-  it('ignores reserved and excluded attributes and set order', () => {
+  test('ignores reserved and excluded attributes and set order', () => {
+    // GIVEN one key whose copies differ only in stamps, excluded attributes and set order
     const t = table('Sessions', 'multi-active');
+    // WHEN the regions are compared
     const result = compareRegions(t, {
       'us-east-1': [
         { id: { S: 'a' }, tags: { SS: ['x', 'y'] }, _ddbm_ord: { S: '1' }, localCache: { S: 'us' } },
@@ -25,11 +29,14 @@ describe('compareRegions', () => {
         { id: { S: 'a' }, tags: { SS: ['y', 'x'] }, _ddbm_ord: { S: '2' }, localCache: { S: 'eu' } },
       ],
     });
+    // THEN nothing differs
     expect(result.divergent).toEqual([]);
   });
 
-  it('compares one-way replicas to the source', () => {
+  test('compares one-way replicas to the source', () => {
+    // GIVEN a replica with a stale item and one the source does not hold
     const t = table('Stories', 'one-way');
+    // WHEN the regions are compared
     const result = compareRegions(t, {
       'us-east-1': [{ id: { S: 'a' }, title: { S: 'new' } }],
       'eu-west-1': [
@@ -37,6 +44,7 @@ describe('compareRegions', () => {
         { id: { S: 'b' }, title: { S: 'gone' } },
       ],
     });
+    // THEN both keys differ in the replica, measured against the source
     expect(result.divergent.map((d) => [d.key, d.differing])).toEqual([
       ['{"id":{"S":"a"}}', ['eu-west-1']],
       ['{"id":{"S":"b"}}', ['eu-west-1']],
@@ -55,7 +63,7 @@ describe('verifyMirror against DynamoDB Local', () => {
           .catch(() => undefined);
   });
 
-  it('reports the divergent key and only that one', async () => {
+  test('reports the divergent key and only that one', async () => {
     // GIVEN one table in two regions, equal except for one key
     const name = uniqueName('Verify');
     names.push(name);
@@ -80,7 +88,8 @@ describe('verifyMirror against DynamoDB Local', () => {
     expect(result.tables[0].items).toEqual({ 'us-east-1': 2, 'eu-west-1': 2 });
   });
 
-  it('finds nothing when every region holds the same items', async () => {
+  test('finds nothing when every region holds the same items', async () => {
+    // GIVEN one table in two regions holding the same item
     const name = uniqueName('Verify');
     names.push(name);
     for (const r of regions) {
@@ -89,6 +98,7 @@ describe('verifyMirror against DynamoDB Local', () => {
         new PutItemCommand({ TableName: name, Item: { id: { S: 'k' }, n: { N: '1.50' } } }),
       );
     }
+    // WHEN verified THEN nothing diverges
     const result = await verifyMirror([table(name, 'one-way')], client);
     expect(result.divergentKeys).toBe(0);
   });

@@ -1,28 +1,17 @@
-import type { PlanMirrorTable } from '../../lib/local/plan';
 import { entityKey, planWorkload, prng } from '../../lib/local/workload';
+import { multiActiveTable, oneWayTable } from '../support/model-fixtures';
 
-const stories: PlanMirrorTable = {
-  name: 'Stories',
-  mode: 'one-way',
-  source: 'us-east-1',
-  regions: ['us-east-1', 'eu-west-1'],
-  key: { partitionKey: { name: 'storyId', type: 'S' } },
-  excludeAttributes: [],
-  tombstoneTable: 'Stories-ddbm-tombstones',
-};
-const sessions: PlanMirrorTable = {
-  name: 'Sessions',
-  mode: 'multi-active',
+const stories = oneWayTable({ source: 'us-east-1', replicas: ['eu-west-1'] });
+const sessions = multiActiveTable({
   regions: ['us-east-1', 'eu-west-1', 'ap-southeast-2'],
   key: { partitionKey: { name: 'sessionId', type: 'S' } },
   versionAttribute: 'version',
   excludeAttributes: ['localCache'],
-  ttlAttribute: 'expiresAt',
-  tombstoneTable: 'Sessions-ddbm-tombstones',
-};
+  ttl: { attribute: 'expiresAt', replicateDeletes: false },
+});
 
 describe('workload plan', () => {
-  it('is the same sequence for the same seed and a different one for another seed', () => {
+  test('is the same sequence for the same seed and a different one for another seed', () => {
     // GIVEN two tables WHEN planned twice with one seed and once with another
     const a = planWorkload([stories, sessions], { seed: 7, rate: 20, durationSeconds: 5, epochMs: 1.8e12 });
     const b = planWorkload([stories, sessions], { seed: 7, rate: 20, durationSeconds: 5, epochMs: 1.8e12 });
@@ -32,8 +21,10 @@ describe('workload plan', () => {
     expect(JSON.stringify(c)).not.toBe(JSON.stringify(a));
   });
 
-  it('writes one-way tables in their source only and multi-active tables everywhere, with conflicts and deletes', () => {
+  test('writes one-way tables in their source only and multi-active tables everywhere, with conflicts and deletes', () => {
+    // GIVEN a one-way and a multi-active table WHEN 15 s of workload are planned
     const ops = planWorkload([stories, sessions], { seed: 3, rate: 20, durationSeconds: 15 });
+    // THEN stories are written in us-east-1 only, sessions in every region, some at once in two
     expect(ops.length).toBeGreaterThanOrEqual(300);
     expect(new Set(ops.filter((o) => o.table === 'Stories').map((o) => o.region))).toEqual(
       new Set(['us-east-1']),
@@ -51,8 +42,10 @@ describe('workload plan', () => {
     expect(ops.some((o) => o.table === 'Stories' && o.kind === 'edit')).toBe(true);
   });
 
-  it('spaces operations at the configured rate and never writes reserved attributes', () => {
+  test('spaces operations at the configured rate and never writes reserved attributes', () => {
+    // GIVEN a multi-active table WHEN 2 s at 10 operations per second are planned
     const ops = planWorkload([sessions], { seed: 1, rate: 10, durationSeconds: 2 });
+    // THEN they are spaced in time and write neither key, version nor reserved attributes
     expect(ops[ops.length - 1].at).toBeLessThan(2000);
     expect(
       ops
@@ -70,11 +63,13 @@ describe('workload plan', () => {
     expect(Number(ttl)).toBeGreaterThan(Date.now() / 1000 + 3600);
   });
 
-  it('derives keys from any key schema', () => {
-    const numeric: PlanMirrorTable = {
+  test('derives keys from any key schema', () => {
+    // GIVEN a table keyed by a number and a binary
+    const numeric = multiActiveTable({
       ...sessions,
       key: { partitionKey: { name: 'id', type: 'N' }, sortKey: { name: 'part', type: 'B' } },
-    };
+    });
+    // WHEN keys are derived and a workload planned THEN every key has those types
     const key = entityKey(numeric, 12);
     expect(key.id).toEqual({ N: '12' });
     expect(key.part.B).toBeInstanceOf(Uint8Array);
@@ -82,7 +77,8 @@ describe('workload plan', () => {
     expect(ops.every((o) => o.key.id.N !== undefined && o.key.part.B !== undefined)).toBe(true);
   });
 
-  it('has a PRNG that repeats per seed', () => {
+  test('has a PRNG that repeats per seed', () => {
+    // GIVEN two generators with one seed WHEN each draws five numbers THEN they agree, in [0, 1)
     const r1 = prng(42);
     const r2 = prng(42);
     const xs = Array.from({ length: 5 }, () => r1());
