@@ -8,9 +8,9 @@ import { rmSync } from 'fs';
 import { join, relative } from 'path';
 import { loadConfig } from '../lib/config/load';
 import { readAssembly } from '../lib/local/assembly';
-import { describeTables } from '../lib/local/cli-text';
+import { describeTables, keepLines, resultLines } from '../lib/local/cli-text';
 import { EngineError } from '../lib/local/engine';
-import { MirrorError, runLocalMirror } from '../lib/local/mirror';
+import { MirrorError, RunResult, runLocalMirror } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';
 import { synthesize } from '../lib/local/synth';
 
@@ -136,34 +136,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const out = process.stdout;
-  const controller = new AbortController();
-  let interrupted = 0;
-  let stopKept: (() => Promise<void>) | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted += 1;
-    if (interrupted > 1) process.exit(130);
-    out.write(`\n${signal}: stopping every process…\n`);
-    controller.abort();
-    if (stopKept) void stopKept().then(() => process.exit(0));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
+  const interrupt = onInterrupt(out);
   const configPath = args.config ?? 'mirror.config.yaml';
   const { tables } = loadConfig(configPath);
-  let dir = args.assembly;
-  if (!dir) {
-    out.write(`Synthesizing the CDK app from ${configPath}…\n`);
-    const t = Date.now();
-    rmSync(join('.ddb-mirror', 'cdk.out'), { recursive: true, force: true });
-    dir = await synthesize({ configPath, outdir: join('.ddb-mirror', 'cdk.out') });
-    out.write(
-      `  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`,
-    );
-  }
-  const plan = readAssembly(dir);
+  const plan = readAssembly(args.assembly ?? (await synthesizeFrom(configPath, out)));
   for (const line of describeTables(tables)) out.write(`  ${line}\n`);
-
   const result = await runLocalMirror({
     plan,
     tables,
@@ -176,44 +153,58 @@ async function main(argv: readonly string[]): Promise<number> {
     },
     out,
     keep: args.keep,
-    signal: controller.signal,
+    signal: interrupt.signal,
   });
-  const r = result.report;
-  const applied = r.pairs.reduce((n, p) => n + p.applied, 0);
-  out.write(
-    `\n${r.ok ? '✔' : '✘'} ${r.divergentKeys === -1 ? 'not verified' : `${r.divergentKeys} divergent keys`}; ` +
-      `${r.workload?.writes ?? 0} writes, ${applied} records applied across ${r.pairs.length} pairs in ${(r.durationMs / 1000).toFixed(1)}s\n`,
-  );
-  const left = Object.values(r.queuesLeft).reduce((a, b) => a + b, 0);
-  if (left)
-    out.write(
-      `  ${left} parked records still queued, to be retried after their visibility timeout (see the report)\n`,
-    );
-  for (const d of result.denials.slice(0, 5)) out.write(`  IAM: ${d.message}\n`);
-  for (const e of r.errors.filter((x) => x.source === 'run')) out.write(`  ${e.message}\n`);
-  out.write(
-    `Report: ${relative(process.cwd(), result.files.html)} and ${relative(process.cwd(), result.files.json)}\n`,
-  );
-  if (r.onFailureFiles.length)
-    out.write(`On-failure records: ${r.onFailureFiles.map((f) => relative(process.cwd(), f)).join(', ')}\n`);
+  for (const line of resultLines(result)) out.write(`${line}\n`);
+  if (result.stop) await keepRunning(result, plan.regions, tables[0]?.name, interrupt, out);
+  if (interrupt.signal.aborted) return 130;
+  return result.report.ok ? 0 : 1;
+}
 
-  if (result.stop) {
-    stopKept = result.stop;
-    const region = plan.regions[0];
-    const table = tables[0]?.name ?? 'TABLE';
-    out.write(
-      `\nStill running (--keep). DynamoDB Local: ${result.endpoint}, one database per region: ${plan.regions.join(', ')}.\n` +
-        `Point the AWS CLI or an SDK at it with dummy credentials (the region picks the database), e.g.\n` +
-        `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${result.endpoint} \\\n` +
-        `    aws dynamodb scan --table-name ${table} --region ${region}\n` +
-        `(SDKs: the same variables plus AWS_REGION=${region}.)\n` +
-        `Writes you make there are replicated as in AWS. Ctrl-C stops every process.\n`,
-    );
-    if (controller.signal.aborted) await result.stop();
-    else await new Promise<never>(() => undefined);
-  }
-  if (controller.signal.aborted) return 130;
-  return r.ok ? 0 : 1;
+async function synthesizeFrom(configPath: string, out: NodeJS.WritableStream): Promise<string> {
+  out.write(`Synthesizing the CDK app from ${configPath}…\n`);
+  const t = Date.now();
+  rmSync(join('.ddb-mirror', 'cdk.out'), { recursive: true, force: true });
+  const dir = await synthesize({ configPath, outdir: join('.ddb-mirror', 'cdk.out') });
+  out.write(`  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`);
+  return dir;
+}
+
+interface Interrupt {
+  readonly signal: AbortSignal;
+  /** What a Ctrl-C stops once the run is over but kept (--keep). */
+  stopKept?: () => Promise<void>;
+}
+
+/** The first Ctrl-C stops the run cleanly; a second one exits at once. */
+function onInterrupt(out: NodeJS.WritableStream): Interrupt {
+  const controller = new AbortController();
+  const interrupt: Interrupt = { signal: controller.signal };
+  let count = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    count += 1;
+    if (count > 1) process.exit(130);
+    out.write(`\n${signal}: stopping every process…\n`);
+    controller.abort();
+    if (interrupt.stopKept) void interrupt.stopKept().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return interrupt;
+}
+
+/** --keep: everything stays up until Ctrl-C. */
+async function keepRunning(
+  result: RunResult,
+  regions: readonly string[],
+  table: string | undefined,
+  interrupt: Interrupt,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  interrupt.stopKept = result.stop;
+  for (const line of keepLines(result.endpoint, regions, table)) out.write(`${line}\n`);
+  if (interrupt.signal.aborted) await result.stop?.();
+  else await new Promise<never>(() => undefined);
 }
 
 const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError];

@@ -1,4 +1,6 @@
+import { relative } from 'path';
 import type { TableModel } from '../config/model';
+import type { RunResult } from './mirror';
 
 /** What `ddb-mirror start` prints around a run (bin/ddb-mirror.ts): plain text, one string per line. */
 
@@ -9,4 +11,40 @@ export function describeTables(tables: readonly TableModel[]): string[] {
       ? `${t.name}: one-way ${t.source} → ${t.replicas.join(', ')}`
       : `${t.name}: multi-active in ${t.regions.join(', ')}`,
   );
+}
+
+/** The verdict, what is left over, and where the report is. Paths relative to `cwd`. */
+export function resultLines(result: RunResult, cwd = process.cwd()): string[] {
+  const r = result.report;
+  const applied = r.pairs.reduce((n, p) => n + p.applied, 0);
+  const verdict = r.divergentKeys === -1 ? 'not verified' : `${r.divergentKeys} divergent keys`;
+  const lines = [
+    '',
+    `${r.ok ? '✔' : '✘'} ${verdict}; ${r.workload?.writes ?? 0} writes, ${applied} records applied across ${r.pairs.length} pairs in ${(r.durationMs / 1000).toFixed(1)}s`,
+  ];
+  const left = Object.values(r.queuesLeft).reduce((a, b) => a + b, 0);
+  if (left)
+    lines.push(
+      `  ${left} parked records still queued, to be retried after their visibility timeout (see the report)`,
+    );
+  for (const d of result.denials.slice(0, 5)) lines.push(`  IAM: ${d.message}`);
+  for (const e of r.errors.filter((x) => x.source === 'run')) lines.push(`  ${e.message}`);
+  lines.push(`Report: ${relative(cwd, result.files.html)} and ${relative(cwd, result.files.json)}`);
+  if (r.onFailureFiles.length)
+    lines.push(`On-failure records: ${r.onFailureFiles.map((f) => relative(cwd, f)).join(', ')}`);
+  return lines;
+}
+
+/** How to reach the engine that `--keep` leaves running. */
+export function keepLines(endpoint: string, regions: readonly string[], table = 'TABLE'): string[] {
+  const region = regions[0];
+  return [
+    '',
+    `Still running (--keep). DynamoDB Local: ${endpoint}, one database per region: ${regions.join(', ')}.`,
+    'Point the AWS CLI or an SDK at it with dummy credentials (the region picks the database), e.g.',
+    `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${endpoint} \\`,
+    `    aws dynamodb scan --table-name ${table} --region ${region}`,
+    `(SDKs: the same variables plus AWS_REGION=${region}.)`,
+    'Writes you make there are replicated as in AWS. Ctrl-C stops every process.',
+  ];
 }
