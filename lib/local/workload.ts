@@ -5,7 +5,13 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type KeyAttribute, tableRegions, type TableModel } from '../config/model';
+import {
+  type KeyAttribute,
+  type MultiActiveTableModel,
+  type OneWayTableModel,
+  tableRegions,
+  type TableModel,
+} from '../config/model';
 
 /**
  * The demo workload, modelled on the article: Stories (one-way tables) are published and edited in
@@ -144,110 +150,113 @@ export function planWorkload(
   options: Partial<WorkloadOptions> = {},
 ): PlannedOp[] {
   const o = { ...WORKLOAD_DEFAULTS, ...options };
-  const rand = prng(o.seed);
+  if (!tables.length) return [];
+  const planner = new WorkloadPlanner(tables, o.seed, o.epochMs ?? Date.now());
   const total = Math.max(1, Math.round(o.rate * o.durationSeconds));
-  const interval = 1000 / o.rate;
-  const epoch = o.epochMs ?? Date.now();
-  const live = new Map<string, Set<number>>(tables.map((t) => [t.name, new Set<number>()]));
-  const next = new Map<string, number>(tables.map((t) => [t.name, 0]));
-  const ops: PlannedOp[] = [];
-  let group = 0;
-  const chooseLive = (t: TableModel) => {
-    const s = [...live.get(t.name)!];
-    return s.length ? s[Math.floor(rand() * s.length)] : undefined;
-  };
-  const fresh = (t: TableModel) => {
-    const n = next.get(t.name)!;
-    next.set(t.name, n + 1);
-    return n;
-  };
-  const push = (op: Omit<PlannedOp, 'index' | 'writeId' | 'key'> & { n: number; t: TableModel }) => {
-    const index = ops.length;
-    const { n, t, ...rest } = op;
-    ops.push({ ...rest, index, key: entityKey(t, n), writeId: `w${o.seed}-${index}` });
-  };
-  if (!tables.length) return ops;
-  for (let i = 0; i < total; i++) {
-    const at = Math.round(i * interval);
-    const t = tables[Math.floor(rand() * tables.length)];
-    const roll = rand();
-    const existing = chooseLive(t);
-    if (t.mode === 'one-way') {
-      const region = t.source;
-      if (existing === undefined || roll < 0.4) {
-        const n = fresh(t);
-        live.get(t.name)!.add(n);
-        push({
-          at,
-          t,
-          n,
-          table: t.name,
-          region,
-          kind: 'create',
-          attributes: attributesFor(t, region, rand, epoch + at),
-        });
-      } else if (roll < 0.9) {
-        push({
-          at,
-          t,
-          n: existing,
-          table: t.name,
-          region,
-          kind: 'edit',
-          attributes: attributesFor(t, region, rand, epoch + at),
-        });
-      } else {
-        live.get(t.name)!.delete(existing);
-        push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
-      }
-      continue;
-    }
-    const region = t.regions[Math.floor(rand() * t.regions.length)];
-    if (existing === undefined || roll < 0.25) {
-      // A new session, or (one time in five) a deleted one coming back: the generation rule's case.
-      const dead = [...Array(next.get(t.name)!).keys()].filter((k) => !live.get(t.name)!.has(k));
-      const n = dead.length && rand() < 0.2 ? dead[Math.floor(rand() * dead.length)] : fresh(t);
-      live.get(t.name)!.add(n);
-      push({
-        at,
-        t,
-        n,
-        table: t.name,
-        region,
-        kind: 'save',
-        attributes: attributesFor(t, region, rand, epoch + at),
-      });
-    } else if (roll < 0.4 && t.regions.length > 1) {
-      // The same session saved at the same moment in two regions: one of the two loses everywhere.
-      const other = t.regions.filter((r) => r !== region)[Math.floor(rand() * (t.regions.length - 1))];
-      group += 1;
-      for (const r of [region, other])
-        push({
-          at,
-          t,
-          n: existing,
-          table: t.name,
-          region: r,
-          kind: 'save',
-          attributes: attributesFor(t, r, rand, epoch + at),
-          concurrentGroup: group,
-        });
-    } else if (roll < 0.5) {
-      live.get(t.name)!.delete(existing);
-      push({ at, t, n: existing, table: t.name, region, kind: 'delete', attributes: {} });
-    } else {
-      push({
-        at,
-        t,
-        n: existing,
-        table: t.name,
-        region,
-        kind: 'save',
-        attributes: attributesFor(t, region, rand, epoch + at),
-      });
+  for (let i = 0; i < total; i++) planner.step(Math.round((i * 1000) / o.rate));
+  return planner.ops;
+}
+
+/** The planning state: which entities of each table exist, and the PRNG every choice is drawn from. */
+class WorkloadPlanner {
+  readonly ops: PlannedOp[] = [];
+  private readonly rand: () => number;
+  private readonly live = new Map<string, Set<number>>();
+  private readonly next = new Map<string, number>();
+  private group = 0;
+
+  constructor(
+    private readonly tables: readonly TableModel[],
+    private readonly seed: number,
+    private readonly epochMs: number,
+  ) {
+    this.rand = prng(seed);
+    for (const t of tables) {
+      this.live.set(t.name, new Set());
+      this.next.set(t.name, 0);
     }
   }
-  return ops;
+
+  /** One operation (two for a deliberate conflict) at `at` ms. */
+  step(at: number): void {
+    const t = this.tables[Math.floor(this.rand() * this.tables.length)];
+    const roll = this.rand();
+    const existing = this.chooseLive(t);
+    if (t.mode === 'one-way') this.oneWay(t, at, roll, existing);
+    else this.multiActive(t, at, roll, existing);
+  }
+
+  private oneWay(t: OneWayTableModel, at: number, roll: number, existing: number | undefined): void {
+    if (existing === undefined || roll < 0.4)
+      this.write(t, this.born(t, this.fresh(t)), t.source, at, 'create');
+    else if (roll < 0.9) this.write(t, existing, t.source, at, 'edit');
+    else this.remove(t, existing, t.source, at);
+  }
+
+  private multiActive(
+    t: MultiActiveTableModel,
+    at: number,
+    roll: number,
+    existing: number | undefined,
+  ): void {
+    const region = t.regions[Math.floor(this.rand() * t.regions.length)];
+    if (existing === undefined || roll < 0.25) {
+      // A new session, or (one time in five) a deleted one coming back: the generation rule's case.
+      const dead = [...Array(this.next.get(t.name)!).keys()].filter((k) => !this.live.get(t.name)!.has(k));
+      const n =
+        dead.length && this.rand() < 0.2 ? dead[Math.floor(this.rand() * dead.length)] : this.fresh(t);
+      this.write(t, this.born(t, n), region, at, 'save');
+    } else if (roll < 0.4 && t.regions.length > 1) {
+      // The same session saved at the same moment in two regions: one of the two loses everywhere.
+      const others = t.regions.filter((r) => r !== region);
+      const other = others[Math.floor(this.rand() * (t.regions.length - 1))];
+      this.group += 1;
+      for (const r of [region, other]) this.write(t, existing, r, at, 'save', this.group);
+    } else if (roll < 0.5) {
+      this.remove(t, existing, region, at);
+    } else {
+      this.write(t, existing, region, at, 'save');
+    }
+  }
+
+  private write(t: TableModel, n: number, region: string, at: number, kind: OpKind, group?: number): void {
+    const attributes = attributesFor(t, region, this.rand, this.epochMs + at);
+    this.push(t, n, {
+      at,
+      table: t.name,
+      region,
+      kind,
+      attributes,
+      ...(group ? { concurrentGroup: group } : {}),
+    });
+  }
+
+  private remove(t: TableModel, n: number, region: string, at: number): void {
+    this.live.get(t.name)!.delete(n);
+    this.push(t, n, { at, table: t.name, region, kind: 'delete', attributes: {} });
+  }
+
+  private push(t: TableModel, n: number, op: Omit<PlannedOp, 'index' | 'writeId' | 'key'>): void {
+    const index = this.ops.length;
+    this.ops.push({ ...op, index, key: entityKey(t, n), writeId: `w${this.seed}-${index}` });
+  }
+
+  private chooseLive(t: TableModel): number | undefined {
+    const s = [...this.live.get(t.name)!];
+    return s.length ? s[Math.floor(this.rand() * s.length)] : undefined;
+  }
+
+  private fresh(t: TableModel): number {
+    const n = this.next.get(t.name)!;
+    this.next.set(t.name, n + 1);
+    return n;
+  }
+
+  /** Marks entity `n` as existing; returns it. */
+  private born(t: TableModel, n: number): number {
+    this.live.get(t.name)!.add(n);
+    return n;
+  }
 }
 
 /** One write's journey: written at `writtenAt` in `origin`, to be looked for in `targets`. */
