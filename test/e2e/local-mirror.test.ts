@@ -17,9 +17,11 @@ describe('local mirror session on the example config', () => {
   beforeAll(async () => {
     const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     if (!endpoint) throw new Error('jest global setup did not start DynamoDB Local');
+    // GIVEN the example config, synthesized
     const configPath = join(__dirname, '..', '..', 'mirror.config.yaml');
     const dir = await synthesize({ configPath, cwd: join(__dirname, '..', '..') });
-    // The plan's table names are fixed (Stories, Sessions): the session replaces any earlier copies.
+    // WHEN one session runs a short seeded workload on it. The plan's table names are fixed (Stories,
+    // Sessions): the session replaces any earlier copies.
     result = await runLocalMirror({
       plan: readAssembly(dir),
       tables: loadConfig(configPath).tables,

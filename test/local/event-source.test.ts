@@ -115,11 +115,13 @@ describe('DynamoStreamEventSource', () => {
     ['an empty itemIdentifier', { batchItemFailures: [{ itemIdentifier: '' }] }],
     ['an unknown itemIdentifier', { batchItemFailures: [{ itemIdentifier: '999999999999999999999' }] }],
   ])('treats %s as a whole-batch failure', async (_name, response) => {
+    // GIVEN a first invocation that answers with that response
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [1, 2, 3].map((n) => record(n)) }]),
       rbif,
       (_e, call) => (call === 1 ? (response as DynamoDBBatchResponse) : undefined),
     );
+    // WHEN it drains THEN the whole batch comes again
     await h.source.drain();
     expect(h.calls).toEqual([
       [1, 2, 3],
@@ -128,14 +130,17 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('ignores a partial batch response unless ReportBatchItemFailures is on', async () => {
+    // GIVEN a mapping without ReportBatchItemFailures and a function that reports record 1
     const h = harness(new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]), {}, () =>
       fail(1),
     );
+    // WHEN it drains THEN the batch counts as a success
     await h.source.drain();
     expect(h.calls).toEqual([[1, 2]]);
   });
 
   test('delivers the same records again after a function error (at least once)', async () => {
+    // GIVEN a function that throws twice
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]),
       {},
@@ -143,6 +148,7 @@ describe('DynamoStreamEventSource', () => {
         if (call < 3) throw new Error('boom');
       },
     );
+    // WHEN it drains THEN the same batch comes three times
     await h.source.drain();
     expect(h.calls).toEqual([
       [1, 2],
@@ -223,12 +229,15 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('counts partial failures against MaximumRetryAttempts and discards only the failing suffix', async () => {
+    // GIVEN one retry, a destination, and a function that always reports record 2
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [1, 2, 3].map((n) => record(n)) }]),
       { ...rbif, MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: DLQ } } },
       () => fail(2),
     );
+    // WHEN it drains
     await h.source.drain();
+    // THEN 2-3 are retried once, then their metadata goes to the destination
     expect(h.calls).toEqual([
       [1, 2, 3],
       [2, 3],
@@ -276,6 +285,7 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('discards without a destination by counting only', async () => {
+    // GIVEN no retries, no destination and a function that always throws
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [record(1)] }]),
       { MaximumRetryAttempts: 0 },
@@ -283,6 +293,7 @@ describe('DynamoStreamEventSource', () => {
         throw new Error('boom');
       },
     );
+    // WHEN it drains THEN the batch is counted as discarded and sent nowhere
     await h.source.drain();
     expect(h.failures).toEqual([]);
     expect(h.source.counters).toMatchObject({ batches: 1, onFailure: 1, recordsDiscarded: 1 });
@@ -313,6 +324,7 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('keeps one batch in flight per shard while shards run concurrently', async () => {
+    // GIVEN two shards of three records, batches of one, and a function that counts what is in flight
     let inFlight = new Map<string, number>();
     let maxPerShard = 0;
     let maxTotal = 0;
@@ -335,6 +347,7 @@ describe('DynamoStreamEventSource', () => {
         inFlight.set(shard, inFlight.get(shard)! - 1);
       },
     });
+    // WHEN it drains THEN each shard had one batch in flight, both shards at once
     await source.drain();
     inFlight = new Map();
     expect(maxPerShard).toBe(1);
@@ -342,6 +355,7 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('waits up to MaximumBatchingWindowInSeconds to fill a batch', async () => {
+    // GIVEN a five-second batching window and two records read two seconds apart
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [record(1)] }], [{ shardId: 's1', records: [record(2)] }]),
       { BatchSize: 10, MaximumBatchingWindowInSeconds: 5 },
@@ -350,6 +364,7 @@ describe('DynamoStreamEventSource', () => {
     await h.source.pollOnce();
     h.clock.now += 2000;
     await h.source.pollOnce();
+    // THEN nothing is invoked within the window, WHEN it has passed THEN both go in one batch
     expect(h.calls).toEqual([]);
     h.clock.now += 3000;
     await h.source.pollOnce();
@@ -357,29 +372,19 @@ describe('DynamoStreamEventSource', () => {
   });
 
   test('with StartingPosition LATEST skips what the first read finds', async () => {
+    // GIVEN a record present at the first read and one arriving later
     const h = harness(
       new FakeReader([{ shardId: 's1', records: [record(1)] }], [{ shardId: 's1', records: [record(2)] }]),
       { StartingPosition: 'LATEST' },
       () => undefined,
     );
+    // WHEN it drains from LATEST THEN only the later one is delivered
     await h.source.drain();
     expect(h.calls).toEqual([[2]]);
   });
 
-  test('rejects out-of-range and unsupported properties, naming each', () => {
-    expect(() =>
-      parseMappingProperties({
-        BatchSize: 0,
-        MaximumRetryAttempts: 10001,
-        ParallelizationFactor: 2,
-        FunctionResponseTypes: ['Nope'],
-      }),
-    ).toThrow(
-      /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor 2.*FunctionResponseTypes has unknown values \["Nope"\]/,
-    );
-  });
-
   test('start() polls on its own and stop() waits for the batch in flight', async () => {
+    // GIVEN two records that appear on the second poll
     const seen: number[] = [];
     const source = new DynamoStreamEventSource({
       reader: new FakeReader([], [{ shardId: 's1', records: [record(1), record(2)] }]),
@@ -389,6 +394,7 @@ describe('DynamoStreamEventSource', () => {
         seen.push(...ids(e));
       },
     });
+    // WHEN started, and stopped once they were seen THEN both were delivered, in order
     source.start();
     const deadline = Date.now() + 5000;
     while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

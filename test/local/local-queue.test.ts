@@ -38,21 +38,26 @@ describe('LocalQueue', () => {
   });
 
   test('moves a message to the dead-letter queue when a receive would pass maxReceiveCount', () => {
+    // GIVEN a queue with maxReceiveCount 2 and a message no one deletes
     const { queue, dlq, clock } = queues(2);
     queue.send('poison');
+    // WHEN it is received twice and the visibility timeout passes again
     expect(queue.receive()).toHaveLength(1);
     clock.now += 31_000;
     expect(queue.receive()).toHaveLength(1);
     clock.now += 31_000;
+    // THEN the third receive finds it in the dead-letter queue instead
     expect(queue.receive()).toEqual([]);
     expect(dlq.peek()).toEqual(['poison']);
     expect(queue.counters.redriven).toBe(1);
   });
 
   test('honours DelaySeconds and receives at most ten messages', () => {
+    // GIVEN a delayed message and twelve others
     const { queue, clock } = queues();
     queue.send('later', { delaySeconds: 5 });
     for (let i = 0; i < 12; i++) queue.send(`m${i}`);
+    // WHEN received now and after the delay THEN ten at most, and the delayed one only later
     expect(queue.receive({ maxMessages: 50 }).map((m) => m.body)).toEqual(
       [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `m${i}`),
     );
@@ -61,9 +66,11 @@ describe('LocalQueue', () => {
   });
 
   test('a registry finds queues by ARN and names the known ones when one is missing', () => {
+    // GIVEN a registry with one queue
     const registry = new LocalQueues();
     const { queue } = queues();
     registry.add(queue);
+    // WHEN queues are looked up THEN the known one is found and a missing one named with the known ones
     expect(registry.get(ARN)).toBe(queue);
     expect(() => registry.require('arn:aws:sqs:eu-west-1:123456789012:nope')).toThrow(
       `No local queue arn:aws:sqs:eu-west-1:123456789012:nope; known: ${ARN}`,
@@ -74,11 +81,13 @@ describe('LocalQueue', () => {
 
 describe('SqsEventSource', () => {
   test('delivers the Lambda SQS event shape and deletes the batch on success', async () => {
+    // GIVEN two messages and a function that succeeds
     const { queue } = queues();
     queue.send('a');
     queue.send('b');
     const events: SQSEvent[] = [];
     const source = new SqsEventSource({ queue, invoke: async (e) => void events.push(e) });
+    // WHEN one batch is processed THEN it had Lambda's record shape and the queue is empty
     expect(await source.pollOnce()).toBe(2);
     expect(events[0].Records[0]).toMatchObject({
       body: 'a',
@@ -111,6 +120,7 @@ describe('SqsEventSource', () => {
   });
 
   test('an unknown itemIdentifier or a function error keeps the whole batch, which ends in the DLQ', async () => {
+    // GIVEN maxReceiveCount 2 and a function that first names an unknown message, then throws
     const { queue, dlq, clock } = queues(2);
     ['a', 'b'].forEach((b) => queue.send(b));
     let call = 0;
@@ -123,7 +133,9 @@ describe('SqsEventSource', () => {
         throw new Error('boom');
       },
     });
+    // WHEN batches are processed as the visibility timeout passes
     await source.pollOnce();
+    // THEN nothing is deleted, and both messages end in the DLQ
     expect(queue.size).toBe(2);
     clock.now += 31_000;
     await source.pollOnce();
@@ -134,6 +146,7 @@ describe('SqsEventSource', () => {
   });
 
   test('start() consumes on its own until stop()', async () => {
+    // GIVEN a started source on an empty queue
     const queue = new LocalQueue({ arn: ARN });
     const seen: string[] = [];
     const source = new SqsEventSource({
@@ -142,6 +155,7 @@ describe('SqsEventSource', () => {
       invoke: async (e) => void seen.push(...e.Records.map((r) => r.body)),
     });
     source.start();
+    // WHEN a message arrives THEN it is consumed without a poll by the test, and deleted
     queue.send('x');
     const deadline = Date.now() + 5000;
     while (!seen.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -34,6 +34,7 @@ describe('requiredPermissions', () => {
   });
 
   test('checks each action of a transaction on its own table', () => {
+    // GIVEN a transaction over the table and its tombstone table
     const input = {
       TransactItems: [
         { Put: { TableName: 'Orders' } },
@@ -42,6 +43,7 @@ describe('requiredPermissions', () => {
         { ConditionCheck: { TableName: 'Orders' } },
       ],
     };
+    // WHEN its permissions are listed THEN each item asks for its own action on its own table
     expect(
       requiredPermissions('dynamodb', 'TransactWriteItems', input, ctx).map(
         (p) => `${p.action} ${p.resource.split('/')[1]}`,
