@@ -107,7 +107,7 @@ export class ReplicationMonitoring extends Construct {
       alarm('OnFailureQueueDepth', {
         alarmName: name('OnFailureQueueDepth'),
         alarmDescription: `${table} in ${r.region}: stream batches exhausted their retries; re-read the shard range within 24 h.`,
-        metric: visible(r.deadLetterQueue),
+        metric: visible(r.onFailureQueue),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -187,7 +187,7 @@ export class ReplicationMonitoring extends Construct {
       this.dashboard.addWidgets(
         graph('IteratorAge max (ms)', [iteratorAge]),
         graph('Queue depth', [
-          visible(r.deadLetterQueue).with({ label: 'On-failure' }),
+          visible(r.onFailureQueue).with({ label: 'On-failure' }),
           ...r.parkingQueues.flatMap((p) => [
             visible(p.queue).with({ label: `Parked for ${p.targetRegion}` }),
             visible(p.deadLetterQueue).with({ label: `Parking DLQ ${p.targetRegion}` }),

@@ -83,8 +83,11 @@ export class Replicator extends Construct {
   public readonly role: iam.Role;
   /** Execution role of the parked-record consumer. */
   public readonly parkedRole: iam.Role;
-  /** Receives batch metadata (shard, sequence range) of batches that exhausted the mapping's retries. */
-  public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * The stream mapping's on-failure destination: receives the metadata (shard, sequence range) of batches
+   * that exhausted the mapping's retries, not the records (docs/platform.md#event-source-mapping).
+   */
+  public readonly onFailureQueue: sqs.Queue;
   /** One per peer region, in peer order. */
   public readonly parkingQueues: readonly ParkingQueue[];
   public readonly streamEventSource: lambda.EventSourceMapping;
@@ -129,7 +132,7 @@ export class Replicator extends Construct {
       return q;
     };
 
-    this.deadLetterQueue = terminalQueue('OnFailureQueue', 'The stream mapping on-failure destination');
+    this.onFailureQueue = terminalQueue('OnFailureQueue', 'The stream mapping on-failure destination');
 
     this.parkingQueues = this.peerRegions.map((targetRegion) => {
       const deadLetterQueue = terminalQueue(
@@ -231,7 +234,7 @@ export class Replicator extends Construct {
       target: this.replicatorFunction,
       eventSourceArn: mirrored.table.tableStreamArn!,
       ...STREAM_EVENT_SOURCE_DEFAULTS,
-      onFailure: new SqsDlq(this.deadLetterQueue),
+      onFailure: new SqsDlq(this.onFailureQueue),
     });
 
     for (const p of this.parkingQueues) {

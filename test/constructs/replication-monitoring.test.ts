@@ -45,7 +45,7 @@ describe('ReplicationMonitoring', () => {
 
   test('alarms on any message in the on-failure queue and the parking DLQs', () => {
     const queues = replicators.flatMap((r) => [
-      r.deadLetterQueue,
+      r.onFailureQueue,
       ...r.parkingQueues.map((p) => p.deadLetterQueue),
     ]);
     expect(queues).toHaveLength(2 + 4);

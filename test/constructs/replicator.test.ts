@@ -113,7 +113,7 @@ describe('Replicator', () => {
       expect(sends).toEqual(
         [
           ...replicator.parkingQueues.map((p) => `<${logicalId(p.queue)}.Arn>`),
-          `<${logicalId(replicator.deadLetterQueue)}.Arn>`,
+          `<${logicalId(replicator.onFailureQueue)}.Arn>`,
         ].sort(),
       );
     });
