@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { decodeSettings } from '../../lambda/contract';
 import type { TableModel } from '../../lib/config/model';
 import { MirroredTable } from '../../lib/constructs/mirrored-table';
-import { Replicator } from '../../lib/constructs/replicator';
+import { Replicator, type ReplicatorProps } from '../../lib/constructs/replicator';
 import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
 import {
   asArray,
@@ -257,9 +257,65 @@ describe('Replicator', () => {
     });
   });
 
-  test('refuses a region the table does not live in', () => {
-    expect(() => synth(oneWayTable(), 'sa-east-1')).toThrow(
-      /Replicator for table Stories: region sa-east-1 is not one of/,
-    );
+  describe('validation', () => {
+    const build =
+      (env: { region?: string }, table: TableModel, props: Partial<ReplicatorProps> = {}) =>
+      () => {
+        const stack = new Stack(testApp(), 'Test', { env });
+        const mirroredTable = new MirroredTable(stack, table.name, { table });
+        new Replicator(stack, 'Replicator', { mirroredTable, ...props });
+      };
+
+    test('names the construct path and every out-of-range tuning value in one error', () => {
+      // GIVEN tuning the functions would refuse at cold start
+      const props = { maxConcurrency: 0, maxAttempts: -1, baseDelayMs: 1.5 };
+
+      // WHEN / THEN synth fails, naming each prop and the value found
+      expect(build({ region: 'us-east-1' }, oneWayTable(), props)).toThrow(
+        'Test/Replicator: invalid Replicator props: maxConcurrency must be at least 1, got 0; ' +
+          'maxAttempts must be at least 1, got -1; baseDelayMs must be an integer, got 1.5',
+      );
+    });
+
+    test('refuses a region the table does not live in', () => {
+      expect(build({ region: 'sa-east-1' }, oneWayTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: region sa-east-1 is not a replicator region of one-way table Stories (us-east-1)',
+      );
+    });
+
+    test('refuses a replica region of a one-way table: only the source replicates', () => {
+      expect(build({ region: 'eu-west-1' }, oneWayTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: region eu-west-1 is not a replicator region of one-way table Stories (us-east-1)',
+      );
+    });
+
+    test('refuses a stack without an explicit region', () => {
+      expect(build({}, multiActiveTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: the stack has no explicit region (set env.region): peers are addressed by region',
+      );
+    });
+
+    test('refuses a table of another region and missing entry files, reporting both at once', () => {
+      // GIVEN a table built in a us-east-1 stack and a replicator in eu-west-1
+      const app = testApp();
+      const table = multiActiveTable();
+      const mirroredTable = new MirroredTable(new Stack(app, 'East', { env: { region: 'us-east-1' } }), 'T', {
+        table,
+      });
+      const stack = new Stack(app, 'West', { env: { region: 'eu-west-1' } });
+
+      // WHEN / THEN
+      expect(
+        () =>
+          new Replicator(stack, 'Replicator', {
+            mirroredTable,
+            replicatorEntry: '/nonexistent/replicator.ts',
+            parkedEntry: '/nonexistent/parked.ts',
+          }),
+      ).toThrow(
+        "West/Replicator: invalid Replicator props: mirroredTable Sessions is in us-east-1, not in the replicator's eu-west-1; " +
+          'replicatorEntry /nonexistent/replicator.ts does not exist; parkedEntry /nonexistent/parked.ts does not exist',
+      );
+    });
   });
 });
