@@ -7,6 +7,8 @@ import { Replicator, type ReplicatorProps } from '../../lib/constructs/replicato
 import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
 import {
   asArray,
+  attachedStatements,
+  inlineStatements,
   flat,
   logicalId,
   resourcesFor,
@@ -106,6 +108,28 @@ describe('Replicator', () => {
         ]);
       }
       expect(resourcesFor(statements, 'dynamodb:ListStreams')).toEqual(['*']);
+    });
+
+    test('keeps its stream reads in the inline policy; its DefaultPolicy holds no DynamoDB data action and uses "*" only for ListStreams and X-Ray', () => {
+      // GIVEN the role's inline Replication policy and its CDK-managed DefaultPolicy
+      const inline = inlineStatements(template, roleId, 'Replication');
+      const defaultPolicy = attachedStatements(template, roleId);
+
+      // THEN the stream is read under the inline policy only, on the exact stream ARN
+      expect(inline).toContainEqual({
+        Sid: 'ReadOwnStream',
+        Effect: 'Allow',
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SessionsTable/), 'StreamArn'] },
+      });
+      const defaultActions = defaultPolicy.flatMap((s) => asArray(s.Action));
+      expect(defaultActions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:ListStreams']);
+      expect(
+        defaultPolicy
+          .filter((s) => asArray(s.Resource).some((r) => flat(r) === '*'))
+          .flatMap((s) => asArray(s.Action))
+          .sort(),
+      ).toEqual(['dynamodb:ListStreams', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     });
 
     test('sends only to its own parking queues and its on-failure queue', () => {

@@ -31,17 +31,31 @@ export function flat(value: unknown): string {
 
 export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
-/** Every statement granted to one role: its inline policies and every AWS::IAM::Policy attached to it. */
-export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
+/** Statements of the role's inline policies (`Policies` of the AWS::IAM::Role), optionally of one policy. */
+export function inlineStatements(
+  template: Template,
+  roleLogicalId: string,
+  policyName?: string,
+): Statement[] {
   const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
   if (!role) throw new Error(`no role ${roleLogicalId}`);
-  const inline = (
-    (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
-  ).flatMap((p) => p.PolicyDocument.Statement);
-  const attached = Object.values(template.findResources('AWS::IAM::Policy'))
+  return (
+    (role.Properties.Policies ?? []) as { PolicyName: string; PolicyDocument: { Statement: Statement[] } }[]
+  )
+    .filter((p) => policyName === undefined || p.PolicyName === policyName)
+    .flatMap((p) => p.PolicyDocument.Statement);
+}
+
+/** Statements of every AWS::IAM::Policy attached to the role (CDK's DefaultPolicy among them). */
+export function attachedStatements(template: Template, roleLogicalId: string): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => asArray(p.Properties.Roles).some((r) => flat(r) === `<${roleLogicalId}>`))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-  return [...inline, ...attached];
+}
+
+/** Every statement granted to one role: its inline policies and every AWS::IAM::Policy attached to it. */
+export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
+  return [...inlineStatements(template, roleLogicalId), ...attachedStatements(template, roleLogicalId)];
 }
 
 /** Resources (flattened) that `action` is allowed on, across the statements. */
