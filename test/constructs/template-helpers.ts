@@ -70,3 +70,20 @@ export function resourcesFor(statements: readonly Statement[], action: string): 
  * `expectTemplate(template).hasResourceProperties(...)`.
  */
 export const expectTemplate = (template: Template): Template => template;
+
+/** The dashboard's body, parsed, with references flattened (`<LogicalId>`, see {@link flat}). */
+export function dashboardBody(template: Template): { widgets: DashboardWidget[] } {
+  const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  if (dashboards.length !== 1) throw new Error(`expected one dashboard, found ${dashboards.length}`);
+  return JSON.parse(flat(dashboards[0].Properties.DashboardBody));
+}
+
+export interface DashboardWidget {
+  readonly type: string;
+  readonly properties: {
+    readonly title?: string;
+    readonly markdown?: string;
+    /** `[namespace, metricName, dimension, value, ..., options]` per line. */
+    readonly metrics?: unknown[][];
+  };
+}
