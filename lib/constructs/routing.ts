@@ -1,6 +1,7 @@
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import type { GeoLocationModel, RegionModel, RoutingModel } from '../config/model';
+import { formatProblems, regionListProblems, routingProblems } from '../config/rules';
 
 export interface RoutingProps {
   /** Hosted zone, record name and routing policy. */
@@ -28,7 +29,7 @@ export class Routing extends Construct {
 
   constructor(scope: Construct, id: string, props: RoutingProps) {
     super(scope, id);
-    validateRouting(props.routing, props.regions);
+    this.validateProps(props);
     const { routing } = props;
     this.hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
       hostedZoneId: routing.hostedZoneId,
@@ -105,36 +106,18 @@ export class Routing extends Construct {
     }
     this.recordSets = records;
   }
-}
 
-/** Collects every routing problem the constructs cannot express, and throws them as one error. */
-export function validateRouting(routing: RoutingModel, regions: readonly RegionModel[]): void {
-  const errors: string[] = [];
-  const names = new Set(regions.map((r) => r.name));
-  const kinds = new Set(regions.map((r) => r.endpoint.kind));
-  if (kinds.size > 1) {
-    const list = regions.map((r) => `${r.name}=${r.endpoint.kind}`).join(', ');
-    errors.push(
-      `endpoints mix cname and alias (${list}); Route 53 allows no CNAME next to other records of ${routing.recordName}`,
-    );
+  /** The config's routing rules (one implementation, `lib/config/rules.ts`), every problem in one error. */
+  private validateProps(props: RoutingProps): void {
+    const problems = [
+      ...regionListProblems(props.regions.map((r) => r.name)),
+      ...routingProblems(props.routing, props.regions),
+    ];
+    if (problems.length > 0)
+      throw new Error(
+        `${this.node.path}: invalid routing for ${props.routing.recordName}: ${formatProblems(problems)}`,
+      );
   }
-  if (regions.length === 0) errors.push('routing needs at least one region');
-  if (routing.policy.type === 'geolocation') {
-    if (!names.has(routing.policy.defaultRegion))
-      errors.push(`geolocation defaultRegion, ${routing.policy.defaultRegion}, is not a configured region`);
-    const seen = new Map<string, string>();
-    for (const [region, locations] of Object.entries(routing.policy.locations)) {
-      if (!names.has(region))
-        errors.push(`geolocation locations name region ${region}, which is not a configured region`);
-      for (const l of locations) {
-        const code = locationCode(l);
-        const other = seen.get(code);
-        if (other) errors.push(`geolocation ${code} is claimed by both ${other} and ${region}`);
-        seen.set(code, region);
-      }
-    }
-  }
-  if (errors.length) throw new Error(`Invalid routing for ${routing.recordName}: ${errors.join('; ')}`);
 }
 
 function endpointHost(region: RegionModel): string {

@@ -120,17 +120,38 @@ describe('Routing', () => {
     });
   });
 
-  test('rejects mixed endpoint kinds and unknown geolocation regions, naming each', () => {
+  test('rejects mixed endpoint kinds and undeclared geolocation regions with the config rules, naming the path and each value', () => {
+    // GIVEN a CNAME and an alias endpoint, and locations for a region that is not among them
     const regions = [
       region('us-east-1'),
       region('eu-west-1', { endpoint: { kind: 'alias', dnsName: 'x.elb.amazonaws.com', hostedZoneId: 'Z' } }),
     ];
-    const routing = geolocationRouting();
-    expect(() => synth(routing, regions)).toThrow(
-      /endpoints mix cname and alias \(us-east-1=cname, eu-west-1=alias\).*region ap-southeast-2, which is not a configured region/,
+
+    // WHEN / THEN
+    expect(() => synth(geolocationRouting(), regions)).toThrow(
+      'Routing/Routing: invalid routing for app.example.com: ' +
+        'regions: endpoints mix CNAME targets (us-east-1) and alias targets (eu-west-1); the routed records of one name must all be CNAME or all alias; ' +
+        'routing.policy.locations.ap-southeast-2: region "ap-southeast-2" is not declared under regions (declared: us-east-1, eu-west-1)',
     );
-    expect(() =>
-      synth(latencyRouting({ policy: { type: 'geolocation', locations: {}, defaultRegion: 'sa-east-1' } })),
-    ).toThrow(/defaultRegion, sa-east-1, is not a configured region/);
+  });
+
+  test('rejects an undeclared default region and regions that would receive no traffic', () => {
+    // GIVEN geolocation routing that sends nothing anywhere but to an unknown default
+    const routing = latencyRouting({
+      policy: { type: 'geolocation', locations: {}, defaultRegion: 'sa-east-1' },
+    });
+
+    // WHEN / THEN
+    expect(() => synth(routing)).toThrow(
+      'routing.policy.defaultRegion: region "sa-east-1" is not declared under regions (declared: us-east-1, eu-west-1, ap-southeast-2); ' +
+        'routing.policy.locations: region "us-east-1" serves no location and is not the defaultRegion, so it would receive no traffic',
+    );
+  });
+
+  test('rejects a routed name outside its zone and an empty region list', () => {
+    expect(() => synth(latencyRouting({ recordName: 'app.example.org' }), [])).toThrow(
+      'Routing/Routing: invalid routing for app.example.org: regions: at least one region is required, got none; ' +
+        'routing.recordName: "app.example.org" is not inside the zone "example.com" (zoneName)',
+    );
   });
 });

@@ -110,6 +110,8 @@ describe('buildApp', () => {
     const model = exampleModel({
       tables: [{ ...stories, mode: 'one-way', source: 'us-east-1', replicas: ['sa-east-1'] }],
     });
-    expect(() => build(model)).toThrow(/table Stories uses region sa-east-1, which is not in regions/);
+    expect(() => build(model)).toThrow(
+      'Invalid model: tables[0].replicas[0]: region "sa-east-1" is not declared under regions (declared: us-east-1, eu-west-1, ap-southeast-2)',
+    );
   });
 });
