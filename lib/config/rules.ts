@@ -12,6 +12,12 @@ import type { MirrorModel } from './model';
 /** `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */
 export const REGION_NAME_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
+/**
+ * Countries whose subdivisions Route 53 geolocation accepts (the United States and Ukraine); aws-cdk-lib's
+ * `GeoLocation.subdivision` refuses any other country at synth.
+ */
+const SUBDIVISION_COUNTRIES = ['US', 'UA'];
+
 /** Where a value is in the config file, e.g. `['tables', 1, 'replicas', 0]`. */
 export type ProblemPath = readonly (string | number)[];
 
@@ -188,6 +194,11 @@ function geolocationProblems(
       problems.push({ path: [...at, 'locations', regionName], message: notDeclared(regionName, declared) });
     list.forEach((loc, j) => {
       if (loc === undefined) return;
+      if ('country' in loc && loc.subdivision !== undefined && !SUBDIVISION_COUNTRIES.includes(loc.country))
+        problems.push({
+          path: [...at, 'locations', regionName, j, 'subdivision'],
+          message: `Route 53 knows subdivisions of ${SUBDIVISION_COUNTRIES.join(' and ')} only, got ${loc.country}-${loc.subdivision}`,
+        });
       const id = locationId(loc);
       const owner = claimedBy.get(id);
       if (owner === undefined) claimedBy.set(id, regionName);

@@ -268,7 +268,11 @@ const geoLocation = z.union(
     z.strictObject({ continent }),
     z.strictObject({
       country: patterned(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code (two capitals)', 'Country code.'),
-      subdivision: z.string().min(1).max(3).optional().describe('Subdivision code, e.g. a US state.'),
+      subdivision: patterned(
+        /^[A-Z0-9]{1,3}$/,
+        'a subdivision code (1-3 capitals or digits, e.g. CA)',
+        'Subdivision code of a US state or a region of Ukraine, e.g. CA (country US or UA only).',
+      ).optional(),
     }),
   ],
   {

@@ -1,4 +1,4 @@
-import { expectTemplate } from './template-helpers';
+import { expectTemplate, logicalId } from './template-helpers';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { RegionModel, RoutingModel } from '../../lib/config/model';
@@ -35,6 +35,7 @@ describe('Routing', () => {
           FailureThreshold: 3,
           EnableSNI: true,
         },
+        HealthCheckTags: [{ Key: 'Name', Value: `app.example.com ${r}` }],
       });
     }
   });
@@ -45,15 +46,13 @@ describe('Routing', () => {
     for (const r of EXAMPLE_REGIONS) {
       expectTemplate(template).hasResourceProperties('AWS::Route53::RecordSet', {
         HostedZoneId: 'Z0123456789EXAMPLE',
-        Name: 'app.example.com',
+        Name: 'app.example.com.',
         Type: 'CNAME',
         TTL: '60',
         ResourceRecords: [`app.${r}.example.com`],
         SetIdentifier: r,
         Region: r,
-        HealthCheckId: {
-          'Fn::GetAtt': [Stack.of(construct).getLogicalId(construct.healthChecks.get(r)!), 'HealthCheckId'],
-        },
+        HealthCheckId: { Ref: logicalId(construct.healthChecks.get(r)!) },
       });
     }
   });
