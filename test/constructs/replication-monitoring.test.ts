@@ -9,7 +9,7 @@ import {
 } from '../../lib/constructs/replication-monitoring';
 import { Replicator } from '../../lib/constructs/replicator';
 import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
-import { dashboardBody, logicalId, expectTemplate } from './template-helpers';
+import { constructResources, dashboardBody, logicalId, expectTemplate } from './template-helpers';
 
 describe('ReplicationMonitoring', () => {
   // GIVEN both example tables replicating out of us-east-1
@@ -129,7 +129,10 @@ describe('ReplicationMonitoring', () => {
   });
 
   test('titles each graph from the contract titles under the table name', () => {
+    // GIVEN the graph titles
     const titles = dashboardBody(template).widgets.flatMap((w) => w.properties.title ?? []);
+
+    // THEN
     expect(titles).toEqual(
       expect.arrayContaining([
         'Stories: Replication latency (stream record created → applied) per target, p99 (ms)',
@@ -154,5 +157,20 @@ describe('ReplicationMonitoring', () => {
         'iteratorAgeThreshold must be longer than 0, got 0 seconds; ' +
         'dashboardName must be 1-255 of A-Z a-z 0-9 _ -, got "my dashboard"; replicators repeat table Stories',
     );
+  });
+
+  test('synthesizes the alarms and dashboard of one multi-active replicator between two regions as in its snapshot', () => {
+    // GIVEN one replicator in eu-west-1 of a table in us-east-1 and eu-west-1
+    const one = new Stack(testApp(), 'One', { env: { region: 'eu-west-1' } });
+    const table = multiActiveTable({ regions: ['us-east-1', 'eu-west-1'] });
+    const replicator = new Replicator(one, 'SessionsReplicator', {
+      mirroredTable: new MirroredTable(one, table.name, { table }),
+    });
+
+    // WHEN
+    const construct = new ReplicationMonitoring(one, 'Monitoring', { replicators: [replicator] });
+
+    // THEN
+    expect(constructResources(Template.fromStack(one), construct)).toMatchSnapshot();
   });
 });

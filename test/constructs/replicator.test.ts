@@ -8,6 +8,7 @@ import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixture
 import {
   asArray,
   attachedStatements,
+  constructResources,
   inlineStatements,
   flat,
   logicalId,
@@ -50,6 +51,7 @@ function expectLeastPrivilege(statements: readonly Statement[]) {
 
 describe('Replicator', () => {
   describe('multi-active table in eu-west-1', () => {
+    // GIVEN the example multi-active table of three regions, replicating out of eu-west-1
     const { template, replicator } = synth(multiActiveTable(), 'eu-west-1');
     const roleId = logicalId(replicator.role);
     const statements = roleStatements(template, roleId);
@@ -142,20 +144,20 @@ describe('Replicator', () => {
       );
     });
 
-    test('every statement of both roles is least privilege: no dynamodb:*, no "*" on data actions', () => {
+    test('grants both roles least privilege: no dynamodb:*, no "*" on data actions', () => {
       expectLeastPrivilege(statements);
       expectLeastPrivilege(roleStatements(template, logicalId(replicator.parkedRole)));
       expect(statements.flatMap((s) => asArray(s.Action))).not.toContain('dynamodb:*');
     });
 
-    test('no role has a managed policy', () => {
+    test('gives no role a managed policy', () => {
       for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
         expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       }
       expectTemplate(template).resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     });
 
-    test('the parked consumer writes to the same peers and consumes every parking queue in batches of 10', () => {
+    test('lets the parked consumer write to the same peers and consume every parking queue in batches of 10', () => {
       const parked = roleStatements(template, logicalId(replicator.parkedRole));
       expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(
         resourcesFor(statements, 'dynamodb:PutItem').sort(),
@@ -257,6 +259,7 @@ describe('Replicator', () => {
   });
 
   describe('one-way table in its source region', () => {
+    // GIVEN the example one-way table with an excluded attribute, replicating out of its source
     const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
     const statements = roleStatements(template, logicalId(replicator.role));
 
@@ -278,6 +281,27 @@ describe('Replicator', () => {
       expect(settings).toMatchObject({ mode: 'one-way', excludeAttributes: ['secret'] });
       expect(settings).not.toHaveProperty('versionAttribute');
       expect(settings.sortKey).toBeUndefined();
+    });
+  });
+
+  describe('snapshots', () => {
+    test('synthesizes a one-way replicator from its source region to one replica as in its snapshot', () => {
+      // GIVEN / WHEN a one-way table replicated from us-east-1 to eu-west-1
+      const { template, replicator } = synth(oneWayTable({ replicas: ['eu-west-1'] }), 'us-east-1');
+
+      // THEN
+      expect(constructResources(template, replicator)).toMatchSnapshot();
+    });
+
+    test('synthesizes a multi-active replicator in one of two regions as in its snapshot', () => {
+      // GIVEN a multi-active table in us-east-1 and eu-west-1, replicating out of eu-west-1
+      const table = multiActiveTable({ regions: ['us-east-1', 'eu-west-1'] });
+
+      // WHEN
+      const { template, replicator } = synth(table, 'eu-west-1');
+
+      // THEN
+      expect(constructResources(template, replicator)).toMatchSnapshot();
     });
   });
 

@@ -1,4 +1,4 @@
-import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { CfnResource, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 
@@ -86,4 +86,47 @@ export interface DashboardWidget {
     /** `[namespace, metricName, dimension, value, ..., options]` per line. */
     readonly metrics?: unknown[][];
   };
+}
+
+/**
+ * What a construct synthesizes, for a snapshot a person reads: its resources and its children's, by
+ * logical id, with `Type`, `Properties` and the deployment attributes that are set; no CDK metadata.
+ * References read as `<LogicalId>` / `<LogicalId.Attribute>`, joins as one string, and strings holding
+ * JSON (a dashboard body, the functions' settings) as the JSON they hold.
+ */
+export function constructResources(template: Template, construct: IConstruct): Record<string, unknown> {
+  const stack = Stack.of(construct);
+  const resources = template.toJSON().Resources as Record<string, Record<string, unknown>>;
+  const ids = construct.node
+    .findAll()
+    .filter(CfnResource.isCfnResource)
+    .map((r) => stack.resolve(r.logicalId) as string)
+    .sort();
+  return Object.fromEntries(
+    ids.map((id) => {
+      const { Type, Properties, DependsOn, DeletionPolicy, UpdateReplacePolicy } = resources[id];
+      const attributes = Object.entries({ DependsOn, DeletionPolicy, UpdateReplacePolicy }).filter(
+        ([, v]) => v !== undefined,
+      );
+      return [id, { Type, Properties: readable(Properties), ...Object.fromEntries(attributes) }];
+    }),
+  );
+}
+
+function readable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(readable);
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && ['Ref', 'Fn::GetAtt', 'Fn::Join'].includes(keys[0]))
+      return readable(flat(value));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, readable(v)]));
+  }
+  if (typeof value === 'string' && /^[{[]/.test(value)) {
+    try {
+      return readable(JSON.parse(value));
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
