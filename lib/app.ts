@@ -21,6 +21,7 @@ export interface BuildAppOptions {
 export interface MirrorApp {
   /** Regional stacks, by region name, in the model's region order. */
   readonly regionStacks: ReadonlyMap<string, MirrorRegionStack>;
+  /** Present when the model configures routing. */
   readonly routingStack?: RoutingStack;
 }
 

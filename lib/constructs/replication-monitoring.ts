@@ -58,6 +58,7 @@ const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Alarms and a dashboard for every replicator of one region. Alarms have no actions: add your own. */
 export class ReplicationMonitoring extends Construct {
+  /** One dashboard for every replicator of the region: a heading and a row of graphs per replicator. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm created, in creation order. */
   public readonly alarms: readonly cloudwatch.Alarm[];

@@ -27,6 +27,7 @@ export interface RoutingProps {
  * treats as the same name.
  */
 export class Routing extends Construct {
+  /** The hosted zone, imported by id and name (no lookup). */
   public readonly hostedZone: route53.IHostedZone;
   /** Health check per region name. */
   public readonly healthChecks: ReadonlyMap<string, route53.HealthCheck>;
