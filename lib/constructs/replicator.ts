@@ -352,8 +352,9 @@ export class Replicator extends Construct {
         'Invoked only by event source mappings (synchronously); failures go to the on-failure queue and parking DLQs.',
       );
     }
-    // CDK puts X-Ray (and, for the replicator, ListStreams) into the role's DefaultPolicy; data
-    // actions live in the role's inline policy, so this acknowledgement cannot cover a data wildcard.
+    // Only the finding Resource::* of each DefaultPolicy: X-Ray and (replicator) ListStreams. CDK's other
+    // grants there (the on-failure SendMessage, the parking queues' consume actions) name exact queue
+    // ARNs, and the hand-written data actions live in the inline policy.
     const xrayReason = 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.';
     acknowledge(
       this.role.node.findChild('DefaultPolicy'),
