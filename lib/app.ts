@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { tableRegions, type MirrorModel } from './config/model';
+import type { MirrorModel } from './config/model';
+import { formatProblems, modelProblems } from './config/rules';
 import { MirrorRegionStack } from './stacks/mirror-region-stack';
 import { RoutingStack } from './stacks/routing-stack';
 
@@ -20,6 +21,7 @@ export interface BuildAppOptions {
 export interface MirrorApp {
   /** Regional stacks, by region name, in the model's region order. */
   readonly regionStacks: ReadonlyMap<string, MirrorRegionStack>;
+  /** Present when the model configures routing. */
   readonly routingStack?: RoutingStack;
 }
 
@@ -28,13 +30,9 @@ export interface MirrorApp {
  * `${stackPrefix}-Routing` when routing is configured. No lookups: synth needs no credentials.
  */
 export function buildApp(app: App, model: MirrorModel, options: BuildAppOptions = {}): MirrorApp {
-  const known = new Set(model.regions.map((r) => r.name));
-  const unknown = model.tables.flatMap((t) =>
-    tableRegions(t)
-      .filter((r) => !known.has(r))
-      .map((r) => `table ${t.name} uses region ${r}, which is not in regions`),
-  );
-  if (unknown.length) throw new Error(`Invalid model: ${unknown.join('; ')}`);
+  // The rules the config loader applied, for models built in code: every problem in one error.
+  const problems = modelProblems(model);
+  if (problems.length) throw new Error(`Invalid model: ${formatProblems(problems)}`);
 
   // No account means an environment-agnostic account: templates use AWS::AccountId.
   const account = model.account ?? (options.env ?? process.env).CDK_DEFAULT_ACCOUNT;

@@ -1,6 +1,15 @@
 export * from './model';
 export { ConfigError, formatIssues, loadConfig, parseConfig, parseYaml, validateConfig } from './load';
 export type { ConfigIssue, ValidationResult } from './load';
-export { DEFAULTS, MAX_TABLE_NAME_LENGTH, REGION_NAME_PATTERN, configSchema } from './schema';
+export { DEFAULTS, MAX_TABLE_NAME_LENGTH, configSchema } from './schema';
+export {
+  REGION_NAME_PATTERN,
+  formatProblems,
+  modelProblems,
+  regionListProblems,
+  routingProblems,
+  tableRegionProblems,
+} from './rules';
+export type { Problem, ProblemPath } from './rules';
 export type { ParsedConfig, RawConfig } from './schema';
 export { CONFIG_JSON_SCHEMA_FILE, configJsonSchema, renderConfigJsonSchema } from './json-schema';

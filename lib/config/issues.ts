@@ -3,6 +3,7 @@
  * `tables[1].replicas[0]` and a message naming the offending value.
  */
 import { z } from 'zod';
+import { formatPath } from './rules';
 import { show } from './schema';
 
 export interface ConfigIssue {
@@ -12,17 +13,6 @@ export interface ConfigIssue {
 }
 
 type Segment = PropertyKey;
-
-/** `['tables', 1, 'replicas', 0]` → `tables[1].replicas[0]`; keys that are not plain names are quoted. */
-export function formatPath(path: readonly Segment[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
-  return out;
-}
 
 const NOUNS: Record<string, string> = {
   int: 'an integer',

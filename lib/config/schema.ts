@@ -5,11 +5,26 @@
  * - structure: strict objects (an unknown key is a typo, not something to ignore), types, enums, patterns;
  * - relations ({@link checkConfig}): references to declared regions, key/attribute clashes, routing coverage.
  *   It runs even when the structure has errors, reading the value defensively, so one run reports all.
+ *   The rules shared with code-built models (regions of a table, routing) live in `rules.ts`: this file
+ *   only reads the raw value into their input.
  *
  * Every message names the offending value; the field path is added by `issues.ts`.
  */
 import { z } from 'zod';
 import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
+import {
+  REGION_NAME_PATTERN,
+  regionListProblems,
+  routingProblems,
+  tableRegionProblems,
+  type LocationFacts,
+  type Problem,
+  type RegionFacts,
+  type RoutingFacts,
+  type TableRegionFacts,
+} from './rules';
+
+export { REGION_NAME_PATTERN };
 
 /** Every default of the config file, in one place. `load.ts` and the schema's `default`s read these. */
 export const DEFAULTS = {
@@ -33,9 +48,6 @@ export const DEFAULTS = {
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
-
-/** `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */
-export const REGION_NAME_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
 /** DynamoDB allows 255 characters; the tombstone table appends a suffix to the same name. */
 export const MAX_TABLE_NAME_LENGTH = 255 - tombstoneTableName('').length;
@@ -256,7 +268,11 @@ const geoLocation = z.union(
     z.strictObject({ continent }),
     z.strictObject({
       country: patterned(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code (two capitals)', 'Country code.'),
-      subdivision: z.string().min(1).max(3).optional().describe('Subdivision code, e.g. a US state.'),
+      subdivision: patterned(
+        /^[A-Z0-9]{1,3}$/,
+        'a subdivision code (1-3 capitals or digits, e.g. CA)',
+        'Subdivision code of a US state or a region of Ukraine, e.g. CA (country US or UA only).',
+      ).optional(),
     }),
   ],
   {
@@ -364,7 +380,6 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const normalizeDns = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
 /**
  * Rules spanning fields. Runs even when the structure has errors (`when: () => true`), so it reads the
@@ -376,22 +391,16 @@ export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
 
   const declared = checkRegions(value.regions, report);
   checkTables(value.tables, declared, report);
-  if (isObject(value.routing) && isObject(value.regions))
-    checkRouting(value.routing, value.regions, declared, report);
+  if (isObject(value.routing) && isObject(value.regions)) {
+    const facts = routingFacts(value.routing, value.regions);
+    reportAll(report, [], routingProblems(facts.routing, facts.regions));
+  }
 }
 
 function checkRegions(regions: unknown, report: Report): Set<string> | undefined {
   if (!isObject(regions)) return undefined;
-  const names = Object.keys(regions);
-  if (names.length === 0) report(['regions'], 'at least one region is required, got {}');
-  for (const name of names) {
-    if (!REGION_NAME_PATTERN.test(name))
-      report(
-        ['regions', name],
-        `"${name}" is not an AWS region name (lower case, like us-east-1 or ap-southeast-2)`,
-      );
-  }
-  return new Set(names);
+  reportAll(report, [], regionListProblems(Object.keys(regions)));
+  return new Set(Object.keys(regions));
 }
 
 function checkTables(tables: unknown, declared: Set<string> | undefined, report: Report): void {
@@ -405,42 +414,18 @@ function checkTables(tables: unknown, declared: Set<string> | undefined, report:
       if (first === undefined) firstByName.set(name, i);
       else report([...at, 'name'], `duplicate table name "${name}" (also tables[${first}].name)`);
     }
-    checkTableRegions(t, at, declared, report);
+    const regionFacts = tableRegionFacts(t);
+    if (regionFacts) reportAll(report, at, tableRegionProblems(regionFacts, declared));
     checkTableAttributes(t, at, report);
   });
 }
 
-function checkTableRegions(
-  t: Record<string, unknown>,
-  at: Path,
-  declared: Set<string> | undefined,
-  report: Report,
-) {
-  const refs: { path: Path; region: string }[] = [];
-  const add = (path: Path, v: unknown) => {
-    const region = asString(v);
-    if (region !== undefined) refs.push({ path, region });
-  };
-  if (t.mode === 'one-way') {
-    add([...at, 'source'], t.source);
-    asList(t.replicas).forEach((r, j) => add([...at, 'replicas', j], r));
-  } else if (t.mode === 'multi-active') {
-    asList(t.regions).forEach((r, j) => add([...at, 'regions', j], r));
-  }
-
-  const firstSeen = new Map<string, Path>();
-  for (const { path, region } of refs) {
-    if (declared && !declared.has(region))
-      report(
-        path,
-        `region "${region}" is not declared under regions (declared: ${[...declared].join(', ') || 'none'})`,
-      );
-    const first = firstSeen.get(region);
-    if (first === undefined) firstSeen.set(region, path);
-    else if (first[first.length - 1] === 'source')
-      report(path, `source region "${region}" is also listed as a replica`);
-    else report(path, `region "${region}" is listed twice`);
-  }
+/** The raw table's region fields as {@link tableRegionProblems} reads them; undefined for an unknown mode. */
+function tableRegionFacts(t: Record<string, unknown>): TableRegionFacts | undefined {
+  if (t.mode === 'one-way')
+    return { mode: 'one-way', source: asString(t.source), replicas: asList(t.replicas).map(asString) };
+  if (t.mode === 'multi-active') return { mode: 'multi-active', regions: asList(t.regions).map(asString) };
+  return undefined;
 }
 
 function checkTableAttributes(t: Record<string, unknown>, at: Path, report: Report) {
@@ -502,102 +487,51 @@ function checkTableAttributes(t: Record<string, unknown>, at: Path, report: Repo
 const reserved = (name: string) =>
   `"${name}" starts with "${RESERVED_PREFIX}", the prefix reserved for the replicator's own attributes`;
 
-function checkRouting(
+/** The raw routing section and regions as {@link routingProblems} reads them. */
+function routingFacts(
   routing: Record<string, unknown>,
   regions: Record<string, unknown>,
-  declared: Set<string> | undefined,
-  report: Report,
-) {
-  const zone = asString(routing.zoneName);
-  const record = asString(routing.recordName);
-  const cnameRegions = Object.entries(regions)
-    .filter(([, r]) => isObject(r) && isObject(r.endpoint) && 'hostname' in r.endpoint)
-    .map(([name]) => name);
-
-  if (zone !== undefined && record !== undefined) {
-    const zoneKey = normalizeDns(zone);
-    const recordKey = normalizeDns(record);
-    if (recordKey !== zoneKey && !recordKey.endsWith(`.${zoneKey}`))
-      report(['routing', 'recordName'], `"${record}" is not inside the zone "${zone}" (zoneName)`);
-    if (recordKey === zoneKey && cnameRegions.length > 0)
-      report(
-        ['routing', 'recordName'],
-        `"${record}" is the zone apex, where DNS allows no CNAME; regions ${cnameRegions.join(', ')} ` +
-          'use a hostname endpoint: use alias endpoints or a subdomain',
-      );
-  }
-
-  const aliasRegions = Object.entries(regions)
-    .filter(([, r]) => isObject(r) && isObject(r.endpoint) && 'aliasDnsName' in r.endpoint)
-    .map(([name]) => name);
-  if (cnameRegions.length > 0 && aliasRegions.length > 0)
-    report(
-      ['regions'],
-      `endpoints mix CNAME targets (${cnameRegions.join(', ')}) and alias targets (${aliasRegions.join(', ')}); ` +
-        'the routed records of one name must all be CNAME or all alias',
-    );
-
-  for (const [name, r] of Object.entries(regions)) {
-    const hostname = isObject(r) && isObject(r.endpoint) ? asString(r.endpoint.hostname) : undefined;
-    if (hostname !== undefined && record !== undefined && normalizeDns(hostname) === normalizeDns(record))
-      report(
-        ['regions', name, 'endpoint', 'hostname'],
-        `"${hostname}" is the routed record itself (a CNAME loop); use the region's own hostname`,
-      );
-  }
-
+): { routing: RoutingFacts; regions: RegionFacts[] } {
   const policy = routing.policy;
-  if (isObject(policy) && policy.type === 'geolocation') checkGeolocation(policy, declared, report);
+  const locations = isObject(policy) && isObject(policy.locations) ? policy.locations : {};
+  return {
+    routing: {
+      zoneName: asString(routing.zoneName),
+      recordName: asString(routing.recordName),
+      policy:
+        isObject(policy) && policy.type === 'geolocation'
+          ? {
+              type: 'geolocation',
+              defaultRegion: asString(policy.defaultRegion),
+              locations: Object.fromEntries(
+                Object.entries(locations).map(([region, list]) => [region, asList(list).map(locationFacts)]),
+              ),
+            }
+          : undefined,
+    },
+    regions: Object.entries(regions).map(([name, r]): RegionFacts => {
+      const endpoint = isObject(r) && isObject(r.endpoint) ? r.endpoint : {};
+      if ('hostname' in endpoint)
+        return { name, endpoint: { kind: 'cname', hostname: asString(endpoint.hostname) } };
+      if ('aliasDnsName' in endpoint) return { name, endpoint: { kind: 'alias' } };
+      return { name };
+    }),
+  };
 }
 
-function checkGeolocation(
-  policy: Record<string, unknown>,
-  declared: Set<string> | undefined,
-  report: Report,
-) {
-  const at: Path = ['routing', 'policy'];
-  const notDeclared = (name: string) =>
-    `region "${name}" is not declared under regions (declared: ${[...(declared ?? [])].join(', ') || 'none'})`;
-
-  const defaultRegion = asString(policy.defaultRegion);
-  if (defaultRegion !== undefined && declared && !declared.has(defaultRegion))
-    report([...at, 'defaultRegion'], notDeclared(defaultRegion));
-
-  const locations = isObject(policy.locations) ? policy.locations : {};
-  const claimedBy = new Map<string, string>();
-  for (const [regionName, list] of Object.entries(locations)) {
-    if (declared && !declared.has(regionName))
-      report([...at, 'locations', regionName], notDeclared(regionName));
-    asList(list).forEach((loc, j) => {
-      const id = locationId(loc);
-      if (id === undefined) return;
-      const owner = claimedBy.get(id);
-      if (owner === undefined) claimedBy.set(id, regionName);
-      else
-        report(
-          [...at, 'locations', regionName, j],
-          owner === regionName
-            ? `location ${id} is listed twice for region "${regionName}"`
-            : `location ${id} is already claimed by region "${owner}"`,
-        );
-    });
-  }
-
-  for (const name of declared ?? []) {
-    if (name !== defaultRegion && asList(locations[name]).length === 0)
-      report(
-        [...at, 'locations'],
-        `region "${name}" serves no location and is not the defaultRegion, so it would receive no traffic`,
-      );
-  }
-}
-
-/** A comparable name for a location, e.g. `continent EU`, `country US-CA`; undefined when malformed. */
-function locationId(loc: unknown): string | undefined {
-  if (typeof loc === 'string') return `continent ${loc}`;
+/** A raw location (a continent code, or `{ continent }`, or `{ country, subdivision? }`); undefined when malformed. */
+function locationFacts(loc: unknown): LocationFacts | undefined {
+  if (typeof loc === 'string') return { continent: loc };
   if (!isObject(loc)) return undefined;
-  if (typeof loc.continent === 'string') return `continent ${loc.continent}`;
+  if (typeof loc.continent === 'string') return { continent: loc.continent };
   if (typeof loc.country === 'string')
-    return `country ${loc.country}${typeof loc.subdivision === 'string' ? `-${loc.subdivision}` : ''}`;
+    return {
+      country: loc.country,
+      ...(typeof loc.subdivision === 'string' && { subdivision: loc.subdivision }),
+    };
   return undefined;
+}
+
+function reportAll(report: Report, base: Path, problems: readonly Problem[]): void {
+  for (const p of problems) report([...base, ...p.path], p.message);
 }

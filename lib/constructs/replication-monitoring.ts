@@ -1,26 +1,18 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ALARM_DEFAULTS, FUNCTION_DEFAULTS } from './defaults';
+import {
+  METRIC_DIMENSIONS,
+  METRIC_NAMESPACE,
+  METRIC_SERVICE,
+  METRICS,
+  metricsOf,
+  type MetricName,
+} from '../../lambda/contract';
+import { ALARM_DEFAULTS } from './defaults';
 import type { Replicator } from './replicator';
-
-/**
- * The metrics contract with the functions' Powertools Metrics: namespace, names and dimensions.
- * Per-target metrics carry `{ service, table, targetRegion }`; per-table ones `{ service, table }`.
- */
-export const REPLICATION_METRICS = {
-  namespace: FUNCTION_DEFAULTS.metricsNamespace,
-  dimensions: { service: 'service', table: 'table', targetRegion: 'targetRegion' },
-  perTarget: [
-    'ReplicationLatency',
-    'RecordsApplied',
-    'RecordsSkippedStale',
-    'ConflictsLost',
-    'RecordsParked',
-  ],
-  perTable: ['MalformedRecords'],
-} as const;
 
 export interface ReplicationMonitoringProps {
   /** The replicators of this region (one per replicated table). */
@@ -42,163 +34,241 @@ export interface ReplicationMonitoringProps {
   readonly iteratorAgeEvaluationPeriods?: number;
 }
 
+/** A graph under each replicator's heading: the functions' metrics (by contract name), or their Lambda errors. */
+type GraphLine = MetricName | 'FunctionErrors';
+
+/** The rows of graphs drawn for every replicator, from the contract's metric list (titles from `METRICS`). */
+export const DASHBOARD_ROWS: readonly (readonly (readonly GraphLine[])[])[] = [
+  [['ReplicationLatency'], ['RecordsApplied'], ['RecordsSkippedStale']],
+  [
+    ['ConflictsLost', 'ContractViolations'],
+    ['RecordsParked'],
+    ['FunctionErrors', 'Errors', 'MalformedRecords'],
+  ],
+];
+
+/** Metrics of the contract the dashboard leaves out, each with the reason. */
+export const UNGRAPHED_METRICS: Partial<Record<MetricName, string>> = {
+  EchoesSkipped:
+    "Counts the replicator reading its own writes back (echoes and stamps): bookkeeping that follows the peers' RecordsApplied, no health signal of its own.",
+};
+
+const PERIOD = ALARM_DEFAULTS.period;
+const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
 /** Alarms and a dashboard for every replicator of one region. Alarms have no actions: add your own. */
 export class ReplicationMonitoring extends Construct {
+  /** One dashboard for every replicator of the region: a heading and a row of graphs per replicator. */
   public readonly dashboard: cloudwatch.Dashboard;
   /** Every alarm created, in creation order. */
   public readonly alarms: readonly cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ReplicationMonitoringProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const period = ALARM_DEFAULTS.period;
-    const alarms: cloudwatch.Alarm[] = [];
-    const threshold = props.iteratorAgeThreshold ?? ALARM_DEFAULTS.iteratorAgeThreshold;
-    const iteratorPeriods = props.iteratorAgeEvaluationPeriods ?? ALARM_DEFAULTS.iteratorAgeEvaluationPeriods;
-
+    this.validateProps(props);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: props.dashboardName ?? stack.stackName,
+      dashboardName: props.dashboardName ?? Stack.of(this).stackName,
       defaultInterval: Duration.hours(3),
     });
-
-    for (const r of props.replicators) {
-      const table = r.settings.table;
-      const scopeId = `${table}`;
-      const name = (what: string) => `${stack.stackName}-${table}-${what}`;
-      const alarm = (alarmId: string, p: cloudwatch.AlarmProps): cloudwatch.Alarm => {
-        const a = new cloudwatch.Alarm(this, `${scopeId}-${alarmId}`, {
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          ...p,
-        });
-        alarms.push(a);
-        return a;
-      };
-
-      const iteratorAge = r.replicatorFunction.metric('IteratorAge', { statistic: 'Maximum', period });
-      alarm('IteratorAge', {
-        alarmName: name('IteratorAge'),
-        alarmDescription: `${table} in ${r.region}: the replicator lags its stream by more than ${threshold.toHumanString()} (records older than 24 h are lost).`,
-        metric: iteratorAge,
-        threshold: threshold.toMilliseconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: iteratorPeriods,
-      });
-      const fnErrors = [r.replicatorFunction, r.parkedFunction].map((fn) =>
-        fn.metricErrors({ period, statistic: 'Sum' }),
-      );
-      alarm('ReplicatorErrors', {
-        alarmName: name('ReplicatorErrors'),
-        alarmDescription: `${table} in ${r.region}: the replicator function fails (throws or times out).`,
-        metric: fnErrors[0],
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-      });
-      alarm('ParkedConsumerErrors', {
-        alarmName: name('ParkedConsumerErrors'),
-        alarmDescription: `${table} in ${r.region}: the parked-record consumer fails (throws or times out).`,
-        metric: fnErrors[1],
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 5,
-        datapointsToAlarm: 3,
-      });
-      alarm('OnFailureQueueDepth', {
-        alarmName: name('OnFailureQueueDepth'),
-        alarmDescription: `${table} in ${r.region}: stream batches exhausted their retries; re-read the shard range within 24 h.`,
-        metric: visible(r.deadLetterQueue),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
-      for (const p of r.parkingQueues) {
-        alarm(`ParkingDepth-${p.targetRegion}`, {
-          alarmName: name(`Parking-${p.targetRegion}`),
-          alarmDescription: `${table} in ${r.region}: records for ${p.targetRegion} stay parked for 5 minutes (target unreachable?).`,
-          // Visible + in flight: a failing consumer keeps messages invisible between receives.
-          metric: new cloudwatch.MathExpression({
-            expression: 'visible + inflight',
-            usingMetrics: {
-              visible: visible(p.queue),
-              inflight: p.queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: 'Maximum' }),
-            },
-            period,
-            label: `Parked for ${p.targetRegion}`,
-          }),
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 5,
-        });
-        alarm(`ParkingDlqDepth-${p.targetRegion}`, {
-          alarmName: name(`ParkingDlq-${p.targetRegion}`),
-          alarmDescription: `${table} in ${r.region}: parked records for ${p.targetRegion} ran out of receives; redrive them once the target is back.`,
-          metric: visible(p.deadLetterQueue),
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-        });
-      }
-
-      const custom = (metricName: string, statistic: string, targetRegion?: string) =>
-        new cloudwatch.Metric({
-          namespace: REPLICATION_METRICS.namespace,
-          metricName,
-          statistic,
-          period,
-          label: targetRegion ?? metricName,
-          dimensionsMap: {
-            [REPLICATION_METRICS.dimensions.service]: FUNCTION_DEFAULTS.serviceName,
-            [REPLICATION_METRICS.dimensions.table]: table,
-            ...(targetRegion ? { [REPLICATION_METRICS.dimensions.targetRegion]: targetRegion } : {}),
-          },
-        });
-      const perTarget = (metricName: string, statistic: string) =>
-        r.peerRegions.map((t) => custom(metricName, statistic, t));
-      const graph = (title: string, left: cloudwatch.IMetric[]) =>
-        new cloudwatch.GraphWidget({ title: `${table}: ${title}`, left, width: 8, height: 6 });
-
-      this.dashboard.addWidgets(
-        new cloudwatch.TextWidget({
-          markdown: `## ${table} — ${r.region} → ${r.peerRegions.join(', ')} (${r.settings.mode})`,
-          width: 24,
-          height: 1,
-        }),
-      );
-      this.dashboard.addWidgets(
-        graph('ReplicationLatency p99 (ms) per target', perTarget('ReplicationLatency', 'p99')),
-        graph('RecordsApplied per target', perTarget('RecordsApplied', 'Sum')),
-        graph('RecordsSkippedStale per target', perTarget('RecordsSkippedStale', 'Sum')),
-      );
-      this.dashboard.addWidgets(
-        graph('ConflictsLost per target, ContractViolations', [
-          ...perTarget('ConflictsLost', 'Sum'),
-          custom('ContractViolations', 'Sum'),
-        ]),
-        graph('RecordsParked per target', perTarget('RecordsParked', 'Sum')),
-        graph('Errors and MalformedRecords', [
-          fnErrors[0].with({ label: 'Replicator function errors' }),
-          fnErrors[1].with({ label: 'Parked consumer function errors' }),
-          custom('Errors', 'Sum'),
-          ...perTarget('Errors', 'Sum').map((m) => m.with({ label: `Errors ${m.label}` })),
-          custom('MalformedRecords', 'Sum'),
-        ]),
-      );
-      this.dashboard.addWidgets(
-        graph('IteratorAge max (ms)', [iteratorAge]),
-        graph('Queue depth', [
-          visible(r.deadLetterQueue).with({ label: 'On-failure' }),
-          ...r.parkingQueues.flatMap((p) => [
-            visible(p.queue).with({ label: `Parked for ${p.targetRegion}` }),
-            visible(p.deadLetterQueue).with({ label: `Parking DLQ ${p.targetRegion}` }),
-          ]),
-        ]),
-      );
-    }
-    this.alarms = alarms;
-
-    function visible(q: sqs.IQueue): cloudwatch.Metric {
-      return q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
-    }
+    this.alarms = props.replicators.flatMap((r) => {
+      const alarms = [...this.createFunctionAlarms(r, props), ...this.createQueueAlarms(r)];
+      this.addReplicatorWidgets(r);
+      return alarms;
+    });
   }
+
+  /** Every problem with the props, in one error naming this construct and each bad value. */
+  private validateProps(props: ReplicationMonitoringProps): void {
+    const problems: string[] = [];
+    const periods = props.iteratorAgeEvaluationPeriods;
+    if (periods !== undefined && !(Number.isInteger(periods) && periods >= 1))
+      problems.push(`iteratorAgeEvaluationPeriods must be a whole number of at least 1, got ${periods}`);
+    const threshold = props.iteratorAgeThreshold;
+    if (threshold !== undefined && !threshold.isUnresolved() && threshold.toMilliseconds() <= 0)
+      problems.push(`iteratorAgeThreshold must be longer than 0, got ${threshold.toHumanString()}`);
+    const name = props.dashboardName;
+    if (name !== undefined && !Token.isUnresolved(name) && !DASHBOARD_NAME.test(name))
+      problems.push(`dashboardName must be 1-255 of A-Z a-z 0-9 _ -, got ${JSON.stringify(name)}`);
+    const tables = props.replicators.map((r) => r.settings.table);
+    const twice = tables.filter((t, i) => tables.indexOf(t) !== i);
+    if (twice.length > 0) problems.push(`replicators repeat table ${[...new Set(twice)].join(', ')}`);
+    if (problems.length > 0)
+      throw new Error(`${this.node.path}: invalid ReplicationMonitoring props: ${problems.join('; ')}`);
+  }
+
+  /** An alarm `<stack>-<table>-<name>` that fires above the threshold; missing data is not breaching. */
+  private alarm(
+    r: Replicator,
+    alarmId: string,
+    name: string,
+    props: Omit<cloudwatch.AlarmProps, 'alarmName'>,
+  ): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, `${r.settings.table}-${alarmId}`, {
+      alarmName: `${Stack.of(this).stackName}-${r.settings.table}-${name}`,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      ...props,
+    });
+  }
+
+  /** The stream falling behind, and either function failing. */
+  private createFunctionAlarms(r: Replicator, props: ReplicationMonitoringProps): cloudwatch.Alarm[] {
+    const where = `${r.settings.table} in ${r.region}`;
+    const threshold = props.iteratorAgeThreshold ?? ALARM_DEFAULTS.iteratorAgeThreshold;
+    const failing = (fn: lambda.IFunction, name: string, what: string) =>
+      this.alarm(r, name, name, {
+        alarmDescription: `${where}: the ${what} fails (throws or times out).`,
+        metric: functionErrors(fn),
+        threshold: 0,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+      });
+    return [
+      this.alarm(r, 'IteratorAge', 'IteratorAge', {
+        alarmDescription: `${where}: the replicator lags its stream by more than ${threshold.toHumanString()} (records older than 24 h are lost).`,
+        metric: iteratorAge(r),
+        threshold: threshold.toMilliseconds(),
+        evaluationPeriods: props.iteratorAgeEvaluationPeriods ?? ALARM_DEFAULTS.iteratorAgeEvaluationPeriods,
+      }),
+      failing(r.replicatorFunction, 'ReplicatorErrors', 'replicator function'),
+      failing(r.parkedFunction, 'ParkedConsumerErrors', 'parked-record consumer'),
+    ];
+  }
+
+  /** Anything in the on-failure queue or a parking DLQ, and records that stay parked. */
+  private createQueueAlarms(r: Replicator): cloudwatch.Alarm[] {
+    const where = `${r.settings.table} in ${r.region}`;
+    const onFailure = this.alarm(r, 'OnFailureQueueDepth', 'OnFailureQueueDepth', {
+      alarmDescription: `${where}: stream batches exhausted their retries; re-read the shard range within 24 h.`,
+      metric: visible(r.onFailureQueue),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
+    const parking = r.parkingQueues.flatMap((p) => [
+      this.alarm(r, `ParkingDepth-${p.targetRegion}`, `Parking-${p.targetRegion}`, {
+        alarmDescription: `${where}: records for ${p.targetRegion} stay parked for 5 minutes (target unreachable?).`,
+        // Visible + in flight: a failing consumer keeps messages invisible between receives.
+        metric: new cloudwatch.MathExpression({
+          expression: 'visible + inflight',
+          usingMetrics: {
+            visible: visible(p.queue),
+            inflight: p.queue.metricApproximateNumberOfMessagesNotVisible({
+              period: PERIOD,
+              statistic: 'Maximum',
+            }),
+          },
+          period: PERIOD,
+          label: `Parked for ${p.targetRegion}`,
+        }),
+        threshold: 0,
+        evaluationPeriods: 5,
+      }),
+      this.alarm(r, `ParkingDlqDepth-${p.targetRegion}`, `ParkingDlq-${p.targetRegion}`, {
+        alarmDescription: `${where}: parked records for ${p.targetRegion} ran out of receives; redrive them once the target is back.`,
+        metric: visible(p.deadLetterQueue),
+        threshold: 0,
+        evaluationPeriods: 1,
+      }),
+    ]);
+    return [onFailure, ...parking];
+  }
+
+  /** A heading, the contract's metrics in {@link DASHBOARD_ROWS}, then the stream and queue depths. */
+  private addReplicatorWidgets(r: Replicator): void {
+    const table = r.settings.table;
+    const graph = (title: string, left: cloudwatch.IMetric[]) =>
+      new cloudwatch.GraphWidget({ title: `${table}: ${title}`, left, width: 8, height: 6 });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `## ${table} — ${r.region} → ${r.peerRegions.join(', ')} (${r.settings.mode})`,
+        width: 24,
+        height: 1,
+      }),
+    );
+    for (const row of DASHBOARD_ROWS) {
+      this.dashboard.addWidgets(
+        ...row.map((lines) =>
+          graph(
+            graphTitle(lines),
+            lines.flatMap((line) => graphLines(r, line)),
+          ),
+        ),
+      );
+    }
+    this.dashboard.addWidgets(
+      graph('IteratorAge max (ms)', [iteratorAge(r)]),
+      graph('Queue depth', [
+        visible(r.onFailureQueue).with({ label: 'On-failure' }),
+        ...r.parkingQueues.flatMap((p) => [
+          visible(p.queue).with({ label: `Parked for ${p.targetRegion}` }),
+          visible(p.deadLetterQueue).with({ label: `Parking DLQ ${p.targetRegion}` }),
+        ]),
+      ]),
+    );
+  }
+}
+
+/**
+ * The `METRICS` titles of a graph's metrics, marking per-target ones (one line per target region) and
+ * naming a statistic other than Sum (durations: p99, ms).
+ */
+function graphTitle(lines: readonly GraphLine[]): string {
+  return lines
+    .map((line) => {
+      if (line === 'FunctionErrors') return 'Function errors';
+      const { title, scope, unit } = METRICS[line];
+      const perTarget = scope === 'perTarget' ? ' per target' : '';
+      return `${title}${perTarget}${unit === 'Milliseconds' ? `, ${statisticOf(line)} (ms)` : ''}`;
+    })
+    .join(', ');
+}
+
+/** Every line of one graph entry: per table and/or per target region, as the contract publishes it. */
+function graphLines(r: Replicator, line: GraphLine): cloudwatch.IMetric[] {
+  if (line === 'FunctionErrors')
+    return [
+      functionErrors(r.replicatorFunction).with({ label: 'Replicator function errors' }),
+      functionErrors(r.parkedFunction).with({ label: 'Parked consumer function errors' }),
+    ];
+  const table = r.settings.table;
+  const both = METRICS[line].scope === 'both';
+  return [
+    ...(metricsOf('perTable').includes(line) ? [functionMetric(line, table, line)] : []),
+    ...(metricsOf('perTarget').includes(line)
+      ? r.peerRegions.map((t) => functionMetric(line, table, both ? `${line} ${t}` : t, t))
+      : []),
+  ];
+}
+
+/** Sum of counts; the 99th percentile of durations. */
+function statisticOf(name: MetricName): string {
+  return METRICS[name].unit === 'Count' ? 'Sum' : 'p99';
+}
+
+/** One of the functions' metrics (lambda/contract), with the dimensions the functions publish it with. */
+function functionMetric(name: MetricName, table: string, label: string, targetRegion?: string) {
+  return new cloudwatch.Metric({
+    namespace: METRIC_NAMESPACE,
+    metricName: name,
+    statistic: statisticOf(name),
+    period: PERIOD,
+    label,
+    dimensionsMap: {
+      [METRIC_DIMENSIONS.service]: METRIC_SERVICE,
+      [METRIC_DIMENSIONS.table]: table,
+      ...(targetRegion ? { [METRIC_DIMENSIONS.targetRegion]: targetRegion } : {}),
+    },
+  });
+}
+
+function iteratorAge(r: Replicator): cloudwatch.Metric {
+  return r.replicatorFunction.metric('IteratorAge', { statistic: 'Maximum', period: PERIOD });
+}
+
+function functionErrors(fn: lambda.IFunction): cloudwatch.Metric {
+  return fn.metricErrors({ period: PERIOD, statistic: 'Sum' });
+}
+
+function visible(q: sqs.IQueue): cloudwatch.Metric {
+  return q.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
 }

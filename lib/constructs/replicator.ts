@@ -1,3 +1,4 @@
+import { existsSync } from 'fs';
 import * as path from 'path';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,7 +16,7 @@ import {
   type PeerSettings,
   type ReplicatorSettings,
 } from '../../lambda/contract';
-import { tableRegions, type TableModel } from '../config/model';
+import { replicatorRegions, tableRegions, type TableModel } from '../config/model';
 import {
   FUNCTION_DEFAULTS,
   LAMBDA_RUNTIME,
@@ -28,6 +29,10 @@ import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
+const DEFAULT_ENTRIES = {
+  replicator: path.join(REPO_ROOT, 'lambda', 'replicator', 'index.ts'),
+  parked: path.join(REPO_ROOT, 'lambda', 'parked', 'index.ts'),
+} as const;
 
 export interface ReplicatorProps {
   /**
@@ -66,9 +71,17 @@ export interface ReplicatorProps {
 
 /** The parking queue (in this region) for one peer region, and its dead-letter queue. */
 export interface ParkingQueue {
+  /** The peer region whose records wait here. */
   readonly targetRegion: string;
+  /** Records the replicator could not apply to the peer yet; the parked-record consumer retries them. */
   readonly queue: sqs.Queue;
+  /** Where parked records go after `QUEUE_DEFAULTS.parkingMaxReceiveCount` receives (alarmed). */
   readonly deadLetterQueue: sqs.Queue;
+}
+
+interface FunctionAndRole {
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
 }
 
 /**
@@ -77,62 +90,126 @@ export interface ParkingQueue {
  * (each with a DLQ), the parked-record consumer, and least-privilege roles for both functions.
  */
 export class Replicator extends Construct {
+  /** Reads the table's stream and writes every change to the peers. */
   public readonly replicatorFunction: nodejs.NodejsFunction;
+  /** Re-applies parked records from the parking queues. */
   public readonly parkedFunction: nodejs.NodejsFunction;
   /** Execution role of the replicator (inline policies only; no managed policies). */
   public readonly role: iam.Role;
   /** Execution role of the parked-record consumer. */
   public readonly parkedRole: iam.Role;
-  /** Receives batch metadata (shard, sequence range) of batches that exhausted the mapping's retries. */
-  public readonly deadLetterQueue: sqs.Queue;
+  /**
+   * The stream mapping's on-failure destination: receives the metadata (shard, sequence range) of batches
+   * that exhausted the mapping's retries, not the records (docs/platform.md#event-source-mapping).
+   */
+  public readonly onFailureQueue: sqs.Queue;
   /** One per peer region, in peer order. */
   public readonly parkingQueues: readonly ParkingQueue[];
+  /** The mapping from the table's stream to the replicator function. */
   public readonly streamEventSource: lambda.EventSourceMapping;
   /** The settings both functions receive in `DDBM_SETTINGS` (queue URLs are tokens). */
   public readonly settings: ReplicatorSettings;
+  /** The region this replicator runs in: its stack's region. */
   public readonly region: string;
+  /** The table's other regions, the targets of the replication, in the table's region order. */
   public readonly peerRegions: readonly string[];
 
   constructor(scope: Construct, id: string, props: ReplicatorProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const mirrored = props.mirroredTable;
-    const model = mirrored.model;
-    if (Token.isUnresolved(stack.region)) {
-      throw new Error(`Replicator for table ${model.name} needs a stack with an explicit region`);
-    }
-    this.region = stack.region;
-    const regions = tableRegions(model);
-    if (!regions.includes(this.region)) {
-      throw new Error(
-        `Replicator for table ${model.name}: region ${this.region} is not one of ${regions.join(', ')}`,
-      );
-    }
-    this.peerRegions = regions.filter((r) => r !== this.region);
+    const tuning = this.validateProps(props);
+    this.region = Stack.of(this).region;
+    this.peerRegions = tableRegions(mirrored.model).filter((r) => r !== this.region);
 
-    const terminalQueue = (queueId: string, description: string): sqs.Queue => {
-      const q = new sqs.Queue(this, queueId, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: QUEUE_DEFAULTS.retentionPeriod,
-      });
-      acknowledge(
-        q,
-        'AwsSolutions-SQS3',
-        `${description} is itself the dead-letter queue; nothing redrives from it automatically.`,
-      );
-      acknowledge(
-        q,
-        'Serverless-SQSRedrivePolicy',
-        `${description} is itself the dead-letter queue (the end of the line).`,
-      );
-      return q;
+    this.onFailureQueue = this.createTerminalQueue(
+      'OnFailureQueue',
+      'The stream mapping on-failure destination',
+    );
+    this.parkingQueues = this.createParkingQueues();
+    this.settings = replicatorSettings(
+      mirrored.model,
+      this.region,
+      this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
+      tuning,
+    );
+
+    const functions = this.createFunctions(props);
+    this.replicatorFunction = functions.replicator.fn;
+    this.role = functions.replicator.role;
+    this.parkedFunction = functions.parked.fn;
+    this.parkedRole = functions.parked.role;
+
+    this.streamEventSource = this.createStreamEventSource(mirrored);
+    this.createParkedEventSources();
+    this.grantListStreams();
+    this.acknowledgeNagFindings();
+  }
+
+  /**
+   * Every problem with the props, in one error naming this construct and each bad value: the stack's
+   * region, the entry files, and the settings the functions will receive, checked by the same schema the
+   * functions apply at cold start (tuning out of range fails `cdk synth`, not a deployed function).
+   */
+  private validateProps(props: ReplicatorProps): ReplicatorTuning {
+    const model = props.mirroredTable.model;
+    const region = Stack.of(this).region;
+    const tableRegion = Stack.of(props.mirroredTable).region;
+    const tuning: ReplicatorTuning = {
+      maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
+      maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
+      baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
     };
+    const problems: string[] = [];
+    if (Token.isUnresolved(region)) {
+      problems.push('the stack has no explicit region (set env.region): peers are addressed by region');
+    } else if (!replicatorRegions(model).includes(region)) {
+      const expected = replicatorRegions(model).join(', ');
+      problems.push(
+        `region ${region} is not a replicator region of ${model.mode} table ${model.name} (${expected})`,
+      );
+    } else if (!Token.isUnresolved(tableRegion) && tableRegion !== region) {
+      problems.push(`mirroredTable ${model.name} is in ${tableRegion}, not in the replicator's ${region}`);
+    }
+    for (const [prop, entry] of [
+      ['replicatorEntry', props.replicatorEntry],
+      ['parkedEntry', props.parkedEntry],
+    ] as const) {
+      if (entry !== undefined && !existsSync(entry)) problems.push(`${prop} ${entry} does not exist`);
+    }
+    const peers = tableRegions(model)
+      .filter((r) => r !== region)
+      .map((r) => ({ region: r, parkingQueueUrl: `parking queue for ${r}` }));
+    problems.push(...settingsProblems(replicatorSettings(model, region, peers, tuning)));
+    if (problems.length > 0) {
+      throw new Error(`${this.node.path}: invalid Replicator props: ${problems.join('; ')}`);
+    }
+    return tuning;
+  }
 
-    this.deadLetterQueue = terminalQueue('OnFailureQueue', 'The stream mapping on-failure destination');
+  /** A queue nothing redrives from: the end of the line, alarmed by the monitoring. */
+  private createTerminalQueue(queueId: string, description: string): sqs.Queue {
+    const queue = new sqs.Queue(this, queueId, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: QUEUE_DEFAULTS.retentionPeriod,
+    });
+    acknowledge(
+      queue,
+      'AwsSolutions-SQS3',
+      `${description} is itself the dead-letter queue; nothing redrives from it automatically.`,
+    );
+    acknowledge(
+      queue,
+      'Serverless-SQSRedrivePolicy',
+      `${description} is itself the dead-letter queue (the end of the line).`,
+    );
+    return queue;
+  }
 
-    this.parkingQueues = this.peerRegions.map((targetRegion) => {
-      const deadLetterQueue = terminalQueue(
+  /** One parking queue per peer region, each with its DLQ. */
+  private createParkingQueues(): ParkingQueue[] {
+    return this.peerRegions.map((targetRegion) => {
+      const deadLetterQueue = this.createTerminalQueue(
         `ParkingDlq-${targetRegion}`,
         `The parking DLQ for ${targetRegion}`,
       );
@@ -147,38 +224,48 @@ export class Replicator extends Construct {
       });
       return { targetRegion, queue, deadLetterQueue };
     });
+  }
 
-    this.settings = replicatorSettings(
-      model,
-      this.region,
-      this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
-      {
-        maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
-        maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
-        baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
-      },
-    );
-    const problems = settingsProblems(this.settings);
-    if (problems.length)
-      throw new Error(`${this.node.path}: invalid replicator settings: ${problems.join('; ')}`);
+  /** The stream replicator and the parked-record consumer, each with its own role and log group. */
+  private createFunctions(props: ReplicatorProps): Record<'replicator' | 'parked', FunctionAndRole> {
+    const name = props.mirroredTable.model.name;
+    const statements = this.policyStatements(props.mirroredTable);
+    return {
+      replicator: this.createFunction('Replicator', {
+        entry: props.replicatorEntry ?? DEFAULT_ENTRIES.replicator,
+        description: `ddb-mirror: replicates ${name} from ${this.region} to ${this.peerRegions.join(', ')}`,
+        statements: statements.replicator,
+      }),
+      parked: this.createFunction('Parked', {
+        entry: props.parkedEntry ?? DEFAULT_ENTRIES.parked,
+        description: `ddb-mirror: re-applies parked ${name} records from ${this.region}`,
+        statements: statements.parked,
+      }),
+    };
+  }
 
+  /** The inline policy statements of both roles: every data action, each on the exact resources. */
+  private policyStatements(mirrored: MirroredTable): {
+    replicator: iam.PolicyStatement[];
+    parked: iam.PolicyStatement[];
+  } {
+    const name = mirrored.model.name;
     // Writes to every peer, one TransactWriteItems per record (authorised per contained action): the
     // item's conditional Put or Delete, and on the tombstone a ConditionCheck or an Update (an Update,
     // not a Put, so the target's own life marker on the same tombstone item survives).
     const peerWrites = new iam.PolicyStatement({
       sid: 'WritePeerTables',
       actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
-      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
+      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, name)),
     });
     const peerTombstoneUpdates = new iam.PolicyStatement({
       sid: 'WritePeerTombstones',
       actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
-      resources: this.peerRegions.map((r) =>
-        MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name)),
-      ),
+      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name))),
     });
-
-    const replicatorStatements = [
+    const replicator = [
+      // Not table.grantStreamRead(role): it would put these data actions into the role's DefaultPolicy,
+      // where the per-role IAM5 Resource::* acknowledgement lives (docs/platform.md#cdk-and-nag).
       new iam.PolicyStatement({
         sid: 'ReadOwnStream',
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
@@ -193,8 +280,8 @@ export class Replicator extends Construct {
         resources: this.parkingQueues.map((p) => p.queue.queueArn),
       }),
     ];
-    if (model.mode === 'multi-active') {
-      replicatorStatements.push(
+    if (mirrored.model.mode === 'multi-active') {
+      replicator.push(
         // Stamps (UpdateItem) and, for a local delete, removing a peer's save that slipped into the
         // gap before the tombstone (DeleteItem inside the tombstone transaction).
         new iam.PolicyStatement({
@@ -210,30 +297,21 @@ export class Replicator extends Construct {
         }),
       );
     }
+    return { replicator, parked: [peerWrites, peerTombstoneUpdates] };
+  }
 
-    const replicator = this.createFunction('Replicator', {
-      entry: props.replicatorEntry ?? path.join(REPO_ROOT, 'lambda', 'replicator', 'index.ts'),
-      description: `ddb-mirror: replicates ${model.name} from ${this.region} to ${this.peerRegions.join(', ')}`,
-      statements: replicatorStatements,
-    });
-    this.replicatorFunction = replicator.fn;
-    this.role = replicator.role;
-
-    const parked = this.createFunction('Parked', {
-      entry: props.parkedEntry ?? path.join(REPO_ROOT, 'lambda', 'parked', 'index.ts'),
-      description: `ddb-mirror: re-applies parked ${model.name} records from ${this.region}`,
-      statements: [peerWrites, peerTombstoneUpdates],
-    });
-    this.parkedFunction = parked.fn;
-    this.parkedRole = parked.role;
-
-    this.streamEventSource = new lambda.EventSourceMapping(this, 'StreamEventSource', {
+  /** The replicator reads the table's stream; batches that exhaust their retries go to the on-failure queue. */
+  private createStreamEventSource(mirrored: MirroredTable): lambda.EventSourceMapping {
+    return new lambda.EventSourceMapping(this, 'StreamEventSource', {
       target: this.replicatorFunction,
       eventSourceArn: mirrored.table.tableStreamArn!,
       ...STREAM_EVENT_SOURCE_DEFAULTS,
-      onFailure: new SqsDlq(this.deadLetterQueue),
+      onFailure: new SqsDlq(this.onFailureQueue),
     });
+  }
 
+  /** The parked-record consumer reads every parking queue. */
+  private createParkedEventSources(): void {
     for (const p of this.parkingQueues) {
       p.queue.grantConsumeMessages(this.parkedFunction);
       const mapping = new lambda.EventSourceMapping(this, `ParkedEventSource-${p.targetRegion}`, {
@@ -247,7 +325,23 @@ export class Replicator extends Construct {
         'SQS event source mappings take no OnFailure destination; failed parked records go to the queue redrive DLQ.',
       );
     }
+  }
 
+  /** The stream mapping needs ListStreams to find the stream's shards. */
+  private grantListStreams(): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListStreams',
+        actions: ['dynamodb:ListStreams'],
+        // ListStreams supports no resource-level permissions (Service Authorization Reference;
+        // aws-cdk#10631), so it goes to the DefaultPolicy with X-Ray, acknowledged there.
+        resources: ['*'],
+      }),
+    );
+  }
+
+  /** The cdk-nag findings this construct accepts, each on the narrowest construct, with its reason. */
+  private acknowledgeNagFindings(): void {
     // Both functions run only through event source mappings (synchronous invokes): a function DLQ
     // (async invokes only) would never receive anything. Failures go to the mapping on-failure queue
     // and the parking DLQs, which are alarmed.
@@ -258,18 +352,10 @@ export class Replicator extends Construct {
         'Invoked only by event source mappings (synchronously); failures go to the on-failure queue and parking DLQs.',
       );
     }
-    // CDK puts X-Ray (and, for the replicator, ListStreams) into the role's DefaultPolicy; data
-    // actions live in the role's inline policy, so this acknowledgement cannot cover a data wildcard.
+    // Only the finding Resource::* of each DefaultPolicy: X-Ray and (replicator) ListStreams. CDK's other
+    // grants there (the on-failure SendMessage, the parking queues' consume actions) name exact queue
+    // ARNs, and the hand-written data actions live in the inline policy.
     const xrayReason = 'xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.';
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListStreams',
-        actions: ['dynamodb:ListStreams'],
-        // ListStreams supports no resource-level permissions (Service Authorization Reference;
-        // aws-cdk#10631); the event source mapping needs it to find the stream's shards.
-        resources: ['*'],
-      }),
-    );
     acknowledge(
       this.role.node.findChild('DefaultPolicy'),
       'AwsSolutions-IAM5[Resource::*]',
@@ -285,7 +371,7 @@ export class Replicator extends Construct {
   private createFunction(
     id: string,
     opts: { entry: string; description: string; statements: iam.PolicyStatement[] },
-  ): { fn: nodejs.NodejsFunction; role: iam.Role } {
+  ): FunctionAndRole {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: FUNCTION_DEFAULTS.logRetention });
     // Own role with inline policies instead of AWSLambdaBasicExecutionRole (cdk-nag IAM4).
     const role = new iam.Role(this, `${id}Role`, {
@@ -340,8 +426,11 @@ export class Replicator extends Construct {
 
 /** How a replicator works through a batch: the tunable part of its settings. */
 export interface ReplicatorTuning {
+  /** Items of one batch processed in parallel. */
   readonly maxConcurrency: number;
+  /** Attempts per record per target before the record is parked. */
   readonly maxAttempts: number;
+  /** First back-off delay in milliseconds. */
   readonly baseDelayMs: number;
 }
 

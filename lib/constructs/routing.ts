@@ -1,6 +1,8 @@
+import { Duration, Tags } from 'aws-cdk-lib';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import type { GeoLocationModel, RegionModel, RoutingModel } from '../config/model';
+import { formatProblems, regionListProblems, routingProblems } from '../config/rules';
 
 export interface RoutingProps {
   /** Hosted zone, record name and routing policy. */
@@ -18,123 +20,133 @@ export interface RoutingProps {
  * Routes `recordName` to the healthy regions: one Route 53 health check per region, and latency
  * records (one per region) or geolocation records (one per location, plus a default record `*`).
  * The hosted zone is imported by id and name: no lookup, so synth works without credentials.
+ *
+ * Built from the L2 `HealthCheck`, `CnameRecord` and `ARecord`, which express everything used here
+ * (latency `region`, `geoLocation`, `setIdentifier`, `healthCheck`, alias targets with
+ * EvaluateTargetHealth). They write the record name fully qualified (`app.example.com.`), which Route 53
+ * treats as the same name.
  */
 export class Routing extends Construct {
+  /** The hosted zone, imported by id and name (no lookup). */
   public readonly hostedZone: route53.IHostedZone;
   /** Health check per region name. */
-  public readonly healthChecks: ReadonlyMap<string, route53.CfnHealthCheck>;
+  public readonly healthChecks: ReadonlyMap<string, route53.HealthCheck>;
   /** Every record set created. */
-  public readonly recordSets: readonly route53.CfnRecordSet[];
+  public readonly recordSets: readonly route53.RecordSet[];
 
   constructor(scope: Construct, id: string, props: RoutingProps) {
     super(scope, id);
-    validateRouting(props.routing, props.regions);
-    const { routing } = props;
+    this.validateProps(props);
     this.hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
-      hostedZoneId: routing.hostedZoneId,
-      zoneName: routing.zoneName,
+      hostedZoneId: props.routing.hostedZoneId,
+      zoneName: props.routing.zoneName,
     });
-
-    const healthChecks = new Map<string, route53.CfnHealthCheck>();
-    for (const region of props.regions) {
-      const hc = region.healthCheck;
-      healthChecks.set(
-        region.name,
-        new route53.CfnHealthCheck(this, `HealthCheck-${region.name}`, {
-          healthCheckConfig: {
-            type: hc.protocol,
-            fullyQualifiedDomainName: endpointHost(region),
-            port: hc.port,
-            ...(hc.protocol === 'TCP' ? {} : { resourcePath: hc.path }),
-            ...(hc.protocol === 'HTTPS' ? { enableSni: true } : {}),
-            requestInterval: hc.intervalSeconds,
-            failureThreshold: hc.failureThreshold,
-          },
-          healthCheckTags: [{ key: 'Name', value: `${routing.recordName} ${region.name}` }],
-        }),
-      );
-    }
-    this.healthChecks = healthChecks;
-
-    const records: route53.CfnRecordSet[] = [];
-    const record = (
-      recordId: string,
-      region: RegionModel,
-      setIdentifier: string,
-      policy: Pick<route53.CfnRecordSetProps, 'region' | 'geoLocation'>,
-    ) => {
-      const target: Partial<route53.CfnRecordSetProps> =
-        region.endpoint.kind === 'cname'
-          ? { type: 'CNAME', ttl: String(routing.ttlSeconds), resourceRecords: [region.endpoint.hostname] }
-          : {
-              type: 'A',
-              aliasTarget: {
-                dnsName: region.endpoint.dnsName,
-                hostedZoneId: region.endpoint.hostedZoneId,
-                evaluateTargetHealth: true,
-              },
-            };
-      records.push(
-        new route53.CfnRecordSet(this, recordId, {
-          hostedZoneId: this.hostedZone.hostedZoneId,
-          name: routing.recordName,
-          type: target.type!,
-          ...target,
-          setIdentifier,
-          healthCheckId: healthChecks.get(region.name)!.attrHealthCheckId,
-          ...policy,
-        }),
-      );
-    };
-
-    const policy = routing.policy;
-    if (policy.type === 'latency') {
-      for (const region of props.regions)
-        record(`Latency-${region.name}`, region, region.name, { region: region.name });
-    } else {
-      for (const region of props.regions) {
-        for (const location of policy.locations[region.name] ?? []) {
-          const code = locationCode(location);
-          record(`Geo-${region.name}-${code}`, region, `${region.name}-${code}`, {
-            geoLocation: toGeoLocation(location),
-          });
-        }
-      }
-      const fallback = props.regions.find((r) => r.name === policy.defaultRegion)!;
-      record('Geo-default', fallback, `default-${fallback.name}`, { geoLocation: { countryCode: '*' } });
-    }
-    this.recordSets = records;
+    this.healthChecks = new Map(props.regions.map((r) => [r.name, this.createHealthCheck(props.routing, r)]));
+    this.recordSets =
+      props.routing.policy.type === 'latency'
+        ? this.createLatencyRecords(props)
+        : this.createGeolocationRecords(props, props.routing.policy);
   }
-}
 
-/** Collects every routing problem the constructs cannot express, and throws them as one error. */
-export function validateRouting(routing: RoutingModel, regions: readonly RegionModel[]): void {
-  const errors: string[] = [];
-  const names = new Set(regions.map((r) => r.name));
-  const kinds = new Set(regions.map((r) => r.endpoint.kind));
-  if (kinds.size > 1) {
-    const list = regions.map((r) => `${r.name}=${r.endpoint.kind}`).join(', ');
-    errors.push(
-      `endpoints mix cname and alias (${list}); Route 53 allows no CNAME next to other records of ${routing.recordName}`,
+  /** Probes the region's endpoint; tagged `Name: <record> <region>` for the Route 53 console. */
+  private createHealthCheck(routing: RoutingModel, region: RegionModel): route53.HealthCheck {
+    const hc = region.healthCheck;
+    const healthCheck = new route53.HealthCheck(this, `HealthCheck-${region.name}`, {
+      type: route53.HealthCheckType[hc.protocol],
+      fqdn: endpointHost(region),
+      port: hc.port,
+      resourcePath: hc.protocol === 'TCP' ? undefined : hc.path,
+      // SNI for HTTPS is the L2's default.
+      requestInterval: Duration.seconds(hc.intervalSeconds),
+      failureThreshold: hc.failureThreshold,
+    });
+    Tags.of(healthCheck).add('Name', `${routing.recordName} ${region.name}`);
+    return healthCheck;
+  }
+
+  /** One record per region, answered where the latency to its region is lowest. */
+  private createLatencyRecords(props: RoutingProps): route53.RecordSet[] {
+    return props.regions.map((region) =>
+      this.createRecord(`Latency-${region.name}`, props.routing, region, region.name, {
+        region: region.name,
+      }),
     );
   }
-  if (regions.length === 0) errors.push('routing needs at least one region');
-  if (routing.policy.type === 'geolocation') {
-    if (!names.has(routing.policy.defaultRegion))
-      errors.push(`geolocation defaultRegion, ${routing.policy.defaultRegion}, is not a configured region`);
-    const seen = new Map<string, string>();
-    for (const [region, locations] of Object.entries(routing.policy.locations)) {
-      if (!names.has(region))
-        errors.push(`geolocation locations name region ${region}, which is not a configured region`);
-      for (const l of locations) {
-        const code = locationCode(l);
-        const other = seen.get(code);
-        if (other) errors.push(`geolocation ${code} is claimed by both ${other} and ${region}`);
-        seen.set(code, region);
-      }
-    }
+
+  /** One record per location a region serves, and the default record `*` for the default region. */
+  private createGeolocationRecords(
+    props: RoutingProps,
+    policy: Extract<RoutingModel['policy'], { type: 'geolocation' }>,
+  ): route53.RecordSet[] {
+    const records = props.regions.flatMap((region) =>
+      (policy.locations[region.name] ?? []).map((location) => {
+        const code = locationCode(location);
+        return this.createRecord(
+          `Geo-${region.name}-${code}`,
+          props.routing,
+          region,
+          `${region.name}-${code}`,
+          {
+            geoLocation: toGeoLocation(location),
+          },
+        );
+      }),
+    );
+    const fallback = props.regions.find((r) => r.name === policy.defaultRegion)!;
+    records.push(
+      this.createRecord('Geo-default', props.routing, fallback, `default-${fallback.name}`, {
+        geoLocation: route53.GeoLocation.default(),
+      }),
+    );
+    return records;
   }
-  if (errors.length) throw new Error(`Invalid routing for ${routing.recordName}: ${errors.join('; ')}`);
+
+  /** A CNAME to the region's hostname, or an A alias to its load balancer, behind its health check. */
+  private createRecord(
+    recordId: string,
+    routing: RoutingModel,
+    region: RegionModel,
+    setIdentifier: string,
+    policy: Pick<route53.RecordSetOptions, 'region' | 'geoLocation'>,
+  ): route53.RecordSet {
+    const options: route53.RecordSetOptions = {
+      zone: this.hostedZone,
+      recordName: routing.recordName,
+      setIdentifier,
+      healthCheck: this.healthChecks.get(region.name),
+      ...policy,
+    };
+    const endpoint = region.endpoint;
+    if (endpoint.kind === 'cname')
+      return new route53.CnameRecord(this, recordId, {
+        ...options,
+        domainName: endpoint.hostname,
+        ttl: Duration.seconds(routing.ttlSeconds),
+      });
+    const aliasTarget: route53.IAliasRecordTarget = {
+      bind: () => ({
+        dnsName: endpoint.dnsName,
+        hostedZoneId: endpoint.hostedZoneId,
+        evaluateTargetHealth: true,
+      }),
+    };
+    return new route53.ARecord(this, recordId, {
+      ...options,
+      target: route53.RecordTarget.fromAlias(aliasTarget),
+    });
+  }
+
+  /** The config's routing rules (one implementation, `lib/config/rules.ts`), every problem in one error. */
+  private validateProps(props: RoutingProps): void {
+    const problems = [
+      ...regionListProblems(props.regions.map((r) => r.name)),
+      ...routingProblems(props.routing, props.regions),
+    ];
+    if (problems.length > 0)
+      throw new Error(
+        `${this.node.path}: invalid routing for ${props.routing.recordName}: ${formatProblems(problems)}`,
+      );
+  }
 }
 
 function endpointHost(region: RegionModel): string {
@@ -146,7 +158,9 @@ function locationCode(l: GeoLocationModel): string {
   return l.subdivision ? `${l.country}-${l.subdivision}` : l.country;
 }
 
-function toGeoLocation(l: GeoLocationModel): route53.CfnRecordSet.GeoLocationProperty {
-  if ('continent' in l) return { continentCode: l.continent };
-  return { countryCode: l.country, ...(l.subdivision ? { subdivisionCode: l.subdivision } : {}) };
+function toGeoLocation(l: GeoLocationModel): route53.GeoLocation {
+  if ('continent' in l) return route53.GeoLocation.continent(l.continent as route53.Continent);
+  return l.subdivision
+    ? route53.GeoLocation.subdivision(l.subdivision, l.country)
+    : route53.GeoLocation.country(l.country);
 }

@@ -7,11 +7,13 @@ import { Routing } from '../constructs/routing';
 export const ROUTING_STACK_REGION = 'us-east-1';
 
 export interface RoutingStackProps extends StackProps {
+  /** The whole model, with routing configured: the records route to every region of the model. */
   readonly model: MirrorModel & { readonly routing: RoutingModel };
 }
 
 /** Health checks and routed records for the application's endpoints in every region. */
 export class RoutingStack extends Stack {
+  /** The health checks and routed records. */
   public readonly routing: Routing;
 
   constructor(scope: Construct, id: string, props: RoutingStackProps) {

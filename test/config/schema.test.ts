@@ -573,6 +573,29 @@ describe('config validation: routing', () => {
       ]);
     });
 
+    test('rejects a subdivision of a country Route 53 has no subdivisions for, and a lower-case one', () => {
+      // WHEN
+      const issues = geo({
+        locations: {
+          ...locations,
+          'eu-west-1': [
+            { country: 'CA', subdivision: 'ON' },
+            { country: 'US', subdivision: 'ca' },
+          ],
+        },
+        defaultRegion: 'us-east-1',
+      });
+
+      // THEN
+      expect(issues).toEqual([
+        issue('routing.policy.locations.eu-west-1[1].subdivision', '"ca" is not a subdivision code'),
+        issue(
+          'routing.policy.locations.eu-west-1[0].subdivision',
+          'Route 53 knows subdivisions of US and UA only, got CA-ON',
+        ),
+      ]);
+    });
+
     test('rejects a region that serves no location and is not the default', () => {
       // WHEN
       const issues = geo({

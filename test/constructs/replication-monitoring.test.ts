@@ -1,10 +1,15 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { METRIC_NAMES, METRIC_NAMESPACE, metricsOf } from '../../lambda/contract';
 import { MirroredTable } from '../../lib/constructs/mirrored-table';
-import { ReplicationMonitoring } from '../../lib/constructs/replication-monitoring';
+import {
+  ReplicationMonitoring,
+  UNGRAPHED_METRICS,
+  type ReplicationMonitoringProps,
+} from '../../lib/constructs/replication-monitoring';
 import { Replicator } from '../../lib/constructs/replicator';
 import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
-import { logicalId, expectTemplate } from './template-helpers';
+import { constructResources, dashboardBody, logicalId, expectTemplate } from './template-helpers';
 
 describe('ReplicationMonitoring', () => {
   // GIVEN both example tables replicating out of us-east-1
@@ -45,7 +50,7 @@ describe('ReplicationMonitoring', () => {
 
   test('alarms on any message in the on-failure queue and the parking DLQs', () => {
     const queues = replicators.flatMap((r) => [
-      r.deadLetterQueue,
+      r.onFailureQueue,
       ...r.parkingQueues.map((p) => p.deadLetterQueue),
     ]);
     expect(queues).toHaveLength(2 + 4);
@@ -94,5 +99,78 @@ describe('ReplicationMonitoring', () => {
       '[\\"DdbMirror\\",\\"RecordsApplied\\",\\"service\\",\\"ddb-mirror\\",\\"table\\",\\"Stories\\",\\"targetRegion\\",\\"ap-southeast-2\\"',
     );
     expectTemplate(template).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Mon' });
+  });
+
+  test('graphs every metric of the contract with its published dimensions, or says why not', () => {
+    // GIVEN the custom-metric lines of the dashboard, as dimension maps
+    const lines = dashboardBody(template)
+      .widgets.flatMap((w) => w.properties.metrics ?? [])
+      .filter((m) => m[0] === METRIC_NAMESPACE)
+      .map((m) => {
+        const dims = m.slice(2, -1) as string[];
+        const map: Record<string, string> = { metric: m[1] as string };
+        for (let i = 0; i < dims.length; i += 2) map[dims[i]] = dims[i + 1];
+        return map;
+      });
+
+    // THEN each metric is graphed, or left out with a reason
+    const graphed = [...new Set(lines.map((l) => l.metric))];
+    expect([...graphed, ...Object.keys(UNGRAPHED_METRICS)].sort()).toEqual([...METRIC_NAMES].sort());
+    expect(Object.values(UNGRAPHED_METRICS).every((reason) => reason.length > 20)).toBe(true);
+    // AND per-target metrics have a line per peer region, per-table metrics one line per table
+    for (const r of replicators) {
+      const base = { service: 'ddb-mirror', table: r.settings.table };
+      for (const metric of metricsOf('perTarget').filter((m) => graphed.includes(m)))
+        for (const targetRegion of r.peerRegions)
+          expect(lines).toContainEqual({ metric, ...base, targetRegion });
+      for (const metric of metricsOf('perTable').filter((m) => graphed.includes(m)))
+        expect(lines).toContainEqual({ metric, ...base });
+    }
+  });
+
+  test('titles each graph from the contract titles under the table name', () => {
+    // GIVEN the graph titles
+    const titles = dashboardBody(template).widgets.flatMap((w) => w.properties.title ?? []);
+
+    // THEN
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Stories: Replication latency (stream record created → applied) per target, p99 (ms)',
+        'Sessions: Conflicts lost per target, Write-contract violations',
+        'Sessions: Function errors, Errors, Malformed records',
+      ]),
+    );
+  });
+
+  test('names the construct path and every bad value in one error', () => {
+    // GIVEN props with four mistakes
+    const props: ReplicationMonitoringProps = {
+      replicators: [replicators[0], replicators[0]],
+      dashboardName: 'my dashboard',
+      iteratorAgeThreshold: Duration.seconds(0),
+      iteratorAgeEvaluationPeriods: 1.5,
+    };
+
+    // WHEN / THEN
+    expect(() => new ReplicationMonitoring(stack, 'Bad', props)).toThrow(
+      'Mon/Bad: invalid ReplicationMonitoring props: iteratorAgeEvaluationPeriods must be a whole number of at least 1, got 1.5; ' +
+        'iteratorAgeThreshold must be longer than 0, got 0 seconds; ' +
+        'dashboardName must be 1-255 of A-Z a-z 0-9 _ -, got "my dashboard"; replicators repeat table Stories',
+    );
+  });
+
+  test('synthesizes the alarms and dashboard of one multi-active replicator between two regions as in its snapshot', () => {
+    // GIVEN one replicator in eu-west-1 of a table in us-east-1 and eu-west-1
+    const one = new Stack(testApp(), 'One', { env: { region: 'eu-west-1' } });
+    const table = multiActiveTable({ regions: ['us-east-1', 'eu-west-1'] });
+    const replicator = new Replicator(one, 'SessionsReplicator', {
+      mirroredTable: new MirroredTable(one, table.name, { table }),
+    });
+
+    // WHEN
+    const construct = new ReplicationMonitoring(one, 'Monitoring', { replicators: [replicator] });
+
+    // THEN
+    expect(constructResources(Template.fromStack(one), construct)).toMatchSnapshot();
   });
 });

@@ -3,10 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { decodeSettings } from '../../lambda/contract';
 import type { TableModel } from '../../lib/config/model';
 import { MirroredTable } from '../../lib/constructs/mirrored-table';
-import { Replicator } from '../../lib/constructs/replicator';
+import { Replicator, type ReplicatorProps } from '../../lib/constructs/replicator';
 import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
 import {
   asArray,
+  attachedStatements,
+  constructResources,
+  inlineStatements,
   flat,
   logicalId,
   resourcesFor,
@@ -48,6 +51,7 @@ function expectLeastPrivilege(statements: readonly Statement[]) {
 
 describe('Replicator', () => {
   describe('multi-active table in eu-west-1', () => {
+    // GIVEN the example multi-active table of three regions, replicating out of eu-west-1
     const { template, replicator } = synth(multiActiveTable(), 'eu-west-1');
     const roleId = logicalId(replicator.role);
     const statements = roleStatements(template, roleId);
@@ -108,30 +112,52 @@ describe('Replicator', () => {
       expect(resourcesFor(statements, 'dynamodb:ListStreams')).toEqual(['*']);
     });
 
+    test('keeps its stream reads in the inline policy; its DefaultPolicy holds no DynamoDB data action and uses "*" only for ListStreams and X-Ray', () => {
+      // GIVEN the role's inline Replication policy and its CDK-managed DefaultPolicy
+      const inline = inlineStatements(template, roleId, 'Replication');
+      const defaultPolicy = attachedStatements(template, roleId);
+
+      // THEN the stream is read under the inline policy only, on the exact stream ARN
+      expect(inline).toContainEqual({
+        Sid: 'ReadOwnStream',
+        Effect: 'Allow',
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SessionsTable/), 'StreamArn'] },
+      });
+      const defaultActions = defaultPolicy.flatMap((s) => asArray(s.Action));
+      expect(defaultActions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:ListStreams']);
+      expect(
+        defaultPolicy
+          .filter((s) => asArray(s.Resource).some((r) => flat(r) === '*'))
+          .flatMap((s) => asArray(s.Action))
+          .sort(),
+      ).toEqual(['dynamodb:ListStreams', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    });
+
     test('sends only to its own parking queues and its on-failure queue', () => {
       const sends = resourcesFor(statements, 'sqs:SendMessage').sort();
       expect(sends).toEqual(
         [
           ...replicator.parkingQueues.map((p) => `<${logicalId(p.queue)}.Arn>`),
-          `<${logicalId(replicator.deadLetterQueue)}.Arn>`,
+          `<${logicalId(replicator.onFailureQueue)}.Arn>`,
         ].sort(),
       );
     });
 
-    test('every statement of both roles is least privilege: no dynamodb:*, no "*" on data actions', () => {
+    test('grants both roles least privilege: no dynamodb:*, no "*" on data actions', () => {
       expectLeastPrivilege(statements);
       expectLeastPrivilege(roleStatements(template, logicalId(replicator.parkedRole)));
       expect(statements.flatMap((s) => asArray(s.Action))).not.toContain('dynamodb:*');
     });
 
-    test('no role has a managed policy', () => {
+    test('gives no role a managed policy', () => {
       for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
         expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       }
       expectTemplate(template).resourceCountIs('AWS::IAM::ManagedPolicy', 0);
     });
 
-    test('the parked consumer writes to the same peers and consumes every parking queue in batches of 10', () => {
+    test('lets the parked consumer write to the same peers and consume every parking queue in batches of 10', () => {
       const parked = roleStatements(template, logicalId(replicator.parkedRole));
       expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(
         resourcesFor(statements, 'dynamodb:PutItem').sort(),
@@ -233,6 +259,7 @@ describe('Replicator', () => {
   });
 
   describe('one-way table in its source region', () => {
+    // GIVEN the example one-way table with an excluded attribute, replicating out of its source
     const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
     const statements = roleStatements(template, logicalId(replicator.role));
 
@@ -257,9 +284,86 @@ describe('Replicator', () => {
     });
   });
 
-  test('refuses a region the table does not live in', () => {
-    expect(() => synth(oneWayTable(), 'sa-east-1')).toThrow(
-      /Replicator for table Stories: region sa-east-1 is not one of/,
-    );
+  describe('snapshots', () => {
+    test('synthesizes a one-way replicator from its source region to one replica as in its snapshot', () => {
+      // GIVEN / WHEN a one-way table replicated from us-east-1 to eu-west-1
+      const { template, replicator } = synth(oneWayTable({ replicas: ['eu-west-1'] }), 'us-east-1');
+
+      // THEN
+      expect(constructResources(template, replicator)).toMatchSnapshot();
+    });
+
+    test('synthesizes a multi-active replicator in one of two regions as in its snapshot', () => {
+      // GIVEN a multi-active table in us-east-1 and eu-west-1, replicating out of eu-west-1
+      const table = multiActiveTable({ regions: ['us-east-1', 'eu-west-1'] });
+
+      // WHEN
+      const { template, replicator } = synth(table, 'eu-west-1');
+
+      // THEN
+      expect(constructResources(template, replicator)).toMatchSnapshot();
+    });
+  });
+
+  describe('validation', () => {
+    const build =
+      (env: { region?: string }, table: TableModel, props: Partial<ReplicatorProps> = {}) =>
+      () => {
+        const stack = new Stack(testApp(), 'Test', { env });
+        const mirroredTable = new MirroredTable(stack, table.name, { table });
+        new Replicator(stack, 'Replicator', { mirroredTable, ...props });
+      };
+
+    test('names the construct path and every out-of-range tuning value in one error', () => {
+      // GIVEN tuning the functions would refuse at cold start
+      const props = { maxConcurrency: 0, maxAttempts: -1, baseDelayMs: 1.5 };
+
+      // WHEN / THEN synth fails, naming each prop and the value found
+      expect(build({ region: 'us-east-1' }, oneWayTable(), props)).toThrow(
+        'Test/Replicator: invalid Replicator props: maxConcurrency must be at least 1, got 0; ' +
+          'maxAttempts must be at least 1, got -1; baseDelayMs must be an integer, got 1.5',
+      );
+    });
+
+    test('refuses a region the table does not live in', () => {
+      expect(build({ region: 'sa-east-1' }, oneWayTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: region sa-east-1 is not a replicator region of one-way table Stories (us-east-1)',
+      );
+    });
+
+    test('refuses a replica region of a one-way table: only the source replicates', () => {
+      expect(build({ region: 'eu-west-1' }, oneWayTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: region eu-west-1 is not a replicator region of one-way table Stories (us-east-1)',
+      );
+    });
+
+    test('refuses a stack without an explicit region', () => {
+      expect(build({}, multiActiveTable())).toThrow(
+        'Test/Replicator: invalid Replicator props: the stack has no explicit region (set env.region): peers are addressed by region',
+      );
+    });
+
+    test('refuses a table of another region and missing entry files, reporting both at once', () => {
+      // GIVEN a table built in a us-east-1 stack and a replicator in eu-west-1
+      const app = testApp();
+      const table = multiActiveTable();
+      const mirroredTable = new MirroredTable(new Stack(app, 'East', { env: { region: 'us-east-1' } }), 'T', {
+        table,
+      });
+      const stack = new Stack(app, 'West', { env: { region: 'eu-west-1' } });
+
+      // WHEN / THEN
+      expect(
+        () =>
+          new Replicator(stack, 'Replicator', {
+            mirroredTable,
+            replicatorEntry: '/nonexistent/replicator.ts',
+            parkedEntry: '/nonexistent/parked.ts',
+          }),
+      ).toThrow(
+        "West/Replicator: invalid Replicator props: mirroredTable Sessions is in us-east-1, not in the replicator's eu-west-1; " +
+          'replicatorEntry /nonexistent/replicator.ts does not exist; parkedEntry /nonexistent/parked.ts does not exist',
+      );
+    });
   });
 });

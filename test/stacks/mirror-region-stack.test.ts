@@ -1,4 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { expectTemplate } from '../constructs/template-helpers';
 import { buildApp } from '../../lib/app';
 import { exampleModel, geolocationRouting, testApp } from '../support/model-fixtures';
@@ -20,15 +20,63 @@ describe('regional and routing stacks of the example app', () => {
     expect([routingStack?.stackName, routingStack?.region]).toEqual(['DdbMirror-Routing', 'us-east-1']);
   });
 
-  test.each([...regionStacks.keys()])('snapshot of %s', (region) => {
-    expect(Template.fromStack(regionStacks.get(region)!).toJSON()).toMatchSnapshot();
+  test('describes each regional stack by its tables and whether they replicate from there', () => {
+    expect([...regionStacks.values()].map((s) => Template.fromStack(s).toJSON().Description)).toEqual([
+      'ddb-mirror us-east-1: Stories (one-way, replicates from here), Sessions (multi-active, replicates from here)',
+      'ddb-mirror eu-west-1: Stories (one-way), Sessions (multi-active, replicates from here)',
+      'ddb-mirror ap-southeast-2: Stories (one-way), Sessions (multi-active, replicates from here)',
+    ]);
+    expect(Template.fromStack(routingStack!).toJSON().Description).toBe(
+      'ddb-mirror routing: app.example.com (latency) across us-east-1, eu-west-1, ap-southeast-2',
+    );
   });
 
-  test('snapshot of the routing stack', () => {
-    expect(Template.fromStack(routingStack!).toJSON()).toMatchSnapshot();
+  test('tags the resources of every stack with the stack prefix, and regional ones with their region', () => {
+    // GIVEN the eu-west-1 stack and the routing stack
+    const regional = Template.fromStack(regionStacks.get('eu-west-1')!);
+    const routing = Template.fromStack(routingStack!);
+    const prefix = { Key: 'ddb-mirror:stack-prefix', Value: 'DdbMirror' };
+    const region = { Key: 'ddb-mirror:region', Value: 'eu-west-1' };
+
+    // THEN tables, queues and functions carry both tags; health checks the prefix
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Lambda::Function']) {
+      expectTemplate(regional).allResourcesProperties(type, { Tags: Match.arrayWith([region, prefix]) });
+    }
+    expectTemplate(routing).allResourcesProperties('AWS::Route53::HealthCheck', {
+      HealthCheckTags: Match.arrayWith([prefix]),
+    });
   });
 
-  test('every region holds both tables and their tombstone tables', () => {
+  test("wires each replicator to its own table's stream and to the peer regions' tables by ARN", () => {
+    // GIVEN the eu-west-1 stack, whose Sessions replicator writes to us-east-1 and ap-southeast-2
+    const template = Template.fromStack(regionStacks.get('eu-west-1')!);
+    const peerTable = (r: string) => ({
+      'Fn::Join': ['', [`arn:aws:dynamodb:${r}:`, { Ref: 'AWS::AccountId' }, ':table/Sessions']],
+    });
+
+    // THEN
+    expectTemplate(template).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SessionsTable'), 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+    });
+    expectTemplate(template).hasResourceProperties('AWS::IAM::Role', {
+      Policies: Match.arrayWith([
+        Match.objectLike({
+          PolicyName: 'Replication',
+          PolicyDocument: Match.objectLike({
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Sid: 'WritePeerTables',
+                Resource: Match.arrayWith([peerTable('ap-southeast-2'), peerTable('us-east-1')]),
+              }),
+            ]),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  test('puts both tables and their tombstone tables in every region', () => {
     for (const stack of regionStacks.values()) {
       const template = Template.fromStack(stack);
       const names = Object.values(template.findResources('AWS::DynamoDB::Table')).map(
@@ -43,7 +91,7 @@ describe('regional and routing stacks of the example app', () => {
     }
   });
 
-  test('the one-way table replicates only from its source region; the multi-active table from every region', () => {
+  test('replicates the one-way table only from its source region and the multi-active table from every region', () => {
     expect(
       Object.fromEntries([...regionStacks].map(([region, s]) => [region, [...s.replicators.keys()]])),
     ).toEqual({
@@ -59,7 +107,7 @@ describe('regional and routing stacks of the example app', () => {
     ).toEqual([4, 2, 2]);
   });
 
-  test('each region with a replicator has a dashboard and alarms', () => {
+  test('gives each region with a replicator a dashboard and alarms', () => {
     for (const stack of regionStacks.values()) {
       const template = Template.fromStack(stack);
       expectTemplate(template).resourceCountIs('AWS::CloudWatch::Dashboard', 1);
@@ -70,7 +118,7 @@ describe('regional and routing stacks of the example app', () => {
     }
   });
 
-  test('the routing stack health-checks and routes every region', () => {
+  test('health-checks and routes every region in the routing stack', () => {
     const template = Template.fromStack(routingStack!);
     expectTemplate(template).resourceCountIs('AWS::Route53::HealthCheck', 3);
     expectTemplate(template).resourceCountIs('AWS::Route53::RecordSet', 3);
@@ -89,27 +137,41 @@ describe('buildApp', () => {
   });
 
   test('creates no routing stack without routing, and geolocation routing with a default record', () => {
-    expect(build(exampleModel({ routing: undefined })).routingStack).toBeUndefined();
+    // GIVEN / WHEN an app without routing and one with geolocation routing
+    const none = build(exampleModel({ routing: undefined }));
     const geo = build(exampleModel({ routing: geolocationRouting() })).routingStack!;
+
+    // THEN
+    expect(none.routingStack).toBeUndefined();
     expectTemplate(Template.fromStack(geo)).hasResourceProperties('AWS::Route53::RecordSet', {
       GeoLocation: { CountryCode: '*' },
     });
   });
 
-  test('a region holding only a one-way replica gets tables but no replicator or monitoring', () => {
+  test('gives a region holding only a one-way replica its tables but no replicator or monitoring', () => {
+    // GIVEN only the one-way table, replicated from us-east-1
     const model = exampleModel({ tables: [exampleModel().tables[0]] });
+
+    // WHEN
     const stack = build(model).regionStacks.get('eu-west-1')!;
+
+    // THEN
     expect(stack.replicators.size).toBe(0);
     expect(stack.monitoring).toBeUndefined();
     expectTemplate(Template.fromStack(stack)).resourceCountIs('AWS::Lambda::Function', 0);
     expectTemplate(Template.fromStack(stack)).resourceCountIs('AWS::DynamoDB::Table', 2);
   });
 
-  test('rejects a table in a region that is not configured', () => {
+  test('rejects a table in a region that is not configured, naming its place in the config', () => {
+    // GIVEN a replica region the model does not declare
     const [stories] = exampleModel().tables;
     const model = exampleModel({
       tables: [{ ...stories, mode: 'one-way', source: 'us-east-1', replicas: ['sa-east-1'] }],
     });
-    expect(() => build(model)).toThrow(/table Stories uses region sa-east-1, which is not in regions/);
+
+    // WHEN / THEN
+    expect(() => build(model)).toThrow(
+      'Invalid model: tables[0].replicas[0]: region "sa-east-1" is not declared under regions (declared: us-east-1, eu-west-1, ap-southeast-2)',
+    );
   });
 });
