@@ -29,8 +29,13 @@ export const METRICS = {
   },
   RecordsApplied: { unit: 'Count', scope: 'perTarget', title: 'Records applied' },
   RecordsSkippedStale: { unit: 'Count', scope: 'perTarget', title: 'Stale records skipped' },
-  ConflictsLost: { unit: 'Count', scope: 'perTarget', title: 'Conflicts lost' },
+  /** Per target: lost at that target; per table: a deferred write lost here. */
+  ConflictsLost: { unit: 'Count', scope: 'both', title: 'Conflicts lost' },
   RecordsParked: { unit: 'Count', scope: 'perTarget', title: 'Records parked' },
+  /** Met an item its region had not ordered yet: left on the item for that region to decide. */
+  RecordsDeferred: { unit: 'Count', scope: 'perTarget', title: 'Records deferred to the target region' },
+  /** Deferred writes this region decided on its own items. */
+  DeferredResolved: { unit: 'Count', scope: 'perTable', title: 'Deferred writes decided here' },
   /** Per target: a write or a parking that failed; per table: a record that could not be handled. */
   Errors: { unit: 'Count', scope: 'both', title: 'Errors' },
   MalformedRecords: { unit: 'Count', scope: 'perTable', title: 'Malformed records' },

@@ -12,6 +12,13 @@ export const RESERVED = {
   order: '_ddbm_ord',
   /** The value of the version attribute when the replicator stamped `_ddbm_ord`. */
   stampedVersion: '_ddbm_ver',
+  /**
+   * A peer's write that met an item this region had not ordered yet (docs/replication.md,
+   * "Deferred writes"): the write intent as JSON, for this region's replicator to decide.
+   */
+  deferred: '_ddbm_defer',
+  /** The order key of the deferred write (only a later one replaces it). */
+  deferredOrder: '_ddbm_defo',
 } as const;
 
 /**

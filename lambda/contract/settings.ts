@@ -39,11 +39,6 @@ const common = {
   maxAttempts: integer(1),
   /** First back-off delay; doubles per attempt, with full jitter. */
   baseDelayMs: integer(0),
-  /**
-   * How long a write may wait for a target item that holds an unstamped local save (its region's
-   * replicator has not ordered it yet) before the record is parked. Defaults in the function.
-   */
-  pendingWaitMs: z.optional(integer(0)),
 };
 
 export const settingsSchema = z.discriminatedUnion('mode', [

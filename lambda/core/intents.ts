@@ -84,3 +84,42 @@ export interface ParkedMessage {
   /** Why it was parked (last error or 'pending'). */
   readonly reason: string;
 }
+
+/**
+ * Deciding a write a peer deferred on an item this region had not ordered (docs/replication.md,
+ * "Deferred writes"), against the state a record of this region's stream shows.
+ */
+export interface ResolveIntent {
+  readonly key: Image;
+  readonly deferred: WriteIntent;
+  /** The order key of the state the record shows. */
+  readonly holds: string;
+  /** The deferred write orders after that state: it replaces or deletes it; otherwise it is dropped. */
+  readonly wins: boolean;
+  /** The item must still show that state: its version, these scalar attributes, this order key (absent: none). */
+  readonly version: string;
+  readonly same: Image;
+  readonly ordered?: string;
+  /** The item still carries the deferral (a whole-item PutItem can drop it). */
+  readonly deferredOnItem: boolean;
+  /** Padded sequence number of the record (recorded on a tombstone the deferred delete writes). */
+  readonly sequence: string;
+}
+
+/** Checks a write intent read back from JSON (a parked message or a deferral); a reason when it is not one. */
+export function parseWriteIntent(json: string | unknown): WriteIntent | string {
+  let i: Record<string, unknown>;
+  try {
+    i = (typeof json === 'string' ? JSON.parse(json) : json) as Record<string, unknown>;
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  if (!i || typeof i !== 'object') return 'not an object';
+  const problems: string[] = [];
+  if (i.op !== 'put' && i.op !== 'delete') problems.push('op');
+  if (!i.key || typeof i.key !== 'object') problems.push('key');
+  if (typeof i.ord !== 'string' || !i.ord) problems.push('ord');
+  if (typeof i.origin !== 'string' || !i.origin) problems.push('origin');
+  if (i.op === 'put' && (!i.item || typeof i.item !== 'object')) problems.push('item');
+  return problems.length ? `invalid or missing: ${problems.join(', ')}` : (i as unknown as WriteIntent);
+}

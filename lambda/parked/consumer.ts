@@ -4,9 +4,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { ParkedMessage } from '../core/intents';
+import { parseWriteIntent, type ParkedMessage } from '../core/intents';
 import type { ReplicatorSettings } from '../contract';
-import { applyIntent, CONSUMER_PENDING_WAIT_MS, type Outcome } from '../core/apply';
+import { applyIntent, type Outcome } from '../core/apply';
 import { describeError, type RetryClock } from '../core/retry';
 import type { Telemetry } from '../core/telemetry';
 
@@ -15,38 +15,29 @@ export interface ConsumerDeps extends RetryClock {
   /** A client per target region. */
   readonly clients: Readonly<Record<string, DynamoDBClient>>;
   readonly telemetry: Telemetry;
-  /** How long to wait for a pending (unstamped) target item. @default CONSUMER_PENDING_WAIT_MS */
-  readonly pendingWaitMs?: number;
 }
 
 export type ParkedResult =
   | { readonly status: 'done'; readonly outcome: Outcome }
-  /** Still pending or unreachable: leave it on the queue (retried after the visibility timeout). */
+  /** Still unreachable: leave it on the queue (retried after the visibility timeout). */
   | { readonly status: 'retry'; readonly outcome: Outcome }
   /** Not a parked message: never applicable (goes to the parking DLQ after maxReceiveCount). */
   | { readonly status: 'invalid'; readonly reason: string };
 
 /** Parses and checks a message body. */
 export function parseParkedMessage(body: string): ParkedMessage | string {
-  let m: Partial<ParkedMessage> & { intent?: Record<string, unknown> };
+  let m: Partial<ParkedMessage>;
   try {
     m = JSON.parse(body);
   } catch (e) {
     return `not JSON: ${(e as Error).message}`;
   }
   if (!m || typeof m !== 'object') return 'not an object';
-  const i = m.intent;
   const problems: string[] = [];
   if (typeof m.targetRegion !== 'string' || !m.targetRegion) problems.push('targetRegion');
   if (typeof m.table !== 'string' || !m.table) problems.push('table');
-  if (!i || typeof i !== 'object') problems.push('intent');
-  else {
-    if (i.op !== 'put' && i.op !== 'delete') problems.push('intent.op');
-    if (!i.key || typeof i.key !== 'object') problems.push('intent.key');
-    if (typeof i.ord !== 'string' || !i.ord) problems.push('intent.ord');
-    if (typeof i.origin !== 'string' || !i.origin) problems.push('intent.origin');
-    if (i.op === 'put' && (!i.item || typeof i.item !== 'object')) problems.push('intent.item');
-  }
+  const intent = m.intent === undefined ? 'missing' : parseWriteIntent(m.intent);
+  if (typeof intent === 'string') problems.push(`intent (${intent})`);
   return problems.length ? `invalid or missing: ${problems.join(', ')}` : (m as ParkedMessage);
 }
 
@@ -60,10 +51,7 @@ export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise
   const client = deps.clients[parsed.targetRegion];
   if (!client) return { status: 'invalid', reason: `no client for target region ${parsed.targetRegion}` };
   const dims = { table: settings.table, targetRegion: parsed.targetRegion };
-  const outcome = await applyIntent(client, settings, parsed.intent, {
-    ...deps,
-    pendingWaitMs: deps.pendingWaitMs ?? CONSUMER_PENDING_WAIT_MS,
-  });
+  const outcome = await applyIntent(client, settings, parsed.targetRegion, parsed.intent, deps);
   switch (outcome.status) {
     case 'applied':
       telemetry.metric('RecordsApplied', 1, dims);
@@ -82,6 +70,9 @@ export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise
         winnerOrigin: outcome.winner.origin,
         sequenceNumber: parsed.sequenceNumber,
       });
+      return { status: 'done', outcome };
+    case 'deferred':
+      telemetry.metric('RecordsDeferred', 1, dims);
       return { status: 'done', outcome };
     default:
       telemetry.metric('Errors', 1, dims);

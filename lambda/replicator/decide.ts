@@ -6,12 +6,14 @@
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { changedAttributes, type Image, type StreamAttributeValue } from '../core/attributes';
-import type {
-  LifeMarkerIntent,
-  StampIntent,
-  TombstoneIntent,
-  TombstoneState,
-  WriteIntent,
+import {
+  parseWriteIntent,
+  type LifeMarkerIntent,
+  type ResolveIntent,
+  type StampIntent,
+  type TombstoneIntent,
+  type TombstoneState,
+  type WriteIntent,
 } from '../core/intents';
 import { RESERVED, RESERVED_PREFIX, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
 import {
@@ -48,6 +50,11 @@ export type Decision =
       readonly key: Image;
       /** Multi-active TTL expiry kept local: still recorded, so the key's next life gets a new generation. */
       readonly localTombstone?: TombstoneIntent;
+      readonly lifeMarker?: LifeMarkerIntent;
+      /** A write a peer deferred on the item, decided now (docs/replication.md, "Deferred writes"). */
+      readonly resolve?: ResolveIntent;
+      /** A deferred write left on an item this region's application deleted: applied here like a peer write. */
+      readonly reapply?: WriteIntent;
     }
   | { readonly kind: 'malformed'; readonly reason: string; readonly key?: Image }
   | { readonly kind: 'need-tombstone'; readonly key: Image }
@@ -59,6 +66,8 @@ export type Decision =
       readonly localTombstone?: TombstoneIntent;
       readonly lifeMarker?: LifeMarkerIntent;
       readonly contractViolation?: ContractViolation;
+      readonly resolve?: ResolveIntent;
+      readonly reapply?: WriteIntent;
     };
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
@@ -169,14 +178,13 @@ interface ImageStamp {
   readonly version?: string;
   /** Raw `_ddbm_ord` (string) if present. */
   readonly ordRaw?: string;
-  readonly ord?: ReturnType<typeof parseOrd>;
+  readonly ord?: MultiActiveOrd;
   /** `_ddbm_ver = version` and an order key present: `_ddbm_ord` orders exactly this version. */
   readonly stamped: boolean;
 }
 
 function readStamp(image: Image, settings: MultiActiveSettings): ImageStamp | { reason: string } {
-  const versionAttr = image[settings.versionAttribute];
-  const version = parseVersion(versionAttr?.N);
+  const version = parseVersion(image[settings.versionAttribute]?.N);
   const ordRaw = image[RESERVED.order]?.S;
   const ord = ordRaw === undefined ? undefined : parseOrd(ordRaw);
   if (ordRaw !== undefined && !ord)
@@ -188,6 +196,79 @@ function readStamp(image: Image, settings: MultiActiveSettings): ImageStamp | { 
     ord,
     stamped: version !== undefined && ord !== undefined && stampedVersion === version,
   };
+}
+
+/** A write a peer deferred on the item (docs/replication.md, "Deferred writes"). */
+function readDeferral(image: Image | undefined): WriteIntent | { reason: string } | undefined {
+  const raw = image?.[RESERVED.deferred]?.S;
+  if (raw === undefined) return undefined;
+  const intent = parseWriteIntent(raw);
+  return typeof intent === 'string' ? { reason: `${RESERVED.deferred}: ${intent}` } : intent;
+}
+
+/** How a local state got its order key, and what the origin must write so that it stays known. */
+interface LocalOrder {
+  readonly gen: number;
+  readonly ord: string;
+  /** The item has no order key and its generation is not 0 by default: stamp it. */
+  readonly stamp: boolean;
+  readonly lifeMarker?: LifeMarkerIntent;
+  /** The generation is 0 because nothing records this life (it has no marker and no order key). */
+  readonly unrecorded?: boolean;
+}
+
+/**
+ * The order key of a local state of the item (a save, or with `deleted` the delete of one): its
+ * generation comes from the order key it carries, else from the old image's (a whole-item PutItem
+ * dropped it), else from the life's record on the tombstone (docs: "How a local change gets its
+ * order key").
+ */
+function localOrder(
+  c: Checked,
+  state: ImageStamp,
+  before: ImageStamp | undefined,
+  tombstone: TombstoneState | null | undefined,
+  settings: MultiActiveSettings,
+  deleted: boolean,
+): LocalOrder | 'need-tombstone' | 'superseded' {
+  const change = { version: state.version!, origin: settings.region, deleted };
+  const inherited = state.ord ?? before?.ord;
+  if (inherited) {
+    const ord = formatOrd({ gen: inherited.gen, ...change });
+    return { gen: inherited.gen, ord, stamp: !state.ord && !deleted };
+  }
+  if (tombstone === undefined) return 'need-tombstone';
+  const sequence = sequenceOrd(c.sequenceNumber);
+  const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT', change);
+  if (life === 'superseded') return 'superseded';
+  const ord = formatOrd({ gen: life.generation, ...change });
+  return {
+    gen: life.generation,
+    ord,
+    stamp: life.source !== 'none' && !deleted,
+    ...(life.source === 'none' ? { unrecorded: true } : {}),
+    ...(life.mark ? { lifeMarker: marker(c.key, sequence, life.generation, tombstone) } : {}),
+  };
+}
+
+function marker(
+  key: Image,
+  bornSequence: string,
+  generation: number,
+  tombstone: TombstoneState | null,
+): LifeMarkerIntent {
+  return {
+    key,
+    bornSequence,
+    generation,
+    ...(tombstone?.ord !== undefined ? { expectedOrd: tombstone.ord } : {}),
+  };
+}
+
+/** Attributes other than reserved ones changed: the application wrote the record, not a replicator. */
+function applicationChanged(c: Checked): boolean {
+  if (!c.oldImage) return true;
+  return changedAttributes(c.oldImage, c.newImage!, (n) => n.startsWith(RESERVED_PREFIX)).length > 0;
 }
 
 function decideSave(
@@ -204,11 +285,23 @@ function decideSave(
     );
   const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
   if (before && 'reason' in before) return malformed(`OldImage: ${before.reason}`);
+  const deferral = readDeferral(c.newImage) ?? readDeferral(c.oldImage);
+  if (deferral && 'reason' in deferral) return malformed(deferral.reason);
 
-  // Written by a replicator (a peer's save, or this region's stamp): the stamp changed, so it is not
-  // an application save. Costs no write.
-  if (now.stamped && (!before || before.ordRaw !== now.ordRaw))
-    return { kind: 'skip', reason: now.ord!.origin === settings.region ? 'stamp' : 'echo', key: c.key };
+  // Written by a replicator: a peer's save, a stamp, a deferral, or this region deciding one. Costs no
+  // write, unless it leaves a deferred write to decide.
+  if ((now.stamped && (!before || before.ordRaw !== now.ordRaw)) || !applicationChanged(c)) {
+    const reason: SkipReason = now.stamped && now.ord!.origin === settings.region ? 'stamp' : 'echo';
+    if (!deferral) return { kind: 'skip', reason, key: c.key };
+    const order = now.stamped
+      ? { gen: now.ord!.gen, ord: now.ordRaw!, stamp: false }
+      : localOrder(c, now, undefined, tombstone, settings, false);
+    if (typeof order === 'string')
+      return order === 'need-tombstone'
+        ? { kind: 'need-tombstone', key: c.key }
+        : { kind: 'skip', reason, key: c.key };
+    return { kind: 'skip', reason, key: c.key, ...resolution(c, settings, now, order, deferral, tombstone) };
+  }
 
   let contractViolation: ContractViolation | undefined;
   if (c.eventName === 'MODIFY' && before?.version !== undefined) {
@@ -222,95 +315,72 @@ function decideSave(
       contractViolation = { oldVersion: before.version, newVersion: now.version, changedAttributes: changed };
   }
 
-  const sequence = sequenceOrd(c.sequenceNumber);
-  let gen: number;
-  let lifeMarker: LifeMarkerIntent | undefined;
-  const inherited = now.ord ?? before?.ord;
-  if (inherited) {
-    if (inherited.origin !== settings.region && tombstone === undefined)
-      return { kind: 'need-tombstone', key: c.key };
-    gen = inheritedGeneration(inherited, tombstone, sequence, settings.region);
-    // A PutItem dropped the stamp: remember this life's generation here too, so that a delete of
-    // the item before it is stamped again (old image without `_ddbm_ord`) still finds it.
-    if (!now.ord && tombstone !== undefined)
-      lifeMarker = {
-        key: c.key,
-        bornSequence: sequence,
-        generation: gen,
-        ...(tombstone?.ord !== undefined ? { expectedOrd: tombstone.ord } : {}),
-      };
-    else if (!now.ord) return { kind: 'need-tombstone', key: c.key };
-  } else {
-    if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
-    const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT', {
-      version: now.version,
-      origin: settings.region,
-      deleted: false,
-    });
-    if (life === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
-    gen = life.generation;
-    if (life.mark)
-      lifeMarker = {
-        key: c.key,
-        bornSequence: sequence,
-        generation: gen,
-        ...(tombstone?.ord !== undefined ? { expectedOrd: tombstone.ord } : {}),
-      };
-  }
+  const order = now.stamped
+    ? { gen: now.ord!.gen, ord: now.ordRaw!, stamp: false }
+    : localOrder(c, now, before, tombstone, settings, false);
+  if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
+  if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
 
-  const ord = formatOrd({ gen, version: now.version, origin: settings.region, deleted: false });
   const item: Image = {
     ...replicatedImage(c.newImage!, c.key, settings),
-    [RESERVED.order]: { S: ord },
+    [RESERVED.order]: { S: order.ord },
     [RESERVED.stampedVersion]: { N: now.version },
   };
-  const alreadyStamped = now.stamped && now.ordRaw === ord;
   const same = stampGuard(c.newImage!, c.key, settings);
   return {
     kind: 'replicate',
     key: c.key,
-    intent: { op: 'put', key: c.key, item, ord, origin: settings.region, version: now.version },
-    ...(alreadyStamped
-      ? {}
-      : {
+    intent: { op: 'put', key: c.key, item, ord: order.ord, origin: settings.region, version: now.version },
+    ...(order.stamp
+      ? {
           stamp: {
             key: c.key,
-            ord,
+            ord: order.ord,
             version: now.version,
             ...(Object.keys(same).length ? { same } : {}),
           },
-        }),
-    ...(lifeMarker ? { lifeMarker } : {}),
+        }
+      : {}),
+    ...('lifeMarker' in order && order.lifeMarker ? { lifeMarker: order.lifeMarker } : {}),
+    ...(deferral ? resolution(c, settings, now, order, deferral, tombstone) : {}),
     ...(contractViolation ? { contractViolation } : {}),
   };
 }
 
 /**
- * The generation of a local change whose images carry an order key from an earlier write. Normally
- * that key's generation. But an image may carry a *peer's* stamp from a save that landed between
- * this region's delete and its tombstone (the gap `deleteLocally` closes). Such an item is recognised
- * by its stamp ordering before this region's own tombstone: once the tombstone is written, no such
- * save can land. An application save of that item follows the delete here (the REMOVE came earlier in
- * this stream), so it — and every later save that still carries the stale stamp — must order after the
- * delete everywhere: it starts the next life, like a save of a deleted key.
+ * Deciding a deferred write against the state this record shows (docs: "Deferred writes"). The
+ * state's order key is exact here, so the later of the two wins, as at every peer. Before a deferred
+ * write ends a life that has no record on the tombstone, the life gets one: a replay of its earlier
+ * records must not read a later tombstone and take a new generation.
  */
-export function inheritedGeneration(
-  inherited: MultiActiveOrd,
+function resolution(
+  c: Checked,
+  settings: MultiActiveSettings,
+  state: ImageStamp,
+  order: LocalOrder | { gen: number; ord: string; stamp: boolean },
+  deferred: WriteIntent,
   tombstone: TombstoneState | null | undefined,
-  sequence: string,
-  region: string,
-): number {
-  if (
-    inherited.origin === region ||
-    tombstone?.origin !== region ||
-    tombstone.sequence === undefined ||
-    tombstone.ord === undefined ||
-    tombstone.sequence >= sequence
-  )
-    return inherited.gen;
-  const deleted = parseOrd(tombstone.ord);
-  if (!deleted || formatOrd(inherited) >= tombstone.ord) return inherited.gen;
-  return deleted.gen + 1;
+): { resolve: ResolveIntent; lifeMarker?: LifeMarkerIntent } {
+  const sequence = sequenceOrd(c.sequenceNumber);
+  const wins = deferred.ord > order.ord;
+  const needsMarker = wins && 'unrecorded' in order && order.unrecorded === true;
+  const resolve: ResolveIntent = {
+    key: c.key,
+    deferred,
+    holds: order.ord,
+    wins,
+    version: state.version!,
+    same: stampGuard(c.newImage!, c.key, settings),
+    ...(state.ordRaw !== undefined ? { ordered: state.ordRaw } : {}),
+    deferredOnItem: c.newImage![RESERVED.deferredOrder]?.S === deferred.ord,
+    sequence,
+  };
+  return {
+    resolve,
+    ...(needsMarker && tombstone !== undefined
+      ? { lifeMarker: marker(c.key, sequence, order.gen, tombstone) }
+      : {}),
+  };
 }
 
 /** At most this many attributes guard a stamp (a condition expression is limited to 4 KB). */
@@ -322,8 +392,7 @@ export const STAMP_GUARD_MAX_ATTRIBUTES = 32;
  * ones aside. The item a record describes holds exactly its new image, so the guard never refuses the
  * right item; it refuses a later life of the key that the application deleted and saved again at the
  * same version with other data. Sets, lists and maps are left out: a guard must never refuse the
- * right item on a representation difference, and an item that keeps failing its stamp would make
- * every peer's write wait for it.
+ * right item on a representation difference.
  */
 export function stampGuard(image: Image, key: Image, settings: MultiActiveSettings): Image {
   const names = Object.keys(image)
@@ -343,40 +412,46 @@ export function stampGuard(image: Image, key: Image, settings: MultiActiveSettin
 }
 
 /**
- * The generation of a local change whose images carry no order key (a save before its life was
- * first stamped here). `starts`: the record creates the item (INSERT), so it starts a new life.
+ * The generation of a local change whose images carry no order key: a life this region's
+ * application started. `starts`: the record creates the item (INSERT).
  *
- * The tombstone remembers the record that started the current life (`bornSequence`) and the
- * generation it got. That makes a replay safe: a record re-delivered after its life ended must not
- * read the newer tombstone and claim "tombstone gen + 1" — that would resurrect it everywhere.
+ * A life born while the key has no tombstone here is generation 0 and nothing records it (the
+ * common case costs no write). A life born after a tombstone gets the tombstone's generation + 1,
+ * and the tombstone item remembers the record that started it (`bornSequence`, the _life marker_).
+ * That makes a replay safe: a record re-delivered after its life ended must not read the newer
+ * tombstone and claim "tombstone gen + 1" — that would resurrect it everywhere. A tombstone this
+ * region recorded after the record (its local position `sequence` is later) ended the life; a
+ * later life's marker says the same.
  *
- * `change`: the record's version, and whether it is a delete; with the generation it gives the
- * record's order key (origin: this region). A record of the marked life is covered only by a
- * tombstone whose order key is at least that order key: a peer's delete of the same generation that
- * orders *before* it (a concurrent delete of a lower version, or of the same version from an origin
- * that sorts first) ends neither the life nor this record, which must still be sent.
+ * `change`: the record's version and whether it is a delete; with the generation it gives the
+ * record's order key (origin: this region). A record is covered only by a tombstone whose order key
+ * is at least that order key.
  */
 export function lifeGeneration(
   tombstone: TombstoneState | null,
   sequence: string,
   starts: boolean,
   change: { readonly version: string; readonly origin: string; readonly deleted: boolean },
-): { generation: number; mark: boolean } | 'superseded' {
-  const deletedGen = tombstone?.ord !== undefined ? parseOrd(tombstone.ord)?.gen : undefined;
-  const afterDelete = deletedGen === undefined ? 0 : deletedGen + 1;
-  const born = tombstone?.bornSequence;
-  const bornGen = tombstone?.bornGeneration;
-  if (born === undefined || bornGen === undefined) return { generation: afterDelete, mark: true };
-  // A later life already started here: this record's life is over and was sent before.
-  if (born > sequence) return 'superseded';
-  if (born === sequence || !starts) {
-    // The life born at `born` (this record's life); this record is covered if a delete that orders
-    // at or after it was recorded since (the full order key, not just the generation).
-    const mine = formatOrd({ gen: bornGen, ...change });
-    if (tombstone?.ord !== undefined && tombstone.ord >= mine) return 'superseded';
-    return { generation: bornGen, mark: false };
+): { generation: number; mark: boolean; source: 'none' | 'marker' | 'tombstone' } | 'superseded' {
+  if (!tombstone) return { generation: 0, mark: false, source: 'none' };
+  const covered = (gen: number) =>
+    tombstone.ord !== undefined && tombstone.ord >= formatOrd({ gen, ...change });
+  const born = tombstone.bornSequence;
+  const bornGen = tombstone.bornGeneration;
+  if (born !== undefined && bornGen !== undefined) {
+    // A later life already started here: this record's life is over and was sent before.
+    if (born > sequence) return 'superseded';
+    if (born === sequence || !starts)
+      return covered(bornGen) ? 'superseded' : { generation: bornGen, mark: false, source: 'marker' };
   }
-  return { generation: Math.max(afterDelete, bornGen + 1), mark: true };
+  // A later record of a life born without a marker, or a birth this region recorded a tombstone
+  // after: generation 0.
+  if (!starts || (born === undefined && tombstone.sequence !== undefined && tombstone.sequence > sequence))
+    return covered(0) ? 'superseded' : { generation: 0, mark: false, source: 'none' };
+  const deletedGen = tombstone.ord !== undefined ? parseOrd(tombstone.ord)?.gen : undefined;
+  const afterDelete = deletedGen === undefined ? 0 : deletedGen + 1;
+  const generation = Math.max(afterDelete, bornGen === undefined ? 0 : bornGen + 1);
+  return { generation, mark: true, source: 'tombstone' };
 }
 
 function decideRemove(
@@ -391,19 +466,25 @@ function decideRemove(
     return malformed(
       `OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
     );
+  const deferral = readDeferral(c.oldImage);
+  if (deferral && 'reason' in deferral) return malformed(deferral.reason);
   if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
 
   const region = settings.region;
   const sequence = sequenceOrd(c.sequenceNumber);
+  // A write deferred on the deleted item was never decided: apply it here now, like any peer write.
+  const reapply = deferral ? { reapply: deferral } : {};
   const keepLocal = c.ttlExpiry && !settings.ttl?.replicateDeletes;
   const result = (ord: string): Decision => {
     const localTombstone: TombstoneIntent = { key: c.key, ord, origin: region, sequence };
-    if (keepLocal) return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone };
+    if (keepLocal)
+      return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone, ...reapply };
     return {
       kind: 'replicate',
       key: c.key,
       intent: { op: 'delete', key: c.key, ord, origin: region, version: old.version! },
       localTombstone,
+      ...reapply,
     };
   };
 
@@ -412,28 +493,23 @@ function decideRemove(
     return result(tombstone.ord);
 
   let ord: string;
-  if (old.stamped) {
-    ord = formatOrd({ ...old.ord!, deleted: true });
-  } else {
-    // The deleted version is a local save not stamped yet: its origin is this region.
-    let gen: number;
-    if (old.ord) gen = inheritedGeneration(old.ord, tombstone, sequence, region);
-    else {
-      const life = lifeGeneration(tombstone, sequence, false, {
-        version: old.version,
-        origin: region,
-        deleted: true,
-      });
-      if (life === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
-      gen = life.generation;
-    }
-    ord = formatOrd({ gen, version: old.version, origin: region, deleted: true });
+  if (old.stamped) ord = formatOrd({ ...old.ord!, deleted: true });
+  else {
+    const order = localOrder(c, old, undefined, tombstone, settings, true);
+    if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
+    if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key, ...reapply };
+    ord = order.ord;
   }
 
   // Covered by a tombstone from another region: the echo of a replicated delete (0 writes). Covered
   // by a newer tombstone of ours: a replay of a delete sent before.
   const t = tombstone?.ord;
   if (t !== undefined && t >= ord)
-    return { kind: 'skip', reason: tombstone?.origin !== region ? 'echo' : 'superseded', key: c.key };
+    return {
+      kind: 'skip',
+      reason: tombstone?.origin !== region ? 'echo' : 'superseded',
+      key: c.key,
+      ...reapply,
+    };
   return result(ord);
 }

@@ -9,16 +9,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { canonicalImage } from '../core/attributes';
-import type { ParkedMessage, WriteIntent } from '../core/intents';
+import type { ParkedMessage, ResolveIntent, WriteIntent } from '../core/intents';
 import type { ReplicatorSettings } from '../contract';
+import { applyIntent, lostConflict, type Outcome } from '../core/apply';
+import type { CapacityMeter } from '../core/dynamo';
 import {
-  applyIntent,
+  deleteLocally,
   readLocalTombstone,
+  resolveDeferred,
   stampLocal,
   writeLifeMarker,
-  deleteLocally,
-  type Outcome,
-} from '../core/apply';
+} from '../core/origin';
 import { decide, type Decision } from './decide';
 import { describeError, type RetryClock } from '../core/retry';
 import type { Telemetry } from '../core/telemetry';
@@ -36,6 +37,8 @@ export interface ProcessDeps extends RetryClock {
   readonly telemetry: Telemetry;
   /** Epoch seconds (tombstone expiry). @default Date.now */
   readonly nowSeconds?: () => number;
+  /** Receives the capacity units of every request (benchmarks). */
+  readonly meter?: CapacityMeter;
 }
 
 /** Marker writes lose only to a concurrent tombstone change; a few re-reads settle it. */
@@ -103,10 +106,11 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         throw new Error('tombstone still needed after reading it');
       case 'skip':
         if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
+        await settleDeferred(record, decision, ctx);
         if (decision.reason === 'echo' || decision.reason === 'stamp')
           telemetry.metric('EchoesSkipped', 1, dims);
         return true;
-      case 'replicate':
+      case 'replicate': {
         if (decision.contractViolation) {
           telemetry.metric('ContractViolations', 1, dims);
           telemetry.warn('Contract violation: data changed without a version increase', {
@@ -118,12 +122,12 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         if (decision.stamp && settings.mode === 'multi-active')
           await stampLocal(local, settings, decision.stamp, deps);
         if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
-        {
-          const results = await Promise.all(
-            settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),
-          );
-          return results.every(Boolean);
-        }
+        await settleDeferred(record, decision, ctx);
+        const results = await Promise.all(
+          settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),
+        );
+        return results.every(Boolean);
+      }
     }
   } catch (e) {
     telemetry.metric('Errors', 1, dims);
@@ -141,11 +145,59 @@ async function decideWithLocalState(record: DynamoDBRecord, ctx: BatchContext): 
       const tombstone = await readLocalTombstone(local, settings, decision.key, ctx.deps);
       decision = decide(record, settings, tombstone);
     }
-    if (decision.kind !== 'replicate' || !decision.lifeMarker) return decision;
+    if ((decision.kind !== 'replicate' && decision.kind !== 'skip') || !decision.lifeMarker) return decision;
     if (await writeLifeMarker(local, settings, decision.lifeMarker, ctx.deps)) return decision;
     if (round >= MAX_DECIDE_ROUNDS)
       throw new Error('the local tombstone kept changing while a new life was being ordered');
   }
+}
+
+/**
+ * A write a peer deferred on this region's item: decided against the state the record shows, or
+ * (its item deleted here) applied like a peer write. Counted and logged like a peer's outcome.
+ */
+async function settleDeferred(
+  record: DynamoDBRecord,
+  decision: Extract<Decision, { kind: 'skip' | 'replicate' }>,
+  ctx: BatchContext,
+): Promise<void> {
+  const { settings, telemetry } = ctx.deps;
+  if (settings.mode !== 'multi-active') return;
+  const local = ctx.deps.clients[settings.region];
+  const deferred = decision.resolve?.deferred ?? decision.reapply;
+  if (!deferred) return;
+  const outcome: Outcome = decision.resolve
+    ? await resolveDeferred(local, settings, decision.resolve, ctx.deps).then((r) =>
+        r.status === 'reapplied'
+          ? r.outcome
+          : r.status === 'applied'
+            ? { status: 'applied' }
+            : dropped(decision.resolve!),
+      )
+    : await applyIntent(local, settings, settings.region, deferred, ctx.deps);
+  if (outcome.status === 'unavailable') throw new Error(`deferred write: ${outcome.error}`);
+  telemetry.metric('DeferredResolved', 1, { table: settings.table });
+  if (outcome.status === 'conflict-lost') {
+    telemetry.metric('ConflictsLost', 1, { table: settings.table });
+    telemetry.warn('Conflict lost (deferred write)', {
+      ...identity(record),
+      key: deferred.key,
+      op: deferred.op,
+      version: deferred.version,
+      origin: deferred.origin,
+      ord: deferred.ord,
+      winnerOrd: outcome.winner.ord,
+      winnerOrigin: outcome.winner.origin,
+    });
+  }
+}
+
+/** A deferred write that ordered before the state it met: stale, or a lost conflict. */
+function dropped(r: ResolveIntent): Outcome {
+  const holder = { source: 'item' as const, ord: r.holds };
+  return lostConflict(r.deferred, holder)
+    ? { status: 'conflict-lost', winner: holder }
+    : { status: 'stale', holder };
 }
 
 async function sendToTarget(
@@ -162,8 +214,8 @@ async function sendToTarget(
   } else {
     const client = ctx.deps.clients[target];
     const outcome: Outcome = client
-      ? await applyIntent(client, settings, intent, ctx.deps)
-      : { status: 'unavailable', error: `no client for region ${target}`, retryable: false, attempts: 0 };
+      ? await applyIntent(client, settings, target, intent, ctx.deps)
+      : { status: 'unavailable', error: `no client for region ${target}`, retryable: false };
     switch (outcome.status) {
       case 'applied': {
         telemetry.metric('RecordsApplied', 1, dims);
@@ -190,9 +242,9 @@ async function sendToTarget(
           winnerSource: outcome.winner.source,
         });
         return true;
-      case 'pending':
-        reason = `pending: target item unstamped (${JSON.stringify(outcome.holder)})`;
-        break;
+      case 'deferred':
+        telemetry.metric('RecordsDeferred', 1, dims);
+        return true;
       case 'unavailable':
         telemetry.metric('Errors', 1, dims);
         if (outcome.retryable) ctx.downTargets.add(target);

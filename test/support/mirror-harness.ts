@@ -198,9 +198,6 @@ export class MirrorHarness {
           maxConcurrency: 4,
           maxAttempts: 2,
           baseDelayMs: 1,
-          // The target's replicator only runs between invocations here (or concurrently for a few
-          // requests): waiting long for it to stamp a pending item only slows the run.
-          pendingWaitMs: 20,
         };
         return options.mode === 'multi-active'
           ? { ...common, mode: 'multi-active', versionAttribute }

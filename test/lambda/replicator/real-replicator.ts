@@ -47,7 +47,6 @@ export function realReplicator(ctx: HarnessContext): RealReplicator {
           clients,
           telemetry,
           deadline: Date.now() + BUDGET_MS,
-          pendingWaitMs: ctx.settingsFor(origin).pendingWaitMs,
         },
       );
       if (res.batchItemFailures.length)

@@ -1,0 +1,360 @@
+/**
+ * Origin-side writes: what a region's replicator writes in its own region (docs/replication.md,
+ * "How a local change gets its order key", "Deferred writes"). All are conditional and idempotent,
+ * so a replayed record writes nothing twice.
+ */
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  RESERVED,
+  TOMBSTONE_ATTRIBUTES as TA,
+  type MultiActiveSettings,
+  type ReplicatorSettings,
+} from '../contract';
+import { applyIntent, readTombstone, type ApplyOptions, type Outcome } from './apply';
+import { fromSdkImage, toSdkImage, toSdkValue, type Image } from './attributes';
+import { send, sendConditional } from './dynamo';
+import type {
+  LifeMarkerIntent,
+  ResolveIntent,
+  StampIntent,
+  TombstoneIntent,
+  TombstoneState,
+} from './intents';
+import { itemOrder, olderThan } from './item-order';
+import { parseOrd } from './order';
+
+/**
+ * Orders a local save whose order key no image carries (a life born after a tombstone, or a save
+ * whose whole-item PutItem dropped `_ddbm_ord`): `SET _ddbm_ord, _ddbm_ver` while the item still
+ * holds the record's data. False when it does not (the application moved on; fine).
+ */
+export async function stampLocal(
+  client: DynamoDBClient,
+  settings: MultiActiveSettings,
+  stamp: StampIntent,
+  options: ApplyOptions,
+): Promise<boolean> {
+  // The item must still hold the record's data, not just its version: a later life of the key
+  // (deleted and saved again, back at this version) must not get this record's order key.
+  const guard = sameData(stamp.same ?? {});
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    'write',
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(stamp.key),
+        UpdateExpression: 'SET #ord = :ord, #sver = :v',
+        ConditionExpression: `#ver = :v${guard.expression} AND attribute_not_exists(#ord)`,
+        ExpressionAttributeNames: {
+          '#ord': RESERVED.order,
+          '#sver': RESERVED.stampedVersion,
+          '#ver': settings.versionAttribute,
+          ...guard.names,
+        },
+        ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version }, ...guard.values },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+  );
+  return !failure;
+}
+
+/** Records a delete in this region's tombstone table. False when a tombstone at least as new is there (fine). */
+export async function writeLocalTombstone(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  t: TombstoneIntent,
+  options: ApplyOptions,
+): Promise<boolean> {
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    'write',
+    () =>
+      new UpdateItemCommand({
+        ...localTombstoneUpdate(settings, t, options),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+  );
+  return !failure;
+}
+
+/** The tombstone write of a delete recorded here, with this region's stream position. */
+function localTombstoneUpdate(settings: ReplicatorSettings, t: TombstoneIntent, options: ApplyOptions) {
+  return {
+    TableName: settings.tombstoneTable,
+    Key: toSdkImage(t.key),
+    UpdateExpression: 'SET #ord = :ord, #origin = :origin, #seq = :seq, #exp = :exp',
+    ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+    ExpressionAttributeNames: {
+      '#ord': TA.order,
+      '#origin': TA.origin,
+      '#seq': TA.sequence,
+      '#exp': TA.expiresAt,
+    },
+    ExpressionAttributeValues: {
+      ':ord': { S: t.ord },
+      ':origin': { S: t.origin },
+      ':seq': { S: t.sequence },
+      ':exp': { N: String(epochSeconds(options) + settings.tombstoneTtlSeconds) },
+    },
+  };
+}
+
+/**
+ * Remembers the record that started (or last decided) the key's life here. False when the tombstone
+ * changed since it was read (the caller reads it again and decides again).
+ */
+export async function writeLifeMarker(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  m: LifeMarkerIntent,
+  options: ApplyOptions,
+): Promise<boolean> {
+  const sameTombstone = m.expectedOrd === undefined ? 'attribute_not_exists(#ord)' : '#ord = :expected';
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    'write',
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.tombstoneTable,
+        Key: toSdkImage(m.key),
+        // The expiry only ever moves later: keeping a tombstone longer is harmless.
+        UpdateExpression: 'SET #born = :born, #gen = :gen, #exp = :exp',
+        ConditionExpression: `(attribute_not_exists(#born) OR #born < :born) AND ${sameTombstone}`,
+        ExpressionAttributeNames: {
+          '#born': TA.bornSequence,
+          '#gen': TA.bornGeneration,
+          '#exp': TA.expiresAt,
+          '#ord': TA.order,
+        },
+        ExpressionAttributeValues: {
+          ':born': { S: m.bornSequence },
+          ':gen': { N: String(m.generation) },
+          ':exp': { N: String(epochSeconds(options) + settings.tombstoneTtlSeconds) },
+          ...(m.expectedOrd === undefined ? {} : { ':expected': { S: m.expectedOrd } }),
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+  );
+  return !failure;
+}
+
+/**
+ * Origin side of a local delete: record the tombstone, then remove an item older than the delete
+ * that landed in the gap between the application's delete and this tombstone (a peer's save, or a
+ * local save of one). Without the tombstone that write found nothing to stop it; left alone it
+ * would outlive the delete here while every peer deletes it.
+ *
+ * Tombstone first, then look: a peer's save landing after the tombstone meets it (its insert check
+ * reads the tombstone and undoes it), one landing before is found by the look. The look is a read,
+ * so the common case (no gap item) writes nothing more. An unordered item is a newer local life and
+ * is never touched.
+ */
+export async function deleteLocally(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  t: TombstoneIntent,
+  options: ApplyOptions,
+): Promise<void> {
+  await writeLocalTombstone(client, settings, t, options);
+  if (settings.mode !== 'multi-active') return;
+  const deleted = parseOrd(t.ord);
+  if (!deleted) return;
+  const res = await send<{ Item?: Record<string, unknown> }>(
+    client,
+    settings,
+    options,
+    () =>
+      new GetItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(t.key),
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    'read',
+  );
+  if (!res.Item) return;
+  const held = itemOrder(
+    fromSdkImage(res.Item as Record<string, Record<string, unknown>>),
+    settings.versionAttribute,
+    settings.region,
+  );
+  if (!held || held.kind === 'unordered' || held.ord >= t.ord) return;
+  const older = olderThan(deleted, settings.region, settings.versionAttribute);
+  await sendConditional(
+    client,
+    settings,
+    options,
+    'write',
+    () =>
+      new DeleteItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(t.key),
+        ConditionExpression: `attribute_exists(#pk) AND (${older.expression})`,
+        ExpressionAttributeNames: { '#pk': settings.partitionKey, ...older.names },
+        ExpressionAttributeValues: older.values,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+  );
+}
+
+export async function readLocalTombstone(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  key: Image,
+  options: ApplyOptions,
+): Promise<TombstoneState | null> {
+  const item = await readTombstone(client, settings, key, options);
+  if (!item) return null;
+  const bornGen = item[TA.bornGeneration]?.N;
+  return {
+    ...(item[TA.order]?.S !== undefined ? { ord: item[TA.order].S } : {}),
+    ...(item[TA.origin]?.S !== undefined ? { origin: item[TA.origin].S } : {}),
+    ...(item[TA.sequence]?.S !== undefined ? { sequence: item[TA.sequence].S } : {}),
+    ...(item[TA.bornSequence]?.S !== undefined ? { bornSequence: item[TA.bornSequence].S } : {}),
+    ...(bornGen !== undefined ? { bornGeneration: Number(bornGen) } : {}),
+  };
+}
+
+export type Resolution =
+  | { readonly status: 'dropped' }
+  | { readonly status: 'applied' }
+  /** The item no longer showed the state: the deferred write went through the peer path instead. */
+  | { readonly status: 'reapplied'; readonly outcome: Outcome };
+
+/**
+ * Decides a deferred write against the state it was judged against (docs: "Deferred writes"): a
+ * later write replaces or deletes the state, an earlier one is dropped. Every write is guarded by
+ * the state (and the deferral) still being there; when the item has moved on, the deferred write
+ * is applied like any peer write, which judges the new state or defers again.
+ */
+export async function resolveDeferred(
+  client: DynamoDBClient,
+  settings: MultiActiveSettings,
+  r: ResolveIntent,
+  options: ApplyOptions,
+): Promise<Resolution> {
+  const guard = stateGuard(settings, r);
+  if (!r.wins) {
+    if (!r.deferredOnItem) return { status: 'dropped' };
+    await sendConditional(
+      client,
+      settings,
+      options,
+      'write',
+      () =>
+        new UpdateItemCommand({
+          TableName: settings.table,
+          Key: toSdkImage(r.key),
+          UpdateExpression: 'REMOVE #defer, #defo',
+          ConditionExpression: '#defo = :defo',
+          ExpressionAttributeNames: { '#defer': RESERVED.deferred, '#defo': RESERVED.deferredOrder },
+          ExpressionAttributeValues: { ':defo': { S: r.deferred.ord } },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+    );
+    return { status: 'dropped' };
+  }
+  const intent = r.deferred;
+  let failed;
+  if (intent.op === 'put') {
+    failed = await sendConditional(
+      client,
+      settings,
+      options,
+      'write',
+      () =>
+        new PutItemCommand({
+          TableName: settings.table,
+          Item: toSdkImage(intent.item),
+          ConditionExpression: guard.expression,
+          ExpressionAttributeNames: guard.names,
+          ExpressionAttributeValues: guard.values,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+    );
+  } else {
+    // One transaction: a tombstone beside a live item would cover it, and its later records would
+    // read as replays. Not guarded by the deferral: a later deferral on the deleted item comes back in
+    // the REMOVE record's old image and is applied then. The tombstone's local position marks the
+    // life as ended here.
+    const stateOnly = stateGuard(settings, { ...r, deferredOnItem: false });
+    const tombstone = { key: r.key, ord: intent.ord, origin: intent.origin, sequence: r.sequence };
+    failed = await sendConditional(
+      client,
+      settings,
+      options,
+      'transaction',
+      () =>
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: settings.table,
+                Key: toSdkImage(r.key),
+                ConditionExpression: stateOnly.expression,
+                ExpressionAttributeNames: stateOnly.names,
+                ExpressionAttributeValues: stateOnly.values,
+              },
+            },
+            { Update: localTombstoneUpdate(settings, tombstone, options) },
+          ],
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+    );
+  }
+  if (!failed) return { status: 'applied' };
+  return {
+    status: 'reapplied',
+    outcome: await applyIntent(client, settings, settings.region, intent, options),
+  };
+}
+
+/** "The item still shows the state the record showed" (and still carries the deferral, if it did). */
+function stateGuard(settings: MultiActiveSettings, r: ResolveIntent) {
+  const same = sameData(r.same);
+  const ordered = r.ordered === undefined ? 'attribute_not_exists(#ord)' : '#ord = :ord';
+  const deferred = r.deferredOnItem ? ' AND #defo = :defo' : '';
+  return {
+    expression: `#ver = :v${same.expression} AND ${ordered}${deferred}`,
+    names: {
+      '#ver': settings.versionAttribute,
+      '#ord': RESERVED.order,
+      ...(r.deferredOnItem ? { '#defo': RESERVED.deferredOrder } : {}),
+      ...same.names,
+    },
+    values: {
+      ':v': { N: r.version },
+      ...(r.ordered === undefined ? {} : { ':ord': { S: r.ordered } }),
+      ...(r.deferredOnItem ? { ':defo': { S: r.deferred.ord } } : {}),
+      ...same.values,
+    },
+  };
+}
+
+/** ` AND a = :s0 AND …` for the guard attributes. */
+function sameData(same: Image) {
+  const entries = Object.entries(same);
+  return {
+    expression: entries.map((_, i) => ` AND #s${i} = :s${i}`).join(''),
+    names: Object.fromEntries(entries.map(([name], i) => [`#s${i}`, name])),
+    values: Object.fromEntries(entries.map(([, value], i) => [`:s${i}`, toSdkValue(value)])),
+  };
+}
+
+function epochSeconds(options: ApplyOptions): number {
+  return options.nowSeconds ? options.nowSeconds() : Math.floor(Date.now() / 1000);
+}
