@@ -1,177 +1,88 @@
 /**
- * `npm run bench`: replication throughput on DynamoDB Local, as ratios against a ceiling measured in
- * the same run on the same engine (machines are shared and noisy: docs/platform.md#dynamodb-local). Every figure is the
- * median of REPS repetitions (after one discarded warm-up), each on fresh tables.
- *
- *   ceiling       raw PutItem, 10 in flight, into one region
- *   naive copy    the article's algorithm per record per target: GetItem, then PutItem (no guards)
- *   one-way       processBatch: one conditional TransactWriteItems per record per target
- *   multi-active  processBatch from the origin: stamp + transaction per target
- *   echo skip     processBatch over the peer's stream of those replicated writes (0 writes expected)
+ * `npm run bench`: what replication costs and how fast it goes, on DynamoDB Local. Machines are shared
+ * and noisy (docs/platform.md#dynamodb-local): speeds are medians of REPS repetitions after one
+ * discarded warm-up, each on fresh tables, and quoted as ratios to a ceiling measured in the same run.
+ * Capacity units do not depend on the machine: they are what DynamoDB would bill.
  */
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startEngine } from '../lib/local/engine';
-import { forEachBounded, processBatch } from '../lambda/replicator/process';
-import { CollectingTelemetry } from '../lambda/core/telemetry';
-import type { ReplicatorSettings } from '../lambda/contract';
-import { tombstoneTableName } from '../lambda/contract';
+import { MIXES, measureCost, measureNaiveCost } from './cost';
+import { startBenchEnv } from './env';
+import { measureThroughput } from './throughput';
 
 const N = Number(process.env.BENCH_RECORDS ?? 400);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const BATCH = 100;
-const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
-const key = { partitionKey: { name: 'pk', type: 'S' as const } };
+/** `BENCH_ONLY=cost,throughput` runs only those sections. */
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const wanted = (section: string) => !ONLY || ONLY.includes(section);
+
+const fixed = (x: number, digits = 2) => x.toFixed(digits);
 
 async function main(): Promise<void> {
-  const engine = await startEngine();
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = engine.endpoint;
-  process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = engine.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'local';
-  process.env.AWS_SECRET_ACCESS_KEY = 'local';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  // Imported after the endpoint is set: the helpers build clients with `region` only.
-  const { client, createMirrorTables, createTable, uniqueName } = await import('../test/support/dynamo');
-  const clients = Object.fromEntries(REGIONS.map((r) => [r, client(r)])) as Record<string, DynamoDBClient>;
-
-  const settingsFor = (
-    table: string,
-    mode: ReplicatorSettings['mode'],
-    region: string,
-  ): ReplicatorSettings => {
-    const common = {
-      table,
-      tombstoneTable: tombstoneTableName(table),
-      region,
-      partitionKey: 'pk',
-      peers: REGIONS.filter((r) => r !== region).map((r) => ({ region: r, parkingQueueUrl: `local://${r}` })),
-      tombstoneTtlSeconds: 86400,
-      excludeAttributes: [],
-      maxConcurrency: 10,
-      maxAttempts: 5,
-      baseDelayMs: 50,
-    };
-    return mode === 'multi-active' ? { ...common, mode, versionAttribute: 'version' } : { ...common, mode };
-  };
-
-  const ids = () => Array.from({ length: N }, (_, i) => `item-${i}`);
-  const payload = 'x'.repeat(200);
-
-  const deliver = async (records: DynamoDBRecord[], settings: ReplicatorSettings) => {
-    const telemetry = new CollectingTelemetry();
-    for (let i = 0; i < records.length; i += BATCH) {
-      const event: DynamoDBStreamEvent = { Records: records.slice(i, i + BATCH) };
-      const res = await processBatch(event, {
-        settings,
-        clients,
-        parker: { park: async () => Promise.reject(new Error('no target may be down in the benchmark')) },
-        telemetry,
-        deadline: Date.now() + 60_000,
-      });
-      if (res.batchItemFailures.length) throw new Error(`bench batch failed: ${JSON.stringify(res)}`);
-    }
-    return telemetry;
-  };
-  const timed = async (fn: () => Promise<void>) => {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    return Number(process.hrtime.bigint() - t0) / 1e9;
-  };
-
-  const results: Record<string, number[]> = {};
-  let warmUp = true;
-  const record = (name: string, perSecond: number) => {
-    if (!warmUp) (results[name] ??= []).push(perSecond);
-  };
-
-  // One discarded warm-up repetition (JIT, engine caches), then REPS measured ones.
-  for (let rep = -1; rep < REPS; rep++) {
-    warmUp = rep < 0;
-    // Ceiling: raw PutItem into a table without a stream.
-    const plain = uniqueName('BenchPlain');
-    await createTable('us-east-1', plain, key, { withStream: false });
-    const s0 = await timed(() =>
-      forEachBounded(ids(), 10, async (id) => {
-        await clients['us-east-1'].send(
-          new PutItemCommand({ TableName: plain, Item: { pk: { S: id }, data: { S: payload } } }),
-        );
-      }),
-    );
-    record('ceiling: PutItem/s', N / s0);
-
-    // One-way: source writes, then its stream is replicated to two replicas.
-    const oneWay = await createMirrorTables({ regions: REGIONS, key, streamRegions: ['us-east-1'] });
-    await forEachBounded(ids(), 10, async (id) => {
-      await clients['us-east-1'].send(
-        new PutItemCommand({ TableName: oneWay.table, Item: { pk: { S: id }, data: { S: payload } } }),
-      );
-    });
-    const oneWayRecords = await oneWay.readers['us-east-1'].pollRecords();
-    const s1 = await timed(async () => {
-      await deliver(oneWayRecords, settingsFor(oneWay.table, 'one-way', 'us-east-1'));
-    });
-    record('one-way: record-targets/s', (oneWayRecords.length * 2) / s1);
-
-    // The article's naive copy over the same records, into fresh replicas.
-    const naive = await createMirrorTables({ regions: REGIONS, key, streamRegions: [] });
-    const s2 = await timed(() =>
-      forEachBounded(oneWayRecords, 10, async (r) => {
-        for (const target of ['eu-west-1', 'ap-southeast-2']) {
-          const db = clients[target];
-          const got = await db.send(
-            new GetItemCommand({ TableName: naive.table, Key: r.dynamodb!.Keys as never }),
-          );
-          if (!got.Item)
-            await db.send(
-              new PutItemCommand({ TableName: naive.table, Item: r.dynamodb!.NewImage as never }),
-            );
-        }
-      }),
-    );
-    record('naive copy: record-targets/s', (oneWayRecords.length * 2) / s2);
-
-    // Multi-active: origin saves per the contract, then replicates; then a peer sees the echoes.
-    const multi = await createMirrorTables({
-      regions: REGIONS,
-      key,
-      streamRegions: ['us-east-1', 'eu-west-1'],
-    });
-    await forEachBounded(ids(), 10, async (id) => {
-      await clients['us-east-1'].send(
-        new UpdateItemCommand({
-          TableName: multi.table,
-          Key: { pk: { S: id } },
-          UpdateExpression: 'ADD #v :one SET #d = :d',
-          ExpressionAttributeNames: { '#v': 'version', '#d': 'data' },
-          ExpressionAttributeValues: { ':one': { N: '1' }, ':d': { S: payload } },
-        }),
-      );
-    });
-    const multiRecords = await multi.readers['us-east-1'].pollRecords();
-    const s3 = await timed(async () => {
-      await deliver(multiRecords, settingsFor(multi.table, 'multi-active', 'us-east-1'));
-    });
-    record('multi-active: record-targets/s', (multiRecords.length * 2) / s3);
-    const echoes = await multi.readers['eu-west-1'].pollRecords();
-    let echoTelemetry: CollectingTelemetry | undefined;
-    const s4 = await timed(async () => {
-      echoTelemetry = await deliver(echoes, settingsFor(multi.table, 'multi-active', 'eu-west-1'));
-    });
-    if (echoTelemetry!.total('RecordsApplied') !== 0) throw new Error('echo records were written back');
-    record('echo skip: records/s', echoes.length / s4);
+  const env = await startBenchEnv();
+  try {
+    if (wanted('cost')) await costSection(env);
+    if (wanted('throughput')) await throughputSection(env);
+  } finally {
+    await env.engine.stop();
   }
+}
 
-  await engine.stop();
+async function costSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Promise<void> {
+  const rows: Record<string, string | number>[] = [];
+  for (const mix of MIXES) {
+    for (const mode of ['multi-active', 'one-way'] as const) {
+      const c = await measureCost(env, mode, mix, N);
+      rows.push({
+        mix: mix.name,
+        replicator: `ddb-mirror ${mode}`,
+        'WCU/record/target': fixed(c.targetWrite),
+        'RCU/record/target': fixed(c.targetRead),
+        'origin WCU/save': fixed(c.originWrite),
+        'origin RCU/save': fixed(c.originRead),
+        'echo WCU': c.echoWrite,
+      });
+    }
+    const naive = await measureNaiveCost(env, mix, N);
+    rows.push({
+      mix: mix.name,
+      replicator: "the article's GetItem + PutItem (unguarded)",
+      'WCU/record/target': fixed(naive.targetWrite),
+      'RCU/record/target': fixed(naive.targetRead),
+      'origin WCU/save': '–',
+      'origin RCU/save': '–',
+      'echo WCU': '–',
+    });
+    rows.push({
+      mix: mix.name,
+      replicator: 'Global Tables (replicated write units)',
+      'WCU/record/target': fixed(1),
+      'RCU/record/target': fixed(0),
+      'origin WCU/save': fixed(0),
+      'origin RCU/save': fixed(0),
+      'echo WCU': 0,
+    });
+  }
+  process.stdout.write(
+    `\nCost: capacity units as DynamoDB bills them, ${N} application writes per mix, items < 1 KB\n`,
+  );
+  console.table(rows);
+}
+
+async function throughputSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Promise<void> {
+  const results: Record<string, number[]> = {};
+  for (let rep = -1; rep < REPS; rep++) {
+    const figures = await measureThroughput(env, N);
+    if (rep >= 0) for (const [name, v] of Object.entries(figures)) (results[name] ??= []).push(v);
+  }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ceiling = median(results['ceiling: PutItem/s']);
   const rows = Object.entries(results).map(([name, xs]) => ({
     measure: name,
     median: Math.round(median(xs)),
     runs: xs.map((x) => Math.round(x)).join(' / '),
-    'vs ceiling': (median(xs) / ceiling).toFixed(2),
+    'vs ceiling': fixed(median(xs) / ceiling),
   }));
   process.stdout.write(
-    `DynamoDB Local, ${N} records per repetition, ${REPS} repetitions, batches of ${BATCH}, medians\n`,
+    `\nThroughput on one engine, ${N} records per repetition, ${REPS} repetitions, medians\n`,
   );
   console.table(rows);
 }

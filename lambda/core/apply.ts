@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../contract';
 import { fromSdkImage, toSdkImage, type Image } from './attributes';
-import { send, sendConditional, type CapacityMeter, type ConditionFailure } from './dynamo';
+import { send, sendConditional, type ConditionFailure } from './dynamo';
 import type { WriteIntent } from './intents';
 import { itemOrder, olderThan } from './item-order';
 import { parseOrd } from './order';
@@ -51,8 +51,6 @@ export type Outcome =
 export interface ApplyOptions extends RetryClock {
   /** Epoch seconds, for tombstone expiry. @default Date.now */
   readonly nowSeconds?: () => number;
-  /** Receives the capacity units every request consumed (benchmarks and the local report). */
-  readonly meter?: CapacityMeter;
 }
 
 /** The item changed under a write this many times in a row: give up for now (the record is retried). */
@@ -109,7 +107,6 @@ async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<O
     ctx.client,
     ctx.settings,
     ctx.options,
-    'write',
     () =>
       new DeleteItemCommand({
         TableName: ctx.settings.table,
@@ -117,7 +114,6 @@ async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<O
         ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
         ExpressionAttributeNames: { '#ord': RESERVED.order },
         ExpressionAttributeValues: { ':ord': { S: intent.ord } },
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   return { status: 'applied' };
@@ -155,7 +151,6 @@ async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Prom
       ctx.client,
       ctx.settings,
       ctx.options,
-      'transaction',
       () =>
         new TransactWriteItemsCommand({
           TransactItems: [
@@ -171,7 +166,6 @@ async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Prom
             },
             { Update: { ...tombstoneUpdate(ctx, intent), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
           ],
-          ReturnConsumedCapacity: 'TOTAL',
         }),
     );
     if (!failure) return { status: 'applied' };
@@ -210,7 +204,6 @@ async function defer(ctx: TargetContext, intent: WriteIntent): Promise<Outcome |
     ctx.client,
     ctx.settings,
     ctx.options,
-    'write',
     () =>
       new UpdateItemCommand({
         TableName: ctx.settings.table,
@@ -226,7 +219,6 @@ async function defer(ctx: TargetContext, intent: WriteIntent): Promise<Outcome |
         },
         ExpressionAttributeValues: { ':defer': { S: JSON.stringify(intent) }, ':ord': { S: intent.ord } },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   if (!failure) return { status: 'deferred' };
@@ -255,7 +247,6 @@ async function put(
     ctx.client,
     ctx.settings,
     ctx.options,
-    'write',
     () =>
       new PutItemCommand({
         TableName: ctx.settings.table,
@@ -265,7 +256,6 @@ async function put(
         ExpressionAttributeValues: condition.values,
         ReturnValues: 'ALL_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        ReturnConsumedCapacity: 'TOTAL',
       }),
     (output) => {
       inserted = !(output as { Attributes?: unknown }).Attributes;
@@ -288,7 +278,6 @@ async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outco
     ctx.client,
     ctx.settings,
     ctx.options,
-    'write',
     () =>
       new DeleteItemCommand({
         TableName: ctx.settings.table,
@@ -296,7 +285,6 @@ async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outco
         ConditionExpression: '#ord = :ord',
         ExpressionAttributeNames: { '#ord': RESERVED.order },
         ExpressionAttributeValues: { ':ord': { S: intent.ord } },
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   return lost(intent, tombstoneHolder(tombstone));
@@ -330,12 +318,10 @@ async function recordTombstone(
     ctx.client,
     ctx.settings,
     ctx.options,
-    'write',
     () =>
       new UpdateItemCommand({
         ...tombstoneUpdate(ctx, intent),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
 }
@@ -356,9 +342,7 @@ export async function readTombstone(
         TableName: settings.tombstoneTable,
         Key: toSdkImage(key),
         ConsistentRead: true,
-        ReturnConsumedCapacity: 'TOTAL',
       }),
-    'read',
   );
   return res.Item ? fromSdkImage(res.Item as Record<string, Record<string, unknown>>) : undefined;
 }

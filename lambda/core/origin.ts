@@ -48,7 +48,6 @@ export async function stampLocal(
     client,
     settings,
     options,
-    'write',
     () =>
       new UpdateItemCommand({
         TableName: settings.table,
@@ -62,7 +61,6 @@ export async function stampLocal(
           ...guard.names,
         },
         ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version }, ...guard.values },
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   return !failure;
@@ -79,11 +77,9 @@ export async function writeLocalTombstone(
     client,
     settings,
     options,
-    'write',
     () =>
       new UpdateItemCommand({
         ...localTombstoneUpdate(settings, t, options),
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   return !failure;
@@ -126,7 +122,6 @@ export async function writeLifeMarker(
     client,
     settings,
     options,
-    'write',
     () =>
       new UpdateItemCommand({
         TableName: settings.tombstoneTable,
@@ -146,7 +141,6 @@ export async function writeLifeMarker(
           ':exp': { N: String(epochSeconds(options) + settings.tombstoneTtlSeconds) },
           ...(m.expectedOrd === undefined ? {} : { ':expected': { S: m.expectedOrd } }),
         },
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
   return !failure;
@@ -182,9 +176,7 @@ export async function deleteLocally(
         TableName: settings.table,
         Key: toSdkImage(t.key),
         ConsistentRead: true,
-        ReturnConsumedCapacity: 'TOTAL',
       }),
-    'read',
   );
   if (!res.Item) return;
   const held = itemOrder(
@@ -198,7 +190,6 @@ export async function deleteLocally(
     client,
     settings,
     options,
-    'write',
     () =>
       new DeleteItemCommand({
         TableName: settings.table,
@@ -206,7 +197,6 @@ export async function deleteLocally(
         ConditionExpression: `attribute_exists(#pk) AND (${older.expression})`,
         ExpressionAttributeNames: { '#pk': settings.partitionKey, ...older.names },
         ExpressionAttributeValues: older.values,
-        ReturnConsumedCapacity: 'TOTAL',
       }),
   );
 }
@@ -254,7 +244,6 @@ export async function resolveDeferred(
       client,
       settings,
       options,
-      'write',
       () =>
         new UpdateItemCommand({
           TableName: settings.table,
@@ -263,7 +252,6 @@ export async function resolveDeferred(
           ConditionExpression: '#defo = :defo',
           ExpressionAttributeNames: { '#defer': RESERVED.deferred, '#defo': RESERVED.deferredOrder },
           ExpressionAttributeValues: { ':defo': { S: r.deferred.ord } },
-          ReturnConsumedCapacity: 'TOTAL',
         }),
     );
     return { status: 'dropped' };
@@ -275,7 +263,6 @@ export async function resolveDeferred(
       client,
       settings,
       options,
-      'write',
       () =>
         new PutItemCommand({
           TableName: settings.table,
@@ -283,7 +270,6 @@ export async function resolveDeferred(
           ConditionExpression: guard.expression,
           ExpressionAttributeNames: guard.names,
           ExpressionAttributeValues: guard.values,
-          ReturnConsumedCapacity: 'TOTAL',
         }),
     );
   } else {
@@ -297,7 +283,6 @@ export async function resolveDeferred(
       client,
       settings,
       options,
-      'transaction',
       () =>
         new TransactWriteItemsCommand({
           TransactItems: [
@@ -312,7 +297,6 @@ export async function resolveDeferred(
             },
             { Update: localTombstoneUpdate(settings, tombstone, options) },
           ],
-          ReturnConsumedCapacity: 'TOTAL',
         }),
     );
   }

@@ -235,7 +235,17 @@ function localOrder(
   const inherited = state.ord ?? before?.ord;
   if (inherited) {
     const ord = formatOrd({ gen: inherited.gen, ...change });
-    return { gen: inherited.gen, ord, stamp: !state.ord && !deleted };
+    if (state.ord || deleted) return { gen: inherited.gen, ord, stamp: false };
+    // A whole-item PutItem dropped the order key: stamp it back, and remember the generation on the
+    // tombstone too, for a delete that comes before the stamp lands.
+    if (tombstone === undefined) return 'need-tombstone';
+    const sequence = sequenceOrd(c.sequenceNumber);
+    return {
+      gen: inherited.gen,
+      ord,
+      stamp: true,
+      lifeMarker: marker(c.key, sequence, inherited.gen, tombstone),
+    };
   }
   if (tombstone === undefined) return 'need-tombstone';
   const sequence = sequenceOrd(c.sequenceNumber);
@@ -315,9 +325,7 @@ function decideSave(
       contractViolation = { oldVersion: before.version, newVersion: now.version, changedAttributes: changed };
   }
 
-  const order = now.stamped
-    ? { gen: now.ord!.gen, ord: now.ordRaw!, stamp: false }
-    : localOrder(c, now, before, tombstone, settings, false);
+  const order = localOrder(c, now, before, tombstone, settings, false);
   if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
   if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
 

@@ -12,7 +12,6 @@ import { canonicalImage } from '../core/attributes';
 import type { ParkedMessage, ResolveIntent, WriteIntent } from '../core/intents';
 import type { ReplicatorSettings } from '../contract';
 import { applyIntent, lostConflict, type Outcome } from '../core/apply';
-import type { CapacityMeter } from '../core/dynamo';
 import {
   deleteLocally,
   readLocalTombstone,
@@ -37,8 +36,6 @@ export interface ProcessDeps extends RetryClock {
   readonly telemetry: Telemetry;
   /** Epoch seconds (tombstone expiry). @default Date.now */
   readonly nowSeconds?: () => number;
-  /** Receives the capacity units of every request (benchmarks). */
-  readonly meter?: CapacityMeter;
 }
 
 /** Marker writes lose only to a concurrent tombstone change; a few re-reads settle it. */

@@ -1,12 +1,13 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { applyIntent } from '../../../lambda/core/apply';
 import {
-  applyIntent,
   deleteLocally,
   readLocalTombstone,
+  resolveDeferred,
   stampLocal,
   writeLifeMarker,
   writeLocalTombstone,
-} from '../../../lambda/core/apply';
+} from '../../../lambda/core/origin';
 import { formatOrd, sequenceOrd } from '../../../lambda/core/order';
 import { toSdkImage, type Image } from '../../../lambda/core/attributes';
 import type { WriteIntent } from '../../../lambda/core/intents';
@@ -72,10 +73,11 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     const outcome = await applyIntent(
       client(TARGET),
       settings,
+      TARGET,
       put(ord(0, 1, ORIGIN), 1, { a: S('x') }),
       noWait,
     );
-    expect(outcome).toEqual({ status: 'applied', attempts: 1 });
+    expect(outcome).toEqual({ status: 'applied' });
     expect(await targetItem(settings)).toEqual({
       pk: { S: 'k1' },
       version: { N: '1' },
@@ -86,10 +88,10 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   });
 
   test('GIVEN an older stamped item THEN the save replaces it', async () => {
-    await applyIntent(client(TARGET), settings, put(ord(0, 1, ORIGIN), 1), noWait);
-    expect((await applyIntent(client(TARGET), settings, put(ord(0, 2, ORIGIN), 2), noWait)).status).toBe(
-      'applied',
-    );
+    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 1, ORIGIN), 1), noWait);
+    expect(
+      (await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait)).status,
+    ).toBe('applied');
     expect((await targetItem(settings))?.version).toEqual({ N: '2' });
   });
 
@@ -99,8 +101,8 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   ])(
     'GIVEN %s stamped item from the same origin THEN the save is stale and changes nothing',
     async (_name, held) => {
-      await applyIntent(client(TARGET), settings, put(ord(0, held, ORIGIN), held), noWait);
-      const outcome = await applyIntent(client(TARGET), settings, put(ord(0, 2, ORIGIN), 2), noWait);
+      await applyIntent(client(TARGET), settings, TARGET, put(ord(0, held, ORIGIN), held), noWait);
+      const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
       expect(outcome).toMatchObject({
         status: 'stale',
         holder: { source: 'item', ord: ord(0, held, ORIGIN), version: String(held), origin: ORIGIN },
@@ -110,9 +112,9 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   );
 
   test('GIVEN a delete WHEN applied THEN the item is gone and a tombstone with order key, origin and expiry is written', async () => {
-    await applyIntent(client(TARGET), settings, put(ord(0, 2, ORIGIN), 2), noWait);
+    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
     expect(
-      (await applyIntent(client(TARGET), settings, del(ord(0, 2, ORIGIN, true), 2), noWait)).status,
+      (await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait)).status,
     ).toBe('applied');
     expect(await targetItem(settings)).toBeUndefined();
     const t = await targetItem(settings, settings.tombstoneTable);
@@ -125,8 +127,8 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   });
 
   test('GIVEN a tombstone WHEN a stale save of the deleted life arrives THEN it is blocked (no resurrection)', async () => {
-    await applyIntent(client(TARGET), settings, del(ord(0, 2, ORIGIN, true), 2), noWait);
-    const outcome = await applyIntent(client(TARGET), settings, put(ord(0, 2, ORIGIN), 2), noWait);
+    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait);
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
     expect(outcome).toMatchObject({
       status: 'stale',
       holder: { source: 'tombstone', ord: ord(0, 2, ORIGIN, true), deletedBy: ORIGIN },
@@ -135,66 +137,90 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   });
 
   test('GIVEN a tombstone WHEN the next life (gen + 1) arrives THEN it is applied', async () => {
-    await applyIntent(client(TARGET), settings, del(ord(0, 7, ORIGIN, true), 7), noWait);
-    expect((await applyIntent(client(TARGET), settings, put(ord(1, 1, ORIGIN), 1), noWait)).status).toBe(
-      'applied',
-    );
-  });
-
-  test('GIVEN an unstamped target item (a local save not yet ordered) THEN it waits up to pendingWaitMs, not maxAttempts, then reports pending', async () => {
-    await seed(settings, { ...key, version: N(5), _ddbm_ord: S(ord(0, 4, TARGET)), _ddbm_ver: N(4) });
-    let clock = 1_000_000;
-    const sleeps: number[] = [];
-    const outcome = await applyIntent(
-      client(TARGET),
-      { ...settings, maxAttempts: 3, baseDelayMs: 100, pendingWaitMs: 3000 },
-      put(ord(0, 5, ORIGIN), 5),
-      {
-        deadline: clock + 600_000,
-        now: () => clock,
-        random: () => 0.5,
-        sleep: async (ms) => {
-          sleeps.push(ms);
-          clock += ms;
-        },
-      },
-    );
-    // Backs off 0.5 × 100·2^(n−1), each wait capped at 1 s, until the next wait would pass 3 s in all.
-    expect(sleeps).toEqual([50, 100, 200, 400, 800, 1000]);
-    expect(outcome).toMatchObject({
-      status: 'pending',
-      attempts: 7,
-      holder: { source: 'item', version: '5' },
-    });
-    expect((await targetItem(settings))?._ddbm_ver).toEqual({ N: '4' });
-  });
-
-  test('GIVEN an unstamped target WHEN its replicator stamps it between retries THEN the save goes on', async () => {
-    await seed(settings, { ...key, version: N(5) });
-    const sleep = async () => {
-      await stampLocal(
-        client(TARGET),
-        { ...settings, region: TARGET },
-        { key, ord: ord(0, 5, 'aa-first-1'), version: '5' },
-        noWait,
-      );
-    };
+    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 7, ORIGIN, true), 7), noWait);
     expect(
-      (await applyIntent(client(TARGET), settings, put(ord(0, 5, ORIGIN), 5), { ...noWait, sleep })).status,
+      (await applyIntent(client(TARGET), settings, TARGET, put(ord(1, 1, ORIGIN), 1), noWait)).status,
     ).toBe('applied');
+  });
+
+  test('GIVEN a target item saved locally since its last replicated write THEN it is judged in-line by generation, version and its region', async () => {
+    // GIVEN the target region's application saved v5 over a replicated v4 (generation 0)
+    await seed(settings, { ...key, version: N(5), _ddbm_ord: S(ord(0, 4, 'aa-peer-1')), _ddbm_ver: N(4) });
+    // WHEN saves arrive: same version from an origin sorting before the target, a later version, a later life
+    const tie = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 5, ORIGIN), 5), noWait);
+    // THEN the local v5 (origin us-east-1 > eu-west-1) wins the tie, and the later ones replace it
+    expect(tie).toEqual({
+      status: 'conflict-lost',
+      winner: { source: 'item', ord: ord(0, 5, TARGET), version: '5', origin: TARGET },
+    });
+    expect(
+      (await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 6, ORIGIN), 6), noWait)).status,
+    ).toBe('applied');
+    await seed(settings, { ...key, version: N(9), _ddbm_ord: S(ord(0, 6, ORIGIN)), _ddbm_ver: N(6) });
+    expect(
+      (await applyIntent(client(TARGET), settings, TARGET, put(ord(1, 1, ORIGIN), 1), noWait)).status,
+    ).toBe('applied');
+  });
+
+  test('GIVEN a target item its region has not ordered yet WHEN a later save arrives THEN it is deferred on the item, and nothing waits', async () => {
+    // GIVEN a local life the target's replicator has not ordered (no _ddbm_ord)
+    await seed(settings, { ...key, version: N(5), a: S('local') });
+    let slept = 0;
+    // WHEN a save that could order after it arrives
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 6, ORIGIN), 6), {
+      ...noWait,
+      sleep: async () => void (slept += 1),
+    });
+    // THEN it is left on the item for the target's replicator, the data untouched, with no wait
+    expect(outcome).toEqual({ status: 'deferred' });
+    expect(slept).toBe(0);
+    const item = await targetItem(settings);
+    expect(item).toMatchObject({
+      a: { S: 'local' },
+      version: { N: '5' },
+      _ddbm_defo: { S: ord(0, 6, ORIGIN) },
+    });
+    expect(JSON.parse(item!._ddbm_defer.S!)).toEqual(put(ord(0, 6, ORIGIN), 6));
+  });
+
+  test('GIVEN an unordered target item WHEN a save orders at or below its least possible order key THEN it loses at once', async () => {
+    // us-east-1 sorts after eu-west-1: generation 0, version 5 from eu-west-1 is below (0, 5, us-east-1)
+    await seed(settings, { ...key, version: N(5) });
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 5, ORIGIN), 5), noWait);
+    expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { ord: ord(0, 5, TARGET) } });
+    expect((await targetItem(settings))?._ddbm_defer).toBeUndefined();
+  });
+
+  test('GIVEN a deferred write WHEN an earlier one arrives THEN it is stale; a later one replaces it', async () => {
+    await seed(settings, { ...key, version: N(1) });
+    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
+    expect(
+      await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait),
+    ).toMatchObject({
+      status: 'stale',
+      holder: { source: 'deferred', ord: ord(0, 3, ORIGIN) },
+    });
+    expect(
+      await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 3, ORIGIN, true), 3), noWait),
+    ).toEqual({
+      status: 'deferred',
+    });
+    expect((await targetItem(settings))?._ddbm_defo).toEqual({ S: ord(0, 3, ORIGIN, true) });
+    // A delete deferred on a live item records no tombstone: the item's region decides.
+    expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
   });
 
   test('GIVEN a concurrent save of the same version from a later-sorting origin THEN conflict lost, winner read from ALL_OLD', async () => {
     await applyIntent(
       client(TARGET),
       settings,
+      TARGET,
       { ...put(ord(0, 3, 'zz-west-9'), 3), origin: 'zz-west-9' },
       noWait,
     );
-    const outcome = await applyIntent(client(TARGET), settings, put(ord(0, 3, ORIGIN), 3), noWait);
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
     expect(outcome).toEqual({
       status: 'conflict-lost',
-      attempts: 1,
       winner: { source: 'item', ord: ord(0, 3, 'zz-west-9'), version: '3', origin: 'zz-west-9' },
     });
   });
@@ -203,10 +229,17 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     await applyIntent(
       client(TARGET),
       settings,
+      TARGET,
       { ...put(ord(0, 4, 'zz-west-9'), 4), origin: 'zz-west-9' },
       noWait,
     );
-    const outcome = await applyIntent(client(TARGET), settings, del(ord(0, 3, ORIGIN, true), 3), noWait);
+    const outcome = await applyIntent(
+      client(TARGET),
+      settings,
+      TARGET,
+      del(ord(0, 3, ORIGIN, true), 3),
+      noWait,
+    );
     expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { source: 'item', version: '4' } });
     expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
   });
@@ -219,7 +252,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       { key, bornSequence: sequenceOrd('100000000000000000001'), generation: 0 },
       noWait,
     );
-    await applyIntent(client(TARGET), settings, del(ord(0, 1, TARGET, true), 1), noWait);
+    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 1, TARGET, true), 1), noWait);
     expect(await readLocalTombstone(client(TARGET), local, key, noWait)).toEqual({
       ord: ord(0, 1, TARGET, true),
       origin: ORIGIN,
@@ -232,34 +265,49 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     const outcome = await applyIntent(
       client(TARGET),
       { ...settings, table: 'NoSuchTable', tombstoneTable: 'NoSuchTable-ddbm-tombstones' },
+      TARGET,
       put(ord(0, 1, ORIGIN), 1),
       noWait,
     );
-    expect(outcome).toMatchObject({ status: 'unavailable', retryable: false, attempts: 1 });
+    expect(outcome).toMatchObject({ status: 'unavailable', retryable: false });
   });
 
   test('GIVEN an unreachable endpoint THEN retried with back-off up to maxAttempts, then unavailable (retryable)', async () => {
     const dead = new DynamoDBClient({ region: TARGET, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const sleeps: number[] = [];
-    const outcome = await applyIntent(dead, { ...settings, baseDelayMs: 100 }, put(ord(0, 1, ORIGIN), 1), {
-      ...noWait,
-      random: () => 0.99,
-      sleep: async (ms) => void sleeps.push(ms),
-    });
-    expect(outcome).toMatchObject({ status: 'unavailable', retryable: true, attempts: 3 });
+    const outcome = await applyIntent(
+      dead,
+      { ...settings, baseDelayMs: 100 },
+      TARGET,
+      put(ord(0, 1, ORIGIN), 1),
+      {
+        ...noWait,
+        random: () => 0.99,
+        sleep: async (ms) => void sleeps.push(ms),
+      },
+    );
+    expect(outcome).toMatchObject({ status: 'unavailable', retryable: true });
     expect(sleeps).toEqual([99, 198]); // full jitter: random × 100·2^(n−1)
     dead.destroy();
   });
 
   test('GIVEN too little time left THEN no retry starts after the deadline', async () => {
-    await seed(settings, { ...key, version: N(5) });
+    const dead = new DynamoDBClient({ region: TARGET, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const sleeps: number[] = [];
     const outcome = await applyIntent(
-      client(TARGET),
+      dead,
       { ...settings, maxAttempts: 10 },
+      TARGET,
       put(ord(0, 5, ORIGIN), 5),
-      { ...noWait, deadline: Date.now() - 1 },
+      {
+        ...noWait,
+        deadline: Date.now() - 1,
+        sleep: async (ms) => void sleeps.push(ms),
+      },
     );
-    expect(outcome).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(outcome).toMatchObject({ status: 'unavailable', retryable: true });
+    expect(sleeps).toEqual([]);
+    dead.destroy();
   });
 });
 
@@ -341,8 +389,19 @@ describe('origin-side writes (DynamoDB Local)', () => {
     );
   });
 
-  test('deleteLocally never touches a local item of this origin (a newer local life): tombstone only', async () => {
-    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(0, 1, TARGET)), _ddbm_ver: N(1) });
+  test('deleteLocally never touches a local life not ordered yet (no _ddbm_ord): tombstone only', async () => {
+    await seed(settings, { ...key, version: N(1) });
+    await deleteLocally(
+      client(TARGET),
+      settings,
+      { key, ord: ord(0, 3, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
+      noWait,
+    );
+    expect(await targetItem(settings)).toBeDefined();
+  });
+
+  test('deleteLocally never touches a newer local life (a later generation, or one not ordered yet): tombstone only', async () => {
+    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(1, 1, TARGET)), _ddbm_ver: N(1) });
     await deleteLocally(
       client(TARGET),
       settings,
@@ -369,7 +428,7 @@ describe('origin-side writes (DynamoDB Local)', () => {
           return await client(TARGET).send(command as never);
         } finally {
           // The peer's replicator writes between any two of this region's requests.
-          if (landed++ === 0) await applyIntent(client(TARGET), settings, peerSave, noWait);
+          if (landed++ === 0) await applyIntent(client(TARGET), settings, TARGET, peerSave, noWait);
         }
       },
     } as unknown as DynamoDBClient;
@@ -384,6 +443,66 @@ describe('origin-side writes (DynamoDB Local)', () => {
     expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
       ord(0, 1, TARGET, true),
     );
+  });
+
+  describe('resolveDeferred: the region decides a write deferred on its own item', () => {
+    const x = put(ord(0, 6, ORIGIN), 6, { a: S('peer') }) as Extract<WriteIntent, { op: 'put' }>;
+    const deferredItem = (version: number) => ({
+      ...key,
+      version: N(version),
+      a: S('local'),
+      _ddbm_defer: S(JSON.stringify(x)),
+      _ddbm_defo: S(x.ord),
+    });
+    const judged = (wins: boolean, deferred: WriteIntent = x) => ({
+      key,
+      deferred,
+      holds: ord(0, 5, TARGET),
+      wins,
+      version: '5',
+      same: { a: S('local') },
+      deferredOnItem: true,
+      sequence: sequenceOrd('100000000000000000009'),
+    });
+
+    test('a later deferred save replaces the state it was judged against', async () => {
+      await seed(settings, deferredItem(5));
+      expect(await resolveDeferred(client(TARGET), settings, judged(true), noWait)).toEqual({
+        status: 'applied',
+      });
+      expect(await targetItem(settings)).toEqual(toSdkImage(x.item));
+    });
+
+    test('an earlier deferred write is dropped and the state stays', async () => {
+      await seed(settings, deferredItem(5));
+      expect(await resolveDeferred(client(TARGET), settings, judged(false), noWait)).toEqual({
+        status: 'dropped',
+      });
+      expect(await targetItem(settings)).toEqual(toSdkImage({ ...key, version: N(5), a: S('local') }));
+    });
+
+    test('a later deferred delete removes the state and records its tombstone with this region position, atomically', async () => {
+      const d = del(ord(0, 6, ORIGIN, true), 6);
+      await seed(settings, { ...deferredItem(5), _ddbm_defer: S(JSON.stringify(d)), _ddbm_defo: S(d.ord) });
+      expect(await resolveDeferred(client(TARGET), settings, judged(true, d), noWait)).toEqual({
+        status: 'applied',
+      });
+      expect(await targetItem(settings)).toBeUndefined();
+      expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toEqual({
+        ord: d.ord,
+        origin: ORIGIN,
+        sequence: sequenceOrd('100000000000000000009'),
+      });
+    });
+
+    test('when the application moved on since, the deferred write is judged again like any peer write', async () => {
+      // GIVEN the item was saved again (v7) after the record that carried the deferral
+      await seed(settings, deferredItem(7));
+      const outcome = await resolveDeferred(client(TARGET), settings, judged(true), noWait);
+      // THEN nothing is written from the stale judgement: v7 (origin us-east-1) is above the deferred v6
+      expect(outcome).toMatchObject({ status: 'reapplied', outcome: { status: 'stale' } });
+      expect((await targetItem(settings))?.version).toEqual({ N: '7' });
+    });
   });
 
   test('readLocalTombstone returns null when there is none', async () => {
@@ -421,25 +540,30 @@ describe('applyIntent, one-way (DynamoDB Local)', () => {
 
   test('GIVEN a stray local write on the replica (no _ddbm_ord) THEN the next change from the source overwrites it', async () => {
     await seed(settings, { ...key, a: S('stray') });
-    expect((await applyIntent(client(TARGET), settings, oneWayPut(seqOrd(1)), noWait)).status).toBe(
+    expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
       'applied',
     );
   });
 
   test('GIVEN a later change applied THEN an earlier one arriving late is stale', async () => {
-    await applyIntent(client(TARGET), settings, oneWayPut(seqOrd(5)), noWait);
-    expect((await applyIntent(client(TARGET), settings, oneWayPut(seqOrd(4)), noWait)).status).toBe('stale');
+    await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(5)), noWait);
+    expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(4)), noWait)).status).toBe(
+      'stale',
+    );
   });
 
   test('GIVEN a delete THEN a re-delivered earlier put cannot bring the item back', async () => {
-    await applyIntent(client(TARGET), settings, oneWayPut(seqOrd(1)), noWait);
+    await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait);
     await applyIntent(
       client(TARGET),
       settings,
+      TARGET,
       { op: 'delete', key, ord: seqOrd(2), origin: ORIGIN },
       noWait,
     );
-    expect((await applyIntent(client(TARGET), settings, oneWayPut(seqOrd(1)), noWait)).status).toBe('stale');
+    expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
+      'stale',
+    );
     expect(await targetItem(settings)).toBeUndefined();
   });
 });

@@ -1,8 +1,7 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { consumeParked, parseParkedMessage } from '../../../lambda/parked/consumer';
 import { formatOrd } from '../../../lambda/core/order';
-import { CONSUMER_PENDING_WAIT_MS, DEFAULT_PENDING_WAIT_MS } from '../../../lambda/core/apply';
 import { CollectingTelemetry } from '../../../lambda/core/telemetry';
 import type { ParkedMessage } from '../../../lambda/core/intents';
 import { client, createMirrorTables, scanAll } from '../../support/dynamo';
@@ -33,8 +32,9 @@ const sqsEvent = (bodies: string[]): SQSEvent => ({
 });
 
 describe('parked-record consumer (DynamoDB Local)', () => {
-  test('GIVEN an applicable, an unparseable and a still-pending message THEN only the last two are reported as failures', async () => {
-    // GIVEN
+  test('GIVEN an applicable, an unparseable, a deferrable and an unreachable message THEN only the unparseable and the unreachable are reported as failures', async () => {
+    // GIVEN a target item its region has not ordered yet, and a region nobody answers in
+    const C = 'ap-south-1';
     const tables = await createMirrorTables({
       regions: [B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -42,41 +42,39 @@ describe('parked-record consumer (DynamoDB Local)', () => {
     });
     await client(B).send(
       new PutItemCommand({ TableName: tables.table, Item: { pk: { S: 'busy' }, version: { N: '3' } } }),
-    ); // unstamped
+    );
     const settings = multiActiveSettings({
       table: tables.table,
       tombstoneTable: tables.tombstoneTable,
       region: A,
       maxAttempts: 2,
     });
+    const dead = new DynamoDBClient({ region: C, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const telemetry = new CollectingTelemetry();
-    let clock = Date.now();
     let slept = 0;
     // WHEN
     const res = await consumeParked(
       sqsEvent([
         JSON.stringify(message(tables.table, 'ok', 1)),
         '{not json',
-        JSON.stringify(message(tables.table, 'busy', 3)),
+        JSON.stringify(message(tables.table, 'busy', 4)),
+        JSON.stringify({ ...message(tables.table, 'far', 1), targetRegion: C }),
       ]),
       {
         settings,
-        clients: { [B]: client(B) },
+        clients: { [B]: client(B), [C]: dead },
         telemetry,
-        deadline: clock + 60_000,
-        now: () => clock,
-        sleep: async (ms) => {
-          slept += ms;
-          clock += ms;
-        },
+        deadline: Date.now() + 60_000,
+        sleep: async (ms) => void (slept += ms),
       },
     );
-    // THEN
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
-    // The consumer blocks no stream: it waited for the pending item well past the replicator's budget.
-    expect(slept).toBeGreaterThan(DEFAULT_PENDING_WAIT_MS);
-    expect(slept).toBeLessThanOrEqual(CONSUMER_PENDING_WAIT_MS);
-    expect((await scanAll(B, tables.table)).map((i) => i.pk.S).sort()).toEqual(['busy', 'ok']);
+    // THEN the unordered item took the write as a deferral (no waiting); the dead region stays queued
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
+    expect((await scanAll(B, tables.table)).map((i) => [i.pk.S, i._ddbm_defo?.S]).sort()).toEqual([
+      ['busy', ord(4)],
+      ['ok', undefined],
+    ]);
+    expect(telemetry.total('RecordsDeferred', B)).toBe(1);
     expect(telemetry.logs).toContainEqual(
       expect.objectContaining({
         level: 'error',
@@ -84,6 +82,7 @@ describe('parked-record consumer (DynamoDB Local)', () => {
         fields: expect.objectContaining({ messageId: 'm1' }),
       }),
     );
+    dead.destroy();
   });
 
   test('GIVEN a parked record that a later write overtook THEN it is done as stale', async () => {
@@ -118,12 +117,12 @@ describe('parseParkedMessage', () => {
     [
       'a put without item',
       JSON.stringify({ targetRegion: B, table: 't', intent: { op: 'put', key: {}, ord: 'o', origin: A } }),
-      /intent\.item/,
+      /intent \(invalid or missing: item\)/,
     ],
     [
       'an unknown op',
       JSON.stringify({ targetRegion: B, table: 't', intent: { op: 'upsert', key: {}, ord: 'o', origin: A } }),
-      /intent\.op/,
+      /intent \(invalid or missing: op\)/,
     ],
   ])('rejects %s', (_name, body, reason) => {
     expect(parseParkedMessage(body)).toMatch(reason);

@@ -177,12 +177,10 @@ describe('one-way', () => {
 describe('multi-active saves', () => {
   const settings = multiActiveSettings({ excludeAttributes: ['local'] });
 
-  test('GIVEN an app save on a stamped item THEN gen is inherited, ord = gen#version#here#0, the item is stamped locally and sent', () => {
+  test('GIVEN an app save on a stamped item THEN gen is inherited, ord = gen#version#here#0, and it is sent with no read and no local write', () => {
     const old = stamped(4, ord(3, 4, PEER), { a: S('x') });
     const now = { ...old, version: N(5), a: S('y') }; // UpdateItem ADD version kept the stamp attributes
-    // A peer's stamp: the local tombstone is read first (see the gap-item tests below).
-    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'need-tombstone', key });
-    const d = expectKind(decide(modifyRecord(key, old, now), settings, null), 'replicate');
+    const d = expectKind(decide(modifyRecord(key, old, now), settings), 'replicate');
     const expected = ord(3, 5, HERE);
     expect(d.intent).toEqual({
       op: 'put',
@@ -192,7 +190,7 @@ describe('multi-active saves', () => {
       origin: HERE,
       version: '5',
     });
-    expect(d.stamp).toEqual({ key, ord: expected, version: '5', same: { a: S('y') } });
+    expect(d.stamp).toBeUndefined();
     expect(d.lifeMarker).toBeUndefined();
     expect(d.contractViolation).toBeUndefined();
   });
@@ -210,14 +208,17 @@ describe('multi-active saves', () => {
       m: { M: { a: S('a') } },
       nul: { NULL: true },
     };
-    const d = expectKind(decide(insertRecord(key, now), settings, null), 'replicate');
+    // A life born after a tombstone is stamped (its generation is not 0 by default).
+    const tombstone = { ord: ord(0, 3, PEER, true), origin: PEER };
+    const d = expectKind(decide(insertRecord(key, now), settings, tombstone), 'replicate');
     expect(d.stamp?.same).toEqual({ s: S('x'), n: N(2), b: { B: 'AAE=' }, t: { BOOL: true } });
   });
 
-  test('GIVEN a PutItem that dropped the stamp THEN gen falls back to the old image', () => {
+  test('GIVEN a PutItem that dropped the stamp THEN gen falls back to the old image, and the order key is stamped back', () => {
     const old = stamped(4, ord(2, 4, PEER));
     const d = expectKind(decide(modifyRecord(key, old, { version: N(5) }), settings, null), 'replicate');
     expect(d.intent.ord).toBe(ord(2, 5, HERE));
+    expect(d.stamp).toMatchObject({ ord: ord(2, 5, HERE), version: '5' });
   });
 
   test('GIVEN excluded and reserved attributes THEN excluded ones are stripped and the stamp is rewritten', () => {
@@ -268,56 +269,35 @@ describe('multi-active saves', () => {
     expect(d.intent.ord).toBe(ord(0, 5, HERE));
   });
 
-  test('GIVEN a save of a peer item that landed after our delete (REMOVE earlier in our stream) THEN it starts the next life', () => {
-    // GIVEN our delete of version 2 (sequence 100) recorded locally, and a peer's older save (v1) that
-    // slipped in before that tombstone; the application then updated that item to version 2
-    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
-    const now = { ...old, version: N(2), a: S('mine') };
-    // WHEN the save (sequence 101) is decided
-    const d = expectKind(
-      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(101) }), settings, tombstone),
-      'replicate',
-    );
-    // THEN it orders after our delete (generation 1), not before it (generation 0 would lose everywhere)
-    expect(d.intent.ord).toBe(ord(1, 2, HERE));
-    expect(d.intent.ord > tombstone.ord).toBe(true);
-  });
+  // A peer's save can land between this region's delete and its tombstone (the gap deleteLocally
+  // closes). A save the application makes of that item is built on the peer's save: it keeps that
+  // generation, and the delete (ordered after it or not) decides by order, like any conflict.
+  test.each([
+    ['after our delete in the stream', 101],
+    ['before our delete in the stream', 99],
+  ])(
+    'GIVEN a save of a peer item that landed %s THEN it keeps the generation it was built on',
+    (_name, n) => {
+      const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
+      const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
+      const now = { ...old, version: N(2), a: S('mine') };
+      const d = expectKind(
+        decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(n) }), settings, tombstone),
+        'replicate',
+      );
+      expect(d.intent.ord).toBe(ord(0, 2, HERE));
+      expect(d.intent.ord < tombstone.ord).toBe(true);
+    },
+  );
 
-  test("GIVEN a later save that still carries the gap item's stale stamp, past our deleted version THEN it is in the next life too", () => {
-    // GIVEN our delete of version 2 and a peer's v1 gap item, saved here twice since (v2, then v3)
+  test('GIVEN a delete of such a save THEN the delete keeps that generation too', () => {
     const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const gap = stamped(1, ord(0, 1, PEER), { a: S('peer') });
-    const old = { ...gap, version: N(2), a: S('first') };
-    const now = { ...gap, version: N(3), a: S('second') };
-    // WHEN the second save is decided
-    const d = expectKind(
-      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(102) }), settings, tombstone),
-      'replicate',
-    );
-    // THEN it orders after the first one (generation 1, version 2), not in the deleted generation
-    expect(d.intent.ord).toBe(ord(1, 3, HERE));
-  });
-
-  test('GIVEN a save of a peer item that precedes our delete in the stream THEN it keeps its generation', () => {
-    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
-    const now = { ...old, version: N(2), a: S('mine') };
-    const d = expectKind(
-      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(99) }), settings, tombstone),
-      'replicate',
-    );
-    expect(d.intent.ord).toBe(ord(0, 2, HERE));
-  });
-
-  test('GIVEN a delete of such a save before it was stamped THEN the delete carries the next life too', () => {
-    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const old = { ...stamped(1, ord(0, 1, PEER), { a: S('mine') }), version: N(2) }; // unstamped v2
+    const old = { ...stamped(1, ord(0, 1, PEER), { a: S('mine') }), version: N(3) }; // saved here since
     const d = expectKind(
       decide(removeRecord(key, old, { sequenceNumber: rawSeq(102) }), settings, tombstone),
       'replicate',
     );
-    expect(d.intent.ord).toBe(ord(1, 2, HERE, true));
+    expect(d.intent.ord).toBe(ord(0, 3, HERE, true));
   });
 
   test('GIVEN a MODIFY whose version went down THEN a contract violation', () => {
@@ -349,10 +329,11 @@ describe('multi-active saves', () => {
       expect(decide(insert, settings)).toEqual({ kind: 'need-tombstone', key });
     });
 
-    test('GIVEN no tombstone THEN generation 0, and the life is marked', () => {
+    test('GIVEN no tombstone THEN generation 0, with no marker and no stamp (the common insert writes nothing here)', () => {
       const d = expectKind(decide(insert, settings, null), 'replicate');
       expect(d.intent.ord).toBe(ord(0, 1, HERE));
-      expect(d.lifeMarker).toEqual({ key, bornSequence: sequenceOrd(seq), generation: 0 });
+      expect(d.lifeMarker).toBeUndefined();
+      expect(d.stamp).toBeUndefined();
     });
 
     test('GIVEN a tombstone of generation 3 THEN generation 4, and the marker expects that tombstone', () => {
@@ -410,17 +391,14 @@ describe('multi-active saves', () => {
 
 describe('lifeGeneration', () => {
   const s = (n: number) => sequenceOrd(String(100000000000000000000n + BigInt(n)));
+  const none = (generation: number) => ({ generation, mark: false, source: 'none' });
+  const marked = (generation: number) => ({ generation, mark: false, source: 'marker' });
+  const fromTombstone = (generation: number) => ({ generation, mark: true, source: 'tombstone' });
   test.each([
-    ['no tombstone', null, s(5), true, { generation: 0, mark: true }],
-    ['a tombstone without marker', { ord: ord(2, 1, PEER, true) }, s(5), true, { generation: 3, mark: true }],
+    ['no tombstone', null, s(5), true, none(0)],
+    ['a tombstone without marker', { ord: ord(2, 1, PEER, true) }, s(5), true, fromTombstone(3)],
     ['a marker from a later record', { bornSequence: s(9), bornGeneration: 1 }, s(5), true, 'superseded'],
-    [
-      'a marker of this record, life alive',
-      { bornSequence: s(5), bornGeneration: 1 },
-      s(5),
-      true,
-      { generation: 1, mark: false },
-    ],
+    ['a marker of this record, life alive', { bornSequence: s(5), bornGeneration: 1 }, s(5), true, marked(1)],
     [
       'a marker of this record, life deleted',
       { ord: ord(1, 2, PEER, true), bornSequence: s(5), bornGeneration: 1 },
@@ -433,27 +411,37 @@ describe('lifeGeneration', () => {
       { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
       s(5),
       true,
-      { generation: 2, mark: true },
+      fromTombstone(2),
     ],
     [
       'an earlier life ended without a tombstone gen',
       { bornSequence: s(3), bornGeneration: 1 },
       s(5),
       true,
-      { generation: 2, mark: true },
+      fromTombstone(2),
     ],
     [
       'continuing the marked life',
       { ord: ord(0, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
       s(5),
       false,
-      { generation: 1, mark: false },
+      marked(1),
     ],
     [
       'continuing a life since deleted',
       { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
       s(5),
       false,
+      'superseded',
+    ],
+    // A life born with no tombstone here has no marker: a later record of it is generation 0.
+    ['continuing an unmarked life', { ord: ord(0, 0, PEER, true), origin: PEER }, s(5), false, none(0)],
+    // A birth this region recorded a tombstone after (its local position is later): the life ended.
+    [
+      'a replayed birth whose life this region deleted since',
+      { ord: ord(0, 1, HERE, true), sequence: s(8) },
+      s(5),
+      true,
       'superseded',
     ],
     // A peer's delete of the same generation that orders before this record covers neither the
@@ -464,14 +452,14 @@ describe('lifeGeneration', () => {
       { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(3), bornGeneration: 1 },
       s(5),
       false,
-      { generation: 1, mark: false },
+      marked(1),
     ],
     [
       "the marking record replayed after a peer's earlier-ordered delete of its generation",
       { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(5), bornGeneration: 1 },
       s(5),
       true,
-      { generation: 1, mark: false },
+      marked(1),
     ],
     [
       "continuing the marked life after a peer's later-ordered delete of its version",
@@ -611,7 +599,7 @@ describe('a PutItem that dropped the stamp, then a delete before the next stamp'
   const sModify = '100000000000000000300';
   const sRemove = '100000000000000000400';
 
-  test('GIVEN the stamp-less MODIFY THEN its life generation is remembered in the tombstone marker', () => {
+  test('GIVEN the stamp-less MODIFY THEN it is stamped back, and its generation is remembered in the tombstone marker', () => {
     const record = modifyRecord(
       key,
       stamped(4, ord(1, 4, PEER)),
@@ -633,6 +621,7 @@ describe('a PutItem that dropped the stamp, then a delete before the next stamp'
       generation: 1,
       expectedOrd: t.ord,
     });
+    expect(d.stamp).toMatchObject({ ord: ord(1, 5, HERE) });
   });
 
   test('GIVEN that marker WHEN the stamp-less item is deleted THEN the delete carries the right generation (not skipped)', () => {
@@ -647,5 +636,72 @@ describe('a PutItem that dropped the stamp, then a delete before the next stamp'
       'replicate',
     );
     expect(d.intent.ord).toBe(ord(1, 5, HERE, true));
+  });
+});
+
+describe('deferred writes (a peer write left on an item this region had not ordered)', () => {
+  const settings = multiActiveSettings();
+  const seq = '100000000000000000700';
+  const peerSave: WriteIntent = {
+    op: 'put',
+    key,
+    item: { ...key, version: N(3), a: S('peer'), _ddbm_ord: S(ord(0, 3, PEER)), _ddbm_ver: N(3) },
+    ord: ord(0, 3, PEER),
+    origin: PEER,
+    version: '3',
+  };
+  const deferredOn = (image: Record<string, unknown>, intent: WriteIntent = peerSave) => ({
+    ...image,
+    _ddbm_defer: S(JSON.stringify(intent)),
+    _ddbm_defo: S(intent.ord),
+  });
+  const local = { ...key, version: N(2), a: S('mine') };
+
+  test('GIVEN the deferral record THEN it is a replicator write (0 sends), decided against the local state', () => {
+    const record = modifyRecord(key, local, deferredOn(local), { sequenceNumber: seq });
+    // An unordered local life: its generation is read from the tombstone first.
+    expect(decide(record, settings)).toEqual({ kind: 'need-tombstone', key });
+    const d = expectKind(decide(record, settings, null), 'skip');
+    expect(d.reason).toBe('echo');
+    expect(d.resolve).toEqual({
+      key,
+      deferred: peerSave,
+      holds: ord(0, 2, HERE),
+      wins: true,
+      version: '2',
+      same: { a: S('mine') },
+      deferredOnItem: true,
+      sequence: sequenceOrd(seq),
+    });
+    // The deferred save ends a life nothing records yet: the life is marked first.
+    expect(d.lifeMarker).toEqual({ key, bornSequence: sequenceOrd(seq), generation: 0 });
+  });
+
+  test('GIVEN the local state orders after the deferred write THEN it is dropped, with no marker', () => {
+    const mine = { ...local, version: N(4) };
+    const record = modifyRecord(key, mine, deferredOn(mine), { sequenceNumber: seq });
+    const d = expectKind(decide(record, settings, null), 'skip');
+    expect(d.resolve).toMatchObject({ holds: ord(0, 4, HERE), wins: false });
+    expect(d.lifeMarker).toBeUndefined();
+  });
+
+  test('GIVEN an application save of an item that carries a deferral THEN it is sent and the deferral decided against it', () => {
+    const before = deferredOn(local);
+    const after = deferredOn({ ...local, version: N(3), a: S('mine again') });
+    const d = expectKind(decide(modifyRecord(key, before, after), settings, null), 'replicate');
+    expect(d.intent.ord).toBe(ord(0, 3, HERE));
+    // (0, 3, eu-west-1) vs (0, 3, us-east-1): the peer's origin sorts later and wins.
+    expect(d.resolve).toMatchObject({ holds: ord(0, 3, HERE), wins: true, version: '3' });
+  });
+
+  test('GIVEN the application deleted an item that carried a deferral THEN the deferred write is applied here afterwards', () => {
+    const d = expectKind(decide(removeRecord(key, deferredOn(local)), settings, null), 'replicate');
+    expect(d.intent.op).toBe('delete');
+    expect(d.reapply).toEqual(peerSave);
+  });
+
+  test('GIVEN a deferral that is not a write intent THEN the record is malformed, never acknowledged', () => {
+    const record = modifyRecord(key, local, { ...local, _ddbm_defer: S('{"op":"merge"}') });
+    expect(expectKind(decide(record, settings, null), 'malformed').reason).toMatch(/_ddbm_defer/);
   });
 });

@@ -1,0 +1,201 @@
+/**
+ * What a replicated change costs, in capacity units as DynamoDB bills them (bench/capacity.ts), per
+ * record per target, for two mixes of application writes at the origin: insert-heavy (70 % new
+ * items, 25 % updates, 5 % deletes) and update-heavy (10 / 85 / 5). Also the units the origin region
+ * pays per local save, and, for comparison, the article's GetItem-then-PutItem copy.
+ */
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import type { ReplicatorSettings } from '../lambda/contract';
+import { CollectingTelemetry } from '../lambda/core/telemetry';
+import { forEachBounded, processBatch } from '../lambda/replicator/process';
+import { meter, type Units } from './capacity';
+import type { BenchEnv } from './env';
+
+export interface Mix {
+  readonly name: string;
+  readonly insert: number;
+  readonly update: number;
+}
+
+export const MIXES: readonly Mix[] = [
+  { name: 'insert-heavy 70/25/5', insert: 0.7, update: 0.25 },
+  { name: 'update-heavy 10/85/5', insert: 0.1, update: 0.85 },
+];
+
+export interface CostFigures {
+  /** Write and read units per replicated record per target. */
+  readonly targetWrite: number;
+  readonly targetRead: number;
+  /** Units the origin region pays per local save (its replicator's own writes and reads). */
+  readonly originWrite: number;
+  readonly originRead: number;
+  /** Units the peers' replicators pay reading back the replicated writes (echoes): 0 expected. */
+  readonly echoWrite: number;
+  readonly records: number;
+}
+
+const SEED_KEYS = 200;
+const BATCH = 100;
+
+/** Runs `ops` application writes of `mix` in the origin, replicates them, and meters every unit. */
+export async function measureCost(
+  env: BenchEnv,
+  mode: ReplicatorSettings['mode'],
+  mix: Mix,
+  ops: number,
+): Promise<CostFigures> {
+  const [origin, ...targets] = env.regions;
+  const tables = await env.createMirrorTables({ regions: env.regions, key: env.key });
+  const write = applicationWriter(env.clients[origin], tables.table, mode);
+  // Keys that exist (and are replicated) before the measured writes, for updates and deletes.
+  const live: string[] = [];
+  for (let i = 0; i < SEED_KEYS; i += 1) live.push(await write.insert(`seed-${i}`));
+  await replicate(tables.readers[origin], env.settingsFor(tables.table, mode, origin), env.clients);
+  for (const region of targets) await tables.readers[region].pollRecords(); // their echoes: not measured
+
+  const random = env.random();
+  let created = 0;
+  for (let i = 0; i < ops; i += 1) {
+    const r = random();
+    if (r < mix.insert || live.length === 0) live.push(await write.insert(`new-${created++}`));
+    else if (r < mix.insert + mix.update) await write.update(live[Math.floor(random() * live.length)]);
+    else await write.remove(live.splice(Math.floor(random() * live.length), 1)[0]);
+  }
+
+  const originUnits: Units = { read: 0, write: 0 };
+  const targetUnits: Units = { read: 0, write: 0 };
+  const metered = meteredClients(env, origin, originUnits, targetUnits);
+  const records = await replicate(
+    tables.readers[origin],
+    env.settingsFor(tables.table, mode, origin),
+    metered,
+  );
+  const saves = records.filter((r) => r.eventName !== 'REMOVE').length;
+
+  const echoUnits: Units = { read: 0, write: 0 };
+  if (mode === 'multi-active')
+    for (const region of targets) {
+      const clients = meteredClients(env, region, echoUnits, echoUnits);
+      await replicate(tables.readers[region], env.settingsFor(tables.table, mode, region), clients);
+    }
+  const sent = records.length * targets.length;
+  return {
+    targetWrite: targetUnits.write / sent,
+    targetRead: targetUnits.read / sent,
+    originWrite: originUnits.write / saves,
+    originRead: originUnits.read / saves,
+    echoWrite: echoUnits.write,
+    records: records.length,
+  };
+}
+
+/** The article's copy over the same kind of records: GetItem, then PutItem (or DeleteItem) per target. */
+export async function measureNaiveCost(env: BenchEnv, mix: Mix, ops: number): Promise<CostFigures> {
+  const [origin, ...targets] = env.regions;
+  const tables = await env.createMirrorTables({
+    regions: env.regions,
+    key: env.key,
+    streamRegions: [origin],
+  });
+  const write = applicationWriter(env.clients[origin], tables.table, 'one-way');
+  const live: string[] = [];
+  const random = env.random();
+  let created = 0;
+  for (let i = 0; i < ops; i += 1) {
+    const r = random();
+    if (r < mix.insert || live.length === 0) live.push(await write.insert(`new-${created++}`));
+    else if (r < mix.insert + mix.update) await write.update(live[Math.floor(random() * live.length)]);
+    else await write.remove(live.splice(Math.floor(random() * live.length), 1)[0]);
+  }
+  const records = await tables.readers[origin].pollRecords();
+  const units: Units = { read: 0, write: 0 };
+  const clients = Object.fromEntries(targets.map((t) => [t, metered(t, units)]));
+  await forEachBounded(records, 10, async (rec) => {
+    for (const t of targets) {
+      const Key = rec.dynamodb!.Keys as never;
+      if (rec.eventName === 'REMOVE') {
+        await clients[t].send(new DeleteItemCommand({ TableName: tables.table, Key }));
+        continue;
+      }
+      await clients[t].send(new GetItemCommand({ TableName: tables.table, Key }));
+      await clients[t].send(
+        new PutItemCommand({ TableName: tables.table, Item: rec.dynamodb!.NewImage as never }),
+      );
+    }
+  });
+  const sent = records.length * targets.length;
+  return {
+    targetWrite: units.write / sent,
+    targetRead: units.read / sent,
+    originWrite: 0,
+    originRead: 0,
+    echoWrite: 0,
+    records: records.length,
+  };
+}
+
+/** The application's writes, per the write contract (ADD version) for multi-active tables. */
+function applicationWriter(client: DynamoDBClient, table: string, mode: ReplicatorSettings['mode']) {
+  const save = async (pk: string) => {
+    await client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: pk } },
+        UpdateExpression: mode === 'multi-active' ? 'ADD #v :one SET #d = :d' : 'SET #d = :d',
+        ExpressionAttributeNames: { '#d': 'data', ...(mode === 'multi-active' ? { '#v': 'version' } : {}) },
+        ExpressionAttributeValues: {
+          ':d': { S: `${pk} ${Math.random().toString(36).slice(2)}`.padEnd(200, '.') },
+          ...(mode === 'multi-active' ? { ':one': { N: '1' } } : {}),
+        },
+      }),
+    );
+    return pk;
+  };
+  return {
+    insert: save,
+    update: save,
+    remove: async (pk: string) => {
+      await client.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: pk } } }));
+    },
+  };
+}
+
+/** Reads everything new in a region's stream and runs its replicator over it, in Lambda-sized batches. */
+async function replicate(
+  reader: { pollRecords(): Promise<DynamoDBRecord[]> },
+  settings: ReplicatorSettings,
+  clients: Record<string, DynamoDBClient>,
+): Promise<DynamoDBRecord[]> {
+  const records = await reader.pollRecords();
+  for (let i = 0; i < records.length; i += BATCH) {
+    const res = await processBatch(
+      { Records: records.slice(i, i + BATCH) },
+      {
+        settings,
+        clients,
+        parker: { park: async () => Promise.reject(new Error('no target may be down in the benchmark')) },
+        telemetry: new CollectingTelemetry(),
+        deadline: Date.now() + 60_000,
+      },
+    );
+    if (res.batchItemFailures.length) throw new Error(`bench batch failed: ${JSON.stringify(res)}`);
+  }
+  return records;
+}
+
+function meteredClients(env: BenchEnv, home: string, homeUnits: Units, peerUnits: Units) {
+  return Object.fromEntries(env.regions.map((r) => [r, metered(r, r === home ? homeUnits : peerUnits)]));
+}
+
+function metered(region: string, units: Units): DynamoDBClient {
+  const c = new DynamoDBClient({ region });
+  meter(c, units);
+  return c;
+}
