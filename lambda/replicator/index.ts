@@ -4,7 +4,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeSettings, SETTINGS_ENV } from '../contract';
 import { PowertoolsTelemetry } from '../core/powertools-telemetry';
@@ -25,7 +24,7 @@ const clients = Object.fromEntries(
     new DynamoDBClient({ region }),
   ]),
 );
-const parker = new SqsParker(new SQSClient({ region: settings.region }), settings.peers);
+const parker = new SqsParker(settings.region, settings.peers);
 
 /** Time kept back from the invocation's budget for parking and reporting. */
 const RESERVE_MS = 5_000;
