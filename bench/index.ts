@@ -6,6 +6,7 @@
  */
 import { MIXES, measureCost, measureNaiveCost } from './cost';
 import { startBenchEnv } from './env';
+import { measureShard, type ShardShape } from './shard';
 import { measureThroughput } from './throughput';
 
 const N = Number(process.env.BENCH_RECORDS ?? 400);
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   try {
     if (wanted('cost')) await costSection(env);
     if (wanted('throughput')) await throughputSection(env);
+    if (wanted('shard')) await shardSection(env);
   } finally {
     await env.engine.stop();
   }
@@ -83,6 +85,36 @@ async function throughputSection(env: Awaited<ReturnType<typeof startBenchEnv>>)
   }));
   process.stdout.write(
     `\nThroughput on one engine, ${N} records per repetition, ${REPS} repetitions, medians\n`,
+  );
+  console.table(rows);
+}
+
+/** Cross-region latency of the farthest pair (us-east-1 ↔ ap-southeast-2). */
+const SHARD_LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 250);
+const SHAPES: ShardShape[] = [
+  { parallelization: 1, batchSize: 100, maxConcurrency: 10 },
+  { parallelization: 4, batchSize: 100, maxConcurrency: 25 },
+  { parallelization: 10, batchSize: 100, maxConcurrency: 10 },
+  { parallelization: 10, batchSize: 100, maxConcurrency: 25 },
+];
+
+async function shardSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Promise<void> {
+  const n = Number(process.env.BENCH_SHARD_RECORDS ?? 1500);
+  const figures = await measureShard(env, SHARD_LATENCY_MS, SHAPES, n);
+  const rows = [
+    {
+      measure: `ceiling: PutItem/s through the proxy, 64 in flight`,
+      'per second': Math.round(figures.ceiling),
+      'vs ceiling': fixed(1),
+    },
+    ...SHAPES.map((shape) => ({
+      measure: `one shard: record-targets/s, ParallelizationFactor ${shape.parallelization}, batch ${shape.batchSize}, ${shape.maxConcurrency} items in flight`,
+      'per second': Math.round(figures.replicated.get(shape)!),
+      'vs ceiling': fixed(figures.replicated.get(shape)! / figures.ceiling),
+    })),
+  ];
+  process.stdout.write(
+    `\nOne shard at ${SHARD_LATENCY_MS} ms per cross-region request, ${n} saves of existing items\n`,
   );
   console.table(rows);
 }

@@ -17,6 +17,11 @@ export interface FaultProxyOptions {
   readonly target?: string;
   /** The error code sent in `throttle` mode. @default 'ProvisionedThroughputExceededException' */
   readonly throttleError?: 'ProvisionedThroughputExceededException' | 'ThrottlingException';
+  /**
+   * Added to every request before it is forwarded: a cross-region round trip (70–250 ms in AWS)
+   * modelled in front of an engine on the same machine. @default 0
+   */
+  readonly latencyMs?: number;
 }
 
 export interface RegionCounters {
@@ -49,7 +54,7 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>();
   private readonly modes = new Map<string, FaultMode>();
   private readonly counters = new Map<string, RegionCounters>();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
   private readonly target: URL;
   private port = 0;
 
@@ -117,8 +122,16 @@ export class FaultProxy {
    * A client for `region` that goes through the proxy. The SDK's own retries are off by default so
    * that the code under test sees every fault and its own retry/park logic is what gets exercised.
    */
-  client(region: string, options: { readonly maxAttempts?: number } = {}): DynamoDBClient {
-    return new DynamoDBClient({ region, endpoint: this.url, maxAttempts: options.maxAttempts ?? 1 });
+  client(
+    region: string,
+    options: { readonly maxAttempts?: number; readonly maxSockets?: number } = {},
+  ): DynamoDBClient {
+    return new DynamoDBClient({
+      region,
+      endpoint: this.url,
+      maxAttempts: options.maxAttempts ?? 1,
+      ...(options.maxSockets ? { requestHandler: { httpAgent: { maxSockets: options.maxSockets } } } : {}),
+    });
   }
 
   private count(region: string, key: keyof RegionCounters): void {
@@ -138,6 +151,12 @@ export class FaultProxy {
       return;
     }
     this.count(region, 'forwarded');
+    const latency = this.options.latencyMs ?? 0;
+    if (latency > 0) setTimeout(() => this.forward(req, res), latency);
+    else this.forward(req, res);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
     const upstream = httpRequest(
       {
         host: this.target.hostname,
