@@ -122,6 +122,7 @@ async function updatesInOneShard(
         },
       }),
     );
+  };
   const keys = Array.from({ length: Math.ceil(n / 2) }, (_, i) => `k-${i}`);
   await forEachBounded(keys, 10, save);
   const created = await reader.pollRecords();
