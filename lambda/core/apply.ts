@@ -137,7 +137,7 @@ async function putMultiActive(ctx: TargetContext, intent: PutIntent): Promise<Ou
     const deferred = await defer(ctx, intent);
     if (deferred !== 'changed') return deferred;
   }
-  throw new Error(`the target item changed under every one of ${MAX_ROUNDS} attempts`);
+  return contended();
 }
 
 async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {
@@ -175,7 +175,19 @@ async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Prom
     const deferred = await defer(ctx, intent);
     if (deferred !== 'changed') return deferred;
   }
-  throw new Error(`the target item changed under every one of ${MAX_ROUNDS} attempts`);
+  return contended();
+}
+
+/**
+ * The item changed under every attempt (writes racing on one key): not a fault of the target, so it
+ * does not mark the region down; the record is parked and re-applied later.
+ */
+function contended(): Outcome {
+  return {
+    status: 'unavailable',
+    error: `the target item changed under each of ${MAX_ROUNDS} attempts`,
+    retryable: false,
+  };
 }
 
 /**
