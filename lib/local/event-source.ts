@@ -1,4 +1,4 @@
-import { randomUUID } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { MappingSettings, parseMappingProperties } from './mapping-settings';
 import { compareSequence } from './stream-reader';
@@ -87,6 +87,11 @@ export interface DynamoStreamEventSourceOptions {
   readonly pollIntervalMs?: number;
   /** Delay before the n-th retry of a batch in `start()` (not in `pollOnce`). @default 250 ms doubling to 8 s */
   readonly retryDelayMs?: (retry: number) => number;
+  /**
+   * The partition key of a record, which picks its batch lane when ParallelizationFactor > 1 (Lambda
+   * keeps one partition key's records in one lane, in order). @default - the record's whole `Keys`
+   */
+  readonly partitionKeyOf?: (record: DynamoDBRecord) => string;
 }
 
 export interface EventSourceCounters {
@@ -113,8 +118,10 @@ interface WorkItem {
   lastFunctionError?: string;
 }
 
+/** One of a shard's ParallelizationFactor lanes: batches in a lane go one at a time, in order. */
 interface Shard {
   readonly shardId: string;
+  readonly lane: number;
   readonly parentShardId?: string;
   /** Read, not yet in a batch. */
   backlog: DynamoDBRecord[];
@@ -127,8 +134,9 @@ interface Shard {
 }
 
 /**
- * Emulates a Lambda event source mapping on a DynamoDB stream: per shard, one batch in flight
- * (ParallelizationFactor 1), records in order, checkpoint only past what succeeded.
+ * Emulates a Lambda event source mapping on a DynamoDB stream: per shard, ParallelizationFactor lanes
+ * with one batch in flight each, a partition key's records always in the same lane and in order,
+ * checkpoint only past what succeeded.
  *
  * Semantics follow the Lambda developer guide (docs/platform.md#event-source-mapping): partial batch responses checkpoint at the lowest
  * reported sequence number and replay everything after it; an empty or unknown `itemIdentifier` fails the
@@ -252,29 +260,51 @@ export class DynamoStreamEventSource {
     const skip = this.settings.startingPosition === 'LATEST' && !this.firstPollDone;
     this.firstPollDone = true;
     for (const b of batches) {
-      let shard = this.shards.get(b.shardId);
-      if (!shard) {
-        shard = {
-          shardId: b.shardId,
-          parentShardId: b.parentShardId,
-          backlog: [],
-          work: [],
-          nextAttemptAt: 0,
-        };
-        this.shards.set(b.shardId, shard);
-      }
       count += b.records.length;
-      if (skip || !b.records.length) continue;
-      if (!shard.backlog.length) shard.backlogSince = now;
-      shard.backlog.push(...b.records);
+      const lanes = this.lanesOf(b.shardId, b.parentShardId);
+      if (skip) continue;
+      for (const record of b.records) {
+        const lane = lanes[this.laneOf(record)];
+        if (!lane.backlog.length) lane.backlogSince = now;
+        lane.backlog.push(record);
+      }
     }
     return count;
   }
 
-  /** At most one invocation (or one discard) on the shard; false when there was nothing to do. */
+  /** The shard's lanes, created on first sight. */
+  private lanesOf(shardId: string, parentShardId: string | undefined): Shard[] {
+    const lanes: Shard[] = [];
+    for (let lane = 0; lane < this.settings.parallelizationFactor; lane++) {
+      const id = `${shardId}/${lane}`;
+      let shard = this.shards.get(id);
+      if (!shard) {
+        shard = { shardId, lane, parentShardId, backlog: [], work: [], nextAttemptAt: 0 };
+        this.shards.set(id, shard);
+      }
+      lanes.push(shard);
+    }
+    return lanes;
+  }
+
+  private laneOf(record: DynamoDBRecord): number {
+    const n = this.settings.parallelizationFactor;
+    if (n === 1) return 0;
+    const key = this.options.partitionKeyOf?.(record) ?? JSON.stringify(record.dynamodb?.Keys ?? {});
+    return createHash('md5').update(key).digest().readUInt32BE(0) % n;
+  }
+
+  /** A child shard starts only after every lane of its parent has drained (Lambda reads parents first). */
+  private parentBusy(shard: Shard): boolean {
+    if (!shard.parentShardId) return false;
+    for (const lane of this.shards.values())
+      if (lane.shardId === shard.parentShardId && (lane.backlog.length || lane.work.length)) return true;
+    return false;
+  }
+
+  /** At most one invocation (or one discard) on the lane; false when there was nothing to do. */
   private async step(shard: Shard): Promise<boolean> {
-    const parent = shard.parentShardId ? this.shards.get(shard.parentShardId) : undefined;
-    if (parent && (parent.backlog.length || parent.work.length)) return false;
+    if (this.parentBusy(shard)) return false;
     if (!shard.work.length) {
       const batch = this.takeBatch(shard);
       if (!batch) return false;

@@ -22,7 +22,7 @@ export interface EventSourceMappingProperties {
   readonly DestinationConfig?: { readonly OnFailure?: { readonly Destination?: string } };
   /** Wait up to this long to fill a batch. @default 0 (0–300) */
   readonly MaximumBatchingWindowInSeconds?: number;
-  /** Only 1 is emulated. @default 1 */
+  /** Concurrent batches per shard; records of one partition key stay in one, in order. @default 1 (1–10) */
   readonly ParallelizationFactor?: number;
   /** @default true */
   readonly Enabled?: boolean;
@@ -43,6 +43,8 @@ export interface MappingSettings {
   /** -1 is infinite, as on AWS. */
   readonly maximumRecordAgeInSeconds: number;
   readonly maximumBatchingWindowInSeconds: number;
+  /** Streams only: batches of one shard in flight at once. */
+  readonly parallelizationFactor: number;
   readonly reportBatchItemFailures: boolean;
   /** ARN from `DestinationConfig.OnFailure.Destination`. @default - no on-failure destination */
   readonly onFailureDestination?: string;
@@ -71,6 +73,7 @@ export function parseMappingProperties(
     maximumRetryAttempts: (p.MaximumRetryAttempts as number | undefined) ?? -1,
     maximumRecordAgeInSeconds: (p.MaximumRecordAgeInSeconds as number | undefined) ?? -1,
     maximumBatchingWindowInSeconds: (p.MaximumBatchingWindowInSeconds as number | undefined) ?? 0,
+    parallelizationFactor: (p.ParallelizationFactor as number | undefined) ?? 1,
     reportBatchItemFailures: responseTypes(p).includes('ReportBatchItemFailures'),
     ...(destination !== undefined ? { onFailureDestination: destination } : {}),
     enabled: p.Enabled !== false,
@@ -82,6 +85,7 @@ const RANGES = {
   MaximumRetryAttempts: [-1, 10000],
   MaximumRecordAgeInSeconds: [-1, 604800],
   MaximumBatchingWindowInSeconds: [0, 300],
+  ParallelizationFactor: [1, 10],
 } as const;
 
 function rangeProblems(p: Readonly<Record<string, unknown>>, names: readonly (keyof typeof RANGES)[]) {
@@ -107,10 +111,6 @@ function streamProblems(p: Readonly<Record<string, unknown>>): string[] {
     p.StartingPosition !== 'LATEST'
   )
     errors.push(`StartingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(p.StartingPosition)}`);
-  if (p.ParallelizationFactor !== undefined && p.ParallelizationFactor !== 1)
-    errors.push(
-      `ParallelizationFactor ${JSON.stringify(p.ParallelizationFactor)} is not emulated locally (only 1)`,
-    );
   if (p.FilterCriteria !== undefined) errors.push('FilterCriteria is not emulated locally');
   if (p.TumblingWindowInSeconds !== undefined) errors.push('TumblingWindowInSeconds is not emulated locally');
   if (p.FunctionResponseTypes !== undefined && !Array.isArray(p.FunctionResponseTypes))

@@ -361,6 +361,9 @@ class MirrorRun {
       }),
       invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
       settings: mapping,
+      // Lambda's lanes split by partition key: one key's records stay in one lane, in order.
+      partitionKeyOf: (record) =>
+        JSON.stringify(record.dynamodb?.Keys?.[table.key.partitionKey.name] ?? null),
       streamArn: table.streamArn!,
       functionArn: local.host.functionArn,
       pollIntervalMs: this.options.pollIntervalMs ?? 250,

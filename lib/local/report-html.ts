@@ -65,7 +65,7 @@ export function renderHtml(r: RunReport): string {
       (p) =>
         `<tr><td>${esc(p.table)}</td><td>${esc(p.source)} → ${esc(p.target)}</td><td>${p.applied}</td>` +
         `<td>${ms(p.observedLag.p50)} / ${ms(p.observedLag.p99)}</td><td>${ms(p.metricLatency.p50)} / ${ms(p.metricLatency.p99)}</td>` +
-        `<td>${p.conflictsLost}</td><td>${p.parked}</td><td>${p.errors}</td></tr>`,
+        `<td>${p.conflictsLost}</td><td>${p.deferred}</td><td>${p.parked}</td><td>${p.errors}</td></tr>`,
     )
     .join('\n');
   const divergent = (r.verification?.tables ?? [])
@@ -97,7 +97,7 @@ table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3rem 
 ${r.workload ? `Workload: ${r.workload.writes} writes (${r.workload.concurrentSaves} deliberately concurrent), ${r.workload.errors} errors.` : ''}</p>
 <ul>${tables}</ul>
 <h2>Replication per pair</h2>
-<table><thead><tr><th>Table</th><th>Pair</th><th>Applied</th><th>Lag p50 / p99 (observed)</th><th>Latency p50 / p99 (metric¹)</th><th>Conflicts lost</th><th>Parked</th><th>Errors</th></tr></thead>
+<table><thead><tr><th>Table</th><th>Pair</th><th>Applied</th><th>Lag p50 / p99 (observed)</th><th>Latency p50 / p99 (metric¹)</th><th>Conflicts lost</th><th>Deferred</th><th>Parked</th><th>Errors</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

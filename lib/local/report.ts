@@ -28,6 +28,7 @@ const PAIR_COLUMN = {
   RecordsSkippedStale: 'staleSkipped',
   ConflictsLost: 'conflictsLost',
   RecordsParked: 'parked',
+  RecordsDeferred: 'deferred',
   Errors: 'errors',
   ReplicationLatency: 'latency',
 } as const satisfies Record<PerTargetMetric, keyof PairAccumulator>;
@@ -40,6 +41,8 @@ export interface PairFigures {
   readonly staleSkipped: number;
   readonly conflictsLost: number;
   readonly parked: number;
+  /** Met an item the target had not ordered yet: left for the target region to decide (no wait). */
+  readonly deferred: number;
   readonly errors: number;
   /**
    * From the replicator's ReplicationLatency metric (stream record creation → applied), ms. On DynamoDB
@@ -70,6 +73,7 @@ interface PairAccumulator {
   staleSkipped: number;
   conflictsLost: number;
   parked: number;
+  deferred: number;
   errors: number;
   latency: number[];
   lag: number[];
@@ -99,7 +103,16 @@ export class StatsCollector {
     if (!p)
       this.pairs.set(
         k,
-        (p = { applied: 0, staleSkipped: 0, conflictsLost: 0, parked: 0, errors: 0, latency: [], lag: [] }),
+        (p = {
+          applied: 0,
+          staleSkipped: 0,
+          conflictsLost: 0,
+          parked: 0,
+          deferred: 0,
+          errors: 0,
+          latency: [],
+          lag: [],
+        }),
       );
     return p;
   }
@@ -162,6 +175,7 @@ export class StatsCollector {
           staleSkipped: p.staleSkipped,
           conflictsLost: p.conflictsLost,
           parked: p.parked,
+          deferred: p.deferred,
           errors: p.errors,
           metricLatency: percentiles(p.latency),
           observedLag: percentiles(p.lag),

@@ -32,7 +32,17 @@ export function progressBar(done: number, total: number, width = 30): string {
 
 /** The table of figures, one row per table and source → target pair. */
 export function renderPairs(pairs: readonly PairFigures[]): string[] {
-  const head = ['table', 'source → target', 'applied', 'lag p50', 'lag p99', 'conflicts', 'parked', 'errors'];
+  const head = [
+    'table',
+    'source → target',
+    'applied',
+    'lag p50',
+    'lag p99',
+    'conflicts',
+    'deferred',
+    'parked',
+    'errors',
+  ];
   const rows = pairs.map((p) => {
     // Lag sampled from outside only: the replicator's latency metric is measured from the stream
     // record's ApproximateCreationDateTime, which DynamoDB Local rounds to the minute (docs/platform.md#dynamodb-local).
@@ -44,6 +54,7 @@ export function renderPairs(pairs: readonly PairFigures[]): string[] {
       fmtMs(lat.p50),
       fmtMs(lat.p99),
       String(p.conflictsLost),
+      String(p.deferred),
       String(p.parked),
       String(p.errors),
     ];

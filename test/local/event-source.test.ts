@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { DynamoStreamEventSource, ShardSource, StreamOnFailureRecord } from '../../lib/local/event-source';
@@ -436,5 +437,65 @@ describe('DynamoStreamEventSource on a DynamoDB Local stream', () => {
       ['b', 'c'],
     ]);
     expect(source.counters).toMatchObject({ batches: 2, partialFailures: 1 });
+  });
+});
+
+describe('ParallelizationFactor', () => {
+  /** Records 1..n over `keys` partition keys (record i is a change of key i % keys). */
+  const changes = (n: number, keys: number) =>
+    Array.from({ length: n }, (_, i) => {
+      const r = record(i + 1);
+      return { ...r, dynamodb: { ...r.dynamodb, Keys: { pk: { S: `key${(i + 1) % keys}` } } } };
+    });
+  const keyOf = (n: number, keys: number) => `key${n % keys}`;
+
+  test('splits a shard into lanes by partition key: each key stays in one lane, in stream order', async () => {
+    // GIVEN 40 changes of 8 keys on one shard, and ParallelizationFactor 4
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: changes(40, 8) }]),
+      { ...rbif, ParallelizationFactor: 4, BatchSize: 5 },
+      () => undefined,
+    );
+    // WHEN drained
+    await h.source.drain();
+    // THEN every record was delivered once, and the batches of any one key come in stream order
+    expect(h.calls.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    for (let k = 0; k < 8; k++) {
+      const seen = h.calls.flat().filter((n) => keyOf(n, 8) === `key${k}`);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    }
+    // AND no batch mixes lanes (Lambda's split is by a hash of the partition key), several lanes were used
+    const lane = (n: number) =>
+      createHash('md5')
+        .update(JSON.stringify({ pk: { S: keyOf(n, 8) } }))
+        .digest()
+        .readUInt32BE(0) % 4;
+    for (const batch of h.calls) expect(new Set(batch.map(lane)).size).toBe(1);
+    expect(new Set(h.calls.map((b) => lane(b[0]))).size).toBeGreaterThan(1);
+  });
+
+  test('a lane that keeps failing holds only its own keys; the other lanes go on', async () => {
+    // GIVEN two keys in different lanes, and a function that fails every batch holding key0's records
+    const records = changes(20, 2);
+    let poisoned = true;
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records }]),
+      { ...rbif, ParallelizationFactor: 10, MaximumRetryAttempts: 2, BatchSize: 100 },
+      (event) => {
+        const bad = event.Records.filter((r) => r.dynamodb!.Keys!.pk.S === 'key0');
+        return poisoned && bad.length ? fail(Number(bad[0].dynamodb!.SequenceNumber!.slice(-3))) : undefined;
+      },
+    );
+    // WHEN drained
+    await h.source.drain();
+    poisoned = false;
+    // THEN every key1 record was delivered, and key0's batch was retried, then discarded to no destination
+    const delivered = h.calls.flat();
+    expect(
+      records
+        .filter((r) => r.dynamodb!.Keys!.pk.S === 'key1')
+        .every((r) => delivered.includes(Number(r.dynamodb!.SequenceNumber!.slice(-3)))),
+    ).toBe(true);
+    expect(h.source.counters.onFailure).toBe(1);
   });
 });

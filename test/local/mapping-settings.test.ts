@@ -6,11 +6,11 @@ describe('parseMappingProperties', () => {
       parseMappingProperties({
         BatchSize: 0,
         MaximumRetryAttempts: 10001,
-        ParallelizationFactor: 2,
+        ParallelizationFactor: 11,
         FunctionResponseTypes: ['Nope'],
       }),
     ).toThrow(
-      /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor 2.*FunctionResponseTypes has unknown values \["Nope"\]/,
+      /BatchSize must be an integer from 1 to 10000, got 0.*MaximumRetryAttempts must be an integer from -1 to 10000, got 10001.*ParallelizationFactor must be an integer from 1 to 10, got 11.*FunctionResponseTypes has unknown values \["Nope"\]/,
     );
   });
 
@@ -22,6 +22,7 @@ describe('parseMappingProperties', () => {
       maximumRetryAttempts: -1,
       maximumRecordAgeInSeconds: -1,
       maximumBatchingWindowInSeconds: 0,
+      parallelizationFactor: 1,
       reportBatchItemFailures: false,
       enabled: true,
     });
@@ -40,6 +41,7 @@ describe('parseMappingProperties', () => {
       MaximumRecordAgeInSeconds: 86400,
       MaximumRetryAttempts: 10,
       StartingPosition: 'LATEST',
+      ParallelizationFactor: 4,
     };
     // WHEN parsed THEN every setting the emulator uses is there
     expect(parseMappingProperties(properties)).toEqual({
@@ -49,6 +51,7 @@ describe('parseMappingProperties', () => {
       maximumRetryAttempts: 10,
       maximumRecordAgeInSeconds: 86400,
       maximumBatchingWindowInSeconds: 0,
+      parallelizationFactor: 4,
       reportBatchItemFailures: true,
       onFailureDestination: 'arn:aws:sqs:eu-west-1:000000000000:failed',
       enabled: true,
