@@ -27,6 +27,8 @@ export interface StartArgs {
   readonly rate?: number;
   readonly duration?: number;
   readonly seed?: number;
+  readonly conflictRate?: number;
+  readonly latency?: number;
   readonly keep: boolean;
   readonly help: boolean;
 }
@@ -46,6 +48,10 @@ Options:
   --rate N          workload operations per second (default: 20)
   --duration S      workload duration in seconds (default: 15)
   --seed N          workload seed (default: 1)
+  --conflict-rate R share of multi-active operations that save one item in two regions at
+                    once (default: 0.15; 0 for none)
+  --latency MS      added to every call a replicator makes to another region, as a
+                    cross-region round trip would (default: 0)
   --keep            keep everything running after the demo, until Ctrl-C
   -h, --help        this text
 
@@ -107,6 +113,14 @@ export function parseArgs(argv: readonly string[]): StartArgs {
       case '--seed':
         out.seed = num(flag, value(), true, 0);
         break;
+      case '--conflict-rate':
+        out.conflictRate = num(flag, value(), false, 0);
+        if (out.conflictRate > 0.65)
+          throw new UsageError(`--conflict-rate needs a share from 0 to 0.65, got ${out.conflictRate}`);
+        break;
+      case '--latency':
+        out.latency = num(flag, value(), true, 0);
+        break;
       case '--keep':
         out.keep = true;
         break;
@@ -150,7 +164,9 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(args.rate ? { rate: args.rate } : {}),
       ...(args.duration ? { durationSeconds: args.duration } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.conflictRate !== undefined ? { conflictRate: args.conflictRate } : {}),
     },
+    ...(args.latency ? { crossRegionLatencyMs: args.latency } : {}),
     out,
     keep: args.keep,
     signal: interrupt.signal,

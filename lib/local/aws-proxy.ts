@@ -40,6 +40,11 @@ export interface AwsProxyOptions {
   readonly onCall?: (call: { service: AwsService; operation: string; permissions: Permission[] }) => void;
   /** @default 0 - a free port */
   readonly port?: number;
+  /**
+   * Added to every DynamoDB call signed for another region than the function's own: a cross-region
+   * round trip (70–250 ms in AWS), which an engine on the same machine does not have. @default 0
+   */
+  readonly crossRegionLatencyMs?: number;
 }
 
 export class AwsProxy {
@@ -136,6 +141,9 @@ export class AwsProxy {
     }
 
     if (target.service === 'sqs') return this.sqs(target.operation, input, res);
+    const latency =
+      signedRegion && signedRegion !== this.options.region ? this.options.crossRegionLatencyMs : 0;
+    if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     this.forward(req, body, res);
   }
 

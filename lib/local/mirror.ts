@@ -58,6 +58,11 @@ export interface LocalMirrorOptions {
   readonly keep?: boolean;
   /** Lambda polls a shard about 4 times a second (docs/platform.md#event-source-mapping). @default 250 */
   readonly pollIntervalMs?: number;
+  /**
+   * Delay added to every call a function makes to another region's tables, as a cross-region round
+   * trip would (70–250 ms in AWS). @default 0
+   */
+  readonly crossRegionLatencyMs?: number;
 }
 
 export interface RunResult {
@@ -329,6 +334,9 @@ class MirrorRun {
       memorySizeMb: fn.memoryMB,
       credentials: LOCAL_CREDENTIALS,
       dynamoEndpoint: this.endpoint,
+      ...(this.options.crossRegionLatencyMs
+        ? { crossRegionLatencyMs: this.options.crossRegionLatencyMs }
+        : {}),
       policies: fn.policies,
       queues: this.queues,
       onDenied: (e) => this.onDenied(e),

@@ -30,9 +30,26 @@ export interface WorkloadOptions {
   readonly durationSeconds: number;
   /** Wall-clock base for time-valued attributes (TTL), epoch ms; fixed in tests. @default Date.now() at planning */
   readonly epochMs?: number;
+  /**
+   * Share of multi-active operations that save one item in two regions at the same moment (each such
+   * conflict is two saves). Conflict-rich by default, so the demo shows conflicts being resolved.
+   * @default 0.15
+   */
+  readonly conflictRate?: number;
+  /** Share of multi-active operations that delete an item. @default 0.1 */
+  readonly deleteRate?: number;
 }
 
-export const WORKLOAD_DEFAULTS: WorkloadOptions = { seed: 1, rate: 20, durationSeconds: 15 };
+export const WORKLOAD_DEFAULTS: WorkloadOptions = {
+  seed: 1,
+  rate: 20,
+  durationSeconds: 15,
+  conflictRate: 0.15,
+  deleteRate: 0.1,
+};
+
+/** Share of multi-active operations that create an item (a fifth of them re-create a deleted one). */
+const CREATE_RATE = 0.25;
 
 export type OpKind = 'create' | 'edit' | 'save' | 'delete';
 
@@ -151,7 +168,13 @@ export function planWorkload(
 ): PlannedOp[] {
   const o = { ...WORKLOAD_DEFAULTS, ...options };
   if (!tables.length) return [];
-  const planner = new WorkloadPlanner(tables, o.seed, o.epochMs ?? Date.now());
+  const conflictRate = o.conflictRate ?? 0.15;
+  const deleteRate = o.deleteRate ?? 0.1;
+  if (!(conflictRate >= 0 && deleteRate >= 0 && CREATE_RATE + conflictRate + deleteRate <= 1))
+    throw new Error(
+      `conflict rate ${conflictRate} and delete rate ${deleteRate} must be at least 0 and leave room for creates (${CREATE_RATE}): their sum may be at most ${1 - CREATE_RATE}`,
+    );
+  const planner = new WorkloadPlanner(tables, o.seed, o.epochMs ?? Date.now(), { conflictRate, deleteRate });
   const total = Math.max(1, Math.round(o.rate * o.durationSeconds));
   for (let i = 0; i < total; i++) planner.step(Math.round((i * 1000) / o.rate));
   return planner.ops;
@@ -169,6 +192,7 @@ class WorkloadPlanner {
     private readonly tables: readonly TableModel[],
     private readonly seed: number,
     private readonly epochMs: number,
+    private readonly rates: { readonly conflictRate: number; readonly deleteRate: number },
   ) {
     this.rand = prng(seed);
     for (const t of tables) {
@@ -200,19 +224,20 @@ class WorkloadPlanner {
     existing: number | undefined,
   ): void {
     const region = t.regions[Math.floor(this.rand() * t.regions.length)];
-    if (existing === undefined || roll < 0.25) {
+    const conflictUpTo = CREATE_RATE + this.rates.conflictRate;
+    if (existing === undefined || roll < CREATE_RATE) {
       // A new session, or (one time in five) a deleted one coming back: the generation rule's case.
       const dead = [...Array(this.next.get(t.name)!).keys()].filter((k) => !this.live.get(t.name)!.has(k));
       const n =
         dead.length && this.rand() < 0.2 ? dead[Math.floor(this.rand() * dead.length)] : this.fresh(t);
       this.write(t, this.born(t, n), region, at, 'save');
-    } else if (roll < 0.4 && t.regions.length > 1) {
+    } else if (roll < conflictUpTo && t.regions.length > 1) {
       // The same session saved at the same moment in two regions: one of the two loses everywhere.
       const others = t.regions.filter((r) => r !== region);
       const other = others[Math.floor(this.rand() * (t.regions.length - 1))];
       this.group += 1;
       for (const r of [region, other]) this.write(t, existing, r, at, 'save', this.group);
-    } else if (roll < 0.5) {
+    } else if (roll < conflictUpTo + this.rates.deleteRate) {
       this.remove(t, existing, region, at);
     } else {
       this.write(t, existing, region, at, 'save');

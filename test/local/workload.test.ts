@@ -86,3 +86,24 @@ describe('workload plan', () => {
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });
+
+describe('workload conflict and delete rates', () => {
+  const concurrent = (ops: ReturnType<typeof planWorkload>) => ops.filter((o) => o.concurrentGroup).length;
+
+  test('the conflict rate sets how many multi-active operations are concurrent saves in two regions', () => {
+    // GIVEN the same seed WHEN planned without conflicts, with the default and with more
+    const none = planWorkload([sessions], { rate: 100, durationSeconds: 10, conflictRate: 0, epochMs: 0 });
+    const usual = planWorkload([sessions], { rate: 100, durationSeconds: 10, epochMs: 0 });
+    const many = planWorkload([sessions], { rate: 100, durationSeconds: 10, conflictRate: 0.5, epochMs: 0 });
+    // THEN none has no concurrent saves, and the counts grow with the rate
+    expect(concurrent(none)).toBe(0);
+    expect(concurrent(usual)).toBeGreaterThan(0);
+    expect(concurrent(many)).toBeGreaterThan(concurrent(usual));
+  });
+
+  test('rates that leave no room for creates are refused, naming both', () => {
+    expect(() => planWorkload([sessions], { conflictRate: 0.6, deleteRate: 0.3 })).toThrow(
+      /conflict rate 0.6 and delete rate 0.3/,
+    );
+  });
+});
