@@ -3,6 +3,8 @@ import { sleep, WRITE_ID, WriteSample } from './workload';
 
 export interface LagObservation {
   readonly table: string;
+  /** The write's id: one write has an observation per target. */
+  readonly writeId: string;
   readonly origin: string;
   readonly target: string;
   /** ms from the write's acknowledgement to the item being visible in the target. */
@@ -33,7 +35,7 @@ export class LagSampler {
       readonly maxPending?: number;
       /** @default 30000 */
       readonly timeoutMs?: number;
-      /** @default 100 */
+      /** Between probe rounds; a round waits for the previous one, so lag is measured to about this. @default 100 */
       readonly intervalMs?: number;
       readonly onObservation?: (o: LagObservation) => void;
     },
@@ -92,6 +94,7 @@ export class LagSampler {
               const at = Date.now();
               const o = {
                 table: p.sample.table,
+                writeId: p.sample.writeId,
                 origin: p.sample.origin,
                 target: p.target,
                 lagMs: at - p.sample.writtenAt,

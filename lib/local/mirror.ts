@@ -63,6 +63,11 @@ export interface LocalMirrorOptions {
    * trip would (70–250 ms in AWS). @default 0
    */
   readonly crossRegionLatencyMs?: number;
+  /**
+   * Lag is measured on one write in `every`, probed every `intervalMs` (each probe is a read the
+   * engine serves too). @default { every: 2, intervalMs: 150 }
+   */
+  readonly lagSampling?: { readonly every?: number; readonly intervalMs?: number };
 }
 
 export interface RunResult {
@@ -186,8 +191,8 @@ class MirrorRun {
   async runWorkload(): Promise<void> {
     const sampler = new LagSampler({
       clientFor: (region) => this.clientFor(region),
-      every: 2,
-      intervalMs: 150,
+      every: this.options.lagSampling?.every ?? 2,
+      intervalMs: this.options.lagSampling?.intervalMs ?? 150,
       maxPending: 200,
       onObservation: (o) => this.stats.addLag(o),
     });

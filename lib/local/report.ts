@@ -215,6 +215,8 @@ export interface RunReport {
   readonly lagSeries: readonly {
     readonly t: number;
     readonly table: string;
+    /** One write has an entry per target it reached. */
+    readonly writeId: string;
     readonly origin: string;
     readonly target: string;
     readonly lagMs: number;
@@ -268,6 +270,7 @@ export function buildReport(args: {
     lagSeries: args.stats.lagSeries.map((o) => ({
       t: o.at - args.startedAt,
       table: o.table,
+      writeId: o.writeId,
       origin: o.origin,
       target: o.target,
       lagMs: o.lagMs,

@@ -57,7 +57,14 @@ describe('StatsCollector', () => {
       ),
       { source: 'us-east-1' },
     );
-    stats.addLag({ table: 'Sessions', origin: 'eu-west-1', target: 'us-east-1', lagMs: 250, at: Date.now() });
+    stats.addLag({
+      table: 'Sessions',
+      writeId: 'w',
+      origin: 'eu-west-1',
+      target: 'us-east-1',
+      lagMs: 250,
+      at: Date.now(),
+    });
     // THEN each metric lands in its pair's column, and the lag in the other pair
     const figures = stats.figures();
     expect(figures).toHaveLength(2);
@@ -86,8 +93,22 @@ describe('report files', () => {
     const stats = new StatsCollector();
     stats.declarePairs(tables);
     const now = Date.now();
-    stats.addLag({ table: 'Sessions', origin: 'us-east-1', target: 'eu-west-1', lagMs: 120, at: now });
-    stats.addLag({ table: 'Sessions', origin: 'us-east-1', target: 'eu-west-1', lagMs: 80, at: now + 500 });
+    stats.addLag({
+      table: 'Sessions',
+      writeId: 'w',
+      origin: 'us-east-1',
+      target: 'eu-west-1',
+      lagMs: 120,
+      at: now,
+    });
+    stats.addLag({
+      table: 'Sessions',
+      writeId: 'w',
+      origin: 'us-east-1',
+      target: 'eu-west-1',
+      lagMs: 80,
+      at: now + 500,
+    });
     // WHEN the report is built and written
     const report = buildReport({
       plan,
