@@ -4,6 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { METRIC_NAMESPACE, METRIC_SERVICE, TOMBSTONE_ATTRIBUTES } from '../../lambda/contract';
 
@@ -20,6 +21,27 @@ export const FUNCTION_DEFAULTS = {
   /** Powertools `service`, the default metric dimension of both functions. */
   serviceName: METRIC_SERVICE,
 } as const;
+
+/**
+ * How the function bundles are built (esbuild, at synth). Measured by `npm run bench` (bundle size and
+ * module init):
+ * - ES module builds first: they tree-shake (zod/mini and the SDK's `dist-es` shrink the bundle).
+ * - The DynamoDB client, the hot path, is bundled: the version package-lock.json pins, and one minified
+ *   file starts faster than the runtime's unbundled SDK (docs/platform.md#cdk-and-nag). The SQS client,
+ *   used only to park a record for an unreachable target, is left to the Lambda runtime's SDK and
+ *   loaded on the first park.
+ * - Lambda hands functions their credentials in the environment: the default provider chain (SSO,
+ *   STS web identity, IMDS, profiles; a fifth of the bundle) is replaced by the environment provider.
+ */
+export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  externalModules: ['@aws-sdk/client-sqs'],
+  esbuildArgs: {
+    '--alias:@aws-sdk/credential-provider-node': './lambda/core/lambda-credentials.ts',
+  },
+};
 
 /** Replicator behaviour written into `DDBM_SETTINGS`. */
 export const REPLICATOR_SETTINGS_DEFAULTS = {

@@ -24,6 +24,7 @@ import {
   QUEUE_DEFAULTS,
   REPLICATOR_SETTINGS_DEFAULTS,
   STREAM_EVENT_SOURCE_DEFAULTS,
+  FUNCTION_BUNDLING,
 } from './defaults';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
@@ -250,17 +251,20 @@ export class Replicator extends Construct {
     parked: iam.PolicyStatement[];
   } {
     const name = mirrored.model.name;
-    // Writes to every peer, one TransactWriteItems per record (authorised per contained action): the
-    // item's conditional Put or Delete, and on the tombstone a ConditionCheck or an Update (an Update,
-    // not a Put, so the target's own life marker on the same tombstone item survives).
+    const multiActive = mirrored.model.mode === 'multi-active';
+    // At every peer (docs/replication.md, "Applying at a peer"): a save is a conditional PutItem, a delete
+    // a DeleteItem with the tombstone's UpdateItem (inside one transaction, which each contained action
+    // authorises; an Update, not a Put, so the peer's own life marker survives). A save that created the
+    // item reads the tombstone after it (GetItem). Multi-active: a write that meets an item its region has
+    // not ordered is deferred on it (UpdateItem).
     const peerWrites = new iam.PolicyStatement({
       sid: 'WritePeerTables',
-      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...(multiActive ? ['dynamodb:UpdateItem'] : [])],
       resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, name)),
     });
     const peerTombstoneUpdates = new iam.PolicyStatement({
       sid: 'WritePeerTombstones',
-      actions: ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name))),
     });
     const replicator = [
@@ -280,13 +284,15 @@ export class Replicator extends Construct {
         resources: this.parkingQueues.map((p) => p.queue.queueArn),
       }),
     ];
-    if (mirrored.model.mode === 'multi-active') {
+    if (multiActive) {
       replicator.push(
-        // Stamps (UpdateItem) and, for a local delete, removing a peer's save that slipped into the
-        // gap before the tombstone (DeleteItem inside the tombstone transaction).
+        // In its own region (docs/replication.md, "How a local change gets its order key", "Deferred
+        // writes"): stamps and deferral updates (UpdateItem), the look for a gap item after a local delete
+        // (GetItem) and its removal (DeleteItem), and deciding a deferred write (PutItem, or a DeleteItem
+        // with the tombstone in one transaction).
         new iam.PolicyStatement({
           sid: 'OwnItems',
-          actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           resources: [mirrored.table.tableArn],
         }),
         // Local tombstones and life markers: a consistent read, then conditional updates.
@@ -403,16 +409,7 @@ export class Replicator extends Construct {
       logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Bundle everything, AWS SDK v3 included, so the deployed SDK is the one package-lock.json pins
-        // (not whatever the runtime ships) and cold starts load one minified file.
-        externalModules: [],
-        // ES module builds first: they tree-shake (zod/mini and the SDK's dist-es shrink the bundle).
-        mainFields: ['module', 'main'],
-        forceDockerBundling: false,
-      },
+      bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
       environment: {
         [SETTINGS_ENV]: encodeSettings(this.settings),
         POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,

@@ -260,6 +260,9 @@ export class FunctionHost {
  * credentials and the local endpoints. Nothing leaks from the host's own environment but PATH (no profile,
  * no real credentials).
  */
+/** Where the Lambda runtime's SDK comes from locally: this project's node_modules. */
+const RUNTIME_NODE_PATH = join(__dirname, '..', '..', 'node_modules');
+
 export function lambdaEnvironment(options: FunctionHostOptions): Record<string, string> {
   const credentials = options.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' };
   const name = options.functionName;
@@ -271,6 +274,9 @@ export function lambdaEnvironment(options: FunctionHostOptions): Record<string, 
     _HANDLER: options.handler,
     LAMBDA_TASK_ROOT: options.codeDirectory,
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+    // The runtime's AWS SDK, which a bundle may leave out (lib/constructs/defaults.ts, FUNCTION_BUNDLING):
+    // on Lambda it is on NODE_PATH; here the project's own copy stands in for it.
+    NODE_PATH: RUNTIME_NODE_PATH,
     AWS_LAMBDA_FUNCTION_NAME: name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySizeMb ?? 128),
