@@ -42,7 +42,7 @@ export const DASHBOARD_ROWS: readonly (readonly (readonly GraphLine[])[])[] = [
   [['ReplicationLatency'], ['RecordsApplied'], ['RecordsSkippedStale']],
   [
     ['ConflictsLost', 'ContractViolations'],
-    ['RecordsParked'],
+    ['RecordsDeferred', 'DeferredResolved', 'RecordsParked'],
     ['FunctionErrors', 'Errors', 'MalformedRecords'],
   ],
 ];

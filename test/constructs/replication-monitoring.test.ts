@@ -136,7 +136,7 @@ describe('ReplicationMonitoring', () => {
     expect(titles).toEqual(
       expect.arrayContaining([
         'Stories: Replication latency (stream record created → applied) per target, p99 (ms)',
-        'Sessions: Conflicts lost per target, Write-contract violations',
+        'Sessions: Conflicts lost, Write-contract violations',
         'Sessions: Function errors, Errors, Malformed records',
       ]),
     );

@@ -74,33 +74,38 @@ describe('Replicator', () => {
       });
     });
 
-    test('puts and deletes items only on the peer tables; deletes its own items only for the local-delete gap', () => {
-      const peerTables = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions'));
-      expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(peerTables);
-      const deletes = resourcesFor(statements, 'dynamodb:DeleteItem');
-      expect(deletes.filter((r) => r.startsWith('arn:')).sort()).toEqual(peerTables);
-      expect(deletes.filter((r) => !r.startsWith('arn:'))).toEqual([
-        expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/),
-      ]);
-      expect([...resourcesFor(statements, 'dynamodb:PutItem'), ...deletes]).not.toContainEqual(
-        expect.stringMatching(/:eu-west-1:|tombstones/i),
+    const peerTables = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions'));
+    const peerTombstones = ['ap-southeast-2', 'us-east-1'].map((r) => peerArn(r, 'Sessions-ddbm-tombstones'));
+    const ownTable = expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/);
+    const ownTombstones = expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/);
+    const local = (resources: string[]) => resources.filter((r) => !r.startsWith('arn:'));
+    const peers = (resources: string[]) => resources.filter((r) => r.startsWith('arn:')).sort();
+
+    test('puts, defers on and deletes items of its peers and its own table only; never of another table', () => {
+      // Peers: the conditional save, the deferral, the delete. Own table: deciding deferred writes,
+      // the stamp, the gap look and removal after a local delete (docs/replication.md).
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+        expect(peers(resourcesFor(statements, action)).filter((r) => !/tombstones/.test(r))).toEqual(
+          peerTables,
+        );
+        expect(local(resourcesFor(statements, action))).toContainEqual(ownTable);
+      }
+      expect(resourcesFor(statements, 'dynamodb:PutItem')).not.toContainEqual(
+        expect.stringMatching(/tombstones/i),
+      );
+      expect(resourcesFor(statements, 'dynamodb:DeleteItem')).not.toContainEqual(
+        expect.stringMatching(/tombstones/i),
       );
     });
 
-    test('checks and updates tombstones on the peers, updates its own items and tombstones, reads only its own tombstones', () => {
-      const peerTombstones = ['ap-southeast-2', 'us-east-1'].map((r) =>
-        peerArn(r, 'Sessions-ddbm-tombstones'),
-      );
-      expect(resourcesFor(statements, 'dynamodb:ConditionCheckItem').sort()).toEqual(peerTombstones);
-      const updates = resourcesFor(statements, 'dynamodb:UpdateItem');
-      expect(updates.filter((r) => r.startsWith('arn:')).sort()).toEqual(peerTombstones);
-      expect(updates.filter((r) => !r.startsWith('arn:')).sort()).toEqual([
-        expect.stringMatching(/^<SessionsTable[^.]*\.Arn>$/),
-        expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
-      ]);
-      expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([
-        expect.stringMatching(/^<SessionsTombstones.*\.Arn>$/),
-      ]);
+    test('reads and updates tombstones on the peers and its own; no transaction condition checks any more', () => {
+      expect(peers(resourcesFor(statements, 'dynamodb:GetItem')).sort()).toEqual(peerTombstones);
+      expect(
+        peers(resourcesFor(statements, 'dynamodb:UpdateItem')).filter((r) => /tombstones/.test(r)),
+      ).toEqual(peerTombstones);
+      expect(local(resourcesFor(statements, 'dynamodb:GetItem')).sort()).toEqual([ownTable, ownTombstones]);
+      expect(local(resourcesFor(statements, 'dynamodb:UpdateItem'))).toContainEqual(ownTombstones);
+      expect(resourcesFor(statements, 'dynamodb:ConditionCheckItem')).toEqual([]);
     });
 
     test('reads only its own stream; ListStreams alone uses "*" (no resource-level permissions)', () => {
@@ -160,9 +165,16 @@ describe('Replicator', () => {
     test('lets the parked consumer write to the same peers and consume every parking queue in batches of 10', () => {
       const parked = roleStatements(template, logicalId(replicator.parkedRole));
       expect(resourcesFor(parked, 'dynamodb:PutItem').sort()).toEqual(
-        resourcesFor(statements, 'dynamodb:PutItem').sort(),
+        peers(resourcesFor(statements, 'dynamodb:PutItem')),
       );
+      // The same writes as the replicator's at the peers (deferrals included), nothing in its own region.
       expect(resourcesFor(parked, 'dynamodb:UpdateItem').sort()).toEqual([
+        peerArn('ap-southeast-2', 'Sessions'),
+        peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
+        peerArn('us-east-1', 'Sessions'),
+        peerArn('us-east-1', 'Sessions-ddbm-tombstones'),
+      ]);
+      expect(resourcesFor(parked, 'dynamodb:GetItem').sort()).toEqual([
         peerArn('ap-southeast-2', 'Sessions-ddbm-tombstones'),
         peerArn('us-east-1', 'Sessions-ddbm-tombstones'),
       ]);
@@ -263,7 +275,7 @@ describe('Replicator', () => {
     const { template, replicator } = synth(oneWayTable({ excludeAttributes: ['secret'] }), 'us-east-1');
     const statements = roleStatements(template, logicalId(replicator.role));
 
-    test('writes to the replicas only (tombstones by check and update) and has no own-table or own-tombstone access', () => {
+    test('writes to the replicas only (tombstones read after an insert, updated by a delete) and has no own-table or own-tombstone access', () => {
       const expected = ['ap-southeast-2', 'eu-west-1'].map((r) => peerArn(r, 'Stories'));
       expect(resourcesFor(statements, 'dynamodb:PutItem').sort()).toEqual(expected);
       expect(resourcesFor(statements, 'dynamodb:DeleteItem').sort()).toEqual(expected);
@@ -271,7 +283,11 @@ describe('Replicator', () => {
         peerArn('ap-southeast-2', 'Stories-ddbm-tombstones'),
         peerArn('eu-west-1', 'Stories-ddbm-tombstones'),
       ]);
-      expect(resourcesFor(statements, 'dynamodb:GetItem')).toEqual([]);
+      // No deferrals on one-way tables: the source is the only writer.
+      expect(resourcesFor(statements, 'dynamodb:GetItem').sort()).toEqual([
+        peerArn('ap-southeast-2', 'Stories-ddbm-tombstones'),
+        peerArn('eu-west-1', 'Stories-ddbm-tombstones'),
+      ]);
       expectLeastPrivilege(statements);
     });
 
