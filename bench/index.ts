@@ -11,7 +11,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { loadConfig } from '../lib/config/load';
 import { readAssembly } from '../lib/local/assembly';
+import type { LocalPlan } from '../lib/local/plan';
 import { synthesize } from '../lib/local/synth';
+import { measureBundles } from './bundle';
 import { measureLag, type LagFigures } from './lag';
 import { measureShard, type ShardShape } from './shard';
 import { measureThroughput } from './throughput';
@@ -30,7 +32,9 @@ async function main(): Promise<void> {
     if (wanted('cost')) await costSection(env);
     if (wanted('throughput')) await throughputSection(env);
     if (wanted('shard')) await shardSection(env);
-    if (wanted('lag')) await lagSection(env);
+    const plan = wanted('bundle') || wanted('lag') ? await synthesizeExample() : undefined;
+    if (plan && wanted('bundle')) bundleSection(plan);
+    if (plan && wanted('lag')) await lagSection(env, plan);
   } finally {
     await env.engine.stop();
   }
@@ -131,13 +135,37 @@ async function shardSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Pro
 const LAG = { rate: 100, durationSeconds: 30, latencyMs: 80, conflictRate: 0.05, deleteRate: 0.1 };
 const LAG_SWEEP = [100, 200, 300, 400];
 
-async function lagSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Promise<void> {
-  const root = join(__dirname, '..');
-  const configPath = join(root, 'mirror.config.yaml');
-  const plan = readAssembly(
-    await synthesize({ configPath, cwd: root, outdir: mkdtempSync(join(tmpdir(), 'ddbm-bench-cdk-')) }),
+const ROOT = join(__dirname, '..');
+const CONFIG = join(ROOT, 'mirror.config.yaml');
+
+/** The example app, synthesized as `cdk synth` would: the bundles and templates the sections use. */
+async function synthesizeExample(): Promise<LocalPlan> {
+  return readAssembly(
+    await synthesize({
+      configPath: CONFIG,
+      cwd: ROOT,
+      outdir: mkdtempSync(join(tmpdir(), 'ddbm-bench-cdk-')),
+    }),
   );
-  const tables = loadConfig(configPath).tables.filter((t) => t.mode === 'multi-active');
+}
+
+/** Goals: at most 300 kB and 100 ms of module init (Lambda bills and waits for init on every cold start). */
+function bundleSection(plan: LocalPlan): void {
+  const runs = Number(process.env.BENCH_INIT_RUNS ?? 15);
+  const rows = measureBundles(plan, runs).map((b) => ({
+    bundle: b.name,
+    'size (kB)': (b.bytes / 1024).toFixed(0),
+    'module init, median (ms)': b.initMs.toFixed(0),
+    runs: b.runs.map((x) => x.toFixed(0)).join(' / '),
+  }));
+  process.stdout.write(
+    `\nFunction bundles as synthesized; module init in a fresh node ${process.version}, ${runs} runs\n`,
+  );
+  console.table(rows);
+}
+
+async function lagSection(env: Awaited<ReturnType<typeof startBenchEnv>>, plan: LocalPlan): Promise<void> {
+  const tables = loadConfig(CONFIG).tables.filter((t) => t.mode === 'multi-active');
   const ceiling = (await measureThroughput(env, N))['ceiling: PutItem/s'];
   const row = (label: string, f: LagFigures) => ({
     scenario: label,

@@ -32,6 +32,9 @@ export const FUNCTION_DEFAULTS = {
  *   loaded on the first park.
  * - Lambda hands functions their credentials in the environment: the default provider chain (SSO,
  *   STS web identity, IMDS, profiles; a fifth of the bundle) is replaced by the environment provider.
+ * - The source map ships beside the bundle but is not enabled: `--enable-source-maps` parses it at every
+ *   cold start (about 55 ms here). Set NODE_OPTIONS=--enable-source-maps on a function to read its
+ *   stack traces against the source.
  */
 export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   minify: true,

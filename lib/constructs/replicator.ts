@@ -414,7 +414,6 @@ export class Replicator extends Construct {
         [SETTINGS_ENV]: encodeSettings(this.settings),
         POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: FUNCTION_DEFAULTS.metricsNamespace,
-        NODE_OPTIONS: '--enable-source-maps',
       },
     });
     return { fn, role };
