@@ -76,6 +76,11 @@ export interface MirrorHarnessOptions {
   readonly excludeAttributes?: readonly string[];
   /** Seeds the splits and duplicate deliveries `drain` makes on its own. @default 1 */
   readonly seed?: number;
+  /**
+   * Batches of one region delivered side by side, as Lambda does with a ParallelizationFactor: the
+   * records split by partition key into this many lanes, each lane in stream order. @default 1
+   */
+  readonly lanes?: number;
 }
 
 export interface PumpOptions {
@@ -407,28 +412,54 @@ export class MirrorHarness {
       }
     }
 
-    let acknowledged = 0;
+    const lanes = this.lanesOf(s.pending, this.options.lanes ?? 1);
+    const results = await Promise.all(lanes.map((lane) => this.deliverLane(region, lane, options)));
+    const left = new Set(results.flatMap((r) => r.left));
+    const acknowledged = s.pending.length - left.size;
+    s.pending = s.pending.filter((r) => left.has(r));
+    failedBatches += results.filter((r) => r.failed).length;
+    return { polled: fresh.length, acknowledged, pending: s.pending.length, failedBatches };
+  }
+
+  /** A region's pending records split by partition key (Lambda's lanes), each lane in stream order. */
+  private lanesOf(records: readonly DynamoDBRecord[], n: number): DynamoDBRecord[][] {
+    if (n <= 1) return [[...records]];
+    const lanes: DynamoDBRecord[][] = Array.from({ length: n }, () => []);
+    for (const r of records) {
+      const key = canonical(r.dynamodb?.Keys?.[this.ctx.key.partitionKey.name] ?? null);
+      let h = 0;
+      for (const c of key) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+      lanes[h % n].push(r);
+    }
+    return lanes.filter((l) => l.length);
+  }
+
+  /** One lane's batches, one after another; returns the records left from its first failure on. */
+  private async deliverLane(
+    region: string,
+    lane: DynamoDBRecord[],
+    options: PumpOptions,
+  ): Promise<{ left: DynamoDBRecord[]; failed: boolean }> {
+    const s = this.state(region);
     const sizes = options.splits?.length ? options.splits : [Number.MAX_SAFE_INTEGER];
     let turn = 0;
     let budget = options.limit ?? Number.MAX_SAFE_INTEGER;
-    while (s.pending.length && budget > 0) {
+    let left = lane;
+    while (left.length && budget > 0) {
       const size = Math.min(budget, Math.max(1, sizes[turn++ % sizes.length]));
       budget -= size;
-      const batch = s.pending.slice(0, size);
+      const batch = left.slice(0, size);
       this.trace.push(`pump ${region} [${this.describe(batch)}]`);
       s.batches.push(batch);
       const { failedAt } = await this.invoke(region, batch);
       if (failedAt !== undefined) {
-        failedBatches++;
-        acknowledged += failedAt;
-        s.pending = s.pending.slice(failedAt);
-        this.trace.push(`  failed from #${failedAt}: ${s.pending.length} pending`);
-        break;
+        left = left.slice(failedAt);
+        this.trace.push(`  failed from #${failedAt}: ${left.length} pending in this lane`);
+        return { left, failed: true };
       }
-      acknowledged += batch.length;
-      s.pending = s.pending.slice(batch.length);
+      left = left.slice(batch.length);
     }
-    return { polled: fresh.length, acknowledged, pending: s.pending.length, failedBatches };
+    return { left, failed: false };
   }
 
   /** Messages parked for `target` and not yet consumed. */

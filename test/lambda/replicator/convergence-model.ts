@@ -138,6 +138,8 @@ export interface ScenarioOptions {
   readonly replicator: ReplicatorFactory;
   readonly proxy: FaultProxy;
   readonly seed: number;
+  /** Parallel batches per region's stream (MirrorHarnessOptions.lanes). @default 1 */
+  readonly lanes?: number;
 }
 
 /** Runs the commands, heals every region, drains, and returns the harness for the checks. */
@@ -148,6 +150,7 @@ export async function runScenario(options: ScenarioOptions, ops: readonly Op[]):
     replicator: options.replicator,
     proxy: options.proxy,
     seed: options.seed,
+    ...(options.lanes ? { lanes: options.lanes } : {}),
   });
   await runOps(h, ops);
   h.heal();

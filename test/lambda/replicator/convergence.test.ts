@@ -12,7 +12,7 @@ import { assertScenarios, converged, multiActiveOps, redeliveryIsIdempotent } fr
 
 const TWO = ['eu-north-1', 'sa-east-1'];
 const THREE = ['eu-north-1', 'sa-east-1', 'ca-central-1'];
-const RUNS = { two: 150, three: 150, idempotence: 40 };
+const RUNS = { two: 150, three: 150, lanes: 60, idempotence: 40 };
 /** Above jest's 120 s default: a failing property also shrinks, one fresh table set per attempt. */
 const PROPERTY_TIMEOUT_MS = 600_000;
 const MAX_OPS = 30;
@@ -36,6 +36,18 @@ describe('multi-active convergence (property, DynamoDB Local)', () => {
         multiActiveOps(regions.length, MAX_OPS),
         converged,
         runs,
+      ),
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  test(
+    `3 regions converge when each region's stream is read in 3 parallel lanes by partition key (ParallelizationFactor; ${RUNS.lanes} runs)`,
+    () =>
+      assertScenarios(
+        { regions: THREE, mode: 'multi-active', replicator: realReplicator, proxy, lanes: 3 },
+        multiActiveOps(THREE.length, MAX_OPS),
+        converged,
+        RUNS.lanes,
       ),
     PROPERTY_TIMEOUT_MS,
   );
