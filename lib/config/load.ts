@@ -167,6 +167,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     deletionProtection: t.deletionProtection,
     removalPolicy: t.removalPolicy,
     tombstoneTtlDays: t.tombstoneTtlDays,
+    replication: t.replication,
   };
   return t.mode === 'one-way'
     ? { ...common, mode: 'one-way', source: t.source, replicas: t.replicas }

@@ -74,6 +74,20 @@ interface TableCommon {
   readonly removalPolicy: 'RETAIN' | 'DESTROY';
   /** Tombstones (kept outside the table) expire after this many days. @default 30 */
   readonly tombstoneTtlDays: number;
+  /** How the stream is read and replicated. */
+  readonly replication: ReplicationTuningModel;
+}
+
+export interface ReplicationTuningModel {
+  /**
+   * Batches of one stream shard in flight at once (Lambda ParallelizationFactor); records of one key
+   * stay in one batch stream, in order. @default 4
+   */
+  readonly parallelizationFactor: number;
+  /** Stream records per invocation. @default 100 */
+  readonly batchSize: number;
+  /** Items of one batch replicated at once (one item's records always in order). @default 25 */
+  readonly itemsInFlight: number;
 }
 
 export interface OneWayTableModel extends TableCommon {

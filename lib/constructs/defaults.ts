@@ -48,7 +48,7 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
 
 /** Replicator behaviour written into `DDBM_SETTINGS`. */
 export const REPLICATOR_SETTINGS_DEFAULTS = {
-  maxConcurrency: 10,
+  // Items in flight are per table (config `replication.itemsInFlight`).
   maxAttempts: 5,
   baseDelayMs: 100,
 } as const;
@@ -59,14 +59,12 @@ export const REPLICATOR_SETTINGS_DEFAULTS = {
  */
 export const STREAM_EVENT_SOURCE_DEFAULTS = {
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-  batchSize: 100,
   bisectBatchOnError: true,
   retryAttempts: 10,
   /** The stream keeps records 24 h; older ones are gone anyway. */
   maxRecordAge: Duration.days(1),
   reportBatchItemFailures: true,
-  /** One reader per shard keeps item order trivially and leaves the second reader slot free. */
-  parallelizationFactor: 1,
+  // Batch size and ParallelizationFactor are per table (config `replication`, defaults in lib/config).
 } as const;
 
 export const PARKED_EVENT_SOURCE_DEFAULTS = {

@@ -45,7 +45,7 @@ export interface ReplicatorProps {
   readonly mirroredTable: MirroredTable;
   /**
    * Items of one batch processed in parallel.
-   * @default 10
+   * @default - the table's `replication.itemsInFlight`
    */
   readonly maxConcurrency?: number;
   /**
@@ -156,7 +156,7 @@ export class Replicator extends Construct {
     const region = Stack.of(this).region;
     const tableRegion = Stack.of(props.mirroredTable).region;
     const tuning: ReplicatorTuning = {
-      maxConcurrency: props.maxConcurrency ?? REPLICATOR_SETTINGS_DEFAULTS.maxConcurrency,
+      maxConcurrency: props.maxConcurrency ?? model.replication.itemsInFlight,
       maxAttempts: props.maxAttempts ?? REPLICATOR_SETTINGS_DEFAULTS.maxAttempts,
       baseDelayMs: props.baseDelayMs ?? REPLICATOR_SETTINGS_DEFAULTS.baseDelayMs,
     };
@@ -312,6 +312,8 @@ export class Replicator extends Construct {
       target: this.replicatorFunction,
       eventSourceArn: mirrored.table.tableStreamArn!,
       ...STREAM_EVENT_SOURCE_DEFAULTS,
+      batchSize: mirrored.model.replication.batchSize,
+      parallelizationFactor: mirrored.model.replication.parallelizationFactor,
       onFailure: new SqsDlq(this.onFailureQueue),
     });
   }

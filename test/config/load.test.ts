@@ -67,6 +67,7 @@ describe('loadConfig: the shipped example', () => {
       deletionProtection: true,
       removalPolicy: 'RETAIN',
       tombstoneTtlDays: 30,
+      replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
     });
   });
 
@@ -132,6 +133,31 @@ describe('parseConfig: defaults', () => {
       deletionProtection: true,
       removalPolicy: 'RETAIN',
       tombstoneTtlDays: 30,
+      replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+    });
+  });
+
+  test('takes per-table replication tuning, defaulting what is left out, and names every value out of range', () => {
+    // GIVEN a table with part of the tuning, and one with values out of range
+    const raw = validRawConfig();
+    Object.assign(raw.tables[0], { replication: { parallelizationFactor: 10 } });
+    Object.assign(raw.tables[1], {
+      replication: { parallelizationFactor: 11, batchSize: 0, itemsInFlight: 1.5 },
+    });
+    // WHEN parsed THEN every bad value is named with its path
+    expect(() => parseConfig(raw)).toThrow(
+      [
+        'config is invalid (3 problems):',
+        '  - tables[1].replication.parallelizationFactor: must be <= 10, got 11',
+        '  - tables[1].replication.batchSize: must be >= 1, got 0',
+        '  - tables[1].replication.itemsInFlight: expected an integer, got number 1.5',
+      ].join('\n'),
+    );
+    delete (raw.tables[1] as { replication?: unknown }).replication;
+    expect(parseConfig(raw).tables[0].replication).toEqual({
+      parallelizationFactor: 10,
+      batchSize: 100,
+      itemsInFlight: 25,
     });
   });
 

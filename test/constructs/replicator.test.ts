@@ -56,7 +56,7 @@ describe('Replicator', () => {
     const roleId = logicalId(replicator.role);
     const statements = roleStatements(template, roleId);
 
-    test('reads its stream with TRIM_HORIZON, bounded retries and age, bisect, partial batch responses and an on-failure queue', () => {
+    test("reads its stream with TRIM_HORIZON, the table's batch size and ParallelizationFactor, bounded retries and age, bisect, partial batch responses and an on-failure queue", () => {
       expectTemplate(template).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SessionsTable'), 'StreamArn'] },
         StartingPosition: 'TRIM_HORIZON',
@@ -64,7 +64,7 @@ describe('Replicator', () => {
         BisectBatchOnFunctionError: true,
         MaximumRetryAttempts: 10,
         MaximumRecordAgeInSeconds: 86400,
-        ParallelizationFactor: 1,
+        ParallelizationFactor: 4,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         DestinationConfig: {
           OnFailure: {
@@ -262,7 +262,7 @@ describe('Replicator', () => {
           tombstoneTtlSeconds: 30 * 86400,
           ttl: { attribute: 'expiresAt', replicateDeletes: false },
           excludeAttributes: [],
-          maxConcurrency: 10,
+          maxConcurrency: 25,
           maxAttempts: 5,
           baseDelayMs: 100,
         });

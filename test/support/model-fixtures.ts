@@ -23,6 +23,7 @@ const TABLE_DEFAULTS = {
   deletionProtection: true,
   removalPolicy: 'RETAIN',
   tombstoneTtlDays: 30,
+  replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
 } as const;
 
 export function region(name: string, overrides: Partial<RegionModel> = {}): RegionModel {
