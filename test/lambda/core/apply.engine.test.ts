@@ -69,7 +69,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     settings = await setup('multi-active');
   });
 
-  test('GIVEN no item WHEN a save is applied THEN the full image with its stamp is written', async () => {
+  test('writes the full image of a save, with its stamp, where there is no item', async () => {
     const outcome = await applyIntent(
       client(TARGET),
       settings,
@@ -87,8 +87,10 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     });
   });
 
-  test('GIVEN an older stamped item THEN the save replaces it', async () => {
+  test('a save replaces an older stamped item', async () => {
+    // GIVEN an item stamped at version 1
     await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 1, ORIGIN), 1), noWait);
+    // WHEN version 2 is applied THEN it replaces the item
     expect(
       (await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait)).status,
     ).toBe('applied');
@@ -98,24 +100,27 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
   test.each([
     ['a newer', 3],
     ['an equal (duplicate delivery)', 2],
-  ])(
-    'GIVEN %s stamped item from the same origin THEN the save is stale and changes nothing',
-    async (_name, held) => {
-      await applyIntent(client(TARGET), settings, TARGET, put(ord(0, held, ORIGIN), held), noWait);
-      const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
-      expect(outcome).toMatchObject({
-        status: 'stale',
-        holder: { source: 'item', ord: ord(0, held, ORIGIN), version: String(held), origin: ORIGIN },
-      });
-      expect((await targetItem(settings))?.version).toEqual({ N: String(held) });
-    },
-  );
+  ])('a save over %s stamped item from the same origin is stale and changes nothing', async (_name, held) => {
+    // GIVEN the held item
+    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, held, ORIGIN), held), noWait);
+    // WHEN version 2 is applied
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
+    // THEN it is stale and the held item stays
+    expect(outcome).toMatchObject({
+      status: 'stale',
+      holder: { source: 'item', ord: ord(0, held, ORIGIN), version: String(held), origin: ORIGIN },
+    });
+    expect((await targetItem(settings))?.version).toEqual({ N: String(held) });
+  });
 
-  test('GIVEN a delete WHEN applied THEN the item is gone and a tombstone with order key, origin and expiry is written', async () => {
+  test('applies a delete: the item is gone and a tombstone with order key, origin and expiry is written', async () => {
+    // GIVEN an item at version 2
     await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
+    // WHEN its delete is applied
     expect(
       (await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait)).status,
     ).toBe('applied');
+    // THEN the item is gone, and a tombstone with order key, origin and expiry is written
     expect(await targetItem(settings)).toBeUndefined();
     const t = await targetItem(settings, settings.tombstoneTable);
     expect(t).toMatchObject({
@@ -126,9 +131,12 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(Number(t!._ddbm_expires.N)).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
   });
 
-  test('GIVEN a tombstone WHEN a stale save of the deleted life arrives THEN it is blocked (no resurrection)', async () => {
+  test('blocks a stale save of a deleted life: no resurrection', async () => {
+    // GIVEN a tombstone
     await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait);
+    // WHEN a stale save of the deleted life arrives
     const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
+    // THEN it is blocked
     expect(outcome).toMatchObject({
       status: 'stale',
       holder: { source: 'tombstone', ord: ord(0, 2, ORIGIN, true), deletedBy: ORIGIN },
@@ -136,14 +144,16 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(await targetItem(settings)).toBeUndefined();
   });
 
-  test('GIVEN a tombstone WHEN the next life (gen + 1) arrives THEN it is applied', async () => {
+  test('applies the next life (gen + 1) over a tombstone', async () => {
+    // GIVEN a tombstone
     await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 7, ORIGIN, true), 7), noWait);
+    // WHEN the next life arrives THEN it is applied
     expect(
       (await applyIntent(client(TARGET), settings, TARGET, put(ord(1, 1, ORIGIN), 1), noWait)).status,
     ).toBe('applied');
   });
 
-  test('GIVEN a target item saved locally since its last replicated write THEN it is judged in-line by generation, version and its region', async () => {
+  test('judges a target item saved locally since its last replicated write in-line, by generation, version and its region', async () => {
     // GIVEN the target region's application saved v5 over a replicated v4 (generation 0)
     await seed(settings, { ...key, version: N(5), _ddbm_ord: S(ord(0, 4, 'aa-peer-1')), _ddbm_ver: N(4) });
     // WHEN saves arrive: same version from an origin sorting before the target, a later version, a later life
@@ -162,7 +172,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     ).toBe('applied');
   });
 
-  test('GIVEN a target item its region has not ordered yet WHEN a later save arrives THEN it is deferred on the item, and nothing waits', async () => {
+  test('defers a later save on a target item its region has not ordered yet, and nothing waits', async () => {
     // GIVEN a local life the target's replicator has not ordered (no _ddbm_ord)
     await seed(settings, { ...key, version: N(5), a: S('local') });
     let slept = 0;
@@ -183,23 +193,29 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(JSON.parse(item!._ddbm_defer.S!)).toEqual(put(ord(0, 6, ORIGIN), 6));
   });
 
-  test('GIVEN an unordered target item WHEN a save orders at or below its least possible order key THEN it loses at once', async () => {
+  test('a save that orders at or below the least possible order key of an unordered target item loses at once', async () => {
+    // GIVEN an unordered target item at version 5
     // us-east-1 sorts after eu-west-1: generation 0, version 5 from eu-west-1 is below (0, 5, us-east-1)
     await seed(settings, { ...key, version: N(5) });
+    // WHEN a save at version 5 from eu-west-1 arrives
     const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 5, ORIGIN), 5), noWait);
+    // THEN it loses at once, and nothing is deferred
     expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { ord: ord(0, 5, TARGET) } });
     expect((await targetItem(settings))?._ddbm_defer).toBeUndefined();
   });
 
-  test('GIVEN a deferred write WHEN an earlier one arrives THEN it is stale; a later one replaces it', async () => {
+  test('against a deferred write, an earlier one is stale and a later one replaces it', async () => {
+    // GIVEN a write deferred on an unordered item
     await seed(settings, { ...key, version: N(1) });
     await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
+    // WHEN an earlier one arrives THEN it is stale
     expect(
       await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait),
     ).toMatchObject({
       status: 'stale',
       holder: { source: 'deferred', ord: ord(0, 3, ORIGIN) },
     });
+    // AND WHEN a later one arrives THEN it replaces the deferred write
     expect(
       await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 3, ORIGIN, true), 3), noWait),
     ).toEqual({
@@ -210,7 +226,8 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
   });
 
-  test('GIVEN a concurrent save of the same version from a later-sorting origin THEN conflict lost, winner read from ALL_OLD', async () => {
+  test('a save loses the conflict to a concurrent save of the same version from a later-sorting origin, the winner read from ALL_OLD', async () => {
+    // GIVEN a save of version 3 from a later-sorting origin
     await applyIntent(
       client(TARGET),
       settings,
@@ -218,14 +235,17 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       { ...put(ord(0, 3, 'zz-west-9'), 3), origin: 'zz-west-9' },
       noWait,
     );
+    // WHEN a concurrent save of version 3 arrives
     const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
+    // THEN it lost the conflict, the winner read from ALL_OLD
     expect(outcome).toEqual({
       status: 'conflict-lost',
       winner: { source: 'item', ord: ord(0, 3, 'zz-west-9'), version: '3', origin: 'zz-west-9' },
     });
   });
 
-  test('GIVEN a save of the same generation built concurrently with a delete THEN the delete lost a conflict', async () => {
+  test('a delete loses the conflict to a save of the same generation built concurrently', async () => {
+    // GIVEN a save of version 4, built concurrently with the delete
     await applyIntent(
       client(TARGET),
       settings,
@@ -233,6 +253,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       { ...put(ord(0, 4, 'zz-west-9'), 4), origin: 'zz-west-9' },
       noWait,
     );
+    // WHEN the delete of version 3 arrives
     const outcome = await applyIntent(
       client(TARGET),
       settings,
@@ -240,11 +261,13 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       del(ord(0, 3, ORIGIN, true), 3),
       noWait,
     );
+    // THEN it lost a conflict, and no tombstone is written
     expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { source: 'item', version: '4' } });
     expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
   });
 
-  test('GIVEN a peer delete over a tombstone that carries a life marker THEN the marker survives (UpdateItem, not Put)', async () => {
+  test('keeps the life marker of a tombstone a peer delete lands on (UpdateItem, not Put)', async () => {
+    // GIVEN a tombstone that carries a life marker
     const local = { ...settings, region: TARGET };
     await writeLifeMarker(
       client(TARGET),
@@ -252,7 +275,9 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       { key, bornSequence: sequenceOrd('100000000000000000001'), generation: 0 },
       noWait,
     );
+    // WHEN a peer delete is applied over it
     await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 1, TARGET, true), 1), noWait);
+    // THEN the marker survives
     expect(await readLocalTombstone(client(TARGET), local, key, noWait)).toEqual({
       ord: ord(0, 1, TARGET, true),
       origin: ORIGIN,
@@ -261,7 +286,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     });
   });
 
-  test('GIVEN a missing table THEN unavailable at once, not retried', async () => {
+  test('reports a missing table as unavailable at once, not retried', async () => {
     const outcome = await applyIntent(
       client(TARGET),
       { ...settings, table: 'NoSuchTable', tombstoneTable: 'NoSuchTable-ddbm-tombstones' },
@@ -272,9 +297,11 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(outcome).toMatchObject({ status: 'unavailable', retryable: false });
   });
 
-  test('GIVEN an unreachable endpoint THEN retried with back-off up to maxAttempts, then unavailable (retryable)', async () => {
+  test('retries an unreachable endpoint with back-off up to maxAttempts, then reports it unavailable (retryable)', async () => {
+    // GIVEN an unreachable endpoint
     const dead = new DynamoDBClient({ region: TARGET, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const sleeps: number[] = [];
+    // WHEN a save is applied to it
     const outcome = await applyIntent(
       dead,
       { ...settings, baseDelayMs: 100 },
@@ -286,14 +313,17 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
         sleep: async (ms) => void sleeps.push(ms),
       },
     );
+    // THEN retried with back-off, then unavailable (retryable)
     expect(outcome).toMatchObject({ status: 'unavailable', retryable: true });
     expect(sleeps).toEqual([99, 198]); // full jitter: random × 100·2^(n−1)
     dead.destroy();
   });
 
-  test('GIVEN too little time left THEN no retry starts after the deadline', async () => {
+  test('starts no retry after the deadline when too little time is left', async () => {
+    // GIVEN an unreachable endpoint
     const dead = new DynamoDBClient({ region: TARGET, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const sleeps: number[] = [];
+    // WHEN a save is applied with the deadline already past
     const outcome = await applyIntent(
       dead,
       { ...settings, maxAttempts: 10 },
@@ -305,6 +335,7 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
         sleep: async (ms) => void sleeps.push(ms),
       },
     );
+    // THEN no retry starts
     expect(outcome).toMatchObject({ status: 'unavailable', retryable: true });
     expect(sleeps).toEqual([]);
     dead.destroy();
@@ -538,21 +569,26 @@ describe('applyIntent, one-way (DynamoDB Local)', () => {
     settings = await setup('one-way');
   });
 
-  test('GIVEN a stray local write on the replica (no _ddbm_ord) THEN the next change from the source overwrites it', async () => {
+  test('the next change from the source overwrites a stray local write on the replica (no _ddbm_ord)', async () => {
+    // GIVEN a stray local write on the replica
     await seed(settings, { ...key, a: S('stray') });
+    // WHEN the next change from the source arrives THEN it is applied
     expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
       'applied',
     );
   });
 
-  test('GIVEN a later change applied THEN an earlier one arriving late is stale', async () => {
+  test('an earlier change arriving late, after a later one was applied, is stale', async () => {
+    // GIVEN a later change applied
     await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(5)), noWait);
+    // WHEN an earlier one arrives late THEN it is stale
     expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(4)), noWait)).status).toBe(
       'stale',
     );
   });
 
-  test('GIVEN a delete THEN a re-delivered earlier put cannot bring the item back', async () => {
+  test('a re-delivered earlier put cannot bring a deleted item back', async () => {
+    // GIVEN a put, then a delete
     await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait);
     await applyIntent(
       client(TARGET),
@@ -561,6 +597,7 @@ describe('applyIntent, one-way (DynamoDB Local)', () => {
       { op: 'delete', key, ord: seqOrd(2), origin: ORIGIN },
       noWait,
     );
+    // WHEN the put is re-delivered THEN it is stale, and the item stays gone
     expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
       'stale',
     );

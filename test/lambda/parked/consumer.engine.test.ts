@@ -32,7 +32,7 @@ const sqsEvent = (bodies: string[]): SQSEvent => ({
 });
 
 describe('parked-record consumer (DynamoDB Local)', () => {
-  test('GIVEN an applicable, an unparseable, a deferrable and an unreachable message THEN only the unparseable and the unreachable are reported as failures', async () => {
+  test('of an applicable, an unparseable, a deferrable and an unreachable message, reports only the unparseable and the unreachable as failures', async () => {
     // GIVEN a target item its region has not ordered yet, and a region nobody answers in
     const C = 'ap-south-1';
     const tables = await createMirrorTables({
@@ -52,7 +52,7 @@ describe('parked-record consumer (DynamoDB Local)', () => {
     const dead = new DynamoDBClient({ region: C, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const telemetry = new CollectingTelemetry();
     let slept = 0;
-    // WHEN
+    // WHEN the four messages are consumed
     const res = await consumeParked(
       sqsEvent([
         JSON.stringify(message(tables.table, 'ok', 1)),
@@ -85,7 +85,8 @@ describe('parked-record consumer (DynamoDB Local)', () => {
     dead.destroy();
   });
 
-  test('GIVEN a parked record that a later write overtook THEN it is done as stale', async () => {
+  test('acknowledges a parked record that a later write overtook, as stale', async () => {
+    // GIVEN version 2 of an item already applied
     const tables = await createMirrorTables({
       regions: [B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -104,7 +105,9 @@ describe('parked-record consumer (DynamoDB Local)', () => {
       sleep: async () => undefined,
     };
     await consumeParked(sqsEvent([JSON.stringify(message(tables.table, 'k', 2))]), deps);
+    // WHEN a parked version 1 comes
     const res = await consumeParked(sqsEvent([JSON.stringify(message(tables.table, 'k', 1))]), deps);
+    // THEN it is done (no failure), counted as stale
     expect(res.batchItemFailures).toEqual([]);
     expect(deps.telemetry.total('RecordsSkippedStale')).toBe(1);
   });

@@ -91,8 +91,8 @@ const visible = (items: Record<string, { S?: string }>[]) =>
     .sort((x, y) => (x.pk.S ?? '').localeCompare(y.pk.S ?? ''));
 
 describe('processBatch end to end (DynamoDB Local)', () => {
-  test("GIVEN saves and a delete in A WHEN A's real stream batch is processed THEN B holds what A holds, with its order key, and A was not written", async () => {
-    // GIVEN
+  test("replicates A's real stream batch of saves and a delete: B holds what A holds, with its order key, and A is not written", async () => {
+    // GIVEN saves and a delete in A
     const tables = await createMirrorTables({
       regions: [A, B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -104,7 +104,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     const records = await tables.readers[A].pollRecords();
     expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'INSERT', 'REMOVE']);
     const telemetry = new CollectingTelemetry();
-    // WHEN
+    // WHEN A's real stream batch is processed
     const res = await processBatch(streamEvent(records), {
       settings: settingsFor(tables, A, [A, B]),
       clients: { [A]: client(A), [B]: client(B) },
@@ -113,7 +113,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
       deadline: Date.now() + 60_000,
       ...noWait,
     });
-    // THEN
+    // THEN B holds what A holds, with its order key, and A was not written
     expect(res.batchItemFailures).toEqual([]);
     const inA = await scanAll(A, tables.table);
     // Generation-0 saves are not stamped at the origin: A holds exactly what its application wrote.
@@ -132,7 +132,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     expect(telemetry.metrics.filter((m) => m.name === 'ReplicationLatency')).toHaveLength(4);
   });
 
-  test("GIVEN B's stream after replication WHEN B's replicator processes it THEN every record is an echo: zero writes anywhere", async () => {
+  test("skips every record of B's stream after replication as an echo: zero writes anywhere", async () => {
     // GIVEN A's changes replicated to B
     const tables = await createMirrorTables({
       regions: [A, B],
@@ -161,20 +161,21 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     await tables.readers[A].pollRecords(); // A's own stamp records, not part of this test
     const echoes = await tables.readers[B].pollRecords();
     expect(echoes.length).toBeGreaterThan(0);
-    // WHEN
+    // WHEN B's replicator processes B's stream
     const writes: string[] = [];
     const telemetry = new CollectingTelemetry();
     const res = await processBatch(
       streamEvent(echoes),
       deps(B, { [A]: countingClient(A, writes), [B]: countingClient(B, writes) }, telemetry),
     );
-    // THEN
+    // THEN every record is an echo: zero writes anywhere
     expect(res.batchItemFailures).toEqual([]);
     expect(writes).toEqual([]);
     expect(telemetry.total('EchoesSkipped')).toBe(echoes.length);
   });
 
-  test('GIVEN a processed batch WHEN the same batch is delivered again THEN no item changes (idempotent)', async () => {
+  test('changes no item when the same batch is delivered again (idempotent)', async () => {
+    // GIVEN a batch of saves, a delete and a new life, processed once
     const tables = await createMirrorTables({
       regions: [A, B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -203,10 +204,10 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     // The second life of k2 follows a tombstone: generation 1, stamped at the origin too.
     expect(before.b.find((i) => i.pk.S === 'k2')?._ddbm_ord?.S).toMatch(/^0000000001#/);
     expect(before.a.find((i) => i.pk.S === 'k2')?._ddbm_ord?.S).toMatch(/^0000000001#/);
-    // WHEN
+    // WHEN the same batch is delivered again
     const telemetry = new CollectingTelemetry();
     const res = await run(telemetry);
-    // THEN
+    // THEN no item changes
     expect(res.batchItemFailures).toEqual([]);
     expect(telemetry.total('RecordsApplied')).toBe(0);
     expect({
@@ -216,7 +217,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     }).toEqual(before);
   });
 
-  test('GIVEN one unreachable target THEN its records are parked, the other target gets everything, and the parked records apply later', async () => {
+  test('parks the records of an unreachable target, gives the other target everything, and the parked records apply later', async () => {
     // GIVEN three regions, C unreachable
     const tables = await createMirrorTables({
       regions: [A, B, C],
@@ -231,7 +232,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     const parker = new CollectingParker();
     const telemetry = new CollectingTelemetry();
     const settings = settingsFor(tables, A, [A, B, C]);
-    // WHEN
+    // WHEN A's batch is processed
     const res = await processBatch(streamEvent(records), {
       settings,
       clients: { [A]: client(A), [B]: client(B), [C]: dead },
@@ -241,7 +242,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
       ...noWait,
     });
     dead.destroy();
-    // THEN
+    // THEN B gets everything, and C's records are parked
     expect(res.batchItemFailures).toEqual([]);
     expect(visible(await scanAll(B, tables.table))).toEqual(visible(await scanAll(A, tables.table)));
     expect(await scanAll(C, tables.table)).toEqual([]);
@@ -266,7 +267,8 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     expect(byKey(await scanAll(C, tables.table))).toEqual(byKey(await scanAll(B, tables.table)));
   });
 
-  test('GIVEN a malformed record THEN it and the later records of its item are reported by sequence number, with a log line; other items go on', async () => {
+  test('reports a malformed record and the later records of its item by sequence number, with a log line; other items go on', async () => {
+    // GIVEN a malformed record, a later record of its item, and another item
     const tables = await createMirrorTables({
       regions: [A, B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -276,6 +278,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     const later = insertRecord({ pk: S('m') }, { version: N(2) });
     const other = insertRecord({ pk: S('ok') }, { version: N(1) });
     const telemetry = new CollectingTelemetry();
+    // WHEN the batch is processed
     const res = await processBatch(streamEvent([bad, other, later]), {
       settings: settingsFor(tables, A, [A, B]),
       clients: { [A]: client(A), [B]: client(B) },
@@ -284,6 +287,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
       deadline: Date.now() + 60_000,
       ...noWait,
     });
+    // THEN the malformed record and the later one of its item are reported and logged; the other item goes on
     expect(res.batchItemFailures).toEqual([
       { itemIdentifier: bad.dynamodb!.SequenceNumber },
       { itemIdentifier: later.dynamodb!.SequenceNumber },
@@ -302,7 +306,8 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     expect((await scanAll(B, tables.table)).map((i) => i.pk.S)).toEqual(['ok']);
   });
 
-  test('GIVEN an unreachable target and parking that fails THEN the record is reported as failed, never acknowledged', async () => {
+  test('reports a record as failed, never acknowledged, when its target is unreachable and parking fails', async () => {
+    // GIVEN an unreachable target and parking that fails
     const tables = await createMirrorTables({
       regions: [A, B],
       key: { partitionKey: { name: 'pk', type: 'S' } },
@@ -311,6 +316,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     const record: DynamoDBRecord = insertRecord({ pk: S('z') }, { version: N(1) });
     const dead = new DynamoDBClient({ region: B, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
     const telemetry = new CollectingTelemetry();
+    // WHEN the record is processed
     const res = await processBatch(streamEvent([record]), {
       settings: settingsFor(tables, A, [A, B]),
       clients: { [A]: client(A), [B]: dead },
@@ -320,6 +326,7 @@ describe('processBatch end to end (DynamoDB Local)', () => {
       ...noWait,
     });
     dead.destroy();
+    // THEN it is reported as failed
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: record.dynamodb!.SequenceNumber }]);
     expect(telemetry.logs.map((l) => l.message)).toContain('Parking failed');
   });
