@@ -107,6 +107,12 @@ export interface EventSourceCounters {
   /** Batches discarded (sent to the on-failure destination when one is set). */
   onFailure: number;
   recordsDiscarded: number;
+  /**
+   * REMOVE records without their old image on a stream that has old images: DynamoDB Local writes one
+   * when two deletes of an item race, AWS writes none (docs/platform.md#dynamodb-local). Dropped here,
+   * as they never reach a function on AWS, and counted.
+   */
+  phantomRemovesDropped: number;
 }
 
 /** Lambda's payload limit for a synchronous invocation (docs/platform.md#event-source-mapping). */
@@ -156,6 +162,7 @@ export class DynamoStreamEventSource {
     bisections: 0,
     onFailure: 0,
     recordsDiscarded: 0,
+    phantomRemovesDropped: 0,
   };
 
   private readonly settings: MappingSettings;
@@ -264,6 +271,10 @@ export class DynamoStreamEventSource {
       const lanes = this.lanesOf(b.shardId, b.parentShardId);
       if (skip) continue;
       for (const record of b.records) {
+        if (isPhantomRemove(record)) {
+          this.counters.phantomRemovesDropped++;
+          continue;
+        }
         const lane = lanes[this.laneOf(record)];
         if (!lane.backlog.length) lane.backlogSince = now;
         lane.backlog.push(record);
@@ -451,6 +462,16 @@ export class DynamoStreamEventSource {
   private notify(notice: EventSourceNotice): void {
     this.options.onEvent?.(notice);
   }
+}
+
+/** A REMOVE without OldImage on a stream that carries old images: only DynamoDB Local writes those. */
+function isPhantomRemove(record: DynamoDBRecord): boolean {
+  const view = record.dynamodb?.StreamViewType;
+  return (
+    record.eventName === 'REMOVE' &&
+    !record.dynamodb?.OldImage &&
+    (view === 'NEW_AND_OLD_IMAGES' || view === 'OLD_IMAGE')
+  );
 }
 
 /**

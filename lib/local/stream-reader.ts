@@ -40,9 +40,14 @@ interface ShardState {
  * TRIM_HORIZON) and drop records already delivered. `awsRegion` is reported as `ddblocal`: we put
  * the real region in, as Lambda would.
  */
+/** How long a stream's shard list is trusted when no shard has closed. */
+const SHARD_LIST_MAX_AGE_MS = 5_000;
+
 export class StreamReader {
   private readonly client: DynamoDBStreamsClient;
   private readonly shards = new Map<string, ShardState>();
+  /** When the shard list was last read (epoch ms); 0: read it on the next poll. */
+  private shardsReadAt = 0;
 
   constructor(private readonly options: StreamReaderOptions) {
     this.client = options.client ?? new DynamoDBStreamsClient({ region: options.region });
@@ -54,7 +59,9 @@ export class StreamReader {
 
   /** New records since the previous poll, grouped by shard, parents first. */
   async poll(): Promise<ShardBatch[]> {
-    await this.refreshShards();
+    // The shard list changes only when a shard closes or splits: read it again then, or every
+    // SHARD_LIST_MAX_AGE_MS, not on every poll (4 polls a second per stream add up on one engine).
+    if (Date.now() - this.shardsReadAt > SHARD_LIST_MAX_AGE_MS) await this.refreshShards();
     const out: ShardBatch[] = [];
     for (const [shardId, state] of this.shards) {
       if (state.closed) continue;
@@ -86,6 +93,7 @@ export class StreamReader {
       }
       exclusiveStartShardId = res.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStartShardId);
+    this.shardsReadAt = Date.now();
   }
 
   private async readShard(shardId: string, state: ShardState): Promise<DynamoDBRecord[]> {
@@ -115,6 +123,7 @@ export class StreamReader {
       state.iterator = res.NextShardIterator;
       if (!res.NextShardIterator) {
         state.closed = true;
+        this.shardsReadAt = 0; // a closed shard has children to find
         return out;
       }
       if (!res.Records?.length) return out;

@@ -499,3 +499,28 @@ describe('ParallelizationFactor', () => {
     expect(h.source.counters.onFailure).toBe(1);
   });
 });
+
+describe('records AWS never sends', () => {
+  test('drops and counts a REMOVE without its old image on a stream that has old images (DynamoDB Local writes one when two deletes race)', async () => {
+    // GIVEN a real REMOVE and a phantom one (no OldImage) of the same item
+    const remove = (n: number, withOld: boolean): DynamoDBRecord => {
+      const r = record(n);
+      const { NewImage: _new, ...rest } = r.dynamodb!;
+      return {
+        ...r,
+        eventName: 'REMOVE',
+        dynamodb: { ...rest, ...(withOld ? { OldImage: rest.Keys } : {}) },
+      };
+    };
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [remove(1, true), remove(2, false), record(3)] }]),
+      rbif,
+      () => undefined,
+    );
+    // WHEN drained
+    await h.source.drain();
+    // THEN the function saw the real REMOVE and the INSERT only, and the phantom is counted
+    expect(h.calls.flat()).toEqual([1, 3]);
+    expect(h.source.counters.phantomRemovesDropped).toBe(1);
+  });
+});
