@@ -320,11 +320,20 @@ export function rewriteQueueUrls(
 export interface LocalFunctionOptions
   extends
     Omit<FunctionHostOptions, 'endpoints' | 'account'>,
-    Omit<AwsProxyOptions, 'functionName' | 'region'> {}
+    Omit<AwsProxyOptions, 'functionName' | 'region'> {
+  /**
+   * Invocations that may run at once, each in its own sandbox (process), as Lambda runs the parallel
+   * batches of a ParallelizationFactor in separate execution environments. @default 1
+   */
+  readonly concurrency?: number;
+}
 
 /** A function with its own proxy: what the local mirror runs per replicator (and per consumer). */
 export interface LocalFunction {
+  /** The first sandbox (every sandbox shares its ARN and environment). */
   readonly host: FunctionHost;
+  /** Every sandbox; each starts (cold) on its first invocation. */
+  readonly hosts: readonly FunctionHost[];
   readonly proxy: AwsProxy;
   invoke(event: unknown): Promise<unknown>;
   stop(): Promise<void>;
@@ -336,18 +345,46 @@ export interface LocalFunction {
  */
 export async function startLocalFunction(options: LocalFunctionOptions): Promise<LocalFunction> {
   const proxy = await AwsProxy.start(options);
-  const host = new FunctionHost({
-    ...options,
-    environment: rewriteQueueUrls(options.environment ?? {}, proxy, options.partition),
-    endpoints: { dynamodb: proxy.endpoint, dynamodbStreams: proxy.endpoint, sqs: proxy.endpoint },
-  });
+  const hosts = Array.from(
+    { length: Math.max(1, options.concurrency ?? 1) },
+    () =>
+      new FunctionHost({
+        ...options,
+        environment: rewriteQueueUrls(options.environment ?? {}, proxy, options.partition),
+        endpoints: { dynamodb: proxy.endpoint, dynamodbStreams: proxy.endpoint, sqs: proxy.endpoint },
+      }),
+  );
+  const pool = new SandboxPool(hosts);
   return {
-    host,
+    host: hosts[0],
+    hosts,
     proxy,
-    invoke: (event) => host.invoke(event),
+    invoke: (event) => pool.invoke(event),
     stop: async () => {
-      await host.stop();
+      await Promise.all(hosts.map((h) => h.stop()));
       await proxy.stop();
     },
   };
+}
+
+/** Hands each invocation to an idle sandbox, or queues it until one is free (Lambda's concurrency). */
+class SandboxPool {
+  private readonly idle: FunctionHost[];
+  private readonly waiting: ((host: FunctionHost) => void)[] = [];
+
+  constructor(hosts: readonly FunctionHost[]) {
+    this.idle = [...hosts];
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    const host =
+      this.idle.shift() ?? (await new Promise<FunctionHost>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await host.invoke(event);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(host);
+      else this.idle.push(host);
+    }
+  }
 }

@@ -127,7 +127,17 @@ function statementApplies(st: PolicyStatement, action: string, resource: string)
       : false;
 }
 
+const compiled = new Map<string, RegExp>();
+
+/** Compiled once per pattern: every proxied call is checked, and compiling dominated the check. */
 function globRegex(pattern: string, flags = ''): RegExp {
+  const id = `${flags}/${pattern}`;
+  let re = compiled.get(id);
+  if (!re) compiled.set(id, (re = compileGlob(pattern, flags)));
+  return re;
+}
+
+function compileGlob(pattern: string, flags: string): RegExp {
   const body = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

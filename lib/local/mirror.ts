@@ -330,6 +330,13 @@ class MirrorRun {
     const logFile = join(this.logDir, `${fn.name}.log`);
     return startLocalFunction({
       functionName: fn.name,
+      // As many sandboxes as the function's stream mappings run batches at once (ParallelizationFactor).
+      concurrency: Math.max(
+        1,
+        ...this.plan.mappings
+          .filter((m) => m.functionName === fn.name && m.region === fn.region)
+          .map((m) => m.parallelizationFactor),
+      ),
       codeDirectory: fn.assetDir,
       handler: fn.handler,
       region: fn.region,
