@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   {
     // Library and Lambda code log through Powertools Logger or a passed-in reporter, never console.
-    files: ['lib/**/*.ts', 'lambda/**/*.ts'],
+    files: ['lib/**/*.ts', 'lambda/**/*.ts', 'cli/**/*.ts'],
     rules: { 'no-console': 'error' },
   },
   {

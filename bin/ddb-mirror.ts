@@ -1,10 +1,10 @@
 #!/usr/bin/env -S npx tsx
 /**
- * ddb-mirror CLI: `ddb-mirror <command> [options]`. Thin on purpose: each command lives in lib/cli/ and
+ * ddb-mirror CLI: `ddb-mirror <command> [options]`. Thin on purpose: each command lives in cli/ and
  * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo.
  */
-import { helpText, parseCommand, UsageError, type Command } from '../lib/cli/command';
-import { startCommand } from '../lib/cli/start';
+import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
+import { startCommand } from '../cli/start';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';

@@ -1,5 +1,5 @@
-import { helpText, numberOption, parseCommand, UsageError, type Command } from '../../lib/cli/command';
-import { startArgs, startCommand } from '../../lib/cli/start';
+import { helpText, numberOption, parseCommand, UsageError, type Command } from '../../cli/command';
+import { startArgs, startCommand } from '../../cli/start';
 import { main, usage } from '../../bin/ddb-mirror';
 
 const demo: Command = {

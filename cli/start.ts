@@ -5,11 +5,11 @@
  */
 import { rmSync } from 'fs';
 import { join, relative } from 'path';
-import { loadConfig } from '../config/load';
-import { readAssembly } from '../local/assembly';
-import { describeTables, keepLines, resultLines } from '../local/cli-text';
-import { RunResult, runLocalMirror } from '../local/mirror';
-import { synthesize } from '../local/synth';
+import { loadConfig } from '../lib/config/load';
+import { readAssembly } from '../lib/local/assembly';
+import { describeTables, keepLines, resultLines } from '../lib/local/cli-text';
+import { RunResult, runLocalMirror } from '../lib/local/mirror';
+import { synthesize } from '../lib/local/synth';
 import { type Command, type CommandIo, numberOption, stringOption, UsageError } from './command';
 
 export const startCommand: Command = {
