@@ -18,6 +18,28 @@ import { LocalQueue, LocalQueues, MessageAttributeValue, ReceivedMessage } from 
  * calls are then forwarded untouched to DynamoDB Local (whose database is chosen by the caller's access key
  * and signing region), SQS calls (JSON protocol, `X-Amz-Target: AmazonSQS.*`) are answered from LocalQueues.
  */
+/**
+ * How the proxy fails a DynamoDB call it is told to fail (failure drills, lib/local/drills):
+ * - `down`: HTTP 503 ServiceUnavailable, the answer of an unavailable endpoint;
+ * - `reset`: the connection is cut before any answer (the SDK sees a network error);
+ * - `throttle`: HTTP 400 ProvisionedThroughputExceededException;
+ * - `server-error`: HTTP 500 InternalServerError.
+ * The call never reaches the engine, so a failed write is never applied.
+ */
+export type ProxyFault = 'down' | 'reset' | 'throttle' | 'server-error';
+
+/** A DynamoDB call as the fault hook sees it: `region` is the region it was signed for. */
+export interface ProxyCall {
+  readonly functionName: string;
+  readonly region: string;
+  readonly operation: string;
+}
+
+/** Decides, per DynamoDB call, whether the proxy fails it. SQS calls are never failed. */
+export interface ProxyFaults {
+  faultFor(call: ProxyCall): ProxyFault | undefined;
+}
+
 export interface AwsProxyOptions {
   /** Named in AccessDenied messages. */
   readonly functionName: string;
@@ -45,11 +67,15 @@ export interface AwsProxyOptions {
    * round trip (70–250 ms in AWS), which an engine on the same machine does not have. @default 0
    */
   readonly crossRegionLatencyMs?: number;
+  /** @default - no call is failed */
+  readonly faults?: ProxyFaults;
 }
 
 export class AwsProxy {
   /** Every denied call since start, oldest first. */
   readonly denials: AccessDeniedError[] = [];
+  /** Consulted for every DynamoDB call after the IAM check; replaceable while the proxy runs. */
+  faults?: ProxyFaults;
   private readonly urls = new Map<string, string>();
   private readonly agent = new Agent({ keepAlive: true });
   private readonly permissionContext: PermissionContext;
@@ -78,6 +104,7 @@ export class AwsProxy {
     });
     const { port } = server.address() as AddressInfo;
     holder.proxy = new AwsProxy(options, server, `http://127.0.0.1:${port}`);
+    holder.proxy.faults = options.faults;
     return holder.proxy;
   }
 
@@ -141,6 +168,13 @@ export class AwsProxy {
     }
 
     if (target.service === 'sqs') return this.sqs(target.operation, input, res);
+    const region = signedRegion ?? this.options.region;
+    const fault = this.faults?.faultFor({
+      functionName: this.options.functionName,
+      region,
+      operation: target.operation,
+    });
+    if (fault) return failCall(fault, req, res);
     const latency =
       signedRegion && signedRegion !== this.options.region ? this.options.crossRegionLatencyMs : 0;
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
@@ -217,6 +251,18 @@ export class AwsProxy {
       return reply(res, 400, 'QueueDoesNotExist', `The specified queue does not exist: ${arn}`, true);
     return json(res, { QueueUrl: this.queueUrl(arn) });
   }
+}
+
+const FAULT_ANSWERS = {
+  down: [503, 'ServiceUnavailableException', 'the region is unreachable (drill)'],
+  throttle: [400, 'ProvisionedThroughputExceededException', 'throttled (drill)'],
+  'server-error': [500, 'InternalServerError', 'internal server error (drill)'],
+} as const;
+
+function failCall(fault: ProxyFault, req: IncomingMessage, res: ServerResponse): void {
+  if (fault === 'reset') return void req.socket.destroy();
+  const [status, code, message] = FAULT_ANSWERS[fault];
+  reply(res, status, code, message);
 }
 
 /** One SendMessage, or one entry of a SendMessageBatch. */

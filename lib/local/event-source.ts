@@ -51,7 +51,16 @@ export interface StreamOnFailureRecord {
 export type OnFailureSink = (destinationArn: string, record: StreamOnFailureRecord) => Promise<void> | void;
 
 export type EventSourceNotice =
-  | { readonly type: 'invoke'; readonly shardId: string; readonly records: number; readonly attempt: number }
+  | {
+      readonly type: 'invoke';
+      readonly shardId: string;
+      /** The ParallelizationFactor lane (0-based). */
+      readonly lane: number;
+      readonly records: number;
+      readonly attempt: number;
+      readonly firstSequenceNumber: string;
+      readonly lastSequenceNumber: string;
+    }
   | { readonly type: 'function-error'; readonly shardId: string; readonly error: unknown }
   | {
       readonly type: 'partial-failure';
@@ -92,6 +101,12 @@ export interface DynamoStreamEventSourceOptions {
    * keeps one partition key's records in one lane, in order). @default - the record's whole `Keys`
    */
   readonly partitionKeyOf?: (record: DynamoDBRecord) => string;
+  /**
+   * Age records (MaximumRecordAgeInSeconds) from when this source first read them rather than from their
+   * `ApproximateCreationDateTime`: DynamoDB Local floors that to the minute (docs/platform.md#dynamodb-local),
+   * and the local reader sees each record within one poll of its creation. @default false
+   */
+  readonly ageFromFirstRead?: boolean;
 }
 
 export interface EventSourceCounters {
@@ -113,6 +128,10 @@ export interface EventSourceCounters {
    * as they never reach a function on AWS, and counted.
    */
   phantomRemovesDropped: number;
+  /** Deliveries of a batch beyond the first (`setDeliveries`): duplicates, as at-least-once allows. */
+  duplicateDeliveries: number;
+  /** The longest time a lane's head batch kept failing before it succeeded or was discarded, ms. */
+  maxBlockedMs: number;
 }
 
 /** Lambda's payload limit for a synchronous invocation (docs/platform.md#event-source-mapping). */
@@ -122,6 +141,8 @@ interface WorkItem {
   records: DynamoDBRecord[];
   invokeCount: number;
   lastFunctionError?: string;
+  /** When the batch (or the batch it was bisected from) first failed, clock ms. */
+  failingSince?: number;
 }
 
 /** One of a shard's ParallelizationFactor lanes: batches in a lane go one at a time, in order. */
@@ -163,12 +184,17 @@ export class DynamoStreamEventSource {
     onFailure: 0,
     recordsDiscarded: 0,
     phantomRemovesDropped: 0,
+    duplicateDeliveries: 0,
+    maxBlockedMs: 0,
   };
 
-  private readonly settings: MappingSettings;
+  private settings: MappingSettings;
   private readonly shards = new Map<string, Shard>();
   private readonly clock: () => number;
   private firstPollDone = false;
+  private readonly firstReadAt = new WeakMap<DynamoDBRecord, number>();
+  private deliveries?: () => number;
+  private paused = false;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -187,6 +213,36 @@ export class DynamoStreamEventSource {
   }
 
   /**
+   * Stops invoking: the stream is still read (records keep their age), nothing is delivered until
+   * `resume()`. An invocation in flight finishes. What a region outage does to its own pollers.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Delivers every batch this many times (read per batch; at least 1): the duplicates that
+   * at-least-once delivery allows, on demand. `undefined` goes back to once.
+   */
+  setDeliveries(deliveries: (() => number) | undefined): void {
+    this.deliveries = deliveries;
+  }
+
+  /** Replaces MaximumRecordAgeInSeconds (-1 is infinite): models a shorter stream retention. */
+  setMaximumRecordAge(seconds: number): void {
+    this.settings = { ...this.settings, maximumRecordAgeInSeconds: seconds };
+  }
+
+  /**
    * One round: read the stream once, then run at most one invocation per shard (shards concurrently) and
    * wait for them. Deterministic: retries happen on the next round, without back-off. Returns the records
    * read and the shards that did something (invoked or discarded).
@@ -194,7 +250,8 @@ export class DynamoStreamEventSource {
   async pollOnce(): Promise<{ read: number; steps: number }> {
     if (!this.settings.enabled) return { read: 0, steps: 0 };
     const read = await this.read();
-    const steps = await Promise.all([...this.shards.values()].map((s) => this.step(s)));
+    const lanes = this.paused ? [] : [...this.shards.values()];
+    const steps = await Promise.all(lanes.map((s) => this.step(s)));
     return { read, steps: steps.filter(Boolean).length };
   }
 
@@ -233,7 +290,7 @@ export class DynamoStreamEventSource {
         this.notify({ type: 'poll-error', error });
       }
       for (const shard of this.shards.values()) {
-        if (shard.busy || this.clock() < shard.nextAttemptAt) continue;
+        if (this.paused || shard.busy || this.clock() < shard.nextAttemptAt) continue;
         shard.busy = this.stepUntilIdle(shard).finally(() => (shard.busy = undefined));
       }
       await new Promise<void>((resolve) => {
@@ -247,7 +304,7 @@ export class DynamoStreamEventSource {
   }
 
   private async stepUntilIdle(shard: Shard): Promise<void> {
-    while (this.running) {
+    while (this.running && !this.paused) {
       if (!(await this.step(shard))) return;
       const head = shard.work[0];
       if (head && head.invokeCount > 0) {
@@ -276,6 +333,7 @@ export class DynamoStreamEventSource {
           continue;
         }
         const lane = lanes[this.laneOf(record)];
+        this.firstReadAt.set(record, now);
         if (!lane.backlog.length) lane.backlogSince = now;
         lane.backlog.push(record);
       }
@@ -328,34 +386,24 @@ export class DynamoStreamEventSource {
       await this.discard(shard, { ...item, records: item.records.slice(0, expired) }, 'RecordAgeExceeded');
       item.records = item.records.slice(expired);
       if (!item.records.length) {
-        shard.work.shift();
+        this.finishHead(shard);
         return true;
       }
     }
 
-    if (item.invokeCount > 0) this.counters.retries++;
-    item.invokeCount++;
-    this.counters.batches++;
-    this.counters.recordsDelivered += item.records.length;
-    this.notify({
-      type: 'invoke',
-      shardId: shard.shardId,
-      records: item.records.length,
-      attempt: item.invokeCount,
-    });
-
     let response: DynamoDBBatchResponse | void;
     try {
-      response = await this.options.invoke({ Records: item.records.map((r) => r) });
+      response = await this.invoke(shard, item);
     } catch (error) {
       this.counters.functionErrors++;
       item.lastFunctionError = 'Unhandled';
+      item.failingSince ??= this.clock();
       this.notify({ type: 'function-error', shardId: shard.shardId, error });
       if (this.settings.bisectBatchOnFunctionError && item.records.length > 1) {
         const mid = Math.ceil(item.records.length / 2);
         const halves: WorkItem[] = [
-          { records: item.records.slice(0, mid), invokeCount: 0 },
-          { records: item.records.slice(mid), invokeCount: 0 },
+          { records: item.records.slice(0, mid), invokeCount: 0, failingSince: item.failingSince },
+          { records: item.records.slice(mid), invokeCount: 0, failingSince: item.failingSince },
         ];
         shard.work.splice(0, 1, ...halves);
         this.counters.bisections++;
@@ -369,10 +417,11 @@ export class DynamoStreamEventSource {
 
     const failedAt = this.settings.reportBatchItemFailures ? firstFailedIndex(item.records, response) : -1;
     if (failedAt < 0) {
-      shard.work.shift();
+      this.finishHead(shard);
       return true;
     }
     this.counters.partialFailures++;
+    item.failingSince ??= this.clock();
     // Checkpoint before the lowest reported record: it and everything after it are delivered again.
     this.notify({
       type: 'partial-failure',
@@ -385,11 +434,42 @@ export class DynamoStreamEventSource {
     return true;
   }
 
+  /** One invocation of the lane's head batch, delivered once or (`setDeliveries`) several times in a row. */
+  private async invoke(shard: Shard, item: WorkItem): Promise<DynamoDBBatchResponse | void> {
+    if (item.invokeCount > 0) this.counters.retries++;
+    item.invokeCount++;
+    this.counters.batches++;
+    this.counters.recordsDelivered += item.records.length;
+    this.notify({
+      type: 'invoke',
+      shardId: shard.shardId,
+      lane: shard.lane,
+      records: item.records.length,
+      attempt: item.invokeCount,
+      firstSequenceNumber: item.records[0].dynamodb?.SequenceNumber ?? '',
+      lastSequenceNumber: item.records[item.records.length - 1].dynamodb?.SequenceNumber ?? '',
+    });
+    const deliveries = Math.max(1, Math.floor(this.deliveries?.() ?? 1));
+    let response = await this.options.invoke({ Records: item.records.map((r) => r) });
+    for (let i = 1; i < deliveries; i++) {
+      this.counters.duplicateDeliveries++;
+      response = await this.options.invoke({ Records: item.records.map((r) => r) });
+    }
+    return response;
+  }
+
+  /** The head batch is done (succeeded or discarded): the lane moves on. */
+  private finishHead(shard: Shard): void {
+    const done = shard.work.shift();
+    if (done?.failingSince !== undefined)
+      this.counters.maxBlockedMs = Math.max(this.counters.maxBlockedMs, this.clock() - done.failingSince);
+  }
+
   private async afterFailure(shard: Shard, item: WorkItem): Promise<void> {
     const max = this.settings.maximumRetryAttempts;
     if (max >= 0 && item.invokeCount > max) {
       await this.discard(shard, item, 'RetryAttemptsExhausted');
-      shard.work.shift();
+      this.finishHead(shard);
     }
   }
 
@@ -420,7 +500,8 @@ export class DynamoStreamEventSource {
     const nowSeconds = this.clock() / 1000;
     let n = 0;
     while (n < records.length) {
-      const created = records[n].dynamodb?.ApproximateCreationDateTime;
+      const readAt = this.options.ageFromFirstRead ? this.firstReadAt.get(records[n]) : undefined;
+      const created = readAt !== undefined ? readAt / 1000 : records[n].dynamodb?.ApproximateCreationDateTime;
       if (created === undefined || nowSeconds - created <= maxAge) break;
       n++;
     }

@@ -100,10 +100,11 @@ interface Pending {
 export class FunctionHost {
   readonly environment: Readonly<Record<string, string>>;
   readonly functionArn: string;
-  readonly counters = { invocations: 0, errors: 0, timeouts: 0, coldStarts: 0 };
+  readonly counters = { invocations: 0, errors: 0, timeouts: 0, coldStarts: 0, crashes: 0 };
   private child?: ChildProcess;
   private ready?: Promise<void>;
   private pending?: Pending;
+  private current?: { readonly event: unknown; readonly since: number };
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
@@ -124,8 +125,34 @@ export class FunctionHost {
     await this.kill();
   }
 
+  /** The invocation this sandbox runs now (its event, and since when, epoch ms); undefined when idle. */
+  get inFlight(): { readonly event: unknown; readonly since: number } | undefined {
+    return this.current;
+  }
+
+  /**
+   * Kills the sandbox's process at once, as a crash would (out of memory, a fault in native code): the
+   * invocation in flight fails with `Runtime.ExitError`, whatever it had written so far stays written,
+   * and the next invocation starts a new process. False when no invocation was in flight.
+   */
+  async crash(): Promise<boolean> {
+    if (!this.current || !this.child) return false;
+    this.counters.crashes++;
+    await this.kill();
+    return true;
+  }
+
   private async invokeNow(event: unknown): Promise<unknown> {
     if (this.stopped) throw new Error(`${this.options.functionName} is stopped`);
+    this.current = { event, since: Date.now() };
+    try {
+      return await this.run(event);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async run(event: unknown): Promise<unknown> {
     this.counters.invocations++;
     const timeoutMs = (this.options.timeoutSeconds ?? 3) * 1000;
     // Preparing the worker is the emulator's cost, not the function's: it stays out of its timeout.

@@ -58,6 +58,7 @@ export class LocalQueue {
   readonly counters = { sent: 0, received: 0, deleted: 0, redriven: 0 };
   private readonly messages: StoredMessage[] = [];
   private readonly clock: () => number;
+  private visibilityTimeout: number;
 
   constructor(private readonly options: LocalQueueOptions) {
     const parts = options.arn.split(':');
@@ -68,10 +69,17 @@ export class LocalQueue {
     this.account = parts[4];
     this.name = parts[5];
     this.clock = options.clock ?? Date.now;
+    this.visibilityTimeout = options.visibilityTimeoutSeconds ?? 30;
   }
 
   get visibilityTimeoutSeconds(): number {
-    return this.options.visibilityTimeoutSeconds ?? 30;
+    return this.visibilityTimeout;
+  }
+
+  /** Changes the queue's default visibility timeout for later receives (SetQueueAttributes does the same). */
+  setVisibilityTimeout(seconds: number): void {
+    if (!(seconds >= 0)) throw new Error(`A visibility timeout must be at least 0 seconds, got ${seconds}`);
+    this.visibilityTimeout = seconds;
   }
 
   /** Messages that can be received now. */
@@ -238,6 +246,7 @@ export type SqsEventSourceNotice =
 export class SqsEventSource {
   readonly counters = { batches: 0, messagesDelivered: 0, functionErrors: 0, partialFailures: 0, deleted: 0 };
   private running = false;
+  private paused = false;
   private loop?: Promise<void>;
   private wake?: () => void;
 
@@ -249,7 +258,7 @@ export class SqsEventSource {
 
   /** One receive (up to BatchSize, in receives of 10) and at most one invocation. Returns the batch size. */
   async pollOnce(): Promise<number> {
-    if (!this.settings.enabled) return 0;
+    if (!this.settings.enabled || this.paused) return 0;
     const size = this.settings.batchSize;
     const queue = this.options.queue;
     const messages: ReceivedMessage[] = [];
@@ -309,6 +318,16 @@ export class SqsEventSource {
     this.running = false;
     this.wake?.();
     await this.loop;
+  }
+
+  /** Receives nothing until `resume()` (a batch in flight finishes): its region's Lambda pollers are down. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
   }
 
   private failedIds(messages: ReceivedMessage[], response: unknown): Set<string> | 'all' {

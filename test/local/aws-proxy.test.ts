@@ -1,4 +1,10 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -9,7 +15,7 @@ import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { AwsProxy } from '../../lib/local/aws-proxy';
+import { AwsProxy, ProxyFault } from '../../lib/local/aws-proxy';
 import { startLocalFunction } from '../../lib/local/function-host';
 import type { PolicyDocument } from '../../lib/local/iam-check';
 import { LocalQueue, LocalQueues } from '../../lib/local/local-queue';
@@ -142,6 +148,57 @@ describe('AwsProxy', () => {
     expect(got.Item).toEqual({ pk: { S: 'p' } });
     expect(ownError).toMatchObject({ name: 'AccessDeniedException' });
     expect(denied).toEqual([`dynamodb:PutItem arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}`]);
+  });
+
+  test('fails the DynamoDB calls its fault hook picks, by the region they were signed for, without reaching the engine', async () => {
+    // GIVEN a table in two regions and a proxy whose fault hook fails every call signed for the peer,
+    // in the mode the test sets
+    const table = uniqueName('Px');
+    const peer = 'ap-northeast-3';
+    await createTable(REGION, table, key, { withStream: false });
+    await createTable(peer, table, key, { withStream: false });
+    let mode: ProxyFault = 'down';
+    const seen: string[] = [];
+    const proxy = await AwsProxy.start({
+      functionName: 'replicator-eu-west-2',
+      region: REGION,
+      account: ACCOUNT,
+      dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+      faults: {
+        faultFor: (call) => {
+          seen.push(`${call.region} ${call.operation}`);
+          return call.region === peer ? mode : undefined;
+        },
+      },
+    });
+    cleanups.push(() => proxy.stop());
+    const put = (region: string, pk: string) =>
+      new DynamoDBClient({ region, endpoint: proxy.endpoint, maxAttempts: 1 })
+        .send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk } } }))
+        .then(
+          () => 'ok',
+          (e: Error & { $metadata?: { httpStatusCode?: number } }) =>
+            `${e.name} ${e.$metadata?.httpStatusCode ?? 'no answer'}`,
+        );
+    // WHEN the function writes to the peer in each mode, and to its own region
+    const outcomes: Record<string, string> = {};
+    for (const m of ['down', 'reset', 'throttle', 'server-error'] as const) {
+      mode = m;
+      outcomes[m] = await put(peer, m);
+    }
+    outcomes.own = await put(REGION, 'own');
+    // THEN each mode failed as an unreachable, throttling or failing endpoint would, the own region passed,
+    // and no failed write reached the peer's database
+    expect(outcomes).toEqual({
+      down: 'ServiceUnavailableException 503',
+      reset: expect.stringMatching(/no answer|ECONNRESET|socket hang up/),
+      throttle: 'ProvisionedThroughputExceededException 400',
+      'server-error': 'InternalServerError 500',
+      own: 'ok',
+    });
+    expect(seen).toEqual([...Array(4).fill(`${peer} PutItem`), `${REGION} PutItem`]);
+    const { Count } = await client(peer).send(new ScanCommand({ TableName: table, Select: 'COUNT' }));
+    expect(Count).toBe(0);
   });
 
   test('answers SQS from the LocalQueue: SendMessage lands, ReceiveMessage and DeleteMessage round-trip', async () => {

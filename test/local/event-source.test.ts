@@ -1,7 +1,12 @@
 import { createHash } from 'crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { DynamoStreamEventSource, ShardSource, StreamOnFailureRecord } from '../../lib/local/event-source';
+import {
+  DynamoStreamEventSource,
+  EventSourceNotice,
+  ShardSource,
+  StreamOnFailureRecord,
+} from '../../lib/local/event-source';
 import { EventSourceMappingProperties, parseMappingProperties } from '../../lib/local/mapping-settings';
 import { StreamReader } from '../../lib/local/stream-reader';
 import { client, createTable, uniqueName } from '../support/dynamo';
@@ -45,6 +50,7 @@ class FakeReader implements ShardSource {
 interface Harness {
   source: DynamoStreamEventSource;
   calls: number[][];
+  notices: EventSourceNotice[];
   failures: { destination: string; record: StreamOnFailureRecord }[];
   clock: { now: number };
 }
@@ -55,9 +61,11 @@ function harness(
   behave: (event: DynamoDBStreamEvent, call: number) => DynamoDBBatchResponse | void,
 ): Harness {
   const calls: number[][] = [];
+  const notices: EventSourceNotice[] = [];
   const failures: Harness['failures'] = [];
   const clock = { now: NOW };
   const source = new DynamoStreamEventSource({
+    onEvent: (n) => notices.push(n),
     reader,
     settings: parseMappingProperties(properties),
     streamArn: STREAM,
@@ -71,7 +79,7 @@ function harness(
       failures.push({ destination, record });
     },
   });
-  return { source, calls, failures, clock };
+  return { source, calls, notices, failures, clock };
 }
 
 const DLQ = 'arn:aws:sqs:eu-west-1:123456789012:parked';
@@ -522,5 +530,89 @@ describe('records AWS never sends', () => {
     // THEN the function saw the real REMOVE and the INSERT only, and the phantom is counted
     expect(h.calls.flat()).toEqual([1, 3]);
     expect(h.source.counters.phantomRemovesDropped).toBe(1);
+  });
+});
+
+describe('what failure drills ask of the event source', () => {
+  test('delivers every batch again as many times as told, and counts the duplicates', async () => {
+    // GIVEN three records, BatchSize 2, and a source told to deliver each batch three times
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2, 3].map((n) => record(n)) }]),
+      { BatchSize: 2 },
+      () => undefined,
+    );
+    h.source.setDeliveries(() => 3);
+    // WHEN it drains
+    await h.source.drain();
+    // THEN each batch reached the function three times in a row, and the checkpoint moved past both
+    expect(h.calls).toEqual([[1, 2], [1, 2], [1, 2], [3], [3], [3]]);
+    expect(h.source.counters).toMatchObject({ batches: 2, duplicateDeliveries: 4 });
+    expect(h.source.pending).toBe(0);
+  });
+
+  test('a paused source keeps reading but invokes nothing until resumed', async () => {
+    // GIVEN a paused source with records to read
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]),
+      {},
+      () => undefined,
+    );
+    h.source.pause();
+    // WHEN polled
+    await h.source.drain();
+    // THEN the records were read and wait; after resuming they are delivered
+    expect(h.calls).toEqual([]);
+    expect(h.source.pending).toBe(2);
+    h.source.resume();
+    await h.source.drain();
+    expect(h.calls).toEqual([[1, 2]]);
+  });
+
+  test('ages records from their first read when told to, and a shorter record age can be set while it runs', async () => {
+    // GIVEN records whose creation time is floored to the minute, as DynamoDB Local writes it
+    const floored = Math.floor(NOW / 60000) * 60 - 60;
+    const source = new DynamoStreamEventSource({
+      reader: new FakeReader([{ shardId: 's1', records: [record(1, floored)] }]),
+      settings: parseMappingProperties({}),
+      streamArn: STREAM,
+      clock: () => clock.now,
+      ageFromFirstRead: true,
+      invoke: async (event) => void calls.push(ids(event)),
+    });
+    const calls: number[][] = [];
+    const clock = { now: NOW };
+    // WHEN the record age is set to 30 seconds while its floored creation is over a minute old
+    source.setMaximumRecordAge(30);
+    await source.drain();
+    // THEN it is delivered: its age counts from when the source read it
+    expect(calls).toEqual([[1]]);
+    expect(source.counters.onFailure).toBe(0);
+  });
+
+  test('reports the lane and sequence range of each invocation, and how long a failing head batch blocked its lane', async () => {
+    // GIVEN a batch that fails twice before it succeeds, 5 s of clock apart
+    const h = harness(
+      new FakeReader([{ shardId: 's1', records: [1, 2].map((n) => record(n)) }]),
+      {},
+      (_e, call) => {
+        h.clock.now += 5000;
+        if (call < 3) throw new Error('boom');
+      },
+    );
+    // WHEN it drains
+    await h.source.drain();
+    // THEN every invocation names lane 0 and records 1..2, and the lane was blocked for the 10 s between
+    // the first failure and the success
+    expect(h.notices.filter((n) => n.type === 'invoke')).toEqual([
+      expect.objectContaining({
+        lane: 0,
+        firstSequenceNumber: seq(1),
+        lastSequenceNumber: seq(2),
+        attempt: 1,
+      }),
+      expect.objectContaining({ lane: 0, firstSequenceNumber: seq(1), attempt: 2 }),
+      expect.objectContaining({ lane: 0, firstSequenceNumber: seq(1), attempt: 3 }),
+    ]);
+    expect(h.source.counters.maxBlockedMs).toBe(10000);
   });
 });

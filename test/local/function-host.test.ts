@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
@@ -159,6 +159,35 @@ describe('FunctionHost', () => {
     });
     await expect(h.invoke({ exit: true })).rejects.toMatchObject({ errorType: 'Runtime.ExitError' });
     expect(await h.invoke({})).toBe('ok');
+  });
+
+  test('crash() kills the sandbox in the middle of an invocation: it fails like a Lambda crash, and the next one cold-starts', async () => {
+    // GIVEN an invocation in flight that writes a marker file halfway and would finish after 2 s
+    const scratch = mkdtempSync(join(tmpdir(), 'ddbm-crash-'));
+    dirs.push(scratch);
+    const marker = join(scratch, 'halfway');
+    const h = host({
+      codeDirectory: asset(
+        `const fs = require('fs'); exports.handler = async (e) => { fs.writeFileSync(e.marker, 'x'); await new Promise((r) => setTimeout(r, 2000)); return process.pid; };`,
+      ),
+      timeoutSeconds: 10,
+    });
+    expect(await h.crash()).toBe(false);
+    const running = h.invoke({ marker }).catch((e: FunctionError) => e);
+    while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 10));
+    expect(h.inFlight?.event).toEqual({ marker });
+    // WHEN the sandbox is crashed
+    const started = Date.now();
+    expect(await h.crash()).toBe(true);
+    // THEN the invocation fails at once with Runtime.ExitError, and the sandbox serves the next one from a new process
+    expect(await running).toMatchObject({
+      errorType: 'Runtime.ExitError',
+      errorMessage: expect.stringContaining('SIGKILL'),
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(h.inFlight).toBeUndefined();
+    expect(typeof (await h.invoke({ marker }))).toBe('number');
+    expect(h.counters).toMatchObject({ crashes: 1, coldStarts: 2 });
   });
 });
 

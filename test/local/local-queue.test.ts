@@ -65,6 +65,19 @@ describe('LocalQueue', () => {
     expect(queue.receive({ maxMessages: 10 }).map((m) => m.body)).toEqual(['later', 'm10', 'm11']);
   });
 
+  test('a changed visibility timeout applies to the next receives', () => {
+    // GIVEN a 30 s queue whose timeout is shortened to 0.5 s (what a drill does to wait less)
+    const { queue, clock } = queues();
+    queue.setVisibilityTimeout(0.5);
+    queue.send('parked');
+    expect(queue.receive()).toHaveLength(1);
+    // WHEN 0.5 s pass THEN the message is visible again
+    clock.now += 501;
+    expect(queue.receive()).toHaveLength(1);
+    expect(queue.visibilityTimeoutSeconds).toBe(0.5);
+    expect(() => queue.setVisibilityTimeout(-1)).toThrow('at least 0 seconds, got -1');
+  });
+
   test('a registry finds queues by ARN and names the known ones when one is missing', () => {
     // GIVEN a registry with one queue
     const registry = new LocalQueues();
@@ -143,6 +156,26 @@ describe('SqsEventSource', () => {
     expect(await source.pollOnce()).toBe(0);
     expect(dlq.peek().sort()).toEqual(['a', 'b']);
     expect(source.counters).toMatchObject({ batches: 2, functionErrors: 1, partialFailures: 1, deleted: 0 });
+  });
+
+  test('a paused source receives nothing until resumed', async () => {
+    // GIVEN a message and a paused source
+    const { queue } = queues();
+    queue.send('m');
+    const seen: string[] = [];
+    const source = new SqsEventSource({
+      queue,
+      invoke: async (e: SQSEvent) => void seen.push(...e.Records.map((r) => r.body)),
+      settings: parseMappingProperties({}, 'queue'),
+    });
+    source.pause();
+    // WHEN polled while paused, then after resuming
+    expect(await source.pollOnce()).toBe(0);
+    expect(queue.visibleCount).toBe(1);
+    source.resume();
+    // THEN only the poll after resuming delivered the message
+    expect(await source.pollOnce()).toBe(1);
+    expect(seen).toEqual(['m']);
   });
 
   test('start() consumes on its own until stop()', async () => {
