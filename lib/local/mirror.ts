@@ -7,6 +7,7 @@ import type { TableModel } from '../config/model';
 import { checkAssemblyTables } from './assembly';
 import { Engine, startEngine } from './engine';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
+import type { RunHandles, RunQueueSource, RunStreamSource } from './run-hooks';
 import { LocalFunction, startLocalFunction } from './function-host';
 import { AccessDeniedError, assertAllowed } from './iam-check';
 import { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
@@ -26,6 +27,8 @@ import {
   WorkloadOptions,
   WorkloadResult,
 } from './workload';
+
+import type { RunHooks } from './run-hooks';
 
 /**
  * One local mirror session: every region of the plan on DynamoDB Local (one process, one database per
@@ -67,7 +70,16 @@ export interface LocalMirrorOptions {
    * Lag is measured on one write in `every`, probed every `intervalMs` (each probe is a read the
    * engine serves too). @default { every: 2, intervalMs: 150 }
    */
-  readonly lagSampling?: { readonly every?: number; readonly intervalMs?: number };
+  readonly lagSampling?: {
+    readonly every?: number;
+    readonly intervalMs?: number;
+    /** @default 200 */
+    readonly maxPending?: number;
+    /** @default 30000 */
+    readonly timeoutMs?: number;
+  };
+  /** A failure drill's view of the run (lib/local/drills). @default - none */
+  readonly hooks?: RunHooks;
 }
 
 export interface RunResult {
@@ -126,6 +138,11 @@ class MirrorRun {
   private readonly consumedQueues: LocalQueue[] = [];
   private streamSources: DynamoStreamEventSource[] = [];
   private sqsSources: SqsEventSource[] = [];
+  /** The sources again, with what they read and invoke (for a drill's hooks). */
+  private readonly sourceInfo: { stream: RunStreamSource[]; queue: RunQueueSource[] } = {
+    stream: [],
+    queue: [],
+  };
   private engine?: Engine;
   private sampler?: LagSampler;
   private workload?: WorkloadResult;
@@ -193,11 +210,14 @@ class MirrorRun {
       clientFor: (region) => this.clientFor(region),
       every: this.options.lagSampling?.every ?? 2,
       intervalMs: this.options.lagSampling?.intervalMs ?? 150,
-      maxPending: 200,
+      maxPending: this.options.lagSampling?.maxPending ?? 200,
+      timeoutMs: this.options.lagSampling?.timeoutMs ?? 30000,
       onObservation: (o) => this.stats.addLag(o),
     });
     this.sampler = sampler;
     sampler.start();
+    const hooks = this.options.hooks;
+    hooks?.onStart?.(this.handles());
     const { durationSeconds, seed } = this.workloadOptions;
     const ops = planWorkload(this.options.tables, this.workloadOptions);
     this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
@@ -205,7 +225,9 @@ class MirrorRun {
     let lastReported = 0;
     this.workload = await this.timed('workloadMs', () =>
       runWorkload(ops, {
-        clientFor: (region) => this.clientFor(region),
+        clientFor: (region) =>
+          hooks?.workloadClient?.(region, this.clientFor(region)) ?? this.clientFor(region),
+        onOutcome: (op, outcome) => hooks?.onOperation?.(op, outcome),
         tables: this.options.tables,
         signal: this.options.signal,
         onProgress: (p) => this.view?.setProgress(p),
@@ -222,6 +244,7 @@ class MirrorRun {
   }
 
   async drain(): Promise<void> {
+    if (!this.options.signal?.aborted) await this.options.hooks?.beforeDrain?.();
     if (!this.options.signal?.aborted) {
       this.view?.setPhase('draining streams and queues');
       const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
@@ -369,7 +392,7 @@ class MirrorRun {
       );
     const local = this.functions.get(fn.name)!;
     const onFailureFile = join(this.onFailureDir, `${fn.name}.jsonl`);
-    return new DynamoStreamEventSource({
+    const source = new DynamoStreamEventSource({
       reader: new StreamReader({
         region: mapping.region,
         streamArn: actual,
@@ -387,20 +410,34 @@ class MirrorRun {
       streamArn: table.streamArn!,
       functionArn: local.host.functionArn,
       pollIntervalMs: this.options.pollIntervalMs ?? 250,
+      // DynamoDB Local floors creation times to the minute (docs/platform.md#dynamodb-local).
+      ageFromFirstRead: true,
       onFailure: (destination, record) => {
         appendFileSync(onFailureFile, JSON.stringify({ destination, ...record }) + '\n');
         this.onFailureFiles.add(onFailureFile);
         this.queues.get(destination)?.send(JSON.stringify(record));
       },
-      onEvent: (n) => this.noteStream(n, fn, table),
+      onEvent: (n) => {
+        this.noteStream(n, fn, table);
+        this.options.hooks?.onStreamNotice?.(info, n);
+      },
     });
+    const info: RunStreamSource = {
+      functionName: fn.name,
+      region: mapping.region,
+      table,
+      streamArn: actual,
+      source,
+    };
+    this.sourceInfo.stream.push(info);
+    return source;
   }
 
   private sqsSource(fn: PlanFunction, mapping: PlanMapping, planQueue: PlanQueue): SqsEventSource {
     const queue = this.queues.require(planQueue.arn);
     const local = this.functions.get(fn.name)!;
     this.consumedQueues.push(queue);
-    return new SqsEventSource({
+    const source = new SqsEventSource({
       queue,
       invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
       settings: mapping,
@@ -409,6 +446,24 @@ class MirrorRun {
         if (n.type === 'function-error') this.stats.addError(fn.name, describeError(n.error));
       },
     });
+    this.sourceInfo.queue.push({ functionName: fn.name, region: mapping.region, queue, source });
+    return source;
+  }
+
+  /** The running parts, for a drill's hooks. */
+  private handles(): RunHandles {
+    return {
+      endpoint: this.endpoint,
+      functions: this.functions,
+      streamSources: this.sourceInfo.stream,
+      queueSources: this.sourceInfo.queue,
+      queues: this.queues,
+      stats: this.stats,
+      clientFor: (region) => this.clientFor(region),
+      lagOutstandingBefore: (epochMs) => this.sampler?.outstandingBefore(epochMs) ?? 0,
+      say: (line) => this.say(line),
+      status: (line) => this.view?.setStatus(line),
+    };
   }
 
   private noteStream(n: EventSourceNotice, fn: PlanFunction, table: PlanTable): void {

@@ -69,6 +69,7 @@ export class MirrorView {
   private timer?: NodeJS.Timeout;
   private drawnLines = 0;
   private phase = '';
+  private status?: string;
   private progress?: { done: number; total: number; errors: number };
   private lastPlain = 0;
   private readonly started = Date.now();
@@ -91,6 +92,11 @@ export class MirrorView {
     this.phase = phase;
     if (!this.tty) this.out.write(`${this.stamp()} ${phase}\n`);
     else this.redraw();
+  }
+
+  /** A line under the phase (a drill's state), shown while it is set. */
+  setStatus(status: string | undefined): void {
+    this.status = status;
   }
 
   setProgress(p: { done: number; total: number; errors: number }): void {
@@ -127,8 +133,9 @@ export class MirrorView {
     const errors = pairs.reduce((n, p) => n + p.errors, 0);
     const conflicts = pairs.reduce((n, p) => n + p.conflictsLost, 0);
     const prog = this.progress ? ` workload ${this.progress.done}/${this.progress.total}` : '';
+    const status = this.status ? ` | ${this.status}` : '';
     this.out.write(
-      `${this.stamp()} ${this.phase}${prog} | applied ${applied}, conflicts lost ${conflicts}, parked ${parked}, errors ${errors}\n`,
+      `${this.stamp()} ${this.phase}${prog} | applied ${applied}, conflicts lost ${conflicts}, parked ${parked}, errors ${errors}${status}\n`,
     );
   }
 
@@ -138,7 +145,7 @@ export class MirrorView {
   }
 
   private redraw(): void {
-    const lines = [`${this.stamp()} ${this.phase}`];
+    const lines = [`${this.stamp()} ${this.phase}`, ...(this.status ? [this.status] : [])];
     if (this.progress)
       lines.push(
         `workload ${progressBar(this.progress.done, this.progress.total)} ${this.progress.done}/${this.progress.total} ops, ${this.progress.errors} errors`,

@@ -307,7 +307,17 @@ export interface RunWorkloadOptions {
   /** Called after each acknowledged save (not deletes, not conflicting saves). */
   readonly onWrite?: (sample: WriteSample) => void;
   readonly onError?: (op: PlannedOp, error: unknown) => void;
+  /** Called once per operation, acknowledged or not, with when it was sent and when it ended (epoch ms). */
+  readonly onOutcome?: (op: PlannedOp, outcome: OperationOutcome) => void;
   readonly signal?: AbortSignal;
+}
+
+export interface OperationOutcome {
+  /** The engine acknowledged the write. */
+  readonly acknowledged: boolean;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly error?: unknown;
 }
 
 export interface WorkloadResult {
@@ -345,8 +355,10 @@ export async function runWorkload(
     if (op.concurrentGroup !== undefined) i += batch.length - 1;
     const p = Promise.all(
       batch.map(async (b) => {
+        const sentAt = Date.now();
         try {
           await execute(b, tables.get(b.table)!, options.clientFor(b.region));
+          options.onOutcome?.(b, { acknowledged: true, startedAt: sentAt, endedAt: Date.now() });
           byKind[b.kind] += 1;
           if (b.kind !== 'delete' && b.concurrentGroup === undefined) {
             const t = tables.get(b.table)!;
@@ -361,6 +373,7 @@ export async function runWorkload(
           }
         } catch (e) {
           errors += 1;
+          options.onOutcome?.(b, { acknowledged: false, startedAt: sentAt, endedAt: Date.now(), error: e });
           options.onError?.(b, e);
         } finally {
           done += 1;

@@ -1,0 +1,58 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoStreamEventSource, EventSourceNotice } from './event-source';
+import type { LocalFunction } from './function-host';
+import type { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
+import type { PlanTable } from './plan';
+import type { StatsCollector } from './report';
+import type { OperationOutcome, PlannedOp } from './workload';
+
+/**
+ * What a failure drill (lib/local/drills) plugs into a local mirror run: the run hands it its running
+ * parts, lets it choose the clients the workload writes through, tells it the outcome of every workload
+ * operation and every stream event, and waits for it before draining. Every member is optional.
+ */
+export interface RunHooks {
+  /** Everything runs; the workload starts right after this returns. */
+  onStart?(handles: RunHandles): void;
+  /** The client the workload writes to `region` through (`client` is the run's own). */
+  workloadClient?(region: string, client: DynamoDBClient): DynamoDBClient;
+  onOperation?(op: PlannedOp, outcome: OperationOutcome): void;
+  onStreamNotice?(source: RunStreamSource, notice: EventSourceNotice): void;
+  /** Awaited once the workload is over, before the drain and the divergence check. */
+  beforeDrain?(): Promise<void>;
+}
+
+/** A stream event source of the run: which function it invokes, on which table's stream. */
+export interface RunStreamSource {
+  readonly functionName: string;
+  readonly region: string;
+  readonly table: PlanTable;
+  /** The stream ARN the engine assigned. */
+  readonly streamArn: string;
+  readonly source: DynamoStreamEventSource;
+}
+
+/** A queue event source of the run (the parked-record consumers). */
+export interface RunQueueSource {
+  readonly functionName: string;
+  readonly region: string;
+  readonly queue: LocalQueue;
+  readonly source: SqsEventSource;
+}
+
+/** The running parts of a run, for a drill to act on and watch. */
+export interface RunHandles {
+  readonly endpoint: string;
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly streamSources: readonly RunStreamSource[];
+  readonly queueSources: readonly RunQueueSource[];
+  readonly queues: LocalQueues;
+  readonly stats: StatsCollector;
+  clientFor(region: string): DynamoDBClient;
+  /** Sampled writes acknowledged at or before `epochMs` that some target does not show yet. */
+  lagOutstandingBefore(epochMs: number): number;
+  /** A line that stays in the output. */
+  say(line: string): void;
+  /** A line under the live view's phase while it runs; undefined removes it. */
+  status(line: string | undefined): void;
+}
