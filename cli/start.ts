@@ -11,6 +11,8 @@ import { describeTables, keepLines, resultLines } from '../lib/local/cli-text';
 import { RunResult, runLocalMirror } from '../lib/local/mirror';
 import { synthesize } from '../lib/local/synth';
 import { type Command, type CommandIo, numberOption, stringOption, UsageError } from './command';
+import { type DrillArgs, drillArgs, DRILL_OPTIONS } from './drill-options';
+import { runDrillCommand } from './drill';
 
 export const startCommand: Command = {
   name: 'start',
@@ -18,7 +20,10 @@ export const startCommand: Command = {
   description:
     'Runs every configured region on DynamoDB Local with the real replicator bundles, drives a demo\n' +
     'workload, verifies that all regions hold the same items and writes .ddb-mirror/report.{json,html}.\n' +
-    'Exit code: 0 when every region holds the same items, 1 otherwise.',
+    'With --drill, rehearses a failure on it instead (one mirror session per drill) and prints a verdict line\n' +
+    'per drill: drill=NAME lost=… diverged=… recovered_in=… max_lag=….\n' +
+    'Exit code: 0 when every region holds the same items (with --drill: nothing lost or diverged in any\n' +
+    'drill and every drill passed its own checks), 1 otherwise.',
   options: {
     config: { type: 'string', value: 'PATH', description: 'config file (default: mirror.config.yaml)' },
     assembly: {
@@ -52,6 +57,7 @@ export const startCommand: Command = {
         'added to every call a replicator makes to another region, as a cross-region\nround trip would (default: 0)',
     },
     keep: { type: 'boolean', description: 'keep everything running after the demo, until Ctrl-C' },
+    ...DRILL_OPTIONS,
   },
   run: (values, io) => start(startArgs(values), io),
 };
@@ -67,6 +73,8 @@ export interface StartArgs {
   readonly conflictRate?: number;
   readonly latency?: number;
   readonly keep: boolean;
+  /** Set when `--drill` was given. */
+  readonly drill?: DrillArgs;
 }
 
 /** Checks the options together; every mistake is a usage error naming the option and value. */
@@ -90,6 +98,7 @@ export function startArgs(values: Parameters<Command['run']>[0]): StartArgs {
     conflictRate: numberOption(values, 'conflict-rate', { min: 0, max: 0.65 }),
     latency: numberOption(values, 'latency', { integer: true, min: 0 }),
     keep: values.keep === true,
+    drill: drillArgs(values),
   };
 }
 
@@ -99,6 +108,7 @@ async function start(args: StartArgs, io: CommandIo): Promise<number> {
   const { tables } = loadConfig(args.config);
   const plan = readAssembly(args.assembly ?? (await synthesizeFrom(args.config, out)));
   for (const line of describeTables(tables)) out.write(`  ${line}\n`);
+  if (args.drill) return runDrillCommand(args, args.drill, { plan, tables }, out, interrupt.signal);
   const result = await runLocalMirror({
     plan,
     tables,

@@ -213,6 +213,20 @@ export class DynamoStreamEventSource {
   }
 
   /**
+   * When the oldest record still waiting (read, not yet checkpointed) was read, epoch ms; undefined
+   * when nothing waits. Every record read before that moment has been delivered and checkpointed.
+   */
+  get oldestPendingReadAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const lane of this.shards.values()) {
+      const head = lane.work[0]?.records[0] ?? lane.backlog[0];
+      const at = head ? this.firstReadAt.get(head) : undefined;
+      if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
+    }
+    return oldest;
+  }
+
+  /**
    * Stops invoking: the stream is still read (records keep their age), nothing is delivered until
    * `resume()`. An invocation in flight finishes. What a region outage does to its own pollers.
    */
@@ -623,6 +637,7 @@ function isoSeconds(epochSeconds: number): string {
   return new Date(Math.floor(epochSeconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function defaultRetryDelay(retry: number): number {
+/** The local event source's back-off before the n-th retry of a failing batch (250 ms doubling to 8 s). */
+export function defaultRetryDelay(retry: number): number {
   return Math.min(250 * 2 ** Math.max(0, retry - 1), 8000);
 }

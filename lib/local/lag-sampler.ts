@@ -64,16 +64,6 @@ export class LagSampler {
     return this.pending.length;
   }
 
-  /**
-   * Samples of writes acknowledged at or before `epochMs` still not seen in a target: not yet
-   * replicated there (superseded writes, which nothing waits for, and timed-out samples do not count).
-   */
-  outstandingBefore(epochMs: number): number {
-    return this.pending.filter(
-      (p) => p.sample.writtenAt <= epochMs && this.latestWrite.get(p.key) === p.sample.writeId,
-    ).length;
-  }
-
   /** Stops polling; with `settle`, first waits (bounded) for what is still pending. */
   async stop(settleMs = 0): Promise<void> {
     const deadline = Date.now() + settleMs;

@@ -217,7 +217,7 @@ class MirrorRun {
     this.sampler = sampler;
     sampler.start();
     const hooks = this.options.hooks;
-    hooks?.onStart?.(this.handles());
+    await hooks?.onStart?.(this.handles());
     const { durationSeconds, seed } = this.workloadOptions;
     const ops = planWorkload(this.options.tables, this.workloadOptions);
     this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
@@ -460,7 +460,6 @@ class MirrorRun {
       queues: this.queues,
       stats: this.stats,
       clientFor: (region) => this.clientFor(region),
-      lagOutstandingBefore: (epochMs) => this.sampler?.outstandingBefore(epochMs) ?? 0,
       say: (line) => this.say(line),
       status: (line) => this.view?.setStatus(line),
     };

@@ -2,7 +2,7 @@ import type { RunReport } from './report';
 
 /** The run report as one self-contained HTML page: inline SVG, no scripts, nothing fetched. */
 
-const esc = (s: unknown) =>
+export const esc = (s: unknown) =>
   String(s).replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
@@ -21,11 +21,24 @@ const PALETTE = [
   '#4b5563',
 ];
 
-/** Lag over time, one polyline per table/pair, as inline SVG. */
-export function lagChart(series: RunReport['lagSeries'], width = 760, height = 260): string {
+/** A stretch of the chart's time axis to shade (a fault window); `to === from` draws a line. */
+export interface ChartMark {
+  /** ms, on the series' time axis. */
+  readonly from: number;
+  readonly to: number;
+  readonly label: string;
+}
+
+/** Lag over time, one polyline per table/pair, as inline SVG; `marks` are shaded behind the lines. */
+export function lagChart(
+  series: RunReport['lagSeries'],
+  width = 760,
+  height = 260,
+  marks: readonly ChartMark[] = [],
+): string {
   if (!series.length) return '<p>No lag samples were taken.</p>';
   const pad = { l: 56, r: 12, t: 12, b: 32 };
-  const maxT = Math.max(...series.map((s) => s.t), 1);
+  const maxT = Math.max(...series.map((s) => s.t), ...marks.map((m) => m.to), 1);
   const maxLag = Math.max(...series.map((s) => s.lagMs), 1);
   const x = (t: number) => pad.l + (t / maxT) * (width - pad.l - pad.r);
   const y = (v: number) => height - pad.b - (v / maxLag) * (height - pad.t - pad.b);
@@ -49,8 +62,19 @@ export function lagChart(series: RunReport['lagSeries'], width = 760, height = 2
         `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(f * maxLag)}" y2="${y(f * maxLag)}" stroke="#e5e7eb"/>`,
     )
     .join('');
+  const shaded = marks
+    .map((m) => {
+      const x0 = x(m.from);
+      const w = Math.max(2, x(m.to) - x0);
+      return (
+        `<rect x="${x0.toFixed(1)}" y="${pad.t}" width="${w.toFixed(1)}" height="${height - pad.t - pad.b}" fill="#fca5a5" fill-opacity="0.35"><title>${esc(m.label)}</title></rect>` +
+        `<text x="${(x0 + 3).toFixed(1)}" y="${pad.t + 10}" fill="#b91c1c">${esc(m.label)}</text>`
+      );
+    })
+    .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-size="11" font-family="sans-serif">` +
+    shaded +
     ticks +
     `<text x="${pad.l}" y="${height - 8}">0 s</text><text x="${width - pad.r}" y="${height - 8}" text-anchor="end">${(maxT / 1000).toFixed(1)} s</text>` +
     `<text x="12" y="${pad.t + 10}">ms</text>` +

@@ -12,8 +12,8 @@ import type { OperationOutcome, PlannedOp } from './workload';
  * operation and every stream event, and waits for it before draining. Every member is optional.
  */
 export interface RunHooks {
-  /** Everything runs; the workload starts right after this returns. */
-  onStart?(handles: RunHandles): void;
+  /** Everything runs; the workload starts once this has resolved. */
+  onStart?(handles: RunHandles): Promise<void> | void;
   /** The client the workload writes to `region` through (`client` is the run's own). */
   workloadClient?(region: string, client: DynamoDBClient): DynamoDBClient;
   onOperation?(op: PlannedOp, outcome: OperationOutcome): void;
@@ -49,8 +49,6 @@ export interface RunHandles {
   readonly queues: LocalQueues;
   readonly stats: StatsCollector;
   clientFor(region: string): DynamoDBClient;
-  /** Sampled writes acknowledged at or before `epochMs` that some target does not show yet. */
-  lagOutstandingBefore(epochMs: number): number;
   /** A line that stays in the output. */
   say(line: string): void;
   /** A line under the live view's phase while it runs; undefined removes it. */
