@@ -339,7 +339,7 @@ async function recordTombstone(
     () =>
       new UpdateItemCommand({
         ...tombstoneUpdate(ctx, intent),
-        ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+        ConditionExpression: 'attribute_not_exists(#ord) OR #ord <= :ord',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );

@@ -1,5 +1,6 @@
 import type { DrillSession, DrillSettings, Scenario, ScenarioFindings } from './session';
 import { describeCounts } from './faults';
+import type { LagObservation } from '../lag-sampler';
 import { maxLag, parkedFor, seconds } from './figures';
 
 /**
@@ -16,6 +17,8 @@ import { maxLag, parkedFor, seconds } from './figures';
  * variant sends the region's users elsewhere first, lets its stream drain (bounded), then cuts it.
  */
 export function outageScenario(long: boolean): Scenario {
+  /** outage-long: the retention and outage length chosen at the fault (they depend on the lag then). */
+  let chosen: LongOutage | undefined;
   return {
     name: long ? 'outage-long' : 'outage',
     plan: (s) => {
@@ -25,18 +28,41 @@ export function outageScenario(long: boolean): Scenario {
         `requests signed for it refused (503 / connection reset), its own event sources stopped, ` +
         `the workload's writes there refused; then back`;
       return long
-        ? `${what}. Stream retention modelled as ${retention(s.settings)}s (MaximumRecordAgeInSeconds of every mapping), shorter than the outage`
+        ? `${what}. Stream retention (MaximumRecordAgeInSeconds of every mapping) modelled as ${retention(s.settings)}s, ` +
+            `or 3× the largest lag seen before the fault if more; the outage lasts at least twice the retention`
         : what;
     },
     windowSeconds: (settings) => settings.forSeconds,
-    inject: (s) => (long ? longOutage(s) : outage(s)),
+    inject: async (s) => {
+      if (!long) return outage(s, s.settings.forSeconds);
+      chosen = chooseLongOutage(s);
+      return longOutage(s, chosen);
+    },
     status: (s) => {
       const region = deadRegion(s);
       const t = seconds(Date.now() - s.window!.start);
-      return `${region} down ${t}/${s.settings.forSeconds}s · ${s.injector.total} requests refused · ${parkedFor(s, region)} records parked for it`;
+      const of = chosen?.outageSeconds ?? s.settings.forSeconds;
+      return `${region} down ${t}/${of}s · ${s.injector.total} requests refused · ${parkedFor(s, region)} records parked for it`;
     },
-    conclude: (s) => findings(s, long),
+    conclude: (s) => findings(s, chosen),
   };
+}
+
+interface LongOutage {
+  readonly retentionSeconds: number;
+  readonly outageSeconds: number;
+}
+
+/**
+ * The modelled retention must stay above the lag of the regions that still run, or they lose records
+ * to it with no outage at all (true on AWS too: a stream read more than 24 h late loses records): so
+ * `--stream-retention` (default half of `--for`), raised to 3× the largest lag seen so far when that is
+ * more. The outage then lasts `--for`, or twice the retention when that is longer.
+ */
+export function chooseLongOutage(s: DrillSession): LongOutage {
+  const lagSeconds = (maxLag(s) ?? 0) / 1000;
+  const retentionSeconds = Math.max(retention(s.settings), Math.ceil(3 * lagSeconds));
+  return { retentionSeconds, outageSeconds: Math.max(s.settings.forSeconds, 2 * retentionSeconds) };
 }
 
 /** The region taken down: `--region`, else the last one that is no one-way table's source. */
@@ -52,19 +78,19 @@ export function retention(settings: DrillSettings): number {
   return settings.streamRetentionSeconds ?? Math.max(1, settings.forSeconds / 2);
 }
 
-async function outage(s: DrillSession): Promise<void> {
+async function outage(s: DrillSession, outageSeconds: number): Promise<void> {
   const region = deadRegion(s);
   cut(s, region);
-  await s.wait(s.settings.forSeconds * 1000);
+  await s.wait(outageSeconds * 1000);
   restore(s, region);
 }
 
-async function longOutage(s: DrillSession): Promise<void> {
+async function longOutage(s: DrillSession, chosen: LongOutage): Promise<void> {
   const region = deadRegion(s);
-  const ttl = retention(s.settings);
+  const ttl = chosen.retentionSeconds;
   for (const { source } of s.handles.streamSources) source.setMaximumRecordAge(ttl);
   s.log(
-    `stream retention now modelled as ${ttl}s: records older than that are discarded, as an expired stream would`,
+    `stream retention now modelled as ${ttl}s (largest lag so far ${seconds(maxLag(s) ?? 0)}): records older than that are discarded, as an expired stream would; the outage will last ${chosen.outageSeconds}s`,
   );
   s.injector.failOverApplication(region);
   s.log(
@@ -73,9 +99,7 @@ async function longOutage(s: DrillSession): Promise<void> {
   const own = s.handles.streamSources.filter((x) => x.region === region);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && own.some((x) => x.source.pending > 0)) await s.wait(100);
-  cut(s, region);
-  await s.wait(s.settings.forSeconds * 1000);
-  restore(s, region);
+  await outage(s, chosen.outageSeconds);
 }
 
 function cut(s: DrillSession, region: string): void {
@@ -96,23 +120,32 @@ function restore(s: DrillSession, region: string): void {
   );
 }
 
-function findings(s: DrillSession, long: boolean): ScenarioFindings {
+function findings(s: DrillSession, long: LongOutage | undefined): ScenarioFindings {
   const region = deadRegion(s);
   const { start, end } = s.window ?? { start: 0, end: 0 };
-  const healthy = maxLag(s, (o) => o.origin !== region && o.target !== region, start, end ?? start);
+  const others = (o: LagObservation) => o.origin !== region && o.target !== region;
+  const baseline = maxLag(s, others, s.startedAt, start);
+  const healthy = maxLag(s, others, start, end ?? start);
   const discarded = s.handles.streamSources.reduce((n, x) => n + x.source.counters.recordsDiscarded, 0);
+  const problems = [
+    ...(discarded
+      ? [`${discarded} stream records were discarded (their batches went to the on-failure queue)`]
+      : []),
+    // An outage that met no request proves nothing (on a loaded machine, replication may not have
+    // reached the dead region yet when it went down).
+    ...(s.injector.total === 0 ? [`no request to ${region} was refused: the outage met no traffic`] : []),
+  ];
   return {
     fields: {
       region,
-      ...(long ? { retention: `${retention(s.settings)}s` } : {}),
+      ...(long ? { retention: `${long.retentionSeconds}s`, outage: `${long.outageSeconds}s` } : {}),
+      baseline_lag: baseline === undefined ? '–' : seconds(baseline),
       healthy_lag: healthy === undefined ? '–' : seconds(healthy),
       parked: String(parkedFor(s, region)),
       refused_writes: String(s.ledger.refused),
       discarded: String(discarded),
     },
-    problems: discarded
-      ? [`${discarded} stream records were discarded (their batches went to the on-failure queue)`]
-      : [],
+    problems,
     details: { faults: s.injector.counts, faultsText: describeCounts(s.injector.counts) },
   };
 }

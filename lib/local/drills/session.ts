@@ -183,6 +183,7 @@ export class DrillSession {
 
   private async runSchedule(): Promise<void> {
     await this.wait(this.settings.leadSeconds * 1000);
+    await this.untilReplicating();
     if (this.aborted) return;
     this.window = { start: Date.now() };
     this.statusTimer = setInterval(() => this.showStatus(), 500);
@@ -194,6 +195,19 @@ export class DrillSession {
     }
     await this.measureRecovery();
     this.handles.status(undefined);
+  }
+
+  /**
+   * A fault before any write has reached another region tests nothing (on a loaded machine the first
+   * batches can take longer than the lead): waits, bounded, until one has.
+   */
+  private async untilReplicating(): Promise<void> {
+    const deadline = Date.now() + this.settings.recoveryTimeoutMs;
+    if (this.handles.stats.lagSeries.length) return;
+    this.handles.status(`drill ${this.name}: waiting for a first write to reach another region`);
+    while (!this.aborted && !this.handles.stats.lagSeries.length && Date.now() < deadline)
+      await this.wait(250);
+    this.log(`replication flowing: the fault starts now, not at +${this.settings.leadSeconds}s`);
   }
 
   private showStatus(): void {

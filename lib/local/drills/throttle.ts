@@ -36,6 +36,7 @@ export const throttleScenario: Scenario = {
         batch_retries: String(batchRetries(s)),
         parked: String(parked),
       },
+      problems: s.injector.total === 0 ? ['no request was failed: the throttling met no traffic'] : [],
       details: { faults: s.injector.counts, faultsText: describeCounts(s.injector.counts) },
     };
   },

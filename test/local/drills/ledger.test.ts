@@ -1,6 +1,7 @@
 import { RegionUnreachableError } from '../../../lib/local/drills/faults';
 import { type FinalStates, WriteLedger } from '../../../lib/local/drills/ledger';
 import { canonical } from '../../../lib/local/verify';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { OpKind, PlannedOp } from '../../../lib/local/workload';
 import { multiActiveTable, oneWayTable } from '../../support/model-fixtures';
 
@@ -14,7 +15,13 @@ describe('WriteLedger', () => {
   const key = { storyId: { S: 'k1' } };
   const sessionKey = { sessionId: { S: 's1' } };
 
-  function op(table: string, region: string, kind: OpKind, writeId: string, k = key): PlannedOp {
+  function op(
+    table: string,
+    region: string,
+    kind: OpKind,
+    writeId: string,
+    k: Record<string, AttributeValue> = key,
+  ): PlannedOp {
     return { at: 0, index: 0, table, region, kind, key: k, attributes: {}, writeId };
   }
 

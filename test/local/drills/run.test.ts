@@ -63,14 +63,14 @@ describe('failure drills on a local mirror (short)', () => {
   }, 180000);
 
   test('outage-long: an outage longer than the stream retention loses nothing', async () => {
-    // WHEN the outage lasts 4 s and the stream retention modelled is 2 s
+    // WHEN the outage lasts longer than the stream retention modelled
     const v = await drill('outage-long');
     // THEN no stream record was discarded: parking held everything bound for the dead region
     expect(summary(v)).toEqual({
       line: expect.stringMatching(/^drill=outage-long lost=0 diverged=0 /),
       problems: [],
     });
-    expect(v.fields.retention).toBe('2s');
+    expect(parseFloat(v.fields.outage)).toBeGreaterThan(parseFloat(v.fields.retention));
     expect(v.fields.discarded).toBe('0');
   }, 180000);
 
