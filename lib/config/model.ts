@@ -137,6 +137,19 @@ export interface MirrorModel {
   readonly tables: readonly TableModel[];
   /** @default - no routing stack */
   readonly routing?: RoutingModel;
+  /** Who every alarm notifies. @default - nobody: alarms have no actions */
+  readonly notifications?: NotificationsModel;
+}
+
+/** Alarm notifications: a topic the mirror creates per region (email subscriptions), or an existing one. */
+export type NotificationsModel =
+  | { readonly kind: 'email'; readonly addresses: readonly string[] }
+  /** `${region}` in the ARN stands for each region: an alarm can only notify a topic in its own region. */
+  | { readonly kind: 'topic'; readonly arnTemplate: string };
+
+/** The topic ARN for `region` from a notifications template. */
+export function topicArnIn(template: string, region: string): string {
+  return template.split('${region}').join(region);
 }
 
 /** Regions a table lives in, source first for one-way tables. */

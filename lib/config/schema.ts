@@ -15,6 +15,7 @@ import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 import {
   REGION_NAME_PATTERN,
   regionListProblems,
+  notificationProblems,
   routingProblems,
   tableRegionProblems,
   type LocationFacts,
@@ -361,6 +362,34 @@ const routing = z
   .describe('Route 53 records in front of the regional endpoints. Default: no routing.');
 
 // ---------------------------------------------------------------------------------------------------------
+// notifications
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:(\$\{region\}|[a-z]{2}(-[a-z]+)+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+const notifications = z
+  .union(
+    [
+      z.strictObject({
+        email: z
+          .union([z.email(), z.array(z.email()).min(1)])
+          .describe('Address (or list) subscribed to a topic the mirror creates in each region.'),
+      }),
+      z.strictObject({
+        snsTopicArn: patterned(
+          SNS_TOPIC_ARN,
+          'an SNS topic ARN; alarms notify a topic in their own region, so use ${region} in it when the mirror has more than one region',
+          'Existing topic per region, e.g. arn:aws:sns:${region}:123456789012:ops-alerts.',
+        ),
+      }),
+    ],
+    {
+      error: (iss) =>
+        `expected { email: <address or list> } or { snsTopicArn: <arn with \${region}> }, got ${show(iss.input)}`,
+    },
+  )
+  .describe('Who every alarm notifies. Default: nobody (alarms without actions).');
+
+// ---------------------------------------------------------------------------------------------------------
 // the file
 
 const structure = z
@@ -392,6 +421,7 @@ const structure = z
       .min(1, { error: 'at least one table is required, got []' })
       .describe('Tables to mirror.'),
     routing: routing.optional(),
+    notifications: notifications.optional(),
   })
   .meta({
     title: 'ddb-mirror configuration',
@@ -431,6 +461,9 @@ export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
     const facts = routingFacts(value.routing, value.regions);
     reportAll(report, [], routingProblems(facts.routing, facts.regions));
   }
+  const topic = isObject(value.notifications) ? asString(value.notifications.snsTopicArn) : undefined;
+  if (topic && isObject(value.regions))
+    reportAll(report, [], notificationProblems(topic, Object.keys(value.regions)));
 }
 
 function checkRegions(regions: unknown, report: Report): Set<string> | undefined {

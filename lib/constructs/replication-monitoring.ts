@@ -12,6 +12,7 @@ import {
   type MetricName,
 } from '../../lambda/contract';
 import { ALARM_DEFAULTS } from './defaults';
+import type { AlarmNotifications } from './alarm-notifications';
 import type { Replicator } from './replicator';
 
 export interface ReplicationMonitoringProps {
@@ -32,6 +33,11 @@ export interface ReplicationMonitoringProps {
    * @default 5
    */
   readonly iteratorAgeEvaluationPeriods?: number;
+  /**
+   * Who hears every alarm (alarm and OK actions).
+   * @default - alarms without actions
+   */
+  readonly notifications?: AlarmNotifications;
 }
 
 /** A graph under each replicator's heading: the functions' metrics (by contract name), or their Lambda errors. */
@@ -75,6 +81,7 @@ export class ReplicationMonitoring extends Construct {
       this.addReplicatorWidgets(r);
       return alarms;
     });
+    for (const alarm of this.alarms) props.notifications?.notify(alarm);
   }
 
   /** Every problem with the props, in one error naming this construct and each bad value. */

@@ -1,6 +1,7 @@
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } from '../config/model';
+import { AlarmNotifications } from '../constructs/alarm-notifications';
 import { MirroredTable } from '../constructs/mirrored-table';
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
 import { Replicator } from '../constructs/replicator';
@@ -27,6 +28,8 @@ export class MirrorRegionStack extends Stack {
   public readonly replicators: ReadonlyMap<string, Replicator>;
   /** Present when at least one table replicates out of this region. */
   public readonly monitoring?: ReplicationMonitoring;
+  /** Where the alarms go; present with monitoring when the config names notifications. */
+  public readonly notifications?: AlarmNotifications;
 
   constructor(scope: Construct, id: string, props: MirrorRegionStackProps) {
     const { model, region } = props;
@@ -50,8 +53,12 @@ export class MirrorRegionStack extends Stack {
     this.tables = tables;
     this.replicators = replicators;
     if (replicators.size > 0) {
+      this.notifications = model.notifications
+        ? new AlarmNotifications(this, 'AlarmNotifications', { notifications: model.notifications })
+        : undefined;
       this.monitoring = new ReplicationMonitoring(this, 'Monitoring', {
         replicators: [...replicators.values()],
+        ...(this.notifications ? { notifications: this.notifications } : {}),
       });
     }
     Tags.of(this).add('ddb-mirror:stack-prefix', model.stackPrefix);
