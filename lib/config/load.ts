@@ -178,7 +178,13 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     replication: t.replication,
   };
   return t.mode === 'one-way'
-    ? { ...common, mode: 'one-way', source: t.source, replicas: t.replicas }
+    ? {
+        ...common,
+        mode: 'one-way',
+        source: t.source,
+        replicas: t.replicas,
+        readOnlyReplicas: { enforced: t.readOnlyReplicas, writers: t.replicaWriters },
+      }
     : {
         ...common,
         mode: 'multi-active',

@@ -94,6 +94,11 @@ export interface OneWayTableModel extends TableCommon {
   readonly mode: 'one-way';
   readonly source: string;
   readonly replicas: readonly string[];
+  /**
+   * Replicas refuse writes from every principal but the source's replicator roles and `writers`
+   * (a resource policy on each replica table). @default { enforced: true, writers: [] }
+   */
+  readonly readOnlyReplicas: { readonly enforced: boolean; readonly writers: readonly string[] };
 }
 
 export interface MultiActiveTableModel extends TableCommon {

@@ -46,6 +46,7 @@ export const DEFAULTS = {
   deletionProtection: true,
   removalPolicy: 'RETAIN',
   tombstoneTtlDays: 30,
+  readOnlyReplicas: true,
   /**
    * How each region's stream is read and replicated, measured by `npm run bench` (one shard at 250 ms
    * per cross-region request): 4 parallel batches of up to 100 records, 25 items of a batch in flight,
@@ -273,6 +274,24 @@ const oneWayTable = z
       .array(regionName)
       .min(1, { error: (iss) => `a one-way table needs at least one replica region, got ${show(iss.input)}` })
       .describe('Read-only copies, kept in sync from the source.'),
+    readOnlyReplicas: z
+      .boolean()
+      .default(DEFAULTS.readOnlyReplicas)
+      .describe(
+        'Enforce read-only replicas: a resource policy on each replica denies writes to every principal but the replicator roles (and replicaWriters). Default: true.',
+      ),
+    replicaWriters: z
+      .array(
+        patterned(
+          /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+          'an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+          'Role ARN.',
+        ),
+      )
+      .default([])
+      .describe(
+        'Roles that may still write replicas (e.g. an operator running backfill or verify --repair). Default: none.',
+      ),
   })
   .describe('One-way: the source region is written, replicas follow.');
 

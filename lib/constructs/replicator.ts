@@ -27,6 +27,7 @@ import {
   FUNCTION_BUNDLING,
 } from './defaults';
 import { MirroredTable } from './mirrored-table';
+import { replicatorRoleName } from './replicator-roles';
 import { acknowledge } from './nag';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -236,11 +237,13 @@ export class Replicator extends Construct {
         entry: props.replicatorEntry ?? DEFAULT_ENTRIES.replicator,
         description: `ddb-mirror: replicates ${name} from ${this.region} to ${this.peerRegions.join(', ')}`,
         statements: statements.replicator,
+        roleName: replicatorRoleName(name, this.region, 'replicator'),
       }),
       parked: this.createFunction('Parked', {
         entry: props.parkedEntry ?? DEFAULT_ENTRIES.parked,
         description: `ddb-mirror: re-applies parked ${name} records from ${this.region}`,
         statements: statements.parked,
+        roleName: replicatorRoleName(name, this.region, 'parked'),
       }),
     };
   }
@@ -378,11 +381,13 @@ export class Replicator extends Construct {
 
   private createFunction(
     id: string,
-    opts: { entry: string; description: string; statements: iam.PolicyStatement[] },
+    opts: { entry: string; description: string; statements: iam.PolicyStatement[]; roleName: string },
   ): FunctionAndRole {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: FUNCTION_DEFAULTS.logRetention });
     // Own role with inline policies instead of AWSLambdaBasicExecutionRole (cdk-nag IAM4).
     const role = new iam.Role(this, `${id}Role`, {
+      // A fixed name: read-only replicas in other regions name it in their resource policy.
+      roleName: opts.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: opts.description,
       inlinePolicies: {

@@ -4,6 +4,7 @@ import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } fr
 import { AlarmNotifications } from '../constructs/alarm-notifications';
 import { MirroredTable } from '../constructs/mirrored-table';
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
+import { replicatorRoleArn } from '../constructs/replicator-roles';
 import { Replicator } from '../constructs/replicator';
 
 export interface MirrorRegionStackProps extends StackProps {
@@ -44,7 +45,7 @@ export class MirrorRegionStack extends Stack {
     const tables = new Map<string, MirroredTable>();
     const replicators = new Map<string, Replicator>();
     for (const t of here) {
-      const mirrored = new MirroredTable(this, t.name, { table: t });
+      const mirrored = new MirroredTable(this, t.name, { table: t, ...replicaWriters(this, t, region) });
       tables.set(t.name, mirrored);
       if (sources.includes(t)) {
         replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, { mirroredTable: mirrored }));
@@ -64,6 +65,18 @@ export class MirrorRegionStack extends Stack {
     Tags.of(this).add('ddb-mirror:stack-prefix', model.stackPrefix);
     Tags.of(this).add('ddb-mirror:region', region);
   }
+}
+
+/** A one-way replica that enforces read-only: only the source's replicator roles (and configured writers) write. */
+function replicaWriters(scope: Construct, t: TableModel, region: string): { onlyWriters?: string[] } {
+  if (t.mode !== 'one-way' || t.source === region || !t.readOnlyReplicas.enforced) return {};
+  return {
+    onlyWriters: [
+      replicatorRoleArn(scope, t.name, t.source, 'replicator'),
+      replicatorRoleArn(scope, t.name, t.source, 'parked'),
+      ...t.readOnlyReplicas.writers,
+    ],
+  };
 }
 
 function describe(region: string, here: readonly TableModel[], sources: readonly TableModel[]): string {

@@ -61,6 +61,7 @@ describe('loadConfig: the shipped example', () => {
       mode: 'one-way',
       source: 'us-east-1',
       replicas: ['eu-west-1', 'ap-southeast-2'],
+      readOnlyReplicas: { enforced: true, writers: [] },
       excludeAttributes: [],
       billing: { mode: 'PAY_PER_REQUEST' },
       pointInTimeRecovery: true,

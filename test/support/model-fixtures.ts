@@ -43,6 +43,7 @@ export function oneWayTable(overrides: Partial<OneWayTableModel> = {}): OneWayTa
     key: { partitionKey: { name: 'storyId', type: 'S' } },
     source: 'us-east-1',
     replicas: ['eu-west-1', 'ap-southeast-2'],
+    readOnlyReplicas: { enforced: true, writers: [] },
     ...overrides,
   };
 }
