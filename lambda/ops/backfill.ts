@@ -94,7 +94,10 @@ export interface BackfillFailure {
 }
 
 export interface BackfillProgress {
+  /** This run's figures. */
   readonly counts: Readonly<BackfillCounts>;
+  /** Items earlier runs handled (the checkpoint resumed). */
+  readonly itemsBefore: number;
   readonly segmentsDone: number;
 }
 
@@ -151,6 +154,7 @@ interface Run {
   readonly pagesBySegment: number[];
   readonly failures: BackfillFailure[];
   readonly segments: SegmentCheckpoint[];
+  readonly itemsBefore: number;
   checkpoint: BackfillCheckpoint;
   saving: Promise<void>;
   error?: { region: string; message: string };
@@ -182,6 +186,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
     pagesBySegment: checkpoint.segments.map(() => 0),
     failures: [],
     segments: [...checkpoint.segments],
+    itemsBefore: checkpoint.segments.reduce((n, s) => n + s.scanned, 0),
     checkpoint,
     saving: Promise.resolve(),
   };
@@ -246,7 +251,11 @@ async function runSegment(run: Run, segment: number): Promise<void> {
       scanned: state.scanned + done,
     };
     await save(run);
-    run.o.onProgress?.({ counts: run.counts, segmentsDone: run.segments.filter((s) => s.done).length });
+    run.o.onProgress?.({
+      counts: run.counts,
+      itemsBefore: run.itemsBefore,
+      segmentsDone: run.segments.filter((s) => s.done).length,
+    });
   }
 }
 
