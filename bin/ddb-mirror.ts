@@ -4,7 +4,10 @@
  * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo.
  */
 import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
+import { backfillCommand } from '../cli/backfill';
+import { OperationError } from '../cli/ops';
 import { startCommand } from '../cli/start';
+import { verifyCommand } from '../cli/verify';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';
@@ -13,7 +16,7 @@ import { AssemblyError } from '../lib/local/plan';
 // need Node 22); its Node 20 notice is known and would only clutter the output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-export const COMMANDS: readonly Command[] = [startCommand];
+export const COMMANDS: readonly Command[] = [startCommand, backfillCommand, verifyCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -49,7 +52,7 @@ export async function main(
   return command.run(values, io);
 }
 
-const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError];
+const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OperationError];
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
