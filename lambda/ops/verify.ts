@@ -16,6 +16,7 @@ import {
   inSample,
   keyText,
   normalise,
+  RESERVED,
   type CompareTable,
   type DivergenceKind,
   type DivergentKey,
@@ -52,6 +53,8 @@ export interface VerifyOptions {
 /** A key that still differs after the re-reads, with the key itself for reading or repairing it. */
 export interface FoundDivergence extends DivergentKey<SdkItem> {
   readonly keyItem: SdkItem;
+  /** Each region's order key (`_ddbm_ord`: which write its copy holds); null where absent or unset. */
+  readonly orderKeys: Readonly<Record<string, string | null>>;
 }
 
 export interface VerifyReport {
@@ -184,7 +187,10 @@ export async function recheck(
       const states = Object.fromEntries(
         table.regions.map((r, i) => [r, items[i] && normalise(items[i], table)]),
       );
-      found.push({ table: table.name, key, kind: d.kind, differing: d.regions, states, keyItem });
+      const orderKeys = Object.fromEntries(
+        table.regions.map((r, i) => [r, items[i]?.[RESERVED.order]?.S ?? null]),
+      );
+      found.push({ table: table.name, key, kind: d.kind, differing: d.regions, states, keyItem, orderKeys });
     }
     pending = found.map((f) => f.keyItem);
   }

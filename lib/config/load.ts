@@ -176,6 +176,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     removalPolicy: t.removalPolicy,
     tombstoneTtlDays: t.tombstoneTtlDays,
     replication: t.replication,
+    ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
   };
   return t.mode === 'one-way'
     ? {

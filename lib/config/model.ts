@@ -76,6 +76,17 @@ interface TableCommon {
   readonly tombstoneTtlDays: number;
   /** How the stream is read and replicated. */
   readonly replication: ReplicationTuningModel;
+  /** Continuous divergence checks. @default - none */
+  readonly divergenceSampling?: DivergenceSamplingModel;
+}
+
+export interface DivergenceSamplingModel {
+  /** Minutes between two runs. @default 15 */
+  readonly everyMinutes: number;
+  /** Keys compared per run and region. @default 50 */
+  readonly sampleSize: number;
+  /** Seconds a run watches the stream for live writes (up to half the sample). @default 20 */
+  readonly listenSeconds: number;
 }
 
 export interface ReplicationTuningModel {

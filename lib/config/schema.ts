@@ -53,6 +53,11 @@ export const DEFAULTS = {
    * keep about 100 writes in flight per shard, twice the engine ceiling that bench compares with.
    */
   replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+  /**
+   * Continuous divergence checks, when a table asks for them: a run every 15 minutes compares 50 keys
+   * (half of them written while it watches the stream for 20 s) in every region.
+   */
+  divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
@@ -262,6 +267,36 @@ const tableCommon = {
     .default(DEFAULTS.replication)
     .describe(
       'How the stream is read and replicated. Defaults: 4 parallel batches of 100, 25 items in flight.',
+    ),
+  divergenceSampling: z
+    .strictObject({
+      everyMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1440)
+        .default(DEFAULTS.divergenceSampling.everyMinutes)
+        .describe('Minutes between two runs (1-1440). Default: 15.'),
+      sampleSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULTS.divergenceSampling.sampleSize)
+        .describe('Keys compared per run and region (1-1000). Default: 50.'),
+      listenSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(600)
+        .default(DEFAULTS.divergenceSampling.listenSeconds)
+        .describe(
+          "Seconds a run watches the table's stream for live writes, up to half the sample (0-600; 0: random keys only). Default: 20.",
+        ),
+    })
+    .optional()
+    .describe(
+      'Continuous divergence checks: a scheduled function in each region that writes the table compares a sample of keys across every region, re-reads before it counts, publishes DivergentItems (alarmed) and logs each divergent key. Default: off; {} turns it on with the defaults.',
     ),
 };
 

@@ -69,6 +69,7 @@ describe('loadConfig: the shipped example', () => {
       removalPolicy: 'RETAIN',
       tombstoneTtlDays: 30,
       replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+      divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
     });
   });
 
@@ -84,6 +85,7 @@ describe('loadConfig: the shipped example', () => {
       versionAttribute: 'version',
       ttl: { attribute: 'expiresAt', replicateDeletes: false },
       excludeAttributes: ['localCache'],
+      divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
     });
     expect(sessions.key.sortKey).toBeUndefined();
   });

@@ -99,12 +99,12 @@ describe('regional and routing stacks of the example app', () => {
       'eu-west-1': ['Sessions'],
       'ap-southeast-2': ['Sessions'],
     });
-    // replicator + parked consumer per replicated table
+    // replicator + parked consumer per replicated table, plus a divergence sampler per sampled table
     expect(
       [...regionStacks.values()].map(
         (s) => Object.keys(Template.fromStack(s).findResources('AWS::Lambda::Function')).length,
       ),
-    ).toEqual([4, 2, 2]);
+    ).toEqual([6, 3, 3]);
   });
 
   test('gives each region with a replicator a dashboard and alarms', () => {
