@@ -159,7 +159,7 @@ async function scanRegion(
 
 /**
  * Reads `keys` again in every region, a few times apart, and keeps those that still differ on the
- * last read (with what each region held then). A key that agrees once is settled.
+ * last read (with what each region held then), in key order. A key that agrees once is settled.
  */
 export async function recheck(
   table: CompareTable,
@@ -188,7 +188,7 @@ export async function recheck(
     }
     pending = found.map((f) => f.keyItem);
   }
-  return found;
+  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 async function readByKey(
