@@ -59,6 +59,21 @@ describe('verify and repair', () => {
         ExpressionAttributeValues: { ':d': { S: 'edited' } },
       }),
     );
+    // WHEN verified with a re-read limit of one
+    // THEN the keys past it keep the scan's verdict (in key order), with no re-read states
+    const limited = await verifyTable({
+      table: compareTable(h),
+      clients: clientsFor(h.regions),
+      segments: 2,
+      recheck: quick,
+      recheckLimit: 1,
+    });
+    expect(limited.notReread).toBe(2);
+    expect(limited.divergent.map((d) => `${d.key} ${d.kind} ${Object.keys(d.states).length}`)).toEqual([
+      `{"pk":{"S":"k1"}} missing 3`,
+      `{"pk":{"S":"k2"}} differing 0`,
+      `{"pk":{"S":"stray"}} only 0`,
+    ]);
     // WHEN verified and repaired
     const { found, repair, again } = await verifyAndRepair(h);
     // THEN each kind is found once, every repair write applied, and nothing differs any more
@@ -69,6 +84,7 @@ describe('verify and repair', () => {
       `{"pk":{"S":"stray"}} only ${C}`,
     ]);
     expect(repair.counts).toMatchObject({ applied: 3, unavailable: 0 });
+    expect(found.notReread).toBe(0);
     expect((await again()).divergent).toEqual([]);
     // AND a later save at the source still replaces the repaired item
     await h.save(A, 'k2', 'after-repair');
