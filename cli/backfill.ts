@@ -190,7 +190,8 @@ async function backfill(a: BackfillArgs, io: CommandIo): Promise<number> {
       checkpoint: fileCheckpoint(a.checkpoint),
       restart: a.restart,
       signal: interrupt.signal,
-      onProgress: (p) => progress.update(p.itemsBefore + p.counts.scanned, `${p.counts.written} written`),
+      onProgress: (p) =>
+        progress.update(p.itemsBefore + p.counts.scanned, `${fmt(p.counts.written)} writes applied`),
     });
   } catch (e) {
     if (e instanceof CheckpointMismatch)

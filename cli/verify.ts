@@ -226,6 +226,7 @@ function verifySummary(
     items: r.items,
     compared: r.compared,
     inFlight: r.inFlight,
+    notReread: r.notReread,
     divergent: r.divergent.length,
     byKind: r.byKind,
     keys: r.divergent.slice(0, 1000).map((d) => ({ key: d.key, kind: d.kind, regions: d.differing })),
@@ -259,6 +260,10 @@ function summaryLines(a: VerifyArgs, s: VerifySummary): string[] {
     `  items: ${items}; ${fmt(s.compared)} keys compared in ${(s.durationMs / 1000).toFixed(1)}s` +
       (s.inFlight ? `; ${fmt(s.inFlight)} differed while in flight and agreed on a re-read` : ''),
   ];
+  if (s.notReread)
+    lines.push(
+      `  ${fmt(s.notReread)} divergent keys past the first 10,000 were not read again: counted from the scan`,
+    );
   if (s.status === 'interrupted') return [...lines, '■ Interrupted: nothing was compared or changed'];
   const kinds = `${fmt(s.byKind.missing)} missing in a region, ${fmt(s.byKind.only)} present only in a region, ${fmt(s.byKind.differing)} differing`;
   lines.push(
@@ -270,17 +275,35 @@ function summaryLines(a: VerifyArgs, s: VerifySummary): string[] {
     lines.push(`  ${k.key}  ${KIND_WORDS[k.kind]} ${k.regions.join(', ')}`);
   if (s.divergent > a.show)
     lines.push(`  … and ${fmt(s.divergent - a.show)} more (--show N, or --json for all)`);
-  if (s.divergent && !s.repair)
-    lines.push(
-      `Repair with: npx ddb-mirror verify --table ${a.model.name} --repair${a.regions.length < tableRegions(a.model).length ? ` --regions ${a.regions.join(',')}` : ''}${connectionArgs(
-        a,
-      )
-        .map((x) => ` ${x}`)
-        .join('')}`,
-    );
+  if (s.divergent && !s.repair) lines.push(...fixHints(a, s));
   if (s.repair) lines.push(...repairLines(a, s.repair));
   lines.push(
     `  capacity: ${fmt(s.capacity.readUnits)} read units, ${fmt(s.capacity.writeUnits)} write units, ${fmt(s.capacity.throttles)} throttled requests (retried)`,
+  );
+  return lines;
+}
+
+/** How to fix what was found: backfill for keys a region lacks, repair for every kind. */
+function fixHints(a: VerifyArgs, s: VerifySummary): string[] {
+  const connection = connectionArgs(a)
+    .map((x) => ` ${x}`)
+    .join('');
+  const subset = a.regions.length < tableRegions(a.model).length ? ` --regions ${a.regions.join(',')}` : '';
+  const lines = [];
+  if (s.byKind.missing) {
+    const lacking = a.regions.filter((r) =>
+      s.keys.some((k) => k.kind === 'missing' && k.regions.includes(r)),
+    );
+    const from =
+      a.model.mode === 'one-way'
+        ? ''
+        : ` --from ${a.regions.find((r) => !lacking.includes(r)) ?? a.regions[0]}`;
+    lines.push(
+      `Copy what a region lacks: npx ddb-mirror backfill --table ${a.model.name}${from} --to ${lacking.join(',')}${connection}`,
+    );
+  }
+  lines.push(
+    `Repair every kind: npx ddb-mirror verify --table ${a.model.name} --repair${subset}${connection}`,
   );
   return lines;
 }

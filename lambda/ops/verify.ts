@@ -44,6 +44,12 @@ export interface VerifyOptions {
   /** Fraction (0, 1] of the keys compared, chosen by key hash. @default 1 */
   readonly sample?: number;
   readonly recheck?: RecheckPolicy;
+  /**
+   * At most this many keys are read again (the first in key order); beyond, the scan's verdict
+   * stands: a region that lacks most of a table (newly added) would otherwise cost several reads per
+   * item. @default 10,000
+   */
+  readonly recheckLimit?: number;
   /** Stops scanning at the next page; the report says it was interrupted. */
   readonly signal?: AbortSignal;
   /** Items read so far, over every region. */
@@ -70,6 +76,8 @@ export interface VerifyReport {
   readonly compared: number;
   /** Keys that differed after the scan but agreed on a re-read: writes being replicated. */
   readonly inFlight: number;
+  /** Divergent keys past `recheckLimit`, counted from the scan alone (their `states` are empty). */
+  readonly notReread: number;
   readonly divergent: readonly FoundDivergence[];
   readonly byKind: Readonly<Record<DivergenceKind, number>>;
   readonly interrupted: boolean;
@@ -111,10 +119,24 @@ export async function verifyTable(o: VerifyOptions): Promise<VerifyReport> {
     ),
   );
   const interrupted = !!o.signal?.aborted;
-  const candidates = interrupted
-    ? []
-    : [...entries.values()].filter((e) => classify(table, e.digests)).map((e) => e.keyItem);
-  const divergent = await recheck(table, o.clients, candidates, o.recheck ?? DEFAULT_RECHECK);
+  const candidates = interrupted ? [] : [...entries].filter(([, e]) => classify(table, e.digests));
+  candidates.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const limit = o.recheckLimit ?? 10_000;
+  const reread = candidates.slice(0, limit).map(([, e]) => e.keyItem);
+  const confirmed = await recheck(table, o.clients, reread, o.recheck ?? DEFAULT_RECHECK);
+  const unread = candidates.slice(limit).map(([key, e]): FoundDivergence => {
+    const d = classify(table, e.digests)!;
+    return {
+      table: table.name,
+      key,
+      kind: d.kind,
+      differing: d.regions,
+      states: {},
+      orderKeys: {},
+      keyItem: e.keyItem,
+    };
+  });
+  const divergent = [...confirmed, ...unread];
   const items = Object.fromEntries(
     table.regions.map((r, i) => [r, [...entries.values()].filter((e) => e.digests[i] !== null).length]),
   );
@@ -126,7 +148,8 @@ export async function verifyTable(o: VerifyOptions): Promise<VerifyReport> {
     scanned,
     items,
     compared: entries.size,
-    inFlight: candidates.length - divergent.length,
+    inFlight: reread.length - confirmed.length,
+    notReread: unread.length,
     divergent,
     byKind: countKinds(divergent),
     interrupted,
@@ -162,7 +185,7 @@ async function scanRegion(
 
 /**
  * Reads `keys` again in every region, a few times apart, and keeps those that still differ on the
- * last read (with what each region held then). A key that agrees once is settled.
+ * last read (with what each region held then), in key order. A key that agrees once is settled.
  */
 export async function recheck(
   table: CompareTable,
@@ -194,7 +217,7 @@ export async function recheck(
     }
     pending = found.map((f) => f.keyItem);
   }
-  return found;
+  return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 async function readByKey(

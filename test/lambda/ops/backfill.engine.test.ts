@@ -1,6 +1,7 @@
 import { runBackfill, type BackfillResult } from '../../../lambda/ops/backfill';
+import { scanPage } from '../../../lambda/ops/scan';
 import { verifyTable } from '../../../lambda/ops/verify';
-import { scanAll } from '../../support/dynamo';
+import { client, scanAll } from '../../support/dynamo';
 import { MirrorHarness } from '../../support/mirror-harness';
 import { clientsFor, compareTable, lateReplicator, memoryCheckpoint, runLiveOps, seed } from './fixtures';
 
@@ -82,5 +83,80 @@ describe('backfill on a live mirror', () => {
     expect(report.compared).toBeGreaterThan(1800);
     expect(deleted.length).toBeGreaterThan(0);
     expect(await held(h, deleted)).toEqual([]);
+  });
+});
+
+/** Pages a full scan of each segment reads at this page size. */
+async function pagesPerSegment(table: string, segments: number, pageSize: number): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: segments }, async (_v, segment) => {
+      let pages = 0;
+      let startKey;
+      do {
+        const page = await scanPage(client(A), {
+          table,
+          segment,
+          totalSegments: segments,
+          pageSize,
+          startKey,
+        });
+        pages += 1;
+        startKey = page.lastKey;
+      } while (startKey);
+      return pages;
+    }),
+  );
+}
+
+describe('a backfill that is stopped', () => {
+  test('resumes from its checkpoint without scanning again the segments it finished', async () => {
+    // GIVEN a one-way source of 300 items and a backfill stopped as soon as its first segment is done
+    const joined = { value: false };
+    const h = await MirrorHarness.create({
+      regions: [A, B],
+      mode: 'one-way',
+      replicator: lateReplicator(joined),
+    });
+    await seed(h, A, 'k', 300);
+    await h.drain();
+    joined.value = true;
+    const store = memoryCheckpoint();
+    const stop = new AbortController();
+    const save = store.save;
+    store.save = (c) => {
+      save(c);
+      if (c.segments.some((s) => s.done)) stop.abort();
+    };
+    const options = {
+      settings: h.ctx.settingsFor(A),
+      targets: [B],
+      clients: clientsFor(h.regions),
+      segments: 4,
+      pageSize: 20,
+      itemsInFlight: 2,
+      checkpoint: store,
+    };
+    const first = await runBackfill({ ...options, signal: stop.signal });
+    const after = store.current!;
+    // WHEN it runs again with the same checkpoint
+    const second = await runBackfill(options);
+    // THEN the first run stopped at a checkpoint with a segment done and others not
+    expect(first.interrupted).toBe(true);
+    const done = after.segments.map((s) => s.done);
+    expect(done).toContain(true);
+    expect(done).toContain(false);
+    // AND the second run read no page of a finished segment, and no item twice
+    expect(second.resumed).toBe(true);
+    expect(second.complete).toBe(true);
+    expect(second.pagesBySegment.filter((_p, i) => done[i])).toEqual(done.filter((d) => d).map(() => 0));
+    expect(first.counts.scanned + second.counts.scanned).toBe(300);
+    const full = await pagesPerSegment(h.ctx.table, 4, 20);
+    const pages = first.pagesBySegment.map((p, i) => p + second.pagesBySegment[i]);
+    // A segment stopped inside a page reads that page's rest again: at most one page more.
+    pages.forEach((p, i) => expect(p - full[i]).toBeLessThanOrEqual(done[i] ? 0 : 1));
+    // AND the target holds every item, and the finished backfill left no checkpoint behind
+    expect(first.perTarget[B].written + second.perTarget[B].written).toBe(300);
+    expect((await scanAll(B, h.ctx.table)).length).toBe(300);
+    expect(store.current).toBeUndefined();
   });
 });
