@@ -59,7 +59,7 @@ export interface VerifyOptions {
 /** A key that still differs after the re-reads, with the key itself for reading or repairing it. */
 export interface FoundDivergence extends DivergentKey<SdkItem> {
   readonly keyItem: SdkItem;
-  /** Each region's order key (`_ddbm_ord`: which write its copy holds); null where absent or unset. */
+  /** Each region's order key (`_ddbm_ord`: which write its copy holds); null where absent or unset; empty when not re-read. */
   readonly orderKeys: Readonly<Record<string, string | null>>;
 }
 
