@@ -269,6 +269,11 @@ export function renderTable(
   return [line(head), ...rows.map(line)];
 }
 
+/** `1 record`, `2 records`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatMs(ms: number | undefined): string {
   if (ms === undefined) return '–';
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -7,6 +7,7 @@ import { replayOnFailure, type RangeReport, type ReplayReport } from '../lambda/
 import type { QueueRef } from '../lambda/ops/queues';
 import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
 import {
+  count,
   OPS_OPTIONS,
   openOps,
   REGION_OPTION,
@@ -69,14 +70,14 @@ async function replay(values: ParsedValues, io: CommandIo): Promise<number> {
 }
 
 export function replayLines(r: ReplayReport): string[] {
-  const head = `${r.dryRun ? 'Dry run: ' : ''}replay ${r.table} from ${r.region}: ${r.ranges.length} messages in ${r.queue}`;
+  const head = `${r.dryRun ? 'Dry run: ' : ''}replay ${r.table} from ${r.region}: ${count(r.ranges.length, 'message')} in ${r.queue}`;
   const t = r.totals;
   const lines = [head, ...r.ranges.map((x) => `  ${rangeLine(x)}`)];
   if (!r.ranges.length) return [...lines, '  nothing to replay'];
   lines.push(
     r.dryRun
-      ? `${t.records} records to re-apply; nothing applied or deleted (dry run)`
-      : `${t.records} records; at the targets ${outcomeText(t)}; ${t.deleted} messages deleted, ${t.left} left`,
+      ? `${count(t.records, 'record')} to re-apply; nothing applied or deleted (dry run)`
+      : `${count(t.records, 'record')}; at the targets ${outcomeText(t)}; ${count(t.deleted, 'message')} deleted, ${t.left} left`,
   );
   for (const [action, n] of Object.entries(r.throttled))
     lines.push(`throttled ${n} times on ${action} (backed off)`);
@@ -90,9 +91,9 @@ function rangeLine(x: RangeReport): string {
   const why = x.reason ? `: ${x.reason}` : '';
   switch (x.status) {
     case 'replayed':
-      return `${where}: ${x.records} records; at the targets ${outcomeText(x.outcomes)} → ${x.deleted ? 'deleted' : `kept${why}`}`;
+      return `${where}: ${count(x.records, 'record')}; at the targets ${outcomeText(x.outcomes)} → ${x.deleted ? 'deleted' : `kept${why}`}`;
     case 'would-replay':
-      return `${where}: ${x.records} records would be re-applied${why}`;
+      return `${where}: ${count(x.records, 'record')} would be re-applied${why}`;
     default:
       return `${where}: ${x.status}${why} → kept`;
   }

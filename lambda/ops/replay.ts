@@ -169,7 +169,7 @@ async function replayOne(
     return { ...counted, status: 'would-replay', ...(incomplete ? { reason: incomplete } : {}) };
   const { outcomes, errors } = await reapply(records, deps);
   const reason = outcomes.failed
-    ? `${outcomes.failed} records failed again: ${errors.slice(0, 3).join('; ')}`
+    ? `${outcomes.failed} record${outcomes.failed === 1 ? '' : 's'} failed again: ${errors.slice(0, 3).join('; ')}`
     : incomplete;
   return {
     ...counted,
