@@ -121,6 +121,8 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 interface WorkItem {
   records: DynamoDBRecord[];
   invokeCount: number;
+  /** When its first record was read (clock ms). */
+  readAt?: number;
   lastFunctionError?: string;
 }
 
@@ -184,6 +186,18 @@ export class DynamoStreamEventSource {
     for (const s of this.shards.values())
       n += s.backlog.length + s.work.reduce((a, w) => a + w.records.length, 0);
     return n;
+  }
+
+  /**
+   * When the oldest record read but not yet checkpointed was read (clock ms), undefined when nothing is
+   * pending: `now - this` is the local stand-in for Lambda's IteratorAge.
+   */
+  get oldestPendingReadAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const s of this.shards.values())
+      for (const t of [...s.work.map((w) => w.readAt), s.backlog.length ? s.backlogSince : undefined])
+        if (t !== undefined) oldest = Math.min(oldest ?? t, t);
+    return oldest;
   }
 
   /**
@@ -317,9 +331,10 @@ export class DynamoStreamEventSource {
   private async step(shard: Shard): Promise<boolean> {
     if (this.parentBusy(shard)) return false;
     if (!shard.work.length) {
+      const readAt = shard.backlogSince;
       const batch = this.takeBatch(shard);
       if (!batch) return false;
-      shard.work.push({ records: batch, invokeCount: 0 });
+      shard.work.push({ records: batch, invokeCount: 0, readAt });
     }
     const item = shard.work[0];
 
@@ -354,8 +369,8 @@ export class DynamoStreamEventSource {
       if (this.settings.bisectBatchOnFunctionError && item.records.length > 1) {
         const mid = Math.ceil(item.records.length / 2);
         const halves: WorkItem[] = [
-          { records: item.records.slice(0, mid), invokeCount: 0 },
-          { records: item.records.slice(mid), invokeCount: 0 },
+          { records: item.records.slice(0, mid), invokeCount: 0, readAt: item.readAt },
+          { records: item.records.slice(mid), invokeCount: 0, readAt: item.readAt },
         ];
         shard.work.splice(0, 1, ...halves);
         this.counters.bisections++;
