@@ -4,7 +4,14 @@
  * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo.
  */
 import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
+import { backfillCommand } from '../cli/backfill';
+import { OperationError } from '../cli/ops';
 import { startCommand } from '../cli/start';
+import { drainCommand } from '../cli/drain';
+import { replayCommand } from '../cli/replay';
+import { statusCommand } from '../cli/status';
+import { verifyCommand } from '../cli/verify';
+import { OpsError } from '../lambda/ops/aws-call';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';
@@ -13,7 +20,14 @@ import { AssemblyError } from '../lib/local/plan';
 // need Node 22); its Node 20 notice is known and would only clutter the output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-export const COMMANDS: readonly Command[] = [startCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  statusCommand,
+  backfillCommand,
+  verifyCommand,
+  replayCommand,
+  drainCommand,
+];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -49,7 +63,7 @@ export async function main(
   return command.run(values, io);
 }
 
-const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError];
+const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OperationError, OpsError];
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

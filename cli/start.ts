@@ -172,7 +172,8 @@ async function keepRunning(
   out: NodeJS.WritableStream,
 ): Promise<void> {
   interrupt.stopKept = result.stop;
-  for (const line of keepLines(result.endpoint, regions, table)) out.write(`${line}\n`);
+  for (const line of keepLines(result.endpoint, regions, table, result.controlEndpoint))
+    out.write(`${line}\n`);
   if (interrupt.signal.aborted) await result.stop?.();
   else await new Promise<never>(() => undefined);
 }

@@ -41,6 +41,10 @@ export const METRICS = {
   MalformedRecords: { unit: 'Count', scope: 'perTable', title: 'Malformed records' },
   EchoesSkipped: { unit: 'Count', scope: 'perTable', title: 'Echo records skipped' },
   ContractViolations: { unit: 'Count', scope: 'perTable', title: 'Write-contract violations' },
+  /** The divergence sampler (lambda/sampler): keys it compared across every region. */
+  ItemsSampled: { unit: 'Count', scope: 'perTable', title: 'Keys compared by the divergence sampler' },
+  /** Keys whose copies still differed on every re-read (alarmed). */
+  DivergentItems: { unit: 'Count', scope: 'perTable', title: 'Divergent items (sampler)' },
 } as const satisfies Record<string, { unit: MetricUnit; scope: MetricScope; title: string }>;
 
 export type MetricName = keyof typeof METRICS;

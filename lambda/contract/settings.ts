@@ -58,7 +58,11 @@ export type PeerSettings = Readonly<z.infer<typeof peer>>;
 
 /** Every problem with `value` as settings, each naming the field and the value found; [] if none. */
 export function settingsProblems(value: unknown): string[] {
-  const result = z.safeParse(settingsSchema, value);
+  return problemsOf(settingsSchema, value, "must be 'one-way' or 'multi-active'");
+}
+
+function problemsOf(schema: z.ZodMiniType, value: unknown, unionMessage: string): string[] {
+  const result = z.safeParse(schema, value);
   if (result.success) return [];
   return result.error.issues.map((issue) => {
     const at = issue.path.map(String).join('.');
@@ -67,11 +71,7 @@ export function settingsProblems(value: unknown): string[] {
       value,
     );
     const message =
-      issue.code === 'invalid_union'
-        ? "must be 'one-way' or 'multi-active'"
-        : at === ''
-          ? 'must be an object'
-          : issue.message;
+      issue.code === 'invalid_union' ? unionMessage : at === '' ? 'must be an object' : issue.message;
     return `${at || 'settings'} ${message}, got ${JSON.stringify(found)}`;
   });
 }
@@ -82,6 +82,10 @@ export function encodeSettings(settings: ReplicatorSettings): string {
 
 /** Reads and checks the settings; throws one error naming every missing or malformed field. */
 export function decodeSettings(raw: string | undefined): ReplicatorSettings {
+  return z.parse(settingsSchema, parseChecked(raw, settingsProblems));
+}
+
+function parseChecked(raw: string | undefined, problemsIn: (value: unknown) => string[]): unknown {
   if (!raw) throw new Error(`${SETTINGS_ENV} is not set`);
   let parsed: unknown;
   try {
@@ -89,7 +93,50 @@ export function decodeSettings(raw: string | undefined): ReplicatorSettings {
   } catch (e) {
     throw new Error(`${SETTINGS_ENV} is not valid JSON: ${(e as Error).message}`);
   }
-  const problems = settingsProblems(parsed);
+  const problems = problemsIn(parsed);
   if (problems.length) throw new Error(`${SETTINGS_ENV} is invalid: ${problems.join('; ')}`);
-  return z.parse(settingsSchema, parsed);
+  return parsed;
+}
+
+/**
+ * The divergence sampler's settings (`lambda/sampler`), in the same variable: which table, where its
+ * copies live, and how much to sample per run (docs/replication.md, "Continuous divergence sampling").
+ */
+export const samplerSettingsSchema = z.object({
+  table: text,
+  mode: z.enum(['one-way', 'multi-active'], "must be 'one-way' or 'multi-active'"),
+  /** The region the sampler runs in: it watches this region's stream and compares with the others. */
+  region: text,
+  /** Every region of the table, the one-way source first (the comparison's reference). */
+  regions: z.readonly(
+    z.array(text, 'must be an array').check(z.minLength(2, 'must name at least 2 regions')),
+  ),
+  /** Partition key name, then the sort key name if any. */
+  keyNames: z.readonly(
+    z.array(text, 'must be an array').check(z.minLength(1, 'must name the key attributes')),
+  ),
+  excludeAttributes: z.readonly(z.array(text, 'must be an array')),
+  /** Keys compared per run: up to half from the stream's live writes, the rest from a random segment. */
+  sampleSize: integer(1),
+  /** How long a run watches the stream for live writes. */
+  listenSeconds: integer(0),
+  /** Reads of a key that differs, the first right away; only a key that differs on each is counted. */
+  recheckRounds: integer(1),
+  /** Pause between two reads of a key that differs (longer than the mirror's replication lag). */
+  recheckIntervalSeconds: integer(0),
+});
+
+export type SamplerSettings = Readonly<z.infer<typeof samplerSettingsSchema>>;
+
+/** Every problem with `value` as sampler settings, each naming the field and the value found. */
+export function samplerSettingsProblems(value: unknown): string[] {
+  return problemsOf(samplerSettingsSchema, value, 'is invalid');
+}
+
+export function encodeSamplerSettings(settings: SamplerSettings): string {
+  return JSON.stringify(settings);
+}
+
+export function decodeSamplerSettings(raw: string | undefined): SamplerSettings {
+  return z.parse(samplerSettingsSchema, parseChecked(raw, samplerSettingsProblems));
 }

@@ -154,6 +154,33 @@ export function replicatedImage(image: Image, key: Image, settings: ReplicatorSe
   return { ...out, ...key };
 }
 
+/**
+ * The put intent that replicates `image` with order key `ord` from `settings.region`: the replicated
+ * image stamped with `_ddbm_ord` (and, multi-active, `_ddbm_ver` = the version it orders). Shared with
+ * the operations (backfill, repair), which must write exactly what the replicator would.
+ */
+export function replicatedPut(
+  image: Image,
+  key: Image,
+  settings: ReplicatorSettings,
+  ord: string,
+  version?: string,
+): WriteIntent {
+  const item: Image = {
+    ...replicatedImage(image, key, settings),
+    [RESERVED.order]: { S: ord },
+    ...(version !== undefined ? { [RESERVED.stampedVersion]: { N: version } } : {}),
+  };
+  return {
+    op: 'put',
+    key,
+    item,
+    ord,
+    origin: settings.region,
+    ...(version !== undefined ? { version } : {}),
+  };
+}
+
 function decideOneWay(c: Checked, settings: ReplicatorSettings): Decision {
   const ord = sequenceOrd(c.sequenceNumber);
   const origin = settings.region;
@@ -162,8 +189,7 @@ function decideOneWay(c: Checked, settings: ReplicatorSettings): Decision {
       return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key };
     return { kind: 'replicate', key: c.key, intent: { op: 'delete', key: c.key, ord, origin } };
   }
-  const item = { ...replicatedImage(c.newImage!, c.key, settings), [RESERVED.order]: { S: ord } };
-  return { kind: 'replicate', key: c.key, intent: { op: 'put', key: c.key, item, ord, origin } };
+  return { kind: 'replicate', key: c.key, intent: replicatedPut(c.newImage!, c.key, settings, ord) };
 }
 
 function decideMultiActive(
@@ -329,16 +355,11 @@ function decideSave(
   if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
   if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
 
-  const item: Image = {
-    ...replicatedImage(c.newImage!, c.key, settings),
-    [RESERVED.order]: { S: order.ord },
-    [RESERVED.stampedVersion]: { N: now.version },
-  };
   const same = stampGuard(c.newImage!, c.key, settings);
   return {
     kind: 'replicate',
     key: c.key,
-    intent: { op: 'put', key: c.key, item, ord: order.ord, origin: settings.region, version: now.version },
+    intent: replicatedPut(c.newImage!, c.key, settings, order.ord, now.version),
     ...(order.stamp
       ? {
           stamp: {

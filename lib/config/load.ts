@@ -9,6 +9,7 @@ import type {
   GeoLocationModel,
   HealthCheck,
   MirrorModel,
+  NotificationsModel,
   RegionModel,
   RoutingModel,
   TableModel,
@@ -102,7 +103,7 @@ export function parseYaml(text: string, source: string): unknown {
   return doc.toJS();
 }
 
-const SECTIONS = ['stackPrefix', 'account', 'regions', 'tables', 'routing'];
+const SECTIONS = ['stackPrefix', 'account', 'regions', 'tables', 'routing', 'notifications'];
 
 /**
  * Orders issues as the file reads: by section, then region or table, so the cross-field issues (found
@@ -145,7 +146,14 @@ function toModel(raw: ParsedConfig): MirrorModel {
     }),
     tables: raw.tables.map(toTable),
     ...(raw.routing && { routing: toRouting(raw.routing) }),
+    ...(raw.notifications && { notifications: toNotifications(raw.notifications) }),
   };
+}
+
+function toNotifications(n: NonNullable<ParsedConfig['notifications']>): NotificationsModel {
+  return 'email' in n
+    ? { kind: 'email', addresses: typeof n.email === 'string' ? [n.email] : n.email }
+    : { kind: 'topic', arnTemplate: n.snsTopicArn };
 }
 
 function toEndpoint(e: ParsedConfig['regions'][string]['endpoint']): Endpoint {
@@ -168,9 +176,16 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     removalPolicy: t.removalPolicy,
     tombstoneTtlDays: t.tombstoneTtlDays,
     replication: t.replication,
+    ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
   };
   return t.mode === 'one-way'
-    ? { ...common, mode: 'one-way', source: t.source, replicas: t.replicas }
+    ? {
+        ...common,
+        mode: 'one-way',
+        source: t.source,
+        replicas: t.replicas,
+        readOnlyReplicas: { enforced: t.readOnlyReplicas, writers: t.replicaWriters },
+      }
     : {
         ...common,
         mode: 'multi-active',

@@ -76,6 +76,17 @@ interface TableCommon {
   readonly tombstoneTtlDays: number;
   /** How the stream is read and replicated. */
   readonly replication: ReplicationTuningModel;
+  /** Continuous divergence checks. @default - none */
+  readonly divergenceSampling?: DivergenceSamplingModel;
+}
+
+export interface DivergenceSamplingModel {
+  /** Minutes between two runs. @default 15 */
+  readonly everyMinutes: number;
+  /** Keys compared per run and region. @default 50 */
+  readonly sampleSize: number;
+  /** Seconds a run watches the stream for live writes (up to half the sample). @default 20 */
+  readonly listenSeconds: number;
 }
 
 export interface ReplicationTuningModel {
@@ -94,6 +105,11 @@ export interface OneWayTableModel extends TableCommon {
   readonly mode: 'one-way';
   readonly source: string;
   readonly replicas: readonly string[];
+  /**
+   * Replicas refuse writes from every principal but the source's replicator roles and `writers`
+   * (a resource policy on each replica table). @default { enforced: true, writers: [] }
+   */
+  readonly readOnlyReplicas: { readonly enforced: boolean; readonly writers: readonly string[] };
 }
 
 export interface MultiActiveTableModel extends TableCommon {
@@ -137,6 +153,19 @@ export interface MirrorModel {
   readonly tables: readonly TableModel[];
   /** @default - no routing stack */
   readonly routing?: RoutingModel;
+  /** Who every alarm notifies. @default - nobody: alarms have no actions */
+  readonly notifications?: NotificationsModel;
+}
+
+/** Alarm notifications: a topic the mirror creates per region (email subscriptions), or an existing one. */
+export type NotificationsModel =
+  | { readonly kind: 'email'; readonly addresses: readonly string[] }
+  /** `${region}` in the ARN stands for each region: an alarm can only notify a topic in its own region. */
+  | { readonly kind: 'topic'; readonly arnTemplate: string };
+
+/** The topic ARN for `region` from a notifications template. */
+export function topicArnIn(template: string, region: string): string {
+  return template.split('${region}').join(region);
 }
 
 /** Regions a table lives in, source first for one-way tables. */

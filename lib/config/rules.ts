@@ -49,6 +49,28 @@ export function modelProblems(model: MirrorModel): Problem[] {
     ...regionListProblems(model.regions.map((r) => r.name)),
     ...model.tables.flatMap((t, i) => within(['tables', i], tableRegionProblems(t, declared))),
     ...(model.routing ? routingProblems(model.routing, model.regions) : []),
+    ...(model.notifications?.kind === 'topic'
+      ? notificationProblems(
+          model.notifications.arnTemplate,
+          model.regions.map((r) => r.name),
+        )
+      : []),
+  ];
+}
+
+/**
+ * An existing topic for the alarms: a CloudWatch alarm can notify only a topic in its own region, so an
+ * ARN naming one region fits a mirror in that region alone; with more, `${region}` stands for each.
+ */
+export function notificationProblems(arn: string, regions: readonly string[]): Problem[] {
+  const named = /^arn:[^:]+:sns:([^:]+):/.exec(arn)?.[1];
+  if (named === undefined || named === '${region}') return [];
+  if (regions.length === 1 && regions[0] === named) return [];
+  return [
+    {
+      path: ['notifications', 'snsTopicArn'],
+      message: `"${arn}" is a topic in ${named}, but alarms in ${regions.filter((r) => r !== named).join(', ')} can only notify a topic in their own region: write \${region} in place of ${named}`,
+    },
   ];
 }
 

@@ -15,6 +15,7 @@ import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 import {
   REGION_NAME_PATTERN,
   regionListProblems,
+  notificationProblems,
   routingProblems,
   tableRegionProblems,
   type LocationFacts,
@@ -45,12 +46,18 @@ export const DEFAULTS = {
   deletionProtection: true,
   removalPolicy: 'RETAIN',
   tombstoneTtlDays: 30,
+  readOnlyReplicas: true,
   /**
    * How each region's stream is read and replicated, measured by `npm run bench` (one shard at 250 ms
    * per cross-region request): 4 parallel batches of up to 100 records, 25 items of a batch in flight,
    * keep about 100 writes in flight per shard, twice the engine ceiling that bench compares with.
    */
   replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+  /**
+   * Continuous divergence checks, when a table asks for them: a run every 15 minutes compares 50 keys
+   * (half of them written while it watches the stream for 20 s) in every region.
+   */
+  divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
@@ -261,6 +268,36 @@ const tableCommon = {
     .describe(
       'How the stream is read and replicated. Defaults: 4 parallel batches of 100, 25 items in flight.',
     ),
+  divergenceSampling: z
+    .strictObject({
+      everyMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1440)
+        .default(DEFAULTS.divergenceSampling.everyMinutes)
+        .describe('Minutes between two runs (1-1440). Default: 15.'),
+      sampleSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULTS.divergenceSampling.sampleSize)
+        .describe('Keys compared per run and region (1-1000). Default: 50.'),
+      listenSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(600)
+        .default(DEFAULTS.divergenceSampling.listenSeconds)
+        .describe(
+          "Seconds a run watches the table's stream for live writes, up to half the sample (0-600; 0: random keys only). Default: 20.",
+        ),
+    })
+    .optional()
+    .describe(
+      'Continuous divergence checks: a scheduled function in each region that writes the table compares a sample of keys across every region, re-reads before it counts, publishes DivergentItems (alarmed) and logs each divergent key. Default: off; {} turns it on with the defaults.',
+    ),
 };
 
 const oneWayTable = z
@@ -272,6 +309,24 @@ const oneWayTable = z
       .array(regionName)
       .min(1, { error: (iss) => `a one-way table needs at least one replica region, got ${show(iss.input)}` })
       .describe('Read-only copies, kept in sync from the source.'),
+    readOnlyReplicas: z
+      .boolean()
+      .default(DEFAULTS.readOnlyReplicas)
+      .describe(
+        'Enforce read-only replicas: a resource policy on each replica denies writes to every principal but the replicator roles (and replicaWriters). Default: true.',
+      ),
+    replicaWriters: z
+      .array(
+        patterned(
+          /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+          'an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+          'Role ARN.',
+        ),
+      )
+      .default([])
+      .describe(
+        'Roles that may still write replicas (e.g. an operator running backfill or verify --repair). Default: none.',
+      ),
   })
   .describe('One-way: the source region is written, replicas follow.');
 
@@ -361,6 +416,34 @@ const routing = z
   .describe('Route 53 records in front of the regional endpoints. Default: no routing.');
 
 // ---------------------------------------------------------------------------------------------------------
+// notifications
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:(\$\{region\}|[a-z]{2}(-[a-z]+)+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+const notifications = z
+  .union(
+    [
+      z.strictObject({
+        email: z
+          .union([z.email(), z.array(z.email()).min(1)])
+          .describe('Address (or list) subscribed to a topic the mirror creates in each region.'),
+      }),
+      z.strictObject({
+        snsTopicArn: patterned(
+          SNS_TOPIC_ARN,
+          'an SNS topic ARN; alarms notify a topic in their own region, so use ${region} in it when the mirror has more than one region',
+          'Existing topic per region, e.g. arn:aws:sns:${region}:123456789012:ops-alerts.',
+        ),
+      }),
+    ],
+    {
+      error: (iss) =>
+        `expected { email: <address or list> } or { snsTopicArn: <arn with \${region}> }, got ${show(iss.input)}`,
+    },
+  )
+  .describe('Who every alarm notifies. Default: nobody (alarms without actions).');
+
+// ---------------------------------------------------------------------------------------------------------
 // the file
 
 const structure = z
@@ -392,6 +475,7 @@ const structure = z
       .min(1, { error: 'at least one table is required, got []' })
       .describe('Tables to mirror.'),
     routing: routing.optional(),
+    notifications: notifications.optional(),
   })
   .meta({
     title: 'ddb-mirror configuration',
@@ -431,6 +515,9 @@ export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
     const facts = routingFacts(value.routing, value.regions);
     reportAll(report, [], routingProblems(facts.routing, facts.regions));
   }
+  const topic = isObject(value.notifications) ? asString(value.notifications.snsTopicArn) : undefined;
+  if (topic && isObject(value.regions))
+    reportAll(report, [], notificationProblems(topic, Object.keys(value.regions)));
 }
 
 function checkRegions(regions: unknown, report: Report): Set<string> | undefined {

@@ -100,3 +100,20 @@ export const ALARM_DEFAULTS = {
  * can never collide with a key attribute of the table (config rejects keys starting with `_ddbm_`).
  */
 export const TOMBSTONE_TTL_ATTRIBUTE = TOMBSTONE_ATTRIBUTES.expiresAt;
+
+/** The divergence sampler's fixed behaviour (per-table sizes are config `divergenceSampling`). */
+export const SAMPLER_DEFAULTS = {
+  /**
+   * A key that differs is read three times, ten seconds apart, and counted only if it differs each
+   * time: a write being replicated (sub-second when healthy) settles between two reads.
+   */
+  recheckRounds: 3,
+  recheckIntervalSeconds: 10,
+  /** Function timeout beyond listening and re-reading: the reads themselves and reporting. */
+  timeoutMargin: Duration.seconds(60),
+  /**
+   * A failed run is not retried by EventBridge: the next run samples again, and the function's errors
+   * are alarmed.
+   */
+  retryAttempts: 0,
+} as const;

@@ -1,5 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { tombstoneTableName } from '../../lambda/contract';
 import type { KeyAttribute, TableModel } from '../config/model';
@@ -13,7 +14,27 @@ export interface MirroredTableProps {
    * (region, account, name) without cross-region references.
    */
   readonly table: TableModel;
+  /**
+   * Make this table a read-only replica: a resource policy denies data-plane writes to every principal
+   * but these role ARNs (the source's replicator roles, and any configured writers).
+   * @default - no resource policy: any principal the account's IAM allows may write
+   */
+  readonly onlyWriters?: readonly string[];
 }
+
+/**
+ * The data-plane writes a read-only replica refuses. PutItem, UpdateItem and DeleteItem also authorise
+ * the writes inside a TransactWriteItems; BatchWriteItem and PartiQL are authorised on their own.
+ */
+export const REPLICA_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
 
 /**
  * One mirrored table in one region, plus its tombstone table.
@@ -62,6 +83,7 @@ export class MirroredTable extends Construct {
       tableName: t.name,
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       timeToLiveAttribute: t.ttl?.attribute,
+      ...(props.onlyWriters ? { resourcePolicy: readOnlyPolicy(this, t.name, props.onlyWriters) } : {}),
     });
 
     // Same PITR/deletion settings as the table: a restored table without its tombstones could let
@@ -82,6 +104,22 @@ export class MirroredTable extends Construct {
       resourceName: tableName,
     });
   }
+}
+
+/** Deny every write but the listed principals'. The table's own ARN by name: GetAtt would be circular. */
+function readOnlyPolicy(scope: Construct, table: string, writers: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'ReadOnlyReplica',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: REPLICA_WRITE_ACTIONS,
+        resources: [MirroredTable.tableArnIn(scope, Stack.of(scope).region, table)],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...writers] } },
+      }),
+    ],
+  });
 }
 
 function toAttribute(a: KeyAttribute): dynamodb.Attribute {

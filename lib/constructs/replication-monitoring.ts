@@ -12,6 +12,8 @@ import {
   type MetricName,
 } from '../../lambda/contract';
 import { ALARM_DEFAULTS } from './defaults';
+import type { AlarmNotifications } from './alarm-notifications';
+import type { DivergenceSampler } from './divergence-sampler';
 import type { Replicator } from './replicator';
 
 export interface ReplicationMonitoringProps {
@@ -32,6 +34,17 @@ export interface ReplicationMonitoringProps {
    * @default 5
    */
   readonly iteratorAgeEvaluationPeriods?: number;
+  /**
+   * Who hears every alarm (alarm and OK actions).
+   * @default - alarms without actions
+   */
+  readonly notifications?: AlarmNotifications;
+  /**
+   * The divergence samplers of this region (tables with `divergenceSampling`): each gets an alarm on
+   * any divergent item, one on its function failing, and a graph under its table's heading.
+   * @default - none
+   */
+  readonly samplers?: readonly DivergenceSampler[];
 }
 
 /** A graph under each replicator's heading: the functions' metrics (by contract name), or their Lambda errors. */
@@ -46,6 +59,9 @@ export const DASHBOARD_ROWS: readonly (readonly (readonly GraphLine[])[])[] = [
     ['FunctionErrors', 'Errors', 'MalformedRecords'],
   ],
 ];
+
+/** The divergence sampler's metrics: graphed in a row of their own for tables that are sampled. */
+export const SAMPLER_METRICS: readonly MetricName[] = ['ItemsSampled', 'DivergentItems'];
 
 /** Metrics of the contract the dashboard leaves out, each with the reason. */
 export const UNGRAPHED_METRICS: Partial<Record<MetricName, string>> = {
@@ -73,8 +89,12 @@ export class ReplicationMonitoring extends Construct {
     this.alarms = props.replicators.flatMap((r) => {
       const alarms = [...this.createFunctionAlarms(r, props), ...this.createQueueAlarms(r)];
       this.addReplicatorWidgets(r);
-      return alarms;
+      const sampler = props.samplers?.find((s) => s.settings.table === r.settings.table);
+      if (!sampler) return alarms;
+      this.addSamplerWidgets(sampler);
+      return [...alarms, ...this.createSamplerAlarms(sampler)];
     });
+    for (const alarm of this.alarms) props.notifications?.notify(alarm);
   }
 
   /** Every problem with the props, in one error naming this construct and each bad value. */
@@ -92,13 +112,16 @@ export class ReplicationMonitoring extends Construct {
     const tables = props.replicators.map((r) => r.settings.table);
     const twice = tables.filter((t, i) => tables.indexOf(t) !== i);
     if (twice.length > 0) problems.push(`replicators repeat table ${[...new Set(twice)].join(', ')}`);
+    for (const s of props.samplers ?? [])
+      if (!tables.includes(s.settings.table))
+        problems.push(`sampler of table ${s.settings.table} has no replicator among the replicators`);
     if (problems.length > 0)
       throw new Error(`${this.node.path}: invalid ReplicationMonitoring props: ${problems.join('; ')}`);
   }
 
   /** An alarm `<stack>-<table>-<name>` that fires above the threshold; missing data is not breaching. */
   private alarm(
-    r: Replicator,
+    r: { readonly settings: { readonly table: string } },
     alarmId: string,
     name: string,
     props: Omit<cloudwatch.AlarmProps, 'alarmName'>,
@@ -171,6 +194,43 @@ export class ReplicationMonitoring extends Construct {
       }),
     ]);
     return [onFailure, ...parking];
+  }
+
+  /** Any divergent item in a run, and the sampler failing twice in a row. */
+  private createSamplerAlarms(s: DivergenceSampler): cloudwatch.Alarm[] {
+    const where = `${s.settings.table} sampled from ${s.settings.region}`;
+    const period = Duration.minutes(s.sampling.everyMinutes);
+    return [
+      this.alarm(s, 'DivergentItems', 'DivergentItems', {
+        alarmDescription: `${where}: copies of some keys still differ after the re-reads; the function's log names each key (run ddb-mirror verify --repair).`,
+        metric: functionMetric('DivergentItems', s.settings.table).with({ period }),
+        threshold: 0,
+        evaluationPeriods: 1,
+      }),
+      this.alarm(s, 'SamplerErrors', 'SamplerErrors', {
+        alarmDescription: `${where}: the divergence sampler fails (throws or times out): nothing checks the copies.`,
+        metric: s.function.metricErrors({ period, statistic: 'Sum' }),
+        threshold: 0,
+        evaluationPeriods: 2,
+      }),
+    ];
+  }
+
+  /** The sampler's keys compared and divergent items, beside its function's errors. */
+  private addSamplerWidgets(s: DivergenceSampler): void {
+    const table = s.settings.table;
+    const period = Duration.minutes(s.sampling.everyMinutes);
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `${table}: ${SAMPLER_METRICS.map((m) => METRICS[m].title).join(', ')}, sampler errors`,
+        left: [
+          ...SAMPLER_METRICS.map((m) => functionMetric(m, table, m).with({ period })),
+          s.function.metricErrors({ period, statistic: 'Sum', label: 'Sampler function errors' }),
+        ],
+        width: 24,
+        height: 6,
+      }),
+    );
   }
 
   /** A heading, the contract's metrics in {@link DASHBOARD_ROWS}, then the stream and queue depths. */
@@ -246,13 +306,13 @@ function statisticOf(name: MetricName): string {
 }
 
 /** One of the functions' metrics (lambda/contract), with the dimensions the functions publish it with. */
-function functionMetric(name: MetricName, table: string, label: string, targetRegion?: string) {
+function functionMetric(name: MetricName, table: string, label?: string, targetRegion?: string) {
   return new cloudwatch.Metric({
     namespace: METRIC_NAMESPACE,
     metricName: name,
     statistic: statisticOf(name),
     period: PERIOD,
-    label,
+    ...(label ? { label } : {}),
     dimensionsMap: {
       [METRIC_DIMENSIONS.service]: METRIC_SERVICE,
       [METRIC_DIMENSIONS.table]: table,

@@ -1,16 +1,13 @@
 import { existsSync } from 'fs';
-import * as path from 'path';
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   encodeSettings,
-  SETTINGS_ENV,
   settingsProblems,
   tombstoneTableName,
   type PeerSettings,
@@ -19,20 +16,19 @@ import {
 import { replicatorRegions, tableRegions, type TableModel } from '../config/model';
 import {
   FUNCTION_DEFAULTS,
-  LAMBDA_RUNTIME,
   PARKED_EVENT_SOURCE_DEFAULTS,
   QUEUE_DEFAULTS,
   REPLICATOR_SETTINGS_DEFAULTS,
   STREAM_EVENT_SOURCE_DEFAULTS,
-  FUNCTION_BUNDLING,
 } from './defaults';
+import { functionEntry, mirrorFunction, type MirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
+import { replicatorRoleName } from './replicator-roles';
 import { acknowledge } from './nag';
 
-const REPO_ROOT = path.join(__dirname, '..', '..');
 const DEFAULT_ENTRIES = {
-  replicator: path.join(REPO_ROOT, 'lambda', 'replicator', 'index.ts'),
-  parked: path.join(REPO_ROOT, 'lambda', 'parked', 'index.ts'),
+  replicator: functionEntry('replicator'),
+  parked: functionEntry('parked'),
 } as const;
 
 export interface ReplicatorProps {
@@ -78,11 +74,6 @@ export interface ParkingQueue {
   readonly queue: sqs.Queue;
   /** Where parked records go after `QUEUE_DEFAULTS.parkingMaxReceiveCount` receives (alarmed). */
   readonly deadLetterQueue: sqs.Queue;
-}
-
-interface FunctionAndRole {
-  readonly fn: nodejs.NodejsFunction;
-  readonly role: iam.Role;
 }
 
 /**
@@ -228,19 +219,23 @@ export class Replicator extends Construct {
   }
 
   /** The stream replicator and the parked-record consumer, each with its own role and log group. */
-  private createFunctions(props: ReplicatorProps): Record<'replicator' | 'parked', FunctionAndRole> {
+  private createFunctions(props: ReplicatorProps): Record<'replicator' | 'parked', MirrorFunction> {
     const name = props.mirroredTable.model.name;
     const statements = this.policyStatements(props.mirroredTable);
     return {
-      replicator: this.createFunction('Replicator', {
+      replicator: mirrorFunction(this, 'Replicator', {
         entry: props.replicatorEntry ?? DEFAULT_ENTRIES.replicator,
+        settings: encodeSettings(this.settings),
         description: `ddb-mirror: replicates ${name} from ${this.region} to ${this.peerRegions.join(', ')}`,
         statements: statements.replicator,
+        roleName: replicatorRoleName(name, this.region, 'replicator'),
       }),
-      parked: this.createFunction('Parked', {
+      parked: mirrorFunction(this, 'Parked', {
         entry: props.parkedEntry ?? DEFAULT_ENTRIES.parked,
+        settings: encodeSettings(this.settings),
         description: `ddb-mirror: re-applies parked ${name} records from ${this.region}`,
         statements: statements.parked,
+        roleName: replicatorRoleName(name, this.region, 'parked'),
       }),
     };
   }
@@ -374,51 +369,6 @@ export class Replicator extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       xrayReason,
     );
-  }
-
-  private createFunction(
-    id: string,
-    opts: { entry: string; description: string; statements: iam.PolicyStatement[] },
-  ): FunctionAndRole {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: FUNCTION_DEFAULTS.logRetention });
-    // Own role with inline policies instead of AWSLambdaBasicExecutionRole (cdk-nag IAM4).
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: opts.description,
-      inlinePolicies: {
-        Logs: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'WriteOwnLogs',
-              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-              resources: [logGroup.logGroupArn],
-            }),
-          ],
-        }),
-        Replication: new iam.PolicyDocument({ statements: opts.statements }),
-      },
-    });
-    const fn = new nodejs.NodejsFunction(this, id, {
-      entry: opts.entry,
-      handler: 'handler',
-      description: opts.description,
-      runtime: LAMBDA_RUNTIME,
-      architecture: FUNCTION_DEFAULTS.architecture,
-      memorySize: FUNCTION_DEFAULTS.memorySize,
-      timeout: FUNCTION_DEFAULTS.timeout,
-      tracing: lambda.Tracing.ACTIVE,
-      role,
-      logGroup,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
-      environment: {
-        [SETTINGS_ENV]: encodeSettings(this.settings),
-        POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: FUNCTION_DEFAULTS.metricsNamespace,
-      },
-    });
-    return { fn, role };
   }
 }
 

@@ -266,7 +266,7 @@ function failCall(fault: ProxyFault, req: IncomingMessage, res: ServerResponse):
 }
 
 /** One SendMessage, or one entry of a SendMessageBatch. */
-function send(q: LocalQueue, entry: Record<string, unknown>) {
+export function send(q: LocalQueue, entry: Record<string, unknown>) {
   return q.send(String(entry.MessageBody ?? ''), {
     delaySeconds: entry.DelaySeconds as number | undefined,
     messageAttributes: entry.MessageAttributes as Record<string, MessageAttributeValue> | undefined,
@@ -274,7 +274,7 @@ function send(q: LocalQueue, entry: Record<string, unknown>) {
 }
 
 /** ReceiveMessage, with long polling up to `WaitTimeSeconds` (at most 20, as SQS). */
-async function receive(q: LocalQueue, input: Record<string, unknown>): Promise<ReceivedMessage[]> {
+export async function receive(q: LocalQueue, input: Record<string, unknown>): Promise<ReceivedMessage[]> {
   const deadline = Date.now() + Math.min(Number(input.WaitTimeSeconds ?? 0), 20) * 1000;
   const options = {
     maxMessages: input.MaxNumberOfMessages as number | undefined,
@@ -288,7 +288,7 @@ async function receive(q: LocalQueue, input: Record<string, unknown>): Promise<R
   return got;
 }
 
-function messageJson(m: ReceivedMessage) {
+export function messageJson(m: ReceivedMessage) {
   return {
     MessageId: m.messageId,
     ReceiptHandle: m.receiptHandle,
@@ -312,7 +312,7 @@ function queueAttributes(q: LocalQueue): Record<string, string> {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -321,7 +321,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function json(res: ServerResponse, body: unknown): void {
+export function json(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(200, {
     'content-type': 'application/x-amz-json-1.0',
@@ -334,7 +334,7 @@ function json(res: ServerResponse, body: unknown): void {
  * A JSON-protocol error. SQS is "awsQueryCompatible": the SDK takes the error code from
  * `x-amzn-query-error`, so both carry it.
  */
-function reply(res: ServerResponse, status: number, code: string, message: string, sqs = false): void {
+export function reply(res: ServerResponse, status: number, code: string, message: string, sqs = false): void {
   if (res.headersSent) return void res.end();
   const namespace = sqs ? 'com.amazonaws.sqs' : 'com.amazonaws.dynamodb.v20120810';
   const text = JSON.stringify({ __type: `${namespace}#${code}`, message, Message: message });

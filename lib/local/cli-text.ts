@@ -35,9 +35,21 @@ export function resultLines(result: RunResult, cwd = process.cwd()): string[] {
   return lines;
 }
 
-/** How to reach the engine that `--keep` leaves running. */
-export function keepLines(endpoint: string, regions: readonly string[], table = 'TABLE'): string[] {
+/** How to reach the engine that `--keep` leaves running, and the control endpoint when there is one. */
+export function keepLines(
+  endpoint: string,
+  regions: readonly string[],
+  table = 'TABLE',
+  controlEndpoint?: string,
+): string[] {
   const region = regions[0];
+  const control = controlEndpoint
+    ? [
+        `Operations commands: pass --endpoint ${controlEndpoint} (DynamoDB, Streams and the mirror's SQS queues;`,
+        `live figures at ${controlEndpoint}/status), e.g.`,
+        `  npx ddb-mirror status --endpoint ${controlEndpoint}`,
+      ]
+    : [];
   return [
     '',
     `Still running (--keep). DynamoDB Local: ${endpoint}, one database per region: ${regions.join(', ')}.`,
@@ -45,6 +57,7 @@ export function keepLines(endpoint: string, regions: readonly string[], table = 
     `  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_ENDPOINT_URL_DYNAMODB=${endpoint} \\`,
     `    aws dynamodb scan --table-name ${table} --region ${region}`,
     `(SDKs: the same variables plus AWS_REGION=${region}.)`,
+    ...control,
     'Writes you make there are replicated as in AWS. Ctrl-C stops every process.',
   ];
 }

@@ -140,6 +140,8 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 interface WorkItem {
   records: DynamoDBRecord[];
   invokeCount: number;
+  /** When its first record was read (clock ms). */
+  readAt?: number;
   lastFunctionError?: string;
   /** When the batch (or the batch it was bisected from) first failed, clock ms. */
   failingSince?: number;
@@ -213,16 +215,14 @@ export class DynamoStreamEventSource {
   }
 
   /**
-   * When the oldest record still waiting (read, not yet checkpointed) was read, epoch ms; undefined
-   * when nothing waits. Every record read before that moment has been delivered and checkpointed.
+   * When the oldest record read but not yet checkpointed was read (clock ms), undefined when nothing is
+   * pending: `now - this` is the local stand-in for Lambda's IteratorAge.
    */
   get oldestPendingReadAt(): number | undefined {
     let oldest: number | undefined;
-    for (const lane of this.shards.values()) {
-      const head = lane.work[0]?.records[0] ?? lane.backlog[0];
-      const at = head ? this.firstReadAt.get(head) : undefined;
-      if (at !== undefined && (oldest === undefined || at < oldest)) oldest = at;
-    }
+    for (const s of this.shards.values())
+      for (const t of [...s.work.map((w) => w.readAt), s.backlog.length ? s.backlogSince : undefined])
+        if (t !== undefined) oldest = Math.min(oldest ?? t, t);
     return oldest;
   }
 
@@ -389,9 +389,10 @@ export class DynamoStreamEventSource {
   private async step(shard: Shard): Promise<boolean> {
     if (this.parentBusy(shard)) return false;
     if (!shard.work.length) {
+      const readAt = shard.backlogSince;
       const batch = this.takeBatch(shard);
       if (!batch) return false;
-      shard.work.push({ records: batch, invokeCount: 0 });
+      shard.work.push({ records: batch, invokeCount: 0, readAt });
     }
     const item = shard.work[0];
 
@@ -416,8 +417,18 @@ export class DynamoStreamEventSource {
       if (this.settings.bisectBatchOnFunctionError && item.records.length > 1) {
         const mid = Math.ceil(item.records.length / 2);
         const halves: WorkItem[] = [
-          { records: item.records.slice(0, mid), invokeCount: 0, failingSince: item.failingSince },
-          { records: item.records.slice(mid), invokeCount: 0, failingSince: item.failingSince },
+          {
+            records: item.records.slice(0, mid),
+            invokeCount: 0,
+            failingSince: item.failingSince,
+            readAt: item.readAt,
+          },
+          {
+            records: item.records.slice(mid),
+            invokeCount: 0,
+            failingSince: item.failingSince,
+            readAt: item.readAt,
+          },
         ];
         shard.work.splice(0, 1, ...halves);
         this.counters.bisections++;

@@ -1,13 +1,14 @@
 /**
  * IAM sufficiency for the local mirror: does a function's role, as synthesized, allow the calls the function
- * makes? Identity-based policies only (no resource policies, boundaries or SCPs), evaluated as IAM does:
- * an explicit Deny wins, otherwise some Allow must match, otherwise the call is denied.
+ * makes? Identity-based policies, plus the statements of a resource-based policy when the caller's ARN is
+ * given (no boundaries or SCPs), evaluated as IAM does: an explicit Deny wins, otherwise some Allow must
+ * match, otherwise the call is denied.
  *
  * Conditions are not evaluated in general. An Allow whose Condition is not trivially satisfiable does not
  * count, and a Deny whose Condition cannot be decided is assumed to apply: both err towards "denied", so a
  * call that passes here passes in AWS. Decidable: an empty Condition, and the operators StringEquals,
- * StringNotEquals, StringLike, StringNotLike and Bool (with or without IfExists) on the keys of
- * `conditionKeys` (by default only `aws:SecureTransport` = true).
+ * StringNotEquals, StringLike, StringNotLike, Bool and the Arn operators (with or without IfExists) on the
+ * keys of `conditionKeys` (by default only `aws:SecureTransport` = true) and `aws:PrincipalArn`.
  *
  * Why not npm `@cloud-copilot/iam-simulate` (evaluated for this): it runs offline and answers in under a
  * millisecond, but it and its `iam-policy`/`iam-utils` dependencies are AGPL-3.0 while this project is
@@ -24,6 +25,8 @@ export interface PolicyStatement {
   readonly Resource?: string | readonly string[];
   readonly NotResource?: string | readonly string[];
   readonly Condition?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Resource-based policies only: whom the statement is about. */
+  readonly Principal?: '*' | { readonly AWS?: string | readonly string[] };
 }
 
 export interface PolicyDocument {
@@ -50,6 +53,11 @@ export interface IamDecision {
 export interface EvaluateOptions {
   /** Values of condition keys for this request. @default { 'aws:SecureTransport': 'true' } */
   readonly conditionKeys?: Readonly<Record<string, string>>;
+  /**
+   * The caller, for statements with a `Principal` (resource-based policies); it also fills the
+   * `aws:PrincipalArn` condition key. @default - statements with a Principal do not apply
+   */
+  readonly principalArn?: string;
 }
 
 /** Decides whether the policies allow `action` on `resource`. Pure; policies must be resolved. */
@@ -59,13 +67,16 @@ export function evaluate(
   resource: string,
   options: EvaluateOptions = {},
 ): IamDecision {
-  const keys = options.conditionKeys ?? { 'aws:SecureTransport': 'true' };
+  const keys = {
+    ...(options.conditionKeys ?? { 'aws:SecureTransport': 'true' }),
+    ...(options.principalArn ? { 'aws:PrincipalArn': options.principalArn } : {}),
+  };
   let allow: MatchedStatement | undefined;
   for (let p = 0; p < policies.length; p++) {
     const statements = list(policies[p]?.Statement as PolicyStatement | PolicyStatement[] | undefined);
     for (let s = 0; s < statements.length; s++) {
       const st = statements[s];
-      if (!statementApplies(st, action, resource)) continue;
+      if (!statementApplies(st, action, resource) || !principalMatches(st, options.principalArn)) continue;
       const condition = conditionHolds(st.Condition, keys);
       const matched: MatchedStatement = { policy: p, statement: s, sid: st.Sid, effect: st.Effect };
       if (st.Effect === 'Deny' && condition !== false)
@@ -169,6 +180,15 @@ function splitArn(arn: string): string[] | undefined {
 }
 
 /** true / false when decidable, undefined when not. */
+/** A statement without Principal is an identity policy's; one with it applies to the listed callers. */
+function principalMatches(st: PolicyStatement, principalArn: string | undefined): boolean {
+  if (st.Principal === undefined) return true;
+  if (principalArn === undefined) return false;
+  if (st.Principal === '*') return true;
+  const aws = list(st.Principal.AWS);
+  return aws.includes('*') || aws.includes(principalArn);
+}
+
 function conditionHolds(
   condition: PolicyStatement['Condition'],
   keys: Readonly<Record<string, string>>,
@@ -202,6 +222,18 @@ function conditionHolds(
           break;
         case 'Bool':
           holds = values.some((v) => v.toLowerCase() === actual.toLowerCase());
+          break;
+        case 'ArnEquals':
+          holds = values.includes(actual);
+          break;
+        case 'ArnNotEquals':
+          holds = !values.includes(actual);
+          break;
+        case 'ArnLike':
+          holds = values.some((v) => matchArn(v, actual));
+          break;
+        case 'ArnNotLike':
+          holds = !values.some((v) => matchArn(v, actual));
           break;
         default:
           holds = undefined;

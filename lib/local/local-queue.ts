@@ -99,6 +99,14 @@ export class LocalQueue {
     return this.messages.length;
   }
 
+  /** When the oldest message held was sent (epoch ms), or undefined when the queue is empty. */
+  get oldestSentTimestamp(): number | undefined {
+    return this.messages.reduce<number | undefined>(
+      (t, m) => Math.min(t ?? m.sentTimestamp, m.sentTimestamp),
+      undefined,
+    );
+  }
+
   send(
     body: string,
     options: {

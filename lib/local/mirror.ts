@@ -5,6 +5,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
 import type { TableModel } from '../config/model';
 import { checkAssemblyTables } from './assembly';
+import { ControlServer } from './control';
 import { Engine, startEngine } from './engine';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import type { RunHandles, RunQueueSource, RunStreamSource } from './run-hooks';
@@ -19,6 +20,7 @@ import { createTable } from './tables';
 import { describeDivergence, verifyMirror, VerifyResult } from './verify';
 import { MirrorView, ViewStream } from './view';
 import { LagSampler } from './lag-sampler';
+import { liveStatus, LiveStreamSource } from './live-status';
 import {
   planWorkload,
   runWorkload,
@@ -87,6 +89,11 @@ export interface RunResult {
   readonly files: { readonly json: string; readonly html: string };
   readonly ok: boolean;
   readonly endpoint: string;
+  /**
+   * Set when `keep`: the control endpoint for the operations commands and SDKs (DynamoDB, Streams, the
+   * mirror's SQS queues, `GET /status`), lib/local/control.ts.
+   */
+  readonly controlEndpoint?: string;
   /** IAM denials seen (each fails the run). */
   readonly denials: readonly AccessDeniedError[];
   /** Set when `keep`: stops everything that is still running. */
@@ -137,6 +144,8 @@ class MirrorRun {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly consumedQueues: LocalQueue[] = [];
   private streamSources: DynamoStreamEventSource[] = [];
+  private readonly liveSources: LiveStreamSource[] = [];
+  private control?: ControlServer;
   private sqsSources: SqsEventSource[] = [];
   /** The sources again, with what they read and invoke (for a drill's hooks). */
   private readonly sourceInfo: { stream: RunStreamSource[]; queue: RunQueueSource[] } = {
@@ -184,6 +193,7 @@ class MirrorRun {
 
   async startFunctions(): Promise<void> {
     this.createQueues();
+    if (this.options.keep) await this.startControl();
     this.view?.setPhase('starting functions');
     await this.timed('startFunctionsMs', async () => {
       for (const fn of this.plan.functions) this.functions.set(fn.name, await this.startFunction(fn));
@@ -264,7 +274,14 @@ class MirrorRun {
     const report = this.report();
     const files = writeReport(report, this.outDir);
     const endpoint = this.engine?.endpoint ?? this.options.endpoint ?? '';
-    const result = { report, files, ok: report.ok, endpoint, denials: this.denials };
+    const result = {
+      report,
+      files,
+      ok: report.ok,
+      endpoint,
+      ...(this.control ? { controlEndpoint: this.control.endpoint } : {}),
+      denials: this.denials,
+    };
     // Kept also when verification failed: a failing state is the one worth exploring by hand.
     if (this.options.keep && !this.options.signal?.aborted) return { ...result, stop: () => this.shutdown() };
     await this.shutdown();
@@ -274,6 +291,25 @@ class MirrorRun {
   async abort(): Promise<void> {
     this.view?.stop(false);
     await this.shutdown();
+  }
+
+  /** The operations commands' endpoint (kept runs only): the live figures and the queues of this run. */
+  private async startControl(): Promise<void> {
+    this.control = await ControlServer.start({
+      dynamoEndpoint: this.endpoint,
+      queues: this.queues,
+      accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+      status: () =>
+        liveStatus({
+          plan: this.plan,
+          stats: this.stats,
+          queues: this.queues,
+          streamSources: this.liveSources,
+        }),
+    });
+    this.say(
+      `Control endpoint (--endpoint for ddb-mirror status, replay, drain) at ${this.control.endpoint}`,
+    );
   }
 
   private get onFailureDir(): string {
@@ -407,7 +443,8 @@ class MirrorRun {
       // Lambda's lanes split by partition key: one key's records stay in one lane, in order.
       partitionKeyOf: (record) =>
         JSON.stringify(record.dynamodb?.Keys?.[table.key.partitionKey.name] ?? null),
-      streamArn: table.streamArn!,
+      // The engine's ARN, as Lambda writes the real stream's: `replay` reads the range from it again.
+      streamArn: actual,
       functionArn: local.host.functionArn,
       pollIntervalMs: this.options.pollIntervalMs ?? 250,
       // DynamoDB Local floors creation times to the minute (docs/platform.md#dynamodb-local).
@@ -430,6 +467,7 @@ class MirrorRun {
       source,
     };
     this.sourceInfo.stream.push(info);
+    this.liveSources.push({ table: table.name, region: mapping.region, source });
     return source;
   }
 
@@ -550,6 +588,8 @@ class MirrorRun {
     await sourcesStopped;
     this.clients.forEach((c) => c.destroy());
     this.clients.clear();
+    await this.control?.stop();
+    this.control = undefined;
     await this.engine?.stop();
     this.streamSources = [];
     this.sqsSources = [];

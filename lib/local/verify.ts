@@ -1,31 +1,24 @@
 import { AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { tableRegions, type TableModel } from '../config/model';
-import { RESERVED_PREFIX } from '../../lambda/contract';
+import {
+  canonical,
+  compareItems,
+  normalise,
+  type CompareTable,
+  type DivergentKey as ContractDivergentKey,
+  type TableComparison,
+} from '../../lambda/contract';
 
 /**
- * The divergence check: scans every region of every mirrored table and lists the keys whose
- * normalised items differ. Normalising drops the replicator's reserved `_ddbm_*` attributes and the
- * table's excluded attributes (region-local by definition). One-way replicas are compared to the
- * source; multi-active regions to each other.
+ * The local mirror's divergence check: scans every region of every mirrored table and lists the keys
+ * whose normalised items differ. The comparison itself (what is left out, how keys are classified)
+ * is the contract's `compare.ts`, shared with `ddb-mirror verify`.
  */
 
-export interface DivergentKey {
-  readonly table: string;
-  /** The key as canonical JSON (stable across regions). */
-  readonly key: string;
-  /** Normalised item per region; null where the key is absent. */
-  readonly states: Readonly<Record<string, Record<string, AttributeValue> | null>>;
-  /** The regions that disagree with the reference (the source, or the first region holding the key). */
-  readonly differing: readonly string[];
-}
+export { canonical, normalise };
 
-export interface TableVerification {
-  readonly table: string;
-  readonly mode: TableModel['mode'];
-  /** Items per region after normalisation. */
-  readonly items: Readonly<Record<string, number>>;
-  readonly divergent: readonly DivergentKey[];
-}
+export type DivergentKey = ContractDivergentKey<Record<string, AttributeValue>>;
+export type TableVerification = TableComparison<Record<string, AttributeValue>>;
 
 export interface VerifyResult {
   readonly tables: readonly TableVerification[];
@@ -35,75 +28,20 @@ export interface VerifyResult {
 
 export type ItemsByRegion = Readonly<Record<string, readonly Record<string, AttributeValue>[]>>;
 
-/** Drops the attributes that are not expected to match across regions. */
-export function normalise(
-  item: Record<string, AttributeValue>,
-  table: Pick<TableModel, 'excludeAttributes'>,
-): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (k.startsWith(RESERVED_PREFIX) || table.excludeAttributes.includes(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-/** Canonical JSON of an attribute value: object keys sorted, sets order-insensitive, binaries base64. */
-export function canonical(value: unknown): string {
-  if (value instanceof Uint8Array) return JSON.stringify({ $b: Buffer.from(value).toString('base64') });
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => {
-        if ((k === 'SS' || k === 'NS' || k === 'BS') && Array.isArray(v))
-          return `${JSON.stringify(k)}:[${v.map(canonical).sort().join(',')}]`;
-        if (k === 'N' && typeof v === 'string') return `"N":${JSON.stringify(canonicalNumber(v))}`;
-        return `${JSON.stringify(k)}:${canonical(v)}`;
-      })
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-function canonicalNumber(v: string): string {
-  const n = Number(v);
-  return Number.isFinite(n) && Math.abs(n) < Number.MAX_SAFE_INTEGER ? String(n) : v.trim();
+/** The comparison's view of a configured table: regions in reference order (source first). */
+export function compareTableOf(table: TableModel): CompareTable {
+  return {
+    name: table.name,
+    mode: table.mode,
+    regions: tableRegions(table),
+    keyNames: [table.key.partitionKey.name, ...(table.key.sortKey ? [table.key.sortKey.name] : [])],
+    excludeAttributes: table.excludeAttributes,
+  };
 }
 
 /** Pure comparison of scanned items; `tableRegions` gives the reference order (source first). */
 export function compareRegions(table: TableModel, byRegion: ItemsByRegion): TableVerification {
-  const regions = tableRegions(table);
-  const keyNames = [table.key.partitionKey.name, ...(table.key.sortKey ? [table.key.sortKey.name] : [])];
-  const maps = new Map<string, Map<string, { item: Record<string, AttributeValue>; text: string }>>();
-  const allKeys = new Set<string>();
-  const counts: Record<string, number> = {};
-  for (const region of regions) {
-    const m = new Map<string, { item: Record<string, AttributeValue>; text: string }>();
-    for (const raw of byRegion[region] ?? []) {
-      const item = normalise(raw, table);
-      const key = canonical(Object.fromEntries(keyNames.map((k) => [k, raw[k]])));
-      m.set(key, { item, text: canonical(item) });
-      allKeys.add(key);
-    }
-    maps.set(region, m);
-    counts[region] = m.size;
-  }
-  const divergent: DivergentKey[] = [];
-  for (const key of [...allKeys].sort()) {
-    const texts = regions.map((r) => maps.get(r)!.get(key)?.text ?? null);
-    const reference = table.mode === 'one-way' ? texts[0] : (texts.find((t) => t !== null) ?? null);
-    const differing = regions.filter((_r, i) => texts[i] !== reference);
-    if (!differing.length) continue;
-    divergent.push({
-      table: table.name,
-      key,
-      states: Object.fromEntries(regions.map((r) => [r, maps.get(r)!.get(key)?.item ?? null])),
-      differing,
-    });
-  }
-  return { table: table.name, mode: table.mode, items: counts, divergent };
+  return compareItems(compareTableOf(table), byRegion);
 }
 
 export async function scanTable(

@@ -1,8 +1,11 @@
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } from '../config/model';
+import { AlarmNotifications } from '../constructs/alarm-notifications';
+import { DivergenceSampler } from '../constructs/divergence-sampler';
 import { MirroredTable } from '../constructs/mirrored-table';
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
+import { replicatorRoleArn } from '../constructs/replicator-roles';
 import { Replicator } from '../constructs/replicator';
 
 export interface MirrorRegionStackProps extends StackProps {
@@ -25,8 +28,12 @@ export class MirrorRegionStack extends Stack {
   public readonly tables: ReadonlyMap<string, MirroredTable>;
   /** Replicators in this region, by table name. */
   public readonly replicators: ReadonlyMap<string, Replicator>;
+  /** Divergence samplers in this region (tables with `divergenceSampling`), by table name. */
+  public readonly samplers: ReadonlyMap<string, DivergenceSampler>;
   /** Present when at least one table replicates out of this region. */
   public readonly monitoring?: ReplicationMonitoring;
+  /** Where the alarms go; present with monitoring when the config names notifications. */
+  public readonly notifications?: AlarmNotifications;
 
   constructor(scope: Construct, id: string, props: MirrorRegionStackProps) {
     const { model, region } = props;
@@ -40,23 +47,44 @@ export class MirrorRegionStack extends Stack {
 
     const tables = new Map<string, MirroredTable>();
     const replicators = new Map<string, Replicator>();
+    const samplers = new Map<string, DivergenceSampler>();
     for (const t of here) {
-      const mirrored = new MirroredTable(this, t.name, { table: t });
+      const mirrored = new MirroredTable(this, t.name, { table: t, ...replicaWriters(this, t, region) });
       tables.set(t.name, mirrored);
       if (sources.includes(t)) {
         replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, { mirroredTable: mirrored }));
+        if (t.divergenceSampling)
+          samplers.set(t.name, new DivergenceSampler(this, `${t.name}Sampler`, { mirroredTable: mirrored }));
       }
     }
     this.tables = tables;
     this.replicators = replicators;
+    this.samplers = samplers;
     if (replicators.size > 0) {
+      this.notifications = model.notifications
+        ? new AlarmNotifications(this, 'AlarmNotifications', { notifications: model.notifications })
+        : undefined;
       this.monitoring = new ReplicationMonitoring(this, 'Monitoring', {
         replicators: [...replicators.values()],
+        samplers: [...samplers.values()],
+        ...(this.notifications ? { notifications: this.notifications } : {}),
       });
     }
     Tags.of(this).add('ddb-mirror:stack-prefix', model.stackPrefix);
     Tags.of(this).add('ddb-mirror:region', region);
   }
+}
+
+/** A one-way replica that enforces read-only: only the source's replicator roles (and configured writers) write. */
+function replicaWriters(scope: Construct, t: TableModel, region: string): { onlyWriters?: string[] } {
+  if (t.mode !== 'one-way' || t.source === region || !t.readOnlyReplicas.enforced) return {};
+  return {
+    onlyWriters: [
+      replicatorRoleArn(scope, t.name, t.source, 'replicator'),
+      replicatorRoleArn(scope, t.name, t.source, 'parked'),
+      ...t.readOnlyReplicas.writers,
+    ],
+  };
 }
 
 function describe(region: string, here: readonly TableModel[], sources: readonly TableModel[]): string {

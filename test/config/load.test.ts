@@ -61,6 +61,7 @@ describe('loadConfig: the shipped example', () => {
       mode: 'one-way',
       source: 'us-east-1',
       replicas: ['eu-west-1', 'ap-southeast-2'],
+      readOnlyReplicas: { enforced: true, writers: [] },
       excludeAttributes: [],
       billing: { mode: 'PAY_PER_REQUEST' },
       pointInTimeRecovery: true,
@@ -68,6 +69,7 @@ describe('loadConfig: the shipped example', () => {
       removalPolicy: 'RETAIN',
       tombstoneTtlDays: 30,
       replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+      divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
     });
   });
 
@@ -83,6 +85,7 @@ describe('loadConfig: the shipped example', () => {
       versionAttribute: 'version',
       ttl: { attribute: 'expiresAt', replicateDeletes: false },
       excludeAttributes: ['localCache'],
+      divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
     });
     expect(sessions.key.sortKey).toBeUndefined();
   });
@@ -382,5 +385,36 @@ describe('loadConfig: file and YAML errors', () => {
         issue('tables', 'required'),
       ]),
     );
+  });
+});
+
+describe('parseConfig: notifications', () => {
+  const withNotifications = (notifications: unknown) => ({ ...validRawConfig(), notifications });
+
+  test('takes one address or a list, and an existing topic per region', () => {
+    expect(parseConfig(withNotifications({ email: 'ops@example.com' })).notifications).toEqual({
+      kind: 'email',
+      addresses: ['ops@example.com'],
+    });
+    expect(
+      parseConfig(withNotifications({ email: ['a@example.com', 'b@example.com'] })).notifications,
+    ).toEqual({
+      kind: 'email',
+      addresses: ['a@example.com', 'b@example.com'],
+    });
+    const arn = 'arn:aws:sns:${region}:123456789012:ops-alerts';
+    expect(parseConfig(withNotifications({ snsTopicArn: arn })).notifications).toEqual({
+      kind: 'topic',
+      arnTemplate: arn,
+    });
+  });
+
+  test("refuses a bad address, and a topic of one region for a mirror of several (alarms notify their own region's topic)", () => {
+    expect(() => parseConfig(withNotifications({ email: ['ops@example.com', 'not-an-address'] }))).toThrow(
+      /notifications\.email\[1\]: "not-an-address" is not a valid email/,
+    );
+    expect(() =>
+      parseConfig(withNotifications({ snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops-alerts' })),
+    ).toThrow(/notifications\.snsTopicArn: .* is a topic in us-east-1, but alarms in .* write \$\{region\}/);
   });
 });

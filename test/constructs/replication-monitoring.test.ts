@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { METRIC_NAMES, METRIC_NAMESPACE, metricsOf } from '../../lambda/contract';
+import { DivergenceSampler } from '../../lib/constructs/divergence-sampler';
 import { MirroredTable } from '../../lib/constructs/mirrored-table';
 import {
   ReplicationMonitoring,
@@ -12,16 +13,20 @@ import { multiActiveTable, oneWayTable, testApp } from '../support/model-fixture
 import { constructResources, dashboardBody, logicalId, expectTemplate } from './template-helpers';
 
 describe('ReplicationMonitoring', () => {
-  // GIVEN both example tables replicating out of us-east-1
+  // GIVEN both example tables replicating out of us-east-1, each sampled for divergence
   const stack = new Stack(testApp(), 'Mon', { env: { region: 'us-east-1' } });
-  const replicators = [oneWayTable(), multiActiveTable()].map(
-    (table) =>
-      new Replicator(stack, `${table.name}Replicator`, {
-        mirroredTable: new MirroredTable(stack, table.name, { table }),
-      }),
+  const divergenceSampling = { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 };
+  const mirrored = [oneWayTable({ divergenceSampling }), multiActiveTable({ divergenceSampling })].map(
+    (table) => new MirroredTable(stack, table.name, { table }),
+  );
+  const replicators = mirrored.map(
+    (m) => new Replicator(stack, `${m.model.name}Replicator`, { mirroredTable: m }),
+  );
+  const samplers = mirrored.map(
+    (m) => new DivergenceSampler(stack, `${m.model.name}Sampler`, { mirroredTable: m }),
   );
   // WHEN
-  const monitoring = new ReplicationMonitoring(stack, 'Monitoring', { replicators });
+  const monitoring = new ReplicationMonitoring(stack, 'Monitoring', { replicators, samplers });
   const template = Template.fromStack(stack);
 
   test('alarms when the iterator age stays above one minute for five minutes', () => {
@@ -73,8 +78,41 @@ describe('ReplicationMonitoring', () => {
       },
       4,
     );
-    // 2 tables x (iterator age, 2 function errors, on-failure) + 4 peers x (parking, parking DLQ)
-    expect(monitoring.alarms).toHaveLength(2 * 4 + 4 * 2);
+    // 2 tables x (iterator age, 2 function errors, on-failure, divergent items, sampler errors)
+    // + 4 peers x (parking, parking DLQ)
+    expect(monitoring.alarms).toHaveLength(2 * 6 + 4 * 2);
+  });
+
+  test('alarms on any divergent item in a sampler run, over the run interval', () => {
+    for (const table of ['Stories', 'Sessions']) {
+      expectTemplate(template).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Mon-${table}-DivergentItems`,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: 'DivergentItems',
+        Statistic: 'Sum',
+        Period: 900,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        Dimensions: Match.arrayWith([{ Name: 'table', Value: table }]),
+      });
+    }
+    for (const s of samplers) {
+      expectTemplate(template).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Period: 900,
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(s.function) } }],
+      });
+    }
+  });
+
+  test('refuses a sampler whose table has no replicator here', () => {
+    const other = new Stack(testApp(), 'Other', { env: { region: 'us-east-1' } });
+    const m = new MirroredTable(other, 'Sessions', { table: multiActiveTable({ divergenceSampling }) });
+    const sampler = new DivergenceSampler(other, 'Sampler', { mirroredTable: m });
+    expect(
+      () => new ReplicationMonitoring(other, 'Monitoring', { replicators: [], samplers: [sampler] }),
+    ).toThrow('sampler of table Sessions has no replicator among the replicators');
   });
 
   test('draws a dashboard with the replicator metrics per target region and the iterator age', () => {

@@ -5,6 +5,7 @@ import { loadConfig } from '../../lib/config/load';
 import { readAssembly } from '../../lib/local/assembly';
 import { runLocalMirror, RunResult } from '../../lib/local/mirror';
 import { synthesize } from '../../lib/local/synth';
+import { runCli } from '../support/ops-fixture';
 
 /**
  * The product's main job, end to end: the example config synthesized, every region on the test run's
@@ -13,12 +14,12 @@ import { synthesize } from '../../lib/local/synth';
 describe('local mirror session on the example config', () => {
   let result: RunResult;
   const lines: string[] = [];
+  const configPath = join(__dirname, '..', '..', 'mirror.config.yaml');
 
   beforeAll(async () => {
     const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
     if (!endpoint) throw new Error('jest global setup did not start DynamoDB Local');
     // GIVEN the example config, synthesized
-    const configPath = join(__dirname, '..', '..', 'mirror.config.yaml');
     const dir = await synthesize({ configPath, cwd: join(__dirname, '..', '..') });
     // WHEN one session runs a short seeded workload on it. The plan's table names are fixed (Stories,
     // Sessions): the session replaces any earlier copies.
@@ -30,8 +31,11 @@ describe('local mirror session on the example config', () => {
       outDir: mkdtempSync(join(tmpdir(), 'ddbm-e2e-')),
       out: { write: (c: string) => lines.push(c), isTTY: false },
       drainTimeoutMs: 45000,
+      // Kept, as `npm start -- --keep`, for the operations commands; stopped in the last test.
+      keep: true,
     });
   }, 110000);
+  afterAll(() => result?.stop?.());
 
   test('ends with every region holding the same items', () => {
     expect(result.report.verification?.tables.flatMap((t) => t.divergent)).toEqual([]);
@@ -51,9 +55,35 @@ describe('local mirror session on the example config', () => {
     expect(result.report.workload?.errors).toBe(0);
   });
 
-  test('writes the report files and leaves nothing running', () => {
+  test('status prints every pair from the kept mirror’s live figures', async () => {
+    // WHEN ddb-mirror status runs against the control endpoint the kept run serves
+    const run = await runCli(['status', '--config', configPath, '--endpoint', result.controlEndpoint!]);
+    const json = await runCli([
+      'status',
+      '--config',
+      configPath,
+      '--endpoint',
+      result.controlEndpoint!,
+      '--json',
+    ]);
+    // THEN one line per table and source → target pair, with what the run applied there
+    expect(run.error).toBeUndefined();
+    const rows = run.out.split('\n').filter((l) => /^(Stories|Sessions) /.test(l));
+    expect(rows).toHaveLength(8);
+    const pairs = JSON.parse(json.out).pairs as { table: string; applied: number; parkingDepth: number }[];
+    expect(pairs.map((p) => p.table).sort()).toEqual([...Array(6).fill('Sessions'), 'Stories', 'Stories']);
+    expect(pairs.reduce((n, p) => n + p.applied, 0)).toBe(
+      result.report.pairs.reduce((n, p) => n + p.applied, 0),
+    );
+    expect(pairs.every((p) => p.parkingDepth === 0)).toBe(true);
+  });
+
+  test('writes the report files and, once stopped, leaves nothing running', async () => {
     expect(existsSync(result.files.json) && existsSync(result.files.html)).toBe(true);
-    expect(result.stop).toBeUndefined();
     expect(lines.join('')).toContain('workload');
+    // WHEN the kept run is stopped THEN its control endpoint answers no more
+    await result.stop!();
+    const after = await runCli(['status', '--config', configPath, '--endpoint', result.controlEndpoint!]);
+    expect(after.error?.message).toMatch(/^--endpoint http:\/\/127\.0\.0\.1:\d+ does not answer/);
   });
 });

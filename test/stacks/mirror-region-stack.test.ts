@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { expectTemplate } from '../constructs/template-helpers';
 import { buildApp } from '../../lib/app';
-import { exampleModel, geolocationRouting, testApp } from '../support/model-fixtures';
+import { exampleModel, geolocationRouting, oneWayTable, testApp } from '../support/model-fixtures';
 
 function build(model = exampleModel(), env: Record<string, string | undefined> = {}) {
   const app = testApp();
@@ -99,12 +99,12 @@ describe('regional and routing stacks of the example app', () => {
       'eu-west-1': ['Sessions'],
       'ap-southeast-2': ['Sessions'],
     });
-    // replicator + parked consumer per replicated table
+    // replicator + parked consumer per replicated table, plus a divergence sampler per sampled table
     expect(
       [...regionStacks.values()].map(
         (s) => Object.keys(Template.fromStack(s).findResources('AWS::Lambda::Function')).length,
       ),
-    ).toEqual([4, 2, 2]);
+    ).toEqual([6, 3, 3]);
   });
 
   test('gives each region with a replicator a dashboard and alarms', () => {
@@ -164,10 +164,7 @@ describe('buildApp', () => {
 
   test('rejects a table in a region that is not configured, naming its place in the config', () => {
     // GIVEN a replica region the model does not declare
-    const [stories] = exampleModel().tables;
-    const model = exampleModel({
-      tables: [{ ...stories, mode: 'one-way', source: 'us-east-1', replicas: ['sa-east-1'] }],
-    });
+    const model = exampleModel({ tables: [oneWayTable({ source: 'us-east-1', replicas: ['sa-east-1'] })] });
 
     // WHEN / THEN
     expect(() => build(model)).toThrow(

@@ -43,6 +43,7 @@ export function oneWayTable(overrides: Partial<OneWayTableModel> = {}): OneWayTa
     key: { partitionKey: { name: 'storyId', type: 'S' } },
     source: 'us-east-1',
     replicas: ['eu-west-1', 'ap-southeast-2'],
+    readOnlyReplicas: { enforced: true, writers: [] },
     ...overrides,
   };
 }
@@ -86,11 +87,17 @@ export function geolocationRouting(overrides: Partial<RoutingModel> = {}): Routi
   });
 }
 
+/** The example config's divergence sampling (the defaults). */
+const SAMPLING = { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 } as const;
+
 export function exampleModel(overrides: Partial<MirrorModel> = {}): MirrorModel {
   return {
     stackPrefix: 'DdbMirror',
     regions: EXAMPLE_REGIONS.map((r) => region(r)),
-    tables: [oneWayTable(), multiActiveTable()],
+    tables: [
+      oneWayTable({ divergenceSampling: SAMPLING }),
+      multiActiveTable({ divergenceSampling: SAMPLING }),
+    ],
     routing: latencyRouting(),
     ...overrides,
   };

@@ -1,0 +1,120 @@
+/**
+ * `ddb-mirror drain`: shows what waits in a replicator's parking queues and their DLQs, and re-drives it
+ * through the guards, or moves DLQ messages back to their parking queue. The work is lambda/ops/drain.ts.
+ */
+import { drainParked, type DrainReport, type DrainTarget, type QueueDrain } from '../lambda/ops/drain';
+import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
+import {
+  OPS_OPTIONS,
+  openOps,
+  REGION_OPTION,
+  replicatorRegionOf,
+  TABLE_OPTION,
+  tableOf,
+  targetsOf,
+  writeJson,
+} from './ops-common';
+
+export const drainCommand: Command = {
+  name: 'drain',
+  summary: 'show parked records and parking-DLQ messages; re-drive them through the guards',
+  description:
+    'Shows each parking queue and parking DLQ of the replicator (counts, oldest age, a sample with key,\n' +
+    'op, origin and the reason it was parked), then re-applies every message at its target with the\n' +
+    "parked-record consumer's own logic: a target that holds the change or a later one keeps it. With\n" +
+    '--to-queue, DLQ messages are moved back to their parking queue instead (the consumer retries them).\n' +
+    'A message is deleted only once applied (or stale, lost, deferred) or sent back; the rest stay.\n' +
+    'Exit code: 0 when nothing was left behind with an error (or --dry-run), 1 otherwise.',
+  options: {
+    table: TABLE_OPTION,
+    region: REGION_OPTION,
+    target: {
+      type: 'string',
+      value: 'REGION',
+      description: 'only the queues for this target region (default: all)',
+    },
+    'to-queue': {
+      type: 'boolean',
+      description: 'move DLQ messages back to their parking queue instead of applying them',
+    },
+    'dry-run': { type: 'boolean', description: 'show counts and a sample; apply, move and delete nothing' },
+    sample: { type: 'string', value: 'N', description: 'messages shown per queue (default: 5)' },
+    max: { type: 'string', value: 'N', description: 'at most N messages handled per queue (default: 1000)' },
+    ...OPS_OPTIONS,
+  },
+  run: (values, io) => drain(values, io),
+};
+
+async function drain(values: ParsedValues, io: CommandIo): Promise<number> {
+  const sample = numberOption(values, 'sample', { integer: true, min: 0, max: 100 });
+  const max = numberOption(values, 'max', { integer: true, min: 1, max: 100_000 });
+  const ops = openOps(values, io);
+  const table = tableOf(ops.model, values);
+  const region = replicatorRegionOf(ops.model, table, values);
+  const targets = targetsOf(table, region, values);
+  await ops.connect();
+  try {
+    const d = ops.deployment(table.name, region);
+    const urls = await ops.queueUrls(d);
+    const queues: DrainTarget[] = [];
+    for (const p of d.parking.filter((x) => targets.includes(x.target)))
+      queues.push({
+        target: p.target,
+        parking: await ops.queue(d, p.queue, `parking queue for ${p.target}`, urls),
+        dlq: await ops.queue(d, p.dlq, `parking DLQ for ${p.target}`, urls),
+      });
+    const parking = Object.fromEntries(queues.map((q) => [q.target, q.parking]));
+    const report = await drainParked({
+      settings: ops.settings(table, region, parking),
+      clients: Object.fromEntries(targets.map((r) => [r, ops.dynamo(r)])),
+      sqs: ops.sqs(region),
+      caller: ops.caller,
+      targets: queues,
+      toQueue: values['to-queue'] === true,
+      dryRun: values['dry-run'] === true,
+      ...(sample !== undefined ? { sample } : {}),
+      ...(max ? { maxMessages: max } : {}),
+    });
+    if (values.json) writeJson(io, report);
+    else for (const line of drainLines(report)) io.out.write(`${line}\n`);
+    const left = report.targets.some((t) => t.parking.failed.length || t.dlq.failed.length);
+    return report.dryRun || !left ? 0 : 1;
+  } finally {
+    ops.destroy();
+  }
+}
+
+export function drainLines(r: DrainReport): string[] {
+  const how = r.dryRun
+    ? 'dry run: nothing changed'
+    : r.mode === 'to-queue'
+      ? 'DLQ → parking queue'
+      : 're-driven through the guards';
+  const lines = [`Drain ${r.table} from ${r.region} (${how})`];
+  for (const t of r.targets) {
+    lines.push(`→ ${t.target}`);
+    lines.push(...queueLines('parking', t.parking, r), ...queueLines('DLQ', t.dlq, r));
+  }
+  for (const [action, n] of Object.entries(r.throttled))
+    lines.push(`throttled ${n} times on ${action} (backed off)`);
+  return lines;
+}
+
+function queueLines(kind: string, q: QueueDrain, r: DrainReport): string[] {
+  const age = q.oldestAgeSeconds !== undefined ? `, oldest ${q.oldestAgeSeconds}s` : '';
+  const lines = [`  ${kind} ${q.queue}: ${q.visible} visible, ${q.inFlight} in flight; read ${q.read}${age}`];
+  for (const s of q.sample) {
+    const what = s.invalid
+      ? `not a parked record: ${s.invalid}`
+      : `${s.op} ${JSON.stringify(s.key)} from ${s.origin}: ${s.reason}`;
+    lines.push(`    ${what}${s.ageSeconds !== undefined ? ` (${s.ageSeconds}s old)` : ''}`);
+  }
+  // --to-queue only shows the parking queue.
+  if (r.dryRun || !q.read || (r.mode === 'to-queue' && kind === 'parking')) return lines;
+  const done = q.moved
+    ? `${q.moved} moved back`
+    : `${q.applied} applied, ${q.alreadyNewer} already newer, ${q.conflictsLost} conflicts lost, ${q.deferred} deferred`;
+  lines.push(`    ${done}; ${q.deleted} deleted, ${q.failed.length} left`);
+  for (const f of q.failed.slice(0, 5)) lines.push(`    left ${f.messageId}: ${f.reason}`);
+  return lines;
+}

@@ -1,0 +1,330 @@
+/**
+ * `ddb-mirror verify [--repair]`: compares every region of a table (lambda/ops/verify.ts) and, with
+ * --repair, writes each divergent key's winning state through the replicator's guards
+ * (lambda/ops/repair.ts), then reads the repaired keys again.
+ */
+import type { DivergenceKind } from '../lambda/contract';
+import { explainAwsError } from '../lambda/ops/errors';
+import { repairKeys, type RepairReport } from '../lambda/ops/repair';
+import { recheck, verifyTable, type FoundDivergence, type VerifyReport } from '../lambda/ops/verify';
+import { tableRegions, type TableModel } from '../lib/config/model';
+import { compareTableOf } from '../lib/local/verify';
+import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
+import {
+  capacityFigures,
+  commonArgs,
+  connectionArgs,
+  fmt,
+  MAX_WRITE_UNITS,
+  onInterrupt,
+  OPS_OPTIONS,
+  preflight,
+  regionClients,
+  regionsOption,
+  settingsByRegion,
+  tableOrProblem,
+  throwProblems,
+  unknownRegions,
+  type CommonArgs,
+  type RegionClients,
+} from './ops';
+import { Progress, progressStream } from './progress';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'compare every region of a table item by item; --repair writes the winning state',
+  description:
+    'Scans every region of a table (parallel segments, strongly consistent reads) and compares the items\n' +
+    "by key and content, leaving out _ddbm_* attributes and the table's excluded attributes. Keys that\n" +
+    'differ are read again a few times over about two seconds: a write still being replicated is not a\n' +
+    "divergence. --repair writes the winning state through the replicator's guards (multi-active: the\n" +
+    'highest order key; one-way: the source), then reads the repaired keys again.\n' +
+    'Exit code: 0 when every region agrees (after --repair: when nothing is left), 1 otherwise, 130 when\n' +
+    'interrupted.',
+  options: {
+    table: OPS_OPTIONS.table,
+    regions: {
+      type: 'string',
+      value: 'R1,R2',
+      multiple: true,
+      description: 'regions to compare (default: every region of the table; one-way: with the source)',
+    },
+    sample: {
+      type: 'string',
+      value: 'P',
+      description: 'compare a fraction P (0-1] of the keys, the same keys every run (default: 1)',
+    },
+    repair: {
+      type: 'boolean',
+      description: 'write the winning state of each divergent key, then re-read them',
+    },
+    show: { type: 'string', value: 'N', description: 'divergent keys listed (default: 10)' },
+    segments: OPS_OPTIONS.segments,
+    'page-size': OPS_OPTIONS['page-size'],
+    'max-read-units': OPS_OPTIONS['max-read-units'],
+    'max-write-units': MAX_WRITE_UNITS,
+    json: OPS_OPTIONS.json,
+    config: OPS_OPTIONS.config,
+    endpoint: OPS_OPTIONS.endpoint,
+    profile: OPS_OPTIONS.profile,
+  },
+  run: (values, io) => verify(verifyArgs(values, io.cwd), io),
+};
+
+export interface VerifyArgs extends CommonArgs {
+  readonly model: TableModel;
+  /** In the table's order (one-way: the source first). */
+  readonly regions: readonly string[];
+  readonly sample: number;
+  readonly repair: boolean;
+  readonly show: number;
+  readonly maxWriteUnits?: number;
+}
+
+/** Checks the options against the config; every problem at once, each naming the option and value. */
+export function verifyArgs(values: ParsedValues, cwd: string): VerifyArgs {
+  const problems: string[] = [];
+  const common = commonArgs(values, problems);
+  const number = (name: string, rules: Parameters<typeof numberOption>[2]) => {
+    try {
+      return numberOption(values, name, rules);
+    } catch (e) {
+      problems.push((e as Error).message);
+      return undefined;
+    }
+  };
+  const sample = sampleOption(values, problems);
+  const show = number('show', { integer: true, min: 0 });
+  const maxWriteUnits = number('max-write-units', { min: 1 });
+  const table = tableOrProblem(common, cwd, problems);
+  const asked = regionsOption(values, 'regions');
+  const regions = table ? regionProblems(table, asked, problems) : [];
+  throwProblems(problems);
+  return {
+    ...common,
+    model: table!,
+    regions,
+    sample: sample ?? 1,
+    repair: values.repair === true,
+    show: show ?? 10,
+    maxWriteUnits,
+  };
+}
+
+/** --sample: a fraction above 0 and at most 1. */
+function sampleOption(values: ParsedValues, problems: string[]): number | undefined {
+  const raw = values.sample;
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw === 'string' && raw.trim() !== '' && n > 0 && n <= 1) return n;
+  problems.push(`--sample needs a fraction above 0 and at most 1 (e.g. 0.1), got ${JSON.stringify(raw)}`);
+  return undefined;
+}
+
+/** The regions to compare, in the table's order, with every problem of --regions. */
+function regionProblems(
+  table: TableModel,
+  asked: readonly string[] | undefined,
+  problems: string[],
+): string[] {
+  const all = tableRegions(table);
+  if (!asked) return [...all];
+  const unknown = unknownRegions(table, 'regions', asked);
+  problems.push(...unknown);
+  const regions = all.filter((r) => asked.includes(r));
+  if (regions.length < 2 && !unknown.length)
+    problems.push(`--regions needs at least two regions of ${table.name} to compare, got ${asked.join(',')}`);
+  if (table.mode === 'one-way' && !asked.includes(table.source))
+    problems.push(
+      `--regions must include ${table.source}: ${table.name} is one-way and its replicas are compared to its source`,
+    );
+  return regions;
+}
+
+async function verify(a: VerifyArgs, io: CommandIo): Promise<number> {
+  const say = (line: string) => (a.json ? undefined : io.out.write(`${line}\n`));
+  const rc = regionClients(a.regions, a, { readUnits: a.maxReadUnits, writeUnits: a.maxWriteUnits });
+  const table = { ...compareTableOf(a.model), regions: a.regions };
+  const sampled = a.sample < 1 ? `, sample ${Math.round(a.sample * 1000) / 10}% of the keys` : '';
+  say(`Verify ${a.model.name} (${a.model.mode}) in ${a.regions.join(', ')}${sampled}`);
+  const counts = await preflight(rc, a.model.name, a.regions, a);
+  const interrupt = onInterrupt(
+    (l) => io.err.write(`${l}\n`),
+    a.repair ? 'stopping after the keys being repaired' : 'stopping',
+  );
+  const stream = progressStream(io, a.json);
+  try {
+    const total = Object.values(counts).reduce((n, c) => n + c, 0);
+    const progress = new Progress(stream, 'verify', total);
+    const report = await verifyTable({
+      table,
+      clients: rc.clients,
+      segments: a.segments,
+      pageSize: a.pageSize,
+      sample: a.sample,
+      signal: interrupt.signal,
+      onProgress: (n) => progress.update(n),
+    });
+    progress.finish();
+    let repair: (RepairReport & { remaining: FoundDivergence[] }) | undefined;
+    if (a.repair && report.divergent.length && !report.interrupted) {
+      const keys = report.divergent.map((d) => d.keyItem);
+      const repairing = new Progress(stream, 'repair', keys.length, 'keys');
+      const done = await repairKeys({
+        table,
+        settings: settingsByRegion(a.model),
+        clients: rc.clients,
+        keys,
+        signal: interrupt.signal,
+        onProgress: (n) => repairing.update(n),
+      });
+      repairing.finish();
+      repair = { ...done, remaining: await recheck(table, rc.clients, keys) };
+    }
+    const summary = verifySummary(a, report, repair, rc);
+    if (a.json) io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else for (const line of summaryLines(a, summary)) say(line);
+    if (report.interrupted || repair?.interrupted) return 130;
+    return (repair ? repair.remaining.length : report.divergent.length) ? 1 : 0;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+const KIND_WORDS: Record<DivergenceKind, string> = {
+  missing: 'missing in',
+  only: 'present only in',
+  differing: 'differs in',
+};
+
+export type VerifySummary = ReturnType<typeof verifySummary>;
+
+function verifySummary(
+  a: VerifyArgs,
+  r: VerifyReport,
+  repair: (RepairReport & { remaining: FoundDivergence[] }) | undefined,
+  rc: RegionClients,
+) {
+  const place = (region: string) => ({ region, endpoint: rc.endpointOf(region), table: a.model.name });
+  const status = r.interrupted
+    ? 'interrupted'
+    : !r.divergent.length
+      ? 'ok'
+      : !repair
+        ? 'divergent'
+        : repair.remaining.length
+          ? 'unrepaired'
+          : 'repaired';
+  return {
+    command: 'verify',
+    table: a.model.name,
+    mode: a.model.mode,
+    regions: a.regions,
+    sample: a.sample,
+    status,
+    scanned: r.scanned,
+    items: r.items,
+    compared: r.compared,
+    inFlight: r.inFlight,
+    notReread: r.notReread,
+    divergent: r.divergent.length,
+    byKind: r.byKind,
+    keys: r.divergent.slice(0, 1000).map((d) => ({ key: d.key, kind: d.kind, regions: d.differing })),
+    ...(repair
+      ? {
+          repair: {
+            keys: repair.keys,
+            keysDone: repair.keysDone,
+            counts: repair.counts,
+            writes: repair.writes.map((w) => ({
+              ...w,
+              ...(w.error ? { error: explainAwsError(w.error, place(w.region)) } : {}),
+            })),
+            skipped: repair.skipped,
+            remaining: repair.remaining.length,
+            remainingKeys: repair.remaining
+              .slice(0, 1000)
+              .map((d) => ({ key: d.key, kind: d.kind, regions: d.differing })),
+            interrupted: repair.interrupted,
+          },
+        }
+      : {}),
+    capacity: capacityFigures(rc.meters),
+    durationMs: r.durationMs,
+  };
+}
+
+function summaryLines(a: VerifyArgs, s: VerifySummary): string[] {
+  const items = a.regions.map((r) => `${r} ${fmt(s.items[r])}`).join(', ');
+  const lines = [
+    `  items: ${items}; ${fmt(s.compared)} keys compared in ${(s.durationMs / 1000).toFixed(1)}s` +
+      (s.inFlight ? `; ${fmt(s.inFlight)} differed while in flight and agreed on a re-read` : ''),
+  ];
+  if (s.notReread)
+    lines.push(
+      `  ${fmt(s.notReread)} divergent keys past the first 10,000 were not read again: counted from the scan`,
+    );
+  if (s.status === 'interrupted') return [...lines, '■ Interrupted: nothing was compared or changed'];
+  const kinds = `${fmt(s.byKind.missing)} missing in a region, ${fmt(s.byKind.only)} present only in a region, ${fmt(s.byKind.differing)} differing`;
+  lines.push(
+    s.divergent
+      ? `✘ ${fmt(s.divergent)} divergent keys: ${kinds}`
+      : '✔ 0 divergent keys: every region holds the same items',
+  );
+  for (const k of s.keys.slice(0, a.show))
+    lines.push(`  ${k.key}  ${KIND_WORDS[k.kind]} ${k.regions.join(', ')}`);
+  if (s.divergent > a.show)
+    lines.push(`  … and ${fmt(s.divergent - a.show)} more (--show N, or --json for all)`);
+  if (s.divergent && !s.repair) lines.push(...fixHints(a, s));
+  if (s.repair) lines.push(...repairLines(a, s.repair));
+  lines.push(
+    `  capacity: ${fmt(s.capacity.readUnits)} read units, ${fmt(s.capacity.writeUnits)} write units, ${fmt(s.capacity.throttles)} throttled requests (retried)`,
+  );
+  return lines;
+}
+
+/** How to fix what was found: backfill for keys a region lacks, repair for every kind. */
+function fixHints(a: VerifyArgs, s: VerifySummary): string[] {
+  const connection = connectionArgs(a)
+    .map((x) => ` ${x}`)
+    .join('');
+  const subset = a.regions.length < tableRegions(a.model).length ? ` --regions ${a.regions.join(',')}` : '';
+  const lines = [];
+  if (s.byKind.missing) {
+    const lacking = a.regions.filter((r) =>
+      s.keys.some((k) => k.kind === 'missing' && k.regions.includes(r)),
+    );
+    const from =
+      a.model.mode === 'one-way'
+        ? ''
+        : ` --from ${a.regions.find((r) => !lacking.includes(r)) ?? a.regions[0]}`;
+    lines.push(
+      `Copy what a region lacks: npx ddb-mirror backfill --table ${a.model.name}${from} --to ${lacking.join(',')}${connection}`,
+    );
+  }
+  lines.push(
+    `Repair every kind: npx ddb-mirror verify --table ${a.model.name} --repair${subset}${connection}`,
+  );
+  return lines;
+}
+
+function repairLines(a: VerifyArgs, r: NonNullable<VerifySummary['repair']>): string[] {
+  const lines = [];
+  for (const w of r.writes.slice(0, a.show))
+    lines.push(
+      `  ${w.key}: ${w.op} → ${w.region} (the state of ${w.from}): ${w.outcome}${w.error ? ` (${w.error})` : ''}`,
+    );
+  if (r.writes.length > a.show) lines.push(`  … and ${fmt(r.writes.length - a.show)} more writes`);
+  for (const s of r.skipped.slice(0, a.show)) lines.push(`  ${s.key}: not repaired: ${s.reason}`);
+  const c = r.counts;
+  lines.push(
+    `${r.remaining ? '✘' : '✔'} Repair: ${fmt(c.applied)} writes applied, ${fmt(c.deferred)} deferred to the region that decides, ` +
+      `${fmt(c.stale + c['conflict-lost'])} found something newer, ${fmt(c.unavailable)} failed; ` +
+      `${fmt(r.remaining)} keys still differ on a re-read`,
+  );
+  if (r.interrupted)
+    lines.push(
+      `■ Interrupted after ${fmt(r.keysDone)} of ${fmt(r.keys)} keys: run verify --repair again to finish`,
+    );
+  return lines;
+}

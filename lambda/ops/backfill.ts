@@ -1,0 +1,370 @@
+/**
+ * Backfill: copies the items a region already holds to its peers (a new region, a table added to a
+ * live mirror), through the replicator's own write path (`applyIntent`), so it obeys every guard the
+ * replicator does: it never overwrites a newer item and never brings back a deleted one, and it is
+ * safe while live replication runs.
+ *
+ * - One-way: every item is sent with the order key 40 zeros, below every real sequence number: it only
+ *   fills items a replica lacks (or overwrites a stray local write without `_ddbm_ord`), and the insert
+ *   check against the replica's tombstone undoes a key deleted meanwhile. Items a replica already holds,
+ *   even stale ones, are left alone: `verify --repair` fixes those.
+ * - Multi-active: every item is sent with the order key the replicator gives it (`heldState`).
+ *
+ * A parallel Scan, one worker per segment, checkpointed after every page (and at the exact item where
+ * it stops), so a run that is stopped resumes where it was. Takes its clients as parameters.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ReplicatorSettings } from '../contract';
+import { applyIntent, type Outcome } from '../core/apply';
+import { canonicalImage, type Image } from '../core/attributes';
+import type { WriteIntent } from '../core/intents';
+import { readLocalTombstone } from '../core/origin';
+import { describeError, realSleep } from '../core/retry';
+import { replicatedPut } from '../replicator/decide';
+import {
+  checkResumable,
+  freshCheckpoint,
+  type BackfillCheckpoint,
+  type CheckpointStore,
+  type SegmentCheckpoint,
+} from './checkpoint';
+import { heldState } from './held';
+import { getItem, scanPage, toImage, toSdkItem, type SdkItem } from './scan';
+
+/** The one-way backfill's order key: below every real (40-digit) sequence-number key. */
+export const BACKFILL_ORD = '0'.repeat(40);
+
+export type BackfillPlan =
+  | { readonly kind: 'put'; readonly intent: WriteIntent }
+  /** Multi-active: the region's tombstone covers the item (a life being deleted): nothing to send. */
+  | { readonly kind: 'deleted' }
+  | { readonly kind: 'malformed'; readonly reason: string }
+  | { readonly kind: 'need-tombstone' };
+
+/** What to send for one item of the `from` region (`settings.region`). Pure. */
+export function planBackfill(
+  item: Image,
+  settings: ReplicatorSettings,
+  tombstone?: Parameters<typeof heldState>[1],
+): BackfillPlan {
+  const key = keyOf(item, settings);
+  if (settings.mode === 'one-way')
+    return { kind: 'put', intent: replicatedPut(item, key, settings, BACKFILL_ORD) };
+  const held = heldState(item, tombstone, settings, settings.region);
+  switch (held.kind) {
+    case 'item':
+      return { kind: 'put', intent: replicatedPut(held.image, key, settings, held.ord, held.version) };
+    case 'malformed':
+    case 'need-tombstone':
+      return held;
+    default:
+      return { kind: 'deleted' };
+  }
+}
+
+export function keyOf(item: Image, settings: Pick<ReplicatorSettings, 'partitionKey' | 'sortKey'>): Image {
+  const names = [settings.partitionKey, ...(settings.sortKey ? [settings.sortKey] : [])];
+  return Object.fromEntries(names.map((n) => [n, item[n]]));
+}
+
+/** Outcomes per item and target. */
+export interface OutcomeCounts {
+  /** Applied. */
+  written: number;
+  /** The target holds this state or a newer one (stale), or a concurrent write that won. */
+  skippedNewer: number;
+  /** Deleted: the target's tombstone undid it, or the source's tombstone covers it. */
+  skippedDeleted: number;
+  /** Left on an item the target region has not ordered yet, for its replicator to decide. */
+  deferred: number;
+  failed: number;
+}
+
+export interface BackfillCounts extends OutcomeCounts {
+  /** Items read and handled by this run. */
+  scanned: number;
+  /** Scan pages read by this run. */
+  pages: number;
+}
+
+export interface BackfillFailure {
+  readonly key: string;
+  readonly target?: string;
+  readonly reason: string;
+}
+
+export interface BackfillProgress {
+  /** This run's figures. */
+  readonly counts: Readonly<BackfillCounts>;
+  /** Items earlier runs handled (the checkpoint resumed). */
+  readonly itemsBefore: number;
+  readonly segmentsDone: number;
+}
+
+export interface BackfillOptions {
+  /** The `from` region's replicator settings (its region, table, keys, mode, excluded attributes). */
+  readonly settings: ReplicatorSettings;
+  readonly targets: readonly string[];
+  /** A client for the `from` region and each target. */
+  readonly clients: Readonly<Record<string, DynamoDBClient>>;
+  readonly segments: number;
+  /** @default 500 */
+  readonly pageSize?: number;
+  /** Items of one segment applied at once. @default 8 */
+  readonly itemsInFlight?: number;
+  readonly checkpoint: CheckpointStore;
+  /** Ignore a saved checkpoint and start over. */
+  readonly restart?: boolean;
+  /** Stops at the next item; the checkpoint says where to resume. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: BackfillProgress) => void;
+  /** First back-off before an item is tried again at an unavailable target. @default 1000 */
+  readonly retryDelayMs?: number;
+}
+
+export interface BackfillResult {
+  readonly table: string;
+  readonly mode: ReplicatorSettings['mode'];
+  readonly from: string;
+  readonly targets: readonly string[];
+  readonly counts: BackfillCounts;
+  readonly perTarget: Readonly<Record<string, OutcomeCounts>>;
+  /** Pages read by this run, per segment (0 for a segment a checkpoint had finished). */
+  readonly pagesBySegment: readonly number[];
+  /** A checkpoint was resumed. */
+  readonly resumed: boolean;
+  /** Segments a checkpoint had already finished (not scanned again). */
+  readonly segmentsSkipped: number;
+  readonly complete: boolean;
+  readonly interrupted: boolean;
+  /** What stopped the run (a target or region that failed past its retries). */
+  readonly error?: { readonly region: string; readonly message: string };
+  /** The first failures (at most 100). */
+  readonly failures: readonly BackfillFailure[];
+  readonly durationMs: number;
+}
+
+const MAX_FAILURES_KEPT = 100;
+const ITEM_ATTEMPTS = 4;
+
+interface Run {
+  readonly o: BackfillOptions;
+  readonly counts: BackfillCounts;
+  readonly perTarget: Record<string, OutcomeCounts>;
+  readonly pagesBySegment: number[];
+  readonly failures: BackfillFailure[];
+  readonly segments: SegmentCheckpoint[];
+  readonly itemsBefore: number;
+  checkpoint: BackfillCheckpoint;
+  saving: Promise<void>;
+  error?: { region: string; message: string };
+}
+
+const zero = (): OutcomeCounts => ({
+  written: 0,
+  skippedNewer: 0,
+  skippedDeleted: 0,
+  deferred: 0,
+  failed: 0,
+});
+
+export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
+  const started = Date.now();
+  const wanted = {
+    table: o.settings.table,
+    from: o.settings.region,
+    targets: o.targets,
+    segments: o.segments,
+  };
+  const saved = o.restart ? undefined : await o.checkpoint.load();
+  if (saved) checkResumable(saved, wanted);
+  const checkpoint = saved ?? freshCheckpoint(wanted.table, wanted.from, o.targets, o.segments);
+  const run: Run = {
+    o,
+    counts: { scanned: 0, pages: 0, ...zero() },
+    perTarget: Object.fromEntries(o.targets.map((t) => [t, zero()])),
+    pagesBySegment: checkpoint.segments.map(() => 0),
+    failures: [],
+    segments: [...checkpoint.segments],
+    itemsBefore: checkpoint.segments.reduce((n, s) => n + s.scanned, 0),
+    checkpoint,
+    saving: Promise.resolve(),
+  };
+  const skipped = run.segments.filter((s) => s.done).length;
+  await Promise.all(run.segments.map((_s, i) => runSegment(run, i)));
+  await run.saving;
+  const complete = run.segments.every((s) => s.done);
+  if (complete) await o.checkpoint.clear();
+  return {
+    table: wanted.table,
+    mode: o.settings.mode,
+    from: wanted.from,
+    targets: o.targets,
+    counts: run.counts,
+    perTarget: run.perTarget,
+    pagesBySegment: run.pagesBySegment,
+    resumed: !!saved,
+    segmentsSkipped: skipped,
+    complete,
+    interrupted: !complete && !run.error && !!o.signal?.aborted,
+    ...(run.error ? { error: run.error } : {}),
+    failures: run.failures,
+    durationMs: Date.now() - started,
+  };
+}
+
+const stopped = (run: Run) => !!run.error || !!run.o.signal?.aborted;
+
+/** One segment, page after page, from its checkpoint; saves where it is after every page. */
+async function runSegment(run: Run, segment: number): Promise<void> {
+  const { settings } = run.o;
+  const from = settings.region;
+  while (!run.segments[segment].done && !stopped(run)) {
+    const state = run.segments[segment];
+    let page;
+    try {
+      page = await scanPage(run.o.clients[from], {
+        table: settings.table,
+        segment,
+        totalSegments: run.segments.length,
+        ...(state.lastKey ? { startKey: toSdkItem(state.lastKey) } : {}),
+        pageSize: run.o.pageSize ?? 500,
+      });
+    } catch (e) {
+      run.error ??= { region: from, message: describeError(e) };
+      return;
+    }
+    run.counts.pages += 1;
+    run.pagesBySegment[segment] += 1;
+    const done = await applyPage(run, page.items);
+    // Stopped inside the page: resume right after the last item applied (any key is a valid start).
+    const whole = done === page.items.length;
+    const lastKey = whole
+      ? page.lastKey && toImage(page.lastKey)
+      : done > 0
+        ? keyOf(toImage(page.items[done - 1]), settings)
+        : state.lastKey;
+    run.segments[segment] = {
+      done: whole && !page.lastKey,
+      ...(lastKey ? { lastKey } : {}),
+      pages: state.pages + 1,
+      scanned: state.scanned + done,
+    };
+    await save(run);
+    run.o.onProgress?.({
+      counts: run.counts,
+      itemsBefore: run.itemsBefore,
+      segmentsDone: run.segments.filter((s) => s.done).length,
+    });
+  }
+}
+
+/** Saves the checkpoint; one save at a time, in order. */
+function save(run: Run): Promise<void> {
+  const snapshot: BackfillCheckpoint = { ...run.checkpoint, segments: [...run.segments] };
+  run.saving = run.saving.then(() => run.o.checkpoint.save(snapshot));
+  return run.saving;
+}
+
+/**
+ * Applies a page's items, `itemsInFlight` at a time, launched in page order; stops launching when the
+ * run stops. Returns how many items from the start of the page are done: the checkpoint may move
+ * past exactly those.
+ */
+async function applyPage(run: Run, items: readonly SdkItem[]): Promise<number> {
+  let next = 0;
+  let firstFailed = items.length;
+  const worker = async () => {
+    while (next < items.length && !stopped(run)) {
+      const i = next++;
+      if (!(await backfillItem(run, toImage(items[i])))) firstFailed = Math.min(firstFailed, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(run.o.itemsInFlight ?? 8, items.length) }, worker));
+  return Math.min(next, firstFailed);
+}
+
+/** Plans and applies one item at every target; false when a target stayed unavailable (the run stops). */
+async function backfillItem(run: Run, item: Image): Promise<boolean> {
+  const { settings, targets } = run.o;
+  run.counts.scanned += 1;
+  const plan = await planItem(run, item);
+  const key = canonicalImage(keyOf(item, settings));
+  if (plan.kind !== 'put') {
+    const field = plan.kind === 'deleted' ? 'skippedDeleted' : 'failed';
+    for (const t of targets) count(run, t, field);
+    if (plan.kind === 'malformed') fail(run, { key, reason: plan.reason });
+    return true;
+  }
+  const outcomes = await Promise.all(targets.map((t) => applyTo(run, t, plan.intent)));
+  let ok = true;
+  outcomes.forEach((outcome, i) => {
+    const target = targets[i];
+    count(run, target, outcomeField(outcome));
+    if (outcome.status !== 'unavailable') return;
+    ok = false;
+    fail(run, { key, target, reason: outcome.error });
+    run.error ??= { region: target, message: outcome.error };
+  });
+  return ok;
+}
+
+/** Multi-active items its region has not ordered need the region's tombstone (one read). */
+async function planItem(run: Run, item: Image): Promise<BackfillPlan> {
+  const { settings } = run.o;
+  const plan = planBackfill(item, settings);
+  if (plan.kind !== 'need-tombstone') return plan;
+  const client = run.o.clients[settings.region];
+  const key = keyOf(item, settings);
+  try {
+    const tombstone = await readLocalTombstone(client, settings, key, { deadline: Date.now() + 60_000 });
+    if (!tombstone) return planBackfill(item, settings, null);
+    // The tombstone was read after the scan and may describe a later life than the scanned item:
+    // read the item again, after the tombstone, so the generation is never more than the item's.
+    const now = await getItem(client, settings.table, toSdkItem(key));
+    return now ? planBackfill(toImage(now), settings, tombstone) : { kind: 'deleted' };
+  } catch (e) {
+    return { kind: 'malformed', reason: `reading its tombstone in ${settings.region}: ${describeError(e)}` };
+  }
+}
+
+/** `applyIntent`, tried again with back-off while the target is unavailable for a reason that may pass. */
+async function applyTo(run: Run, target: string, intent: WriteIntent): Promise<Outcome> {
+  const base = run.o.retryDelayMs ?? 1000;
+  for (let attempt = 1; ; attempt += 1) {
+    const outcome = await applyIntent(run.o.clients[target], run.o.settings, target, intent, {
+      deadline: Date.now() + 60_000,
+    });
+    if (outcome.status !== 'unavailable' || attempt >= ITEM_ATTEMPTS || !mayPass(outcome)) return outcome;
+    await realSleep(Math.min(30_000, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+  }
+}
+
+/** Throttling, faults, and an item contended by concurrent writes pass; a denied permission does not. */
+function mayPass(outcome: Extract<Outcome, { status: 'unavailable' }>): boolean {
+  return outcome.retryable || /changed under each/.test(outcome.error);
+}
+
+function outcomeField(outcome: Outcome): keyof OutcomeCounts {
+  switch (outcome.status) {
+    case 'applied':
+      return 'written';
+    case 'stale':
+      return outcome.holder.source === 'tombstone' ? 'skippedDeleted' : 'skippedNewer';
+    case 'conflict-lost':
+      return outcome.winner.source === 'tombstone' ? 'skippedDeleted' : 'skippedNewer';
+    case 'deferred':
+      return 'deferred';
+    default:
+      return 'failed';
+  }
+}
+
+function count(run: Run, target: string, field: keyof OutcomeCounts): void {
+  run.counts[field] += 1;
+  run.perTarget[target][field] += 1;
+}
+
+function fail(run: Run, failure: BackfillFailure): void {
+  if (run.failures.length < MAX_FAILURES_KEPT) run.failures.push(failure);
+}

@@ -1,0 +1,227 @@
+/**
+ * Repair: writes the winning state of each divergent key to the regions that differ, through the
+ * replicator's write path (`applyIntent`) and its guards, so a repair racing live replication never
+ * beats a newer write.
+ *
+ * - Multi-active: the state with the highest order key across regions wins (`heldState`: a live
+ *   item, or the delete a region's tombstone records where it lacks the item). Sent as the
+ *   replicator would send it: a put with that order key, or a delete with the tombstone's.
+ * - One-way: the source is the truth. Its state (or a delete where the source lacks the item) is
+ *   written with the order key the replica holds (item or tombstone, else 40 zeros) plus `+`: that
+ *   sorts just after what the replica holds and before any later sequence number, so live
+ *   replication still wins over a repair.
+ *
+ * Every region's tombstone is read before its item: an order key judged from a tombstone older than
+ * the item can only understate the item (`heldState`), never overstate it.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  contentText,
+  keyText,
+  type CompareTable,
+  type MultiActiveSettings,
+  type ReplicatorSettings,
+} from '../contract';
+import { applyIntent, type Outcome } from '../core/apply';
+import type { Image } from '../core/attributes';
+import type { TombstoneState, WriteIntent } from '../core/intents';
+import { readLocalTombstone } from '../core/origin';
+import { describeError, realSleep } from '../core/retry';
+import { replicatedPut } from '../replicator/decide';
+import { BACKFILL_ORD } from './backfill';
+import { heldState, type HeldState } from './held';
+import { getItem, toImage, toSdkItem, type SdkItem } from './scan';
+
+/** What one region holds for a key. */
+export interface Holding {
+  readonly region: string;
+  readonly item?: Image;
+  readonly tombstone: TombstoneState | null;
+}
+
+export interface RepairWrite {
+  /** Where the write goes. */
+  readonly region: string;
+  /** The region whose state wins (one-way: the source). */
+  readonly from: string;
+  readonly intent: WriteIntent;
+}
+
+export type RepairPlan = { readonly writes: readonly RepairWrite[] } | { readonly skip: string };
+
+/** The writes that bring every region to the winning state of one key. Pure. */
+export function planRepair(
+  table: CompareTable,
+  settings: Readonly<Record<string, ReplicatorSettings>>,
+  key: Image,
+  holdings: readonly Holding[],
+): RepairPlan {
+  return table.mode === 'one-way'
+    ? planOneWay(table, settings, key, holdings)
+    : planMultiActive(table, settings, key, holdings);
+}
+
+const contentOf = (table: CompareTable, h: Holding) => (h.item ? contentText(h.item, table) : null);
+
+function planOneWay(
+  table: CompareTable,
+  settings: Readonly<Record<string, ReplicatorSettings>>,
+  key: Image,
+  holdings: readonly Holding[],
+): RepairPlan {
+  const [source, ...replicas] = holdings;
+  const truth = contentOf(table, source);
+  const writes = replicas
+    .filter((h) => contentOf(table, h) !== truth)
+    .map((h): RepairWrite => {
+      const held = [h.item?._ddbm_ord?.S, h.tombstone?.ord, BACKFILL_ORD].filter((o): o is string => !!o);
+      const ord = `${held.reduce((a, b) => (b > a ? b : a))}+`;
+      const intent: WriteIntent = source.item
+        ? replicatedPut(source.item, key, settings[source.region], ord)
+        : { op: 'delete', key, ord, origin: source.region };
+      return { region: h.region, from: source.region, intent };
+    });
+  return { writes };
+}
+
+function planMultiActive(
+  table: CompareTable,
+  settings: Readonly<Record<string, ReplicatorSettings>>,
+  key: Image,
+  holdings: readonly Holding[],
+): RepairPlan {
+  const states = holdings.map((h) =>
+    heldState(h.item, h.tombstone, settings[h.region] as MultiActiveSettings, h.region),
+  );
+  const bad = states.flatMap((s, i) =>
+    s.kind === 'malformed' ? [`${holdings[i].region}: ${s.reason}`] : [],
+  );
+  if (bad.length) return { skip: `the replicator cannot order it (${bad.join('; ')})` };
+  const ordered = states
+    .map((s, i) => ({ s, i }))
+    .filter((x) => x.s.kind === 'item' || x.s.kind === 'deleted');
+  if (!ordered.length) return { skip: 'no region holds an item or a delete of it' };
+  const best = ordered.reduce((a, b) => (ordOf(b.s) > ordOf(a.s) ? b : a));
+  const winner = best.s as Extract<HeldState, { kind: 'item' | 'deleted' }>;
+  const from = holdings[best.i].region;
+  if (winner.kind === 'item') {
+    const truth = contentText(winner.image, table);
+    const intent = replicatedPut(winner.image, key, settings[from], winner.ord, winner.version);
+    const writes = holdings
+      .filter((h) => contentOf(table, h) !== truth)
+      .map((h) => ({ region: h.region, from, intent }));
+    return { writes };
+  }
+  const intent: WriteIntent = {
+    op: 'delete',
+    key,
+    ord: winner.ord,
+    origin: winner.origin ?? from,
+    ...(winner.version !== undefined ? { version: winner.version } : {}),
+  };
+  return { writes: holdings.filter((h) => h.item).map((h) => ({ region: h.region, from, intent })) };
+}
+
+const ordOf = (s: HeldState) => (s.kind === 'item' || s.kind === 'deleted' ? s.ord : '');
+
+export interface RepairOptions {
+  readonly table: CompareTable;
+  /** Each region's replicator settings: a write is applied with those of the region whose state wins. */
+  readonly settings: Readonly<Record<string, ReplicatorSettings>>;
+  readonly clients: Readonly<Record<string, DynamoDBClient>>;
+  readonly keys: readonly SdkItem[];
+  /** Keys repaired at once. @default 8 */
+  readonly keysInFlight?: number;
+  /** Stops before the next key. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (keysDone: number) => void;
+}
+
+export interface RepairChange {
+  readonly key: string;
+  readonly region: string;
+  readonly op: WriteIntent['op'];
+  /** The region whose state won (one-way: the source). */
+  readonly from: string;
+  readonly outcome: Outcome['status'];
+  readonly error?: string;
+}
+
+export interface RepairReport {
+  readonly keys: number;
+  /** Keys looked at (all of them unless interrupted). */
+  readonly keysDone: number;
+  readonly writes: readonly RepairChange[];
+  readonly counts: Readonly<Record<Outcome['status'], number>>;
+  readonly skipped: readonly { readonly key: string; readonly reason: string }[];
+  readonly interrupted: boolean;
+}
+
+export async function repairKeys(o: RepairOptions): Promise<RepairReport> {
+  const writes: RepairChange[] = [];
+  const skipped: { key: string; reason: string }[] = [];
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < o.keys.length && !o.signal?.aborted) {
+      const keyItem = o.keys[next++];
+      const key = keyText(keyItem, o.table.keyNames);
+      try {
+        const result = await repairKey(o, toImage(keyItem));
+        if ('skip' in result) skipped.push({ key, reason: result.skip });
+        else writes.push(...result.map((c) => ({ key, ...c })));
+      } catch (e) {
+        skipped.push({ key, reason: `reading it failed: ${describeError(e)}` });
+      }
+      o.onProgress?.((done += 1));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.keysInFlight ?? 8, o.keys.length) }, worker));
+  const counts = { applied: 0, stale: 0, 'conflict-lost': 0, deferred: 0, unavailable: 0 };
+  for (const w of writes) counts[w.outcome] += 1;
+  return { keys: o.keys.length, keysDone: done, writes, counts, skipped, interrupted: done < o.keys.length };
+}
+
+async function repairKey(
+  o: RepairOptions,
+  key: Image,
+): Promise<Omit<RepairChange, 'key'>[] | { skip: string }> {
+  const holdings = await Promise.all(o.table.regions.map((r) => readHolding(o, r, key)));
+  const plan = planRepair(o.table, o.settings, key, holdings);
+  if ('skip' in plan) return plan;
+  return Promise.all(
+    plan.writes.map(async (w) => {
+      const outcome = await applyWithRetry(o.clients[w.region], o.settings[w.from], w.region, w.intent);
+      return {
+        region: w.region,
+        op: w.intent.op,
+        from: w.from,
+        outcome: outcome.status,
+        ...(outcome.status === 'unavailable' ? { error: outcome.error } : {}),
+      };
+    }),
+  );
+}
+
+/** The region's tombstone, then its item (in that order: see the module comment). */
+async function readHolding(o: RepairOptions, region: string, key: Image): Promise<Holding> {
+  const settings = o.settings[region];
+  const tombstone = await readLocalTombstone(o.clients[region], settings, key, {
+    deadline: Date.now() + 60_000,
+  });
+  const item = await getItem(o.clients[region], settings.table, toSdkItem(key));
+  return { region, tombstone, ...(item ? { item: toImage(item) } : {}) };
+}
+
+async function applyWithRetry(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  target: string,
+  intent: WriteIntent,
+): Promise<Outcome> {
+  for (let attempt = 1; ; attempt += 1) {
+    const outcome = await applyIntent(client, settings, target, intent, { deadline: Date.now() + 60_000 });
+    if (outcome.status !== 'unavailable' || !outcome.retryable || attempt >= 3) return outcome;
+    await realSleep(1000 * attempt);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Re-reads one shard's records between two sequence numbers (an on-failure record's batch): what
+ * `replay` hands to the replicator again. The stream keeps records for 24 hours
+ * (docs/platform.md#streams); a range older than that is reported as unrecoverable, with the reason.
+ */
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type _Record as StreamsRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { AwsCaller, errorName } from './aws-call';
+
+export interface ShardRange {
+  readonly streamArn: string;
+  readonly shardId: string;
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+}
+
+export type RangeRead =
+  /** `complete`: the end sequence number was reached; otherwise the shard gave nothing more. */
+  | { readonly status: 'read'; readonly records: DynamoDBRecord[]; readonly complete: boolean }
+  | { readonly status: 'unrecoverable'; readonly reason: string };
+
+/** Consecutive empty pages of an open shard after which the range counts as read as far as it goes. */
+const MAX_EMPTY_PAGES = 3;
+
+export const RETENTION_HOURS = 24;
+
+export async function readShardRange(
+  streams: DynamoDBStreamsClient,
+  caller: AwsCaller,
+  range: ShardRange,
+  region: string,
+): Promise<RangeRead> {
+  const target = { action: 'dynamodb:GetShardIterator', resource: range.streamArn };
+  let iterator: string | undefined;
+  try {
+    const res = await caller.call(target, () =>
+      streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: range.streamArn,
+          ShardId: range.shardId,
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          SequenceNumber: range.startSequenceNumber,
+        }),
+      ),
+    );
+    iterator = res.ShardIterator;
+  } catch (e) {
+    const gone = await unreadable(streams, caller, range, e);
+    if (gone) return { status: 'unrecoverable', reason: gone };
+    throw e;
+  }
+  const records: DynamoDBRecord[] = [];
+  let empty = 0;
+  while (iterator) {
+    let page;
+    try {
+      page = await caller.call({ action: 'dynamodb:GetRecords', resource: range.streamArn }, () =>
+        streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 })),
+      );
+    } catch (e) {
+      if (errorName(e) === 'TrimmedDataAccessException')
+        return { status: 'unrecoverable', reason: trimmed('GetRecords') };
+      throw e;
+    }
+    for (const r of page.Records ?? []) {
+      const seq = r.dynamodb?.SequenceNumber ?? '';
+      if (compareSequence(seq, range.endSequenceNumber) > 0)
+        return { status: 'read', records, complete: true };
+      records.push(toLambdaRecord(r, region, range.streamArn));
+      if (seq === range.endSequenceNumber) return { status: 'read', records, complete: true };
+    }
+    empty = page.Records?.length ? 0 : empty + 1;
+    if (empty >= MAX_EMPTY_PAGES) break;
+    iterator = page.NextShardIterator;
+  }
+  return { status: 'read', records, complete: false };
+}
+
+/** Why the range cannot be read any more, or undefined when the error says something else. */
+async function unreadable(
+  streams: DynamoDBStreamsClient,
+  caller: AwsCaller,
+  range: ShardRange,
+  e: unknown,
+): Promise<string | undefined> {
+  const name = errorName(e);
+  if (name === 'TrimmedDataAccessException') return trimmed('GetShardIterator');
+  if (name !== 'ResourceNotFoundException') return undefined;
+  // The shard or the whole stream: a stream that still exists no longer lists shards past retention.
+  try {
+    await caller.call({ action: 'dynamodb:DescribeStream', resource: range.streamArn }, () =>
+      streams.send(new DescribeStreamCommand({ StreamArn: range.streamArn, Limit: 1 })),
+    );
+  } catch (described) {
+    if (errorName(described) === 'ResourceNotFoundException')
+      return `the stream ${range.streamArn} no longer exists (table deleted or its stream disabled)`;
+    throw described;
+  }
+  return `trimmed: shard ${range.shardId} is no longer in the stream (records are kept ${RETENTION_HOURS} hours)`;
+}
+
+function trimmed(call: string): string {
+  return `trimmed: ${call} answered TrimmedDataAccessException (the records are older than the stream's ${RETENTION_HOURS}-hour retention)`;
+}
+
+/** Sequence numbers are numeric strings of 21–40 digits (docs/platform.md#streams): by length, then text. */
+export function compareSequence(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A Streams API record in the shape Lambda hands the replicator (`awsRegion` is the stream's region). */
+export function toLambdaRecord(r: StreamsRecord, region: string, streamArn: string): DynamoDBRecord {
+  const d = r.dynamodb ?? {};
+  const created = d.ApproximateCreationDateTime;
+  return {
+    eventID: r.eventID,
+    eventName: r.eventName as DynamoDBRecord['eventName'],
+    eventVersion: r.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: region,
+    eventSourceARN: streamArn,
+    ...(r.userIdentity
+      ? { userIdentity: { type: r.userIdentity.Type, principalId: r.userIdentity.PrincipalId } }
+      : {}),
+    dynamodb: {
+      ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
+      Keys: d.Keys as never,
+      ...(d.NewImage ? { NewImage: d.NewImage as never } : {}),
+      ...(d.OldImage ? { OldImage: d.OldImage as never } : {}),
+      SequenceNumber: d.SequenceNumber,
+      SizeBytes: d.SizeBytes,
+      StreamViewType: d.StreamViewType as never,
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Divergence sampler entry (a scheduled rule invokes it): wiring only. The logic is in sample.ts.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { Context } from 'aws-lambda';
+import { decodeSamplerSettings, SETTINGS_ENV } from '../contract';
+import { PowertoolsTelemetry } from '../core/powertools-telemetry';
+import { sampleOnce } from './sample';
+
+const settings = decodeSamplerSettings(process.env[SETTINGS_ENV]);
+const logger = new Logger();
+const metrics = new Metrics();
+const telemetry = new PowertoolsTelemetry(logger, metrics);
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB(_STREAMS) can point every client at DynamoDB Local.
+const clients = Object.fromEntries(settings.regions.map((r) => [r, new DynamoDBClient({ region: r })]));
+const streams = new DynamoDBStreamsClient({ region: settings.region });
+
+/** Time kept back from the invocation's budget for the re-reads and reporting. */
+const RESERVE_MS = 10_000;
+
+export interface SampleSummary {
+  readonly table: string;
+  readonly region: string;
+  readonly live: number;
+  readonly scanned: number;
+  readonly compared: number;
+  readonly divergent: number;
+}
+
+export const handler = async (_event: unknown, context: Context): Promise<SampleSummary> => {
+  const recheckMs = settings.recheckRounds * settings.recheckIntervalSeconds * 1000;
+  const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - RESERVE_MS - recheckMs);
+  try {
+    const report = await sampleOnce({ settings, clients, streams, telemetry, deadline });
+    return { ...report, divergent: report.divergent.length };
+  } finally {
+    telemetry.flush();
+  }
+};

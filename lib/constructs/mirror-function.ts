@@ -1,0 +1,81 @@
+import * as path from 'path';
+import type { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { SETTINGS_ENV } from '../../lambda/contract';
+import { FUNCTION_BUNDLING, FUNCTION_DEFAULTS, LAMBDA_RUNTIME } from './defaults';
+
+export const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** The entry file of one of this repository's functions, `lambda/<dir>/index.ts`. */
+export function functionEntry(dir: string): string {
+  return path.join(REPO_ROOT, 'lambda', dir, 'index.ts');
+}
+
+export interface MirrorFunctionOptions {
+  readonly entry: string;
+  readonly description: string;
+  /** The role's data statements (an inline policy), each on exact resources. */
+  readonly statements: iam.PolicyStatement[];
+  /** Settings JSON for `DDBM_SETTINGS`, validated by the caller against the contract. */
+  readonly settings: string;
+  /** A fixed role name, for roles another region's stack names. @default - generated */
+  readonly roleName?: string;
+  /** @default FUNCTION_DEFAULTS.timeout */
+  readonly timeout?: Duration;
+}
+
+export interface MirrorFunction {
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+}
+
+/**
+ * One of ddb-mirror's functions, as every one of them is deployed: bundled at synth with esbuild, the
+ * newest Node.js runtime on arm64, traced, its own log group with a retention, and its own role with
+ * inline policies only (no AWSLambdaBasicExecutionRole: cdk-nag IAM4).
+ */
+export function mirrorFunction(scope: Construct, id: string, o: MirrorFunctionOptions): MirrorFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: FUNCTION_DEFAULTS.logRetention });
+  const role = new iam.Role(scope, `${id}Role`, {
+    ...(o.roleName ? { roleName: o.roleName } : {}),
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: o.description,
+    inlinePolicies: {
+      Logs: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'WriteOwnLogs',
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            resources: [logGroup.logGroupArn],
+          }),
+        ],
+      }),
+      Replication: new iam.PolicyDocument({ statements: o.statements }),
+    },
+  });
+  const fn = new nodejs.NodejsFunction(scope, id, {
+    entry: o.entry,
+    handler: 'handler',
+    description: o.description,
+    runtime: LAMBDA_RUNTIME,
+    architecture: FUNCTION_DEFAULTS.architecture,
+    memorySize: FUNCTION_DEFAULTS.memorySize,
+    timeout: o.timeout ?? FUNCTION_DEFAULTS.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    role,
+    logGroup,
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
+    environment: {
+      [SETTINGS_ENV]: o.settings,
+      POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: FUNCTION_DEFAULTS.metricsNamespace,
+    },
+  });
+  return { fn, role };
+}
