@@ -96,10 +96,23 @@ async function longOutage(s: DrillSession, chosen: LongOutage): Promise<void> {
   s.log(
     `${region}'s users sent elsewhere: the workload's writes there are refused; waiting for its stream to drain`,
   );
-  const own = s.handles.streamSources.filter((x) => x.region === region);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && own.some((x) => x.source.pending > 0)) await s.wait(100);
+  await drained(s, region);
   await outage(s, chosen.outageSeconds);
+}
+
+/**
+ * Until the region's own stream sources have nothing pending twice in a row, a second apart (bounded by
+ * the recovery timeout): what they still held when cut would expire in its stream, a loss this drill
+ * is not about (on AWS too, a region's unreplicated writes wait in its stream while it is down).
+ */
+async function drained(s: DrillSession, region: string): Promise<void> {
+  const own = s.handles.streamSources.filter((x) => x.region === region);
+  const deadline = Date.now() + s.settings.recoveryTimeoutMs;
+  for (let quiet = 0; quiet < 2 && Date.now() < deadline && !s.aborted;) {
+    quiet = own.some((x) => x.source.pending > 0) ? 0 : quiet + 1;
+    await s.wait(quiet ? 1000 : 250);
+  }
+  s.log(`${region}'s own streams drained`);
 }
 
 function cut(s: DrillSession, region: string): void {
@@ -141,6 +154,7 @@ function findings(s: DrillSession, long: LongOutage | undefined): ScenarioFindin
       ...(long ? { retention: `${long.retentionSeconds}s`, outage: `${long.outageSeconds}s` } : {}),
       baseline_lag: baseline === undefined ? '–' : seconds(baseline),
       healthy_lag: healthy === undefined ? '–' : seconds(healthy),
+      refused: String(s.injector.total),
       parked: String(parkedFor(s, region)),
       refused_writes: String(s.ledger.refused),
       discarded: String(discarded),

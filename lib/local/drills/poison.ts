@@ -117,7 +117,9 @@ async function inject(s: DrillSession, p: Poison): Promise<void> {
   while (Date.now() < deadline && !s.aborted) {
     p.parked = parkedCopies(s, p);
     p.discarded = discards(s, p) - discardsBefore;
-    if (p.parked.length >= targets || p.discarded > 0) break;
+    // Only the poison's own parked copies end the wait: a batch of the same shard sent to the
+    // on-failure queue meanwhile need not be the poison's (a loaded machine times batches out).
+    if (p.parked.length >= targets) break;
     await s.wait(100);
   }
   p.settledAt = Date.now();
@@ -125,7 +127,8 @@ async function inject(s: DrillSession, p: Poison): Promise<void> {
     s.log(
       `poison parked for ${c.targetRegion} after ${seconds(p.settledAt - p.writtenAt)}: sequence ${c.sequenceNumber}, eventID ${c.eventID}; ${c.reason}`,
     );
-  if (p.discarded) s.log(`poison's batch discarded to the on-failure queue (${p.discarded} batches)`);
+  if (p.discarded)
+    s.log(`${p.discarded} batches of the poison's shard sent to the on-failure queue meanwhile`);
   await client.send(new DeleteItemCommand({ TableName: p.table.name, Key: p.key }));
   s.log(`poison deleted in ${p.origin}, as an operator would, so the regions can agree again`);
 }
@@ -167,8 +170,7 @@ function findings(s: DrillSession, p: Poison): ScenarioFindings {
     s.plan.functions.find((f) => f.name === sources[0]?.functionName)?.timeoutSeconds ?? 60,
   );
   const problems: string[] = [];
-  if (!p.parked.length && !p.discarded)
-    problems.push('the poison was neither parked nor reported within 120 s');
+  if (!p.parked.length) problems.push('the poison was not parked within 120 s');
   if (blocked > bound)
     problems.push(
       `its shard was blocked ${seconds(blocked)}, over the configured bound of ${seconds(bound)}`,
@@ -177,6 +179,7 @@ function findings(s: DrillSession, p: Poison): ScenarioFindings {
     fields: {
       poison: `${p.table.name}:${canonical(p.key)}`,
       parked_for: p.parked.map((c) => c.targetRegion).join(',') || '–',
+      discarded_batches: String(p.discarded),
       blocked: seconds(blocked),
       bound: seconds(bound),
     },
