@@ -28,12 +28,16 @@ export const DRILL_SUMMARIES: Readonly<Record<DrillName, string>> = {
 };
 
 /**
- * Drills that cannot run yet, and why. NOTE region-added: it adds a region to a running mirror's config
- * and fills it with `ddb-mirror backfill`, a command being built separately; once that command exists,
- * this drill becomes a scenario in lib/local/drills/ like the others.
+ * Drills that cannot run yet, and why. NOTE region-added: the backfill and verify commands it needs are
+ * here (cli/backfill.ts, lambda/ops/verify.ts); what is missing is a local mirror that takes a new
+ * region while it runs (create that region's tables, replace the replicators whose peers changed,
+ * start the new event sources, keep the existing tables and stream positions). Once `runLocalMirror`
+ * can do that, this drill becomes a scenario in lib/local/drills/ like the others: re-synth with the
+ * region added, apply it, backfill each table into it, then verify 0 divergent.
  */
 export const UNAVAILABLE: Readonly<Partial<Record<DrillName, string>>> = {
-  'region-added': 'not available yet: needs the backfill command',
+  'region-added':
+    'not available yet: the local mirror cannot take a new region while it runs (the backfill command it would use is there)',
 };
 
 /** The drills `--drill all` runs: every available one, in catalog order. */
