@@ -1,6 +1,11 @@
 import { existsSync, statSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
-import { decodeSettings, ReplicatorSettings, SETTINGS_ENV } from '../../lambda/contract';
+import {
+  decodeSettings,
+  ReplicatorSettings,
+  samplerSettingsProblems,
+  SETTINGS_ENV,
+} from '../../lambda/contract';
 import type { StackInfo } from './manifest';
 import { AssemblyError, PlanFunction } from './plan';
 import type { AssemblyResources } from './resources';
@@ -54,13 +59,26 @@ function readEnvironment(
   );
 }
 
-/** The replicator settings the function carries, checked as the function will check them. */
+/**
+ * The replicator settings the function carries, checked as the function will check them; undefined for
+ * a divergence sampler, whose settings share the variable (the local mirror runs no schedules, so it
+ * never invokes one).
+ */
 function readSettings(environment: Record<string, string>, where: string): ReplicatorSettings | undefined {
-  if (environment[SETTINGS_ENV] === undefined) return undefined;
+  if (environment[SETTINGS_ENV] === undefined || isSamplerSettings(environment[SETTINGS_ENV]))
+    return undefined;
   try {
     return decodeSettings(environment[SETTINGS_ENV]);
   } catch (e) {
     throw new AssemblyError(`${where}: ${(e as Error).message}`);
+  }
+}
+
+function isSamplerSettings(raw: string): boolean {
+  try {
+    return samplerSettingsProblems(JSON.parse(raw)).length === 0;
+  } catch {
+    return false;
   }
 }
 
