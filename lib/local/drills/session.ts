@@ -158,7 +158,14 @@ export class DrillSession {
    */
   private async warmUp(): Promise<string> {
     const started = Date.now();
-    const hosts = [...this.handles.functions.values()].flatMap((f) => f.hosts);
+    // Only functions an event source invokes: a scheduled one (the divergence sampler) would take the
+    // empty batch for a run of its own.
+    const invoked = new Set(
+      [...this.handles.streamSources, ...this.handles.queueSources].map((x) => x.functionName),
+    );
+    const hosts = [...this.handles.functions]
+      .filter(([name]) => invoked.has(name))
+      .flatMap(([, f]) => f.hosts);
     this.handles.status(`drill ${this.name}: warming ${hosts.length} function sandboxes`);
     await Promise.all(hosts.map((h) => h.invoke({ Records: [] }).catch(() => undefined)));
     this.handles.status(undefined);
