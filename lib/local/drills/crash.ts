@@ -28,7 +28,7 @@ interface Crash {
 
 class Crasher {
   readonly crashes: Crash[] = [];
-  private armed?: string;
+  private armed?: ReadonlySet<string>;
   private firing = false;
   private readonly lastInvoke = new Map<string, string>();
 
@@ -43,17 +43,21 @@ class Crasher {
     });
   }
 
-  /** Crashes the next sandbox of `functionName` that writes mid-batch; resolves after `timeoutMs` at most. */
-  async crashNext(functionName: string, timeoutMs: number): Promise<void> {
+  /**
+   * Crashes the next sandbox of any of `functionNames` that writes mid-batch; resolves after `timeoutMs`
+   * at most. Any of them, not one in turn: on a loaded machine one function can go a whole window
+   * without writing, and the drill would crash nothing.
+   */
+  async crashNext(functionNames: readonly string[], timeoutMs: number): Promise<void> {
     const before = this.crashes.length;
-    this.armed = functionName;
+    this.armed = new Set(functionNames);
     const deadline = Date.now() + timeoutMs;
     while (this.crashes.length === before && Date.now() < deadline && !this.s.aborted) await this.s.wait(50);
     this.armed = undefined;
   }
 
   private onCall(call: ProxyCall): void {
-    if (this.firing || call.functionName !== this.armed || !WRITES.has(call.operation)) return;
+    if (this.firing || !this.armed?.has(call.functionName) || !WRITES.has(call.operation)) return;
     const fn = this.s.handles.functions.get(call.functionName);
     const busy = fn?.hosts
       .filter((h) => (h.inFlight?.event as DynamoDBStreamEvent | undefined)?.Records?.length)
@@ -98,9 +102,9 @@ export function crashScenario(): Scenario {
     inject: async (s: DrillSession) => {
       const functions = [...new Set(s.handles.streamSources.map((x) => x.functionName))];
       const end = Date.now() + s.settings.forSeconds * 1000;
-      for (let i = 0; Date.now() < end && !s.aborted; i++) {
+      while (Date.now() < end && !s.aborted) {
         const started = Date.now();
-        await crasher!.crashNext(functions[i % functions.length], Math.max(0, end - started));
+        await crasher!.crashNext(functions, Math.max(0, end - started));
         await s.wait(Math.max(0, Math.min(EVERY_MS - (Date.now() - started), end - Date.now())));
       }
     },
