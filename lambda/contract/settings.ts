@@ -103,6 +103,8 @@ function parseChecked(raw: string | undefined, problemsIn: (value: unknown) => s
  * copies live, and how much to sample per run (docs/replication.md, "Continuous divergence sampling").
  */
 export const samplerSettingsSchema = z.object({
+  /** Tells these settings from a replicator's in the same variable (the local mirror reads both). */
+  kind: z.literal('sampler', "must be 'sampler'"),
   table: text,
   mode: z.enum(['one-way', 'multi-active'], "must be 'one-way' or 'multi-active'"),
   /** The region the sampler runs in: it watches this region's stream and compares with the others. */
@@ -139,4 +141,18 @@ export function encodeSamplerSettings(settings: SamplerSettings): string {
 
 export function decodeSamplerSettings(raw: string | undefined): SamplerSettings {
   return z.parse(samplerSettingsSchema, parseChecked(raw, samplerSettingsProblems));
+}
+
+/** What one sampler run returns (the local mirror prints it; in AWS it is the invocation's result). */
+export interface SampleSummary {
+  readonly table: string;
+  readonly region: string;
+  /** Keys taken from the stream's live writes. */
+  readonly live: number;
+  /** Keys taken from a random segment of the table. */
+  readonly scanned: number;
+  /** Distinct keys compared across every region. */
+  readonly compared: number;
+  /** Keys whose copies differed on every read. */
+  readonly divergent: number;
 }

@@ -6,7 +6,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
-import { decodeSamplerSettings, SETTINGS_ENV } from '../contract';
+import { decodeSamplerSettings, SETTINGS_ENV, type SampleSummary } from '../contract';
 import { PowertoolsTelemetry } from '../core/powertools-telemetry';
 import { sampleOnce } from './sample';
 
@@ -20,15 +20,6 @@ const streams = new DynamoDBStreamsClient({ region: settings.region });
 
 /** Time kept back from the invocation's budget for the re-reads and reporting. */
 const RESERVE_MS = 10_000;
-
-export interface SampleSummary {
-  readonly table: string;
-  readonly region: string;
-  readonly live: number;
-  readonly scanned: number;
-  readonly compared: number;
-  readonly divergent: number;
-}
 
 export const handler = async (_event: unknown, context: Context): Promise<SampleSummary> => {
   const recheckMs = settings.recheckRounds * settings.recheckIntervalSeconds * 1000;

@@ -37,6 +37,7 @@ export class DivergenceSampler extends Construct {
     this.sampling = this.validateProps(props);
     const others = tableRegions(model).filter((r) => r !== region);
     this.settings = {
+      kind: 'sampler',
       table: model.name,
       mode: model.mode,
       region,

@@ -6,6 +6,7 @@ import { type StackInfo, readStacks } from './manifest';
 import { readMapping } from './mappings';
 import { AssemblyError, LOCAL_ACCOUNT, LocalPlan } from './plan';
 import { AssemblyResources } from './resources';
+import { readSchedule } from './schedules';
 
 /**
  * Reads a synthesized CDK cloud assembly (cdk.out) into the {@link LocalPlan} the local mirror runs, and
@@ -40,6 +41,9 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const mappings = ofType('AWS::Lambda::EventSourceMapping').map((r) =>
     readMapping(resources, r.stack, r.id, { tables, queues, functions }),
   );
+  const schedules = ofType('AWS::Events::Rule').flatMap(
+    (r) => readSchedule(resources, r.stack, r.id, functions) ?? [],
+  );
   return {
     assemblyDir,
     account,
@@ -49,6 +53,7 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
     queues,
     functions,
     mappings,
+    schedules,
   };
 }
 

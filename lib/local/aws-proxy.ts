@@ -30,6 +30,13 @@ export interface AwsProxyOptions {
   readonly dynamoEndpoint: string;
   /** The role's policy documents, intrinsics resolved. @default - no IAM check */
   readonly policies?: readonly PolicyDocument[];
+  /** The role's ARN: the principal that resource-based policies name. @default - none apply */
+  readonly principalArn?: string;
+  /**
+   * Resource-based policies by table ARN (read-only replicas'), evaluated with `policies` for calls on
+   * that table or its indexes. @default - none
+   */
+  readonly resourcePolicies?: ReadonlyMap<string, PolicyDocument>;
   /** @default - SQS calls fail with QueueDoesNotExist */
   readonly queues?: LocalQueues;
   /** For queue URLs that neither `queueUrl()` produced nor have the AWS form. */
@@ -129,7 +136,10 @@ export class AwsProxy {
     if (this.options.policies) {
       for (const p of permissions) {
         try {
-          assertAllowed(this.options.functionName, this.options.policies, p.action, p.resource);
+          assertAllowed(this.options.functionName, this.options.policies, p.action, p.resource, {
+            principalArn: this.options.principalArn,
+            resourcePolicy: this.resourcePolicyOf(p.resource),
+          });
         } catch (e) {
           if (!(e instanceof AccessDeniedError)) throw e;
           this.denials.push(e);
@@ -145,6 +155,11 @@ export class AwsProxy {
       signedRegion && signedRegion !== this.options.region ? this.options.crossRegionLatencyMs : 0;
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     this.forward(req, body, res);
+  }
+
+  /** The table's resource-based policy for an ARN of the table or of one of its indexes. */
+  private resourcePolicyOf(resource: string): PolicyDocument | undefined {
+    return this.options.resourcePolicies?.get(resource.replace(/\/index\/.*$/, ''));
   }
 
   private forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {

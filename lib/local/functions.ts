@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
-import { decodeSettings, ReplicatorSettings, SETTINGS_ENV } from '../../lambda/contract';
+import { decodeSamplerSettings, decodeSettings, SETTINGS_ENV } from '../../lambda/contract';
 import type { StackInfo } from './manifest';
 import { AssemblyError, PlanFunction } from './plan';
 import type { AssemblyResources } from './resources';
@@ -35,7 +35,7 @@ export function readFunction(resources: AssemblyResources, stack: StackInfo, id:
     timeoutSeconds: Number(p.Timeout ?? 3),
     memoryMB: Number(p.MemorySize ?? 128),
     ...readRolePolicies(resources, stack, p.Role, where),
-    ...(settings ? { settings } : {}),
+    ...settings,
   };
 }
 
@@ -54,13 +54,30 @@ function readEnvironment(
   );
 }
 
-/** The replicator settings the function carries, checked as the function will check them. */
-function readSettings(environment: Record<string, string>, where: string): ReplicatorSettings | undefined {
-  if (environment[SETTINGS_ENV] === undefined) return undefined;
+/**
+ * The settings the function carries (a sampler's say `kind: 'sampler'`, a replicator's or parked-record
+ * consumer's do not), checked as the function will check them.
+ */
+function readSettings(
+  environment: Record<string, string>,
+  where: string,
+): Pick<PlanFunction, 'settings' | 'samplerSettings'> {
+  const raw = environment[SETTINGS_ENV];
+  if (raw === undefined) return {};
   try {
-    return decodeSettings(environment[SETTINGS_ENV]);
+    return isSampler(raw)
+      ? { samplerSettings: decodeSamplerSettings(raw) }
+      : { settings: decodeSettings(raw) };
   } catch (e) {
     throw new AssemblyError(`${where}: ${(e as Error).message}`);
+  }
+}
+
+function isSampler(raw: string): boolean {
+  try {
+    return (JSON.parse(raw) as { kind?: unknown } | null)?.kind === 'sampler';
+  } catch {
+    return false;
   }
 }
 

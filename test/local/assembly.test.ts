@@ -92,6 +92,30 @@ describe('readAssembly on the synthesized example app', () => {
     for (const m of parked) expect(m.batchSize).toBe(10);
   });
 
+  test('finds each divergence sampler with its settings and the schedule that invokes it', () => {
+    const samplers = plan.functions.filter((f) => f.samplerSettings);
+    expect(samplers.map((f) => `${f.samplerSettings!.table}@${f.region}`).sort()).toEqual(
+      ['Sessions@ap-southeast-2', 'Sessions@eu-west-1', 'Sessions@us-east-1', 'Stories@us-east-1'].sort(),
+    );
+    expect(samplers.every((f) => !f.settings)).toBe(true);
+    expect(plan.schedules).toHaveLength(samplers.length);
+    for (const s of plan.schedules) {
+      expect(s.expression).toMatch(/^rate\(\d+ minutes?\)$/);
+      expect(s.enabled).toBe(true);
+      const [target] = s.functionNames.map((n) => plan.functions.find((f) => f.name === n)!);
+      expect(target.samplerSettings).toBeDefined();
+      expect(target.region).toBe(s.region);
+    }
+  });
+
+  test("reads each read-only replica's resource policy, resolved, and none elsewhere", () => {
+    const withPolicy = plan.tables.filter((t) => t.resourcePolicy).map((t) => `${t.name}@${t.region}`);
+    expect(withPolicy.sort()).toEqual(['Stories@ap-southeast-2', 'Stories@eu-west-1']);
+    const text = JSON.stringify(plan.tables.find((t) => t.resourcePolicy)!.resourcePolicy);
+    expect(text).toContain('arn:aws:iam::000000000000:role/');
+    expect(text).not.toMatch(/Fn::|Ref|AWS::/);
+  });
+
   test('names each table of another config that the assembly does not hold', () => {
     // GIVEN a config with a table the assembly lacks, a region it lacks and a key it does not have
     const tables = [

@@ -27,6 +27,7 @@ const item = (pk: string, extra: Record<string, AttributeValue> = {}): Record<st
 
 function settings(table: string, over: Partial<SamplerSettings> = {}): SamplerSettings {
   return {
+    kind: 'sampler',
     table,
     mode: 'one-way',
     region: SOURCE,
