@@ -73,6 +73,11 @@ export interface LocalMirrorOptions {
    * engine serves too). @default { every: 2, intervalMs: 150 }
    */
   readonly lagSampling?: { readonly every?: number; readonly intervalMs?: number };
+  /**
+   * Fire the assembly's scheduled rules (the divergence samplers) once as the workload starts. A
+   * benchmark turns this off: a sampler's reads would weigh on the lag it measures. @default true
+   */
+  readonly runSchedules?: boolean;
 }
 
 export interface RunResult {
@@ -232,7 +237,8 @@ class MirrorRun {
     sampler.start();
     const { durationSeconds, seed } = this.workloadOptions;
     const ops = planWorkload(this.options.tables, this.workloadOptions);
-    this.scheduled = runSchedulesOnce(this.plan, (name, event) => this.functions.get(name)!.invoke(event));
+    if (this.options.runSchedules ?? true)
+      this.scheduled = runSchedulesOnce(this.plan, (name, event) => this.functions.get(name)!.invoke(event));
     this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
     this.view?.start();
     let lastReported = 0;
