@@ -277,9 +277,11 @@ describe('ddb-mirror backfill and verify', () => {
         '--endpoint',
         endpoint(),
       ];
+      // Node itself with tsx's loader, not tsx's CLI: that one relays a signal to its child and kills
+      // it unless the child answers within 30 ms, which a busy child under a loaded test run misses.
       const child = spawn(
         process.execPath,
-        [require.resolve('tsx/cli'), join(ROOT, 'bin', 'ddb-mirror.ts'), ...args],
+        ['--import', require.resolve('tsx'), join(ROOT, 'bin', 'ddb-mirror.ts'), ...args],
         { cwd: dir, env: process.env },
       );
       let out = '';
