@@ -11,7 +11,7 @@ import { drainCommand } from '../cli/drain';
 import { replayCommand } from '../cli/replay';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
-import { OpsError } from '../lambda/ops/aws-call';
+import { OpsError } from '../lambda/ops/errors';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';

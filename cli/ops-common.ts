@@ -20,7 +20,8 @@ import {
   type ReplicatorDeployment,
 } from '../lib/ops/deployment';
 import type { ReplicatorSettings } from '../lambda/contract';
-import { AwsCaller, OpsError } from '../lambda/ops/aws-call';
+import { AwsCaller } from '../lambda/ops/aws-call';
+import { OpsError } from '../lambda/ops/errors';
 import { listQueueUrls, pickQueue, type QueueRef } from '../lambda/ops/queues';
 import { type CommandIo, type OptionSpec, type ParsedValues, stringOption, UsageError } from './command';
 

@@ -5,7 +5,8 @@ import { UsageError } from '../../cli/command';
 import { AwsProxy } from '../../lib/local/aws-proxy';
 import { freePort } from '../../lib/local/engine';
 import { LocalQueue, LocalQueues } from '../../lib/local/local-queue';
-import { AwsCaller, OpsError } from '../../lambda/ops/aws-call';
+import { AwsCaller } from '../../lambda/ops/aws-call';
+import { OpsError } from '../../lambda/ops/errors';
 import { leaseMessages, queueRef } from '../../lambda/ops/queues';
 import { FaultProxy } from '../support/fault-proxy';
 import { runCli, SOURCE, startOpsFixture, type OpsFixture } from '../support/ops-fixture';
@@ -104,7 +105,7 @@ describe('operations commands, AWS failures', () => {
       });
       // THEN it fails with the action and the queue's ARN
       await expect(lease).rejects.toThrow(OpsError);
-      await expect(lease).rejects.toThrow(`missing permission: sqs:ReceiveMessage on ${arn} was denied`);
+      await expect(lease).rejects.toThrow(`permission missing: sqs:ReceiveMessage on ${arn}`);
     } finally {
       sqs.destroy();
       await proxy.stop();
