@@ -5,7 +5,6 @@
  */
 import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
 import { backfillCommand } from '../cli/backfill';
-import { OperationError } from '../cli/ops';
 import { startCommand } from '../cli/start';
 import { drainCommand } from '../cli/drain';
 import { replayCommand } from '../cli/replay';
@@ -63,7 +62,7 @@ export async function main(
   return command.run(values, io);
 }
 
-const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OperationError, OpsError];
+const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OpsError];
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

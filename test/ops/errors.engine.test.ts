@@ -28,11 +28,14 @@ describe('operations commands, bad input', () => {
   test('an unknown table or a region outside the config is refused, listing the known ones', async () => {
     // GIVEN the example config (Stories one-way from us-east-1; Sessions multi-active in three regions)
     const cases: [string[], string][] = [
-      [['replay', '--table', 'Nope'], '--table "Nope" is not in the config; tables: Stories, Sessions'],
-      [['drain'], '--table is needed: the config has 2 tables: Stories, Sessions'],
+      [
+        ['replay', '--table', 'Nope'],
+        `--table "Nope" is not in ${REPO_CONFIG}; its tables: Stories, Sessions`,
+      ],
+      [['drain'], `--table is required: ${REPO_CONFIG} has the tables Stories, Sessions`],
       [
         ['replay', '--table', 'Sessions', '--region', 'sa-east-1'],
-        '--region "sa-east-1" is not a region of the config; regions: us-east-1, eu-west-1, ap-southeast-2',
+        '--region "sa-east-1" is not a region of Sessions; its regions: us-east-1, eu-west-1, ap-southeast-2',
       ],
       [
         ['replay', '--table', 'Stories', '--region', 'eu-west-1'],
@@ -40,13 +43,16 @@ describe('operations commands, bad input', () => {
       ],
       [
         ['drain', '--table', 'Sessions'],
-        '--region is needed: Sessions replicates from us-east-1, eu-west-1, ap-southeast-2',
+        '--region is required: Sessions replicates from us-east-1, eu-west-1, ap-southeast-2',
       ],
       [
         ['drain', '--table', 'Stories', '--target', 'us-east-1'],
-        '--target "us-east-1" is not a target of Stories from us-east-1; targets: eu-west-1, ap-southeast-2',
+        '--target "us-east-1" is not a target of Stories from us-east-1; its targets: eu-west-1, ap-southeast-2',
       ],
-      [['status', '--table', 'Nope'], '--table "Nope" is not in the config; tables: Stories, Sessions'],
+      [
+        ['status', '--table', 'Nope'],
+        `--table "Nope" is not in ${REPO_CONFIG}; its tables: Stories, Sessions`,
+      ],
       [['replay', '--table', 'Stories', '--max', '0'], '--max needs an integer from 1 to 100000, got "0"'],
       [['status', '--minutes', 'soon'], '--minutes needs an integer from 1 to 1440, got "soon"'],
       [
