@@ -20,22 +20,25 @@ import {
   capacityFigures,
   commonArgs,
   connectionArgs,
+  CONNECTION_OPTIONS,
   fmt,
-  MAX_WRITE_UNITS,
   onInterrupt,
-  OperationError,
+  OpsError,
   OPS_OPTIONS,
   preflight,
+  Progress,
+  progressStream,
   regionClients,
   regionsOption,
+  renderTable,
   settingsByRegion,
   tableOrProblem,
   throwProblems,
   unknownRegions,
+  writeJson,
   type CommonArgs,
   type RegionClients,
 } from './ops';
-import { Progress, progressStream } from './progress';
 
 export const backfillCommand: Command = {
   name: 'backfill',
@@ -64,17 +67,14 @@ export const backfillCommand: Command = {
     segments: OPS_OPTIONS.segments,
     'page-size': OPS_OPTIONS['page-size'],
     'max-read-units': OPS_OPTIONS['max-read-units'],
-    'max-write-units': MAX_WRITE_UNITS,
+    'max-write-units': OPS_OPTIONS['max-write-units'],
     checkpoint: {
       type: 'string',
       value: 'PATH',
       description: 'checkpoint file (default: .ddb-mirror/backfill-<table>-<from>.json)',
     },
     restart: { type: 'boolean', description: 'ignore a saved checkpoint and start over' },
-    json: OPS_OPTIONS.json,
-    config: OPS_OPTIONS.config,
-    endpoint: OPS_OPTIONS.endpoint,
-    profile: OPS_OPTIONS.profile,
+    ...CONNECTION_OPTIONS,
   },
   run: (values, io) => backfill(backfillArgs(values, io.cwd), io),
 };
@@ -153,7 +153,7 @@ export function fileCheckpoint(path: string): CheckpointStore {
       try {
         return JSON.parse(readFileSync(path, 'utf8')) as BackfillCheckpoint;
       } catch (e) {
-        throw new OperationError(
+        throw new OpsError(
           `the checkpoint ${path} cannot be read (${(e as Error).message}): remove it, or pass --restart`,
         );
       }
@@ -204,7 +204,7 @@ async function backfill(a: BackfillArgs, io: CommandIo): Promise<number> {
     progress.finish();
   }
   const summary = backfillSummary(a, result, rc, where);
-  if (a.json) io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (a.json) writeJson(io, summary);
   else for (const line of summaryLines(summary)) say(line);
   return result.interrupted ? 130 : result.complete && result.counts.failed === 0 ? 0 : 1;
 }
@@ -291,8 +291,5 @@ function perTargetTable(perTarget: BackfillResult['perTarget']): string[] {
     `  ${t}`,
     ...[c.written, c.skippedNewer, c.skippedDeleted, c.deferred, c.failed].map(fmt),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [line(head), ...rows.map(line)];
+  return renderTable(head, rows, 1);
 }

@@ -11,7 +11,8 @@ import {
   type _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { AwsCaller, errorName } from './aws-call';
+import type { AwsCaller } from './aws-call';
+import { errorName } from './errors';
 
 export interface ShardRange {
   readonly streamArn: string;

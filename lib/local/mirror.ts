@@ -323,7 +323,7 @@ class MirrorRun {
         }),
     });
     this.say(
-      `Control endpoint (--endpoint for ddb-mirror status, replay, drain) at ${this.control.endpoint}`,
+      `Control endpoint (--endpoint of every ddb-mirror operations command) at ${this.control.endpoint}`,
     );
   }
 
