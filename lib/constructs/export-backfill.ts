@@ -223,6 +223,7 @@ export class ExportBackfill extends Construct {
     const startExport = new tasks.CallAwsService(this, 'StartExport', {
       service: 'dynamodb',
       action: 'exportTableToPointInTime',
+      iamAction: 'dynamodb:ExportTableToPointInTime',
       parameters: {
         TableArn: table.tableArn,
         S3Bucket: this.bucket.bucketName,
@@ -244,6 +245,7 @@ export class ExportBackfill extends Construct {
     const describe = new tasks.CallAwsService(this, 'DescribeExport', {
       service: 'dynamodb',
       action: 'describeExport',
+      iamAction: 'dynamodb:DescribeExport',
       parameters: { ExportArn: sfn.JsonPath.stringAt('$.export.exportArn') },
       iamResources: [`${table.tableArn}/export/*`],
       resultSelector: { 'description.$': '$.ExportDescription' },
@@ -337,6 +339,7 @@ export class ExportBackfill extends Construct {
     const read = new tasks.CallAwsService(this, 'ReadResults', {
       service: 's3',
       action: 'getObject',
+      iamAction: 's3:GetObject',
       parameters: {
         Bucket: this.bucket.bucketName,
         Key: sfn.JsonPath.stringAt('$.ResultWriterDetails.Key'),
