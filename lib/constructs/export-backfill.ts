@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -204,7 +204,10 @@ export class ExportBackfill extends Construct {
     };
     for (const [resource, reason] of Object.entries(reasons))
       acknowledge(policy, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
-    const execution = `arn:aws:states:${Stack.of(this).region}:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.logicalId(stateMachine)}"}]}]}`;
+    const stack = Stack.of(this);
+    // As cdk-nag prints them: a pseudo parameter as <AWS::Name>, a concrete environment as its value.
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    const execution = `arn:${shown(stack.partition, 'Partition')}:states:${stack.region}:${shown(stack.account, 'AccountId')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.logicalId(stateMachine)}"}]}]}`;
     for (const resource of [`${execution}:*`, `${execution}/*:*`])
       acknowledge(
         stateMachine.node.findChild('DistributedMapPolicy'),
