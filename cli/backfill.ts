@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, isAbsolute, join, relative } from 'path';
 import { runBackfill, type BackfillResult } from '../lambda/ops/backfill';
+import { deployedProblems, runDeployed, sfnClient, type DeployedArgs } from './backfill-deployed';
 import { CheckpointMismatch, type BackfillCheckpoint, type CheckpointStore } from '../lambda/ops/checkpoint';
 import { explainAwsError } from '../lambda/ops/errors';
 import { tableRegions, type TableModel } from '../lib/config/model';
@@ -50,6 +51,8 @@ export const backfillCommand: Command = {
     'replication runs. One-way: items a replica already holds, even stale ones, are left alone\n' +
     '(verify --repair fixes those). Resumable: a checkpoint per Scan segment is saved after every page;\n' +
     'Ctrl-C stops at a checkpoint and prints the command that resumes.\n' +
+    "With --deployed it runs in AWS instead, at any size: it starts the table's export backfill state\n" +
+    'machine (config exportBackfill, then cdk deploy) in the --from region and follows it to its end.\n' +
     'Exit code: 0 when every item was handled, 1 when any failed, 130 when interrupted.',
   options: {
     table: OPS_OPTIONS.table,
@@ -74,10 +77,31 @@ export const backfillCommand: Command = {
       description: 'checkpoint file (default: .ddb-mirror/backfill-<table>-<from>.json)',
     },
     restart: { type: 'boolean', description: 'ignore a saved checkpoint and start over' },
+    deployed: {
+      type: 'boolean',
+      description:
+        'run in AWS: export the table to S3 and apply it with the deployed state machine\n(config exportBackfill; --from picks the region, --profile the credentials)',
+    },
     ...CONNECTION_OPTIONS,
   },
-  run: (values, io) => backfill(backfillArgs(values, io.cwd), io),
+  run: (values, io) => {
+    if (values.deployed !== true) return backfill(backfillArgs(values, io.cwd), io);
+    const a = deployedArgs(values, io.cwd);
+    return runDeployed(a, sfnClient(a), io);
+  },
 };
+
+/** `--deployed`: the table and the region to copy from, checked as for the local backfill, every problem at once. */
+export function deployedArgs(values: ParsedValues, cwd: string): DeployedArgs {
+  const problems: string[] = [];
+  const common = commonArgs(values, problems);
+  const table = tableOrProblem(common, cwd, problems);
+  const fromOption = stringOption(values, 'from');
+  const from = table ? fromProblems(table, fromOption, undefined, problems) : '';
+  problems.push(...deployedProblems(values, table));
+  throwProblems(problems);
+  return { table: table!, from, json: common.json, ...(common.profile ? { profile: common.profile } : {}) };
+}
 
 export interface BackfillArgs extends CommonArgs {
   readonly model: TableModel;

@@ -156,3 +156,43 @@ export interface SampleSummary {
   /** Keys whose copies differed on every read. */
   readonly divergent: number;
 }
+
+/**
+ * What the export backfill adds to the exported region's replicator settings (`lambda/export-backfill`):
+ * where the export lands and the write budget of one invocation. The targets are the settings' peers.
+ */
+const exportBackfillPart = z.object(
+  {
+    /** The bucket the state machine exports the table to. */
+    bucket: text,
+    /** Write units per second one invocation may use at each target (the table's budget / concurrency). */
+    writeUnitsPerSecond: integer(1),
+    /** Items of one file applied at once. */
+    itemsInFlight: integer(1),
+  },
+  'must be an object',
+);
+
+/**
+ * The export backfill's settings: the exported region's replicator settings (so items go through the
+ * same order rules and guards as the replicator's), plus {@link exportBackfillPart} under `exportBackfill`.
+ */
+export const exportBackfillSettingsSchema = z.intersection(
+  settingsSchema,
+  z.object({ exportBackfill: exportBackfillPart }),
+);
+
+export type ExportBackfillSettings = Readonly<z.infer<typeof exportBackfillSettingsSchema>>;
+
+/** Every problem with `value` as export backfill settings, each naming the field and the value found. */
+export function exportBackfillSettingsProblems(value: unknown): string[] {
+  return problemsOf(exportBackfillSettingsSchema, value, "must be 'one-way' or 'multi-active'");
+}
+
+export function encodeExportBackfillSettings(settings: ExportBackfillSettings): string {
+  return JSON.stringify(settings);
+}
+
+export function decodeExportBackfillSettings(raw: string | undefined): ExportBackfillSettings {
+  return z.parse(exportBackfillSettingsSchema, parseChecked(raw, exportBackfillSettingsProblems));
+}

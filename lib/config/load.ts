@@ -177,6 +177,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     tombstoneTtlDays: t.tombstoneTtlDays,
     replication: t.replication,
     ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
+    ...(t.exportBackfill && { exportBackfill: t.exportBackfill }),
   };
   return t.mode === 'one-way'
     ? {

@@ -78,6 +78,15 @@ interface TableCommon {
   readonly replication: ReplicationTuningModel;
   /** Continuous divergence checks. @default - none */
   readonly divergenceSampling?: DivergenceSamplingModel;
+  /** Backfill from a table export on Step Functions (`backfill --deployed`). @default - none */
+  readonly exportBackfill?: ExportBackfillModel;
+}
+
+export interface ExportBackfillModel {
+  /** Export files applied at once. @default 10 */
+  readonly maxConcurrency: number;
+  /** Write units per second at each target for the whole backfill, shared by the files at once. @default 1000 */
+  readonly writeUnitsPerSecond: number;
 }
 
 export interface DivergenceSamplingModel {

@@ -58,6 +58,13 @@ export const DEFAULTS = {
    * (half of them written while it watches the stream for 20 s) in every region.
    */
   divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+  /**
+   * Backfill from a table export, when a table asks for it: 10 export files applied at once, sharing
+   * 1,000 write units per second at each target (100 per file). A new on-demand table takes up to
+   * 4,000 write units per second before it scales (docs/platform.md#export-backfill), and live
+   * replication keeps the rest; raise both for a table of hundreds of gigabytes.
+   */
+  exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
@@ -297,6 +304,29 @@ const tableCommon = {
     .optional()
     .describe(
       'Continuous divergence checks: a scheduled function in each region that writes the table compares a sample of keys across every region, re-reads before it counts, publishes DivergentItems (alarmed) and logs each divergent key. Default: off; {} turns it on with the defaults.',
+    ),
+  exportBackfill: z
+    .strictObject({
+      maxConcurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULTS.exportBackfill.maxConcurrency)
+        .describe('Export files applied at once by the Distributed Map (1-1000). Default: 10.'),
+      writeUnitsPerSecond: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .default(DEFAULTS.exportBackfill.writeUnitsPerSecond)
+        .describe(
+          'Write units per second the whole backfill may use at each target, shared by the files applied at once (at least 1 each). Default: 1000.',
+        ),
+    })
+    .optional()
+    .describe(
+      "Backfill at any size: a Step Functions state machine in each region that writes the table exports it to S3 (no read capacity used; needs pointInTimeRecovery) and applies every exported item to the other regions through the replicator's guards, with a Distributed Map of functions. Start it with `ddb-mirror backfill --deployed`. Default: off; {} turns it on with the defaults.",
     ),
 };
 
@@ -540,7 +570,17 @@ function checkTables(tables: unknown, declared: Set<string> | undefined, report:
     const regionFacts = tableRegionFacts(t);
     if (regionFacts) reportAll(report, at, tableRegionProblems(regionFacts, declared));
     checkTableAttributes(t, at, report);
+    checkExportBackfill(t, at, report);
   });
+}
+
+/** An export needs point-in-time recovery on the table (docs/platform.md#export-backfill). */
+function checkExportBackfill(t: Record<string, unknown>, at: Path, report: Report): void {
+  if (t.exportBackfill !== undefined && t.pointInTimeRecovery === false)
+    report(
+      [...at, 'exportBackfill'],
+      'needs pointInTimeRecovery: a table is exported from its continuous backups; set pointInTimeRecovery: true or remove exportBackfill',
+    );
 }
 
 /** The raw table's region fields as {@link tableRegionProblems} reads them; undefined for an unknown mode. */

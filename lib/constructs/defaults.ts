@@ -117,3 +117,22 @@ export const SAMPLER_DEFAULTS = {
    */
   retryAttempts: 0,
 } as const;
+
+/** The export backfill's fixed behaviour (per-table concurrency and budget are config `exportBackfill`). */
+export const EXPORT_BACKFILL_DEFAULTS = {
+  /**
+   * Lambda's longest timeout: an invocation applies as much of its file as it can and returns the line
+   * to resume from a minute before the end.
+   */
+  functionTimeout: Duration.minutes(15),
+  /** Items of one file applied at once (the write budget paces them). */
+  itemsInFlight: 16,
+  /** An export takes minutes to hours, mostly in a fixed start-up (docs/platform.md#export-backfill). */
+  exportPollInterval: Duration.minutes(2),
+  /** Attempts of one invocation that fails or finds a target unavailable, 30 s apart and doubling. */
+  invokeAttempts: 6,
+  /** A whole backfill of the largest tables; Standard executions may last up to a year. */
+  executionTimeout: Duration.days(7),
+  /** Exports are copies of the table: kept long enough to inspect a failed run, then deleted. */
+  exportRetention: Duration.days(7),
+} as const;

@@ -245,23 +245,9 @@ export class Replicator extends Construct {
     replicator: iam.PolicyStatement[];
     parked: iam.PolicyStatement[];
   } {
-    const name = mirrored.model.name;
     const multiActive = mirrored.model.mode === 'multi-active';
-    // At every peer (docs/replication.md, "Applying at a peer"): a save is a conditional PutItem, a delete
-    // a DeleteItem with the tombstone's UpdateItem (inside one transaction, which each contained action
-    // authorises; an Update, not a Put, so the peer's own life marker survives). A save that created the
-    // item reads the tombstone after it (GetItem). Multi-active: a write that meets an item its region has
-    // not ordered is deferred on it (UpdateItem).
-    const peerWrites = new iam.PolicyStatement({
-      sid: 'WritePeerTables',
-      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...(multiActive ? ['dynamodb:UpdateItem'] : [])],
-      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, name)),
-    });
-    const peerTombstoneUpdates = new iam.PolicyStatement({
-      sid: 'WritePeerTombstones',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name))),
-    });
+    // At every peer: see peerWriteStatements.
+    const { peerWrites, peerTombstoneUpdates } = peerWriteStatements(this, mirrored.model, this.peerRegions);
     const replicator = [
       // Not table.grantStreamRead(role): it would put these data actions into the role's DefaultPolicy,
       // where the per-role IAM5 Resource::* acknowledgement lives (docs/platform.md#cdk-and-nag).
@@ -370,6 +356,34 @@ export class Replicator extends Construct {
       xrayReason,
     );
   }
+}
+
+/**
+ * What `applyIntent` needs at every peer (docs/replication.md, "Applying at a peer"): a save is a
+ * conditional PutItem, a delete a DeleteItem with the tombstone's UpdateItem (inside one transaction,
+ * which each contained action authorises; an Update, not a Put, so the peer's own life marker
+ * survives). A save that created the item reads the tombstone after it (GetItem). Multi-active: a
+ * write that meets an item its region has not ordered is deferred on it (UpdateItem). Shared by the
+ * replicator, the parked-record consumer and the export backfill.
+ */
+export function peerWriteStatements(
+  scope: Construct,
+  model: TableModel,
+  peerRegions: readonly string[],
+): { peerWrites: iam.PolicyStatement; peerTombstoneUpdates: iam.PolicyStatement } {
+  const multiActive = model.mode === 'multi-active';
+  return {
+    peerWrites: new iam.PolicyStatement({
+      sid: 'WritePeerTables',
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...(multiActive ? ['dynamodb:UpdateItem'] : [])],
+      resources: peerRegions.map((r) => MirroredTable.tableArnIn(scope, r, model.name)),
+    }),
+    peerTombstoneUpdates: new iam.PolicyStatement({
+      sid: 'WritePeerTombstones',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: peerRegions.map((r) => MirroredTable.tableArnIn(scope, r, tombstoneTableName(model.name))),
+    }),
+  };
 }
 
 /** How a replicator works through a batch: the tunable part of its settings. */

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } from '../config/model';
 import { AlarmNotifications } from '../constructs/alarm-notifications';
 import { DivergenceSampler } from '../constructs/divergence-sampler';
+import { ExportBackfill } from '../constructs/export-backfill';
 import { MirroredTable } from '../constructs/mirrored-table';
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
 import { replicatorRoleArn } from '../constructs/replicator-roles';
@@ -30,6 +31,8 @@ export class MirrorRegionStack extends Stack {
   public readonly replicators: ReadonlyMap<string, Replicator>;
   /** Divergence samplers in this region (tables with `divergenceSampling`), by table name. */
   public readonly samplers: ReadonlyMap<string, DivergenceSampler>;
+  /** Export backfills from this region (tables with `exportBackfill`), by table name. */
+  public readonly backfills: ReadonlyMap<string, ExportBackfill>;
   /** Present when at least one table replicates out of this region. */
   public readonly monitoring?: ReplicationMonitoring;
   /** Where the alarms go; present with monitoring when the config names notifications. */
@@ -48,6 +51,7 @@ export class MirrorRegionStack extends Stack {
     const tables = new Map<string, MirroredTable>();
     const replicators = new Map<string, Replicator>();
     const samplers = new Map<string, DivergenceSampler>();
+    const backfills = new Map<string, ExportBackfill>();
     for (const t of here) {
       const mirrored = new MirroredTable(this, t.name, { table: t, ...replicaWriters(this, t, region) });
       tables.set(t.name, mirrored);
@@ -55,11 +59,14 @@ export class MirrorRegionStack extends Stack {
         replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, { mirroredTable: mirrored }));
         if (t.divergenceSampling)
           samplers.set(t.name, new DivergenceSampler(this, `${t.name}Sampler`, { mirroredTable: mirrored }));
+        if (t.exportBackfill)
+          backfills.set(t.name, new ExportBackfill(this, `${t.name}Backfill`, { mirroredTable: mirrored }));
       }
     }
     this.tables = tables;
     this.replicators = replicators;
     this.samplers = samplers;
+    this.backfills = backfills;
     if (replicators.size > 0) {
       this.notifications = model.notifications
         ? new AlarmNotifications(this, 'AlarmNotifications', { notifications: model.notifications })
@@ -75,13 +82,17 @@ export class MirrorRegionStack extends Stack {
   }
 }
 
-/** A one-way replica that enforces read-only: only the source's replicator roles (and configured writers) write. */
+/**
+ * A one-way replica that enforces read-only: only the source's replicator roles (and its export
+ * backfill's, when configured, and configured writers) write.
+ */
 function replicaWriters(scope: Construct, t: TableModel, region: string): { onlyWriters?: string[] } {
   if (t.mode !== 'one-way' || t.source === region || !t.readOnlyReplicas.enforced) return {};
   return {
     onlyWriters: [
       replicatorRoleArn(scope, t.name, t.source, 'replicator'),
       replicatorRoleArn(scope, t.name, t.source, 'parked'),
+      ...(t.exportBackfill ? [replicatorRoleArn(scope, t.name, t.source, 'backfill')] : []),
       ...t.readOnlyReplicas.writers,
     ],
   };

@@ -70,6 +70,7 @@ describe('loadConfig: the shipped example', () => {
       tombstoneTtlDays: 30,
       replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
       divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+      exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
     });
   });
 
@@ -86,6 +87,7 @@ describe('loadConfig: the shipped example', () => {
       ttl: { attribute: 'expiresAt', replicateDeletes: false },
       excludeAttributes: ['localCache'],
       divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+      exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
     });
     expect(sessions.key.sortKey).toBeUndefined();
   });

@@ -285,6 +285,30 @@ describe('config validation: tables', () => {
     ]);
   });
 
+  test('reports an export backfill on a table without point-in-time recovery', () => {
+    // WHEN
+    const issues = issuesAfter((c) => {
+      c.tables[0].pointInTimeRecovery = false;
+      c.tables[0].exportBackfill = {};
+    });
+
+    // THEN
+    expect(issues).toEqual([
+      issue(
+        'tables[0].exportBackfill',
+        'needs pointInTimeRecovery: a table is exported from its continuous backups; set pointInTimeRecovery: true or remove exportBackfill',
+      ),
+    ]);
+  });
+
+  test('reports an export backfill concurrency of zero with the value', () => {
+    // WHEN
+    const issues = issuesAfter((c) => (c.tables[0].exportBackfill = { maxConcurrency: 0 }));
+
+    // THEN
+    expect(issues).toEqual([issue('tables[0].exportBackfill.maxConcurrency', 'must be >= 1, got 0')]);
+  });
+
   test('reports a capacity below one with the value', () => {
     // WHEN
     const issues = issuesAfter(
