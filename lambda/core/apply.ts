@@ -100,7 +100,9 @@ async function putOneWay(ctx: TargetContext, intent: PutIntent): Promise<Outcome
 
 async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {
   // Tombstone first: a stale save that lands after it finds it (afterInsert); one that landed
-  // before is removed by the delete that follows.
+  // before is removed by the delete that follows. Two writes, so a replay of this same delete (its
+  // invocation died between them, or it was parked) finds its own tombstone: that one is no reason
+  // to stop, or the item would never be deleted.
   const tombstone = await recordTombstone(ctx, intent);
   if (tombstone) return { status: 'stale', holder: tombstoneHolder(tombstone.item) };
   await sendConditional(
@@ -321,7 +323,11 @@ function tombstoneUpdate(ctx: TargetContext, intent: DeleteIntent) {
   };
 }
 
-/** Records the delete's tombstone; the failure (a tombstone at least as new) or undefined. */
+/**
+ * Records a one-way delete's tombstone; the failure (a tombstone of a later delete) or undefined. Its
+ * own tombstone, left by an earlier attempt of the same delete (one-way order keys are sequence
+ * numbers: an equal one is the same record), is written again.
+ */
 async function recordTombstone(
   ctx: TargetContext,
   intent: DeleteIntent,
@@ -333,6 +339,7 @@ async function recordTombstone(
     () =>
       new UpdateItemCommand({
         ...tombstoneUpdate(ctx, intent),
+        ConditionExpression: 'attribute_not_exists(#ord) OR #ord <= :ord',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );

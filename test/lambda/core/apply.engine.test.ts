@@ -587,6 +587,25 @@ describe('applyIntent, one-way (DynamoDB Local)', () => {
     );
   });
 
+  test('a delete replayed after its attempt died between the tombstone and the item delete still removes the item', async () => {
+    // GIVEN a replica item, and the tombstone of the delete that follows it, written by an attempt of
+    // that delete whose invocation then died (a crash or a timeout) before it deleted the item
+    const remove: WriteIntent = { op: 'delete', key, ord: seqOrd(2), origin: ORIGIN };
+    await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait);
+    await seed(
+      settings,
+      { ...key, _ddbm_ord: S(seqOrd(2)), _ddbm_origin: S(ORIGIN) },
+      settings.tombstoneTable,
+    );
+    // WHEN the same delete is delivered again
+    const outcome = await applyIntent(client(TARGET), settings, TARGET, remove, noWait);
+    // THEN it is applied and the item is gone; a later delete's tombstone would still make it stale
+    expect(outcome.status).toBe('applied');
+    expect(await targetItem(settings)).toBeUndefined();
+    await seed(settings, { ...key, _ddbm_ord: S(seqOrd(3)) }, settings.tombstoneTable);
+    expect((await applyIntent(client(TARGET), settings, TARGET, remove, noWait)).status).toBe('stale');
+  });
+
   test('a re-delivered earlier put cannot bring a deleted item back', async () => {
     // GIVEN a put, then a delete
     await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait);
