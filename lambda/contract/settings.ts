@@ -13,10 +13,20 @@ const text = z.string('must be a non-empty string').check(z.minLength(1, 'must b
 const integer = (min: number) =>
   z.number('must be a number').check(z.int('must be an integer'), z.gte(min, `must be at least ${min}`));
 
+/** An IAM role in a peer's account: what a function assumes to reach a copy in another account. */
+const roleArn = z
+  .string('must be an IAM role ARN')
+  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'));
+
 const peer = z.object({
   region: text,
   /** SQS queue (in the replicator's own region) where records for this peer are parked. */
   parkingQueueUrl: text,
+  /**
+   * The peer is in another account: its writer role, assumed for every call to its tables
+   * (README, "Cross-account peers"). Absent: the function's own role reaches the peer.
+   */
+  roleArn: z.optional(roleArn),
 });
 
 const common = {
@@ -126,6 +136,8 @@ export const samplerSettingsSchema = z.object({
   recheckRounds: integer(1),
   /** Pause between two reads of a key that differs (longer than the mirror's replication lag). */
   recheckIntervalSeconds: integer(0),
+  /** Region → reader role to assume there, for the regions in another account; absent when none. */
+  roleArns: z.optional(z.readonly(z.record(text, roleArn))),
 });
 
 export type SamplerSettings = Readonly<z.infer<typeof samplerSettingsSchema>>;
