@@ -136,8 +136,11 @@ export const samplerSettingsSchema = z.object({
   recheckRounds: integer(1),
   /** Pause between two reads of a key that differs (longer than the mirror's replication lag). */
   recheckIntervalSeconds: integer(0),
-  /** Region → reader role to assume there, for the regions in another account; absent when none. */
-  roleArns: z.optional(z.readonly(z.record(text, roleArn))),
+  /**
+   * The reader role to assume in each region of another account; absent when there is none. (A list,
+   * not a record: zod/mini's record costs the bundles about 3 kB.)
+   */
+  peerRoles: z.optional(z.readonly(z.array(z.object({ region: text, roleArn })))),
 });
 
 export type SamplerSettings = Readonly<z.infer<typeof samplerSettingsSchema>>;

@@ -52,7 +52,7 @@ export class DivergenceSampler extends Construct {
     this.sampling = this.validateProps(props);
     const others = tableRegions(model).filter((r) => r !== region);
     const roles = readerRoles(this, model.name, region, others, props.accounts);
-    const direct = others.filter((r) => roles[r] === undefined);
+    const direct = others.filter((r) => !roles.some((p) => p.region === r));
     this.settings = {
       kind: 'sampler',
       table: model.name,
@@ -66,7 +66,7 @@ export class DivergenceSampler extends Construct {
       listenSeconds: this.sampling.listenSeconds,
       recheckRounds: SAMPLER_DEFAULTS.recheckRounds,
       recheckIntervalSeconds: SAMPLER_DEFAULTS.recheckIntervalSeconds,
-      ...(Object.keys(roles).length ? { roleArns: roles } : {}),
+      ...(roles.length ? { peerRoles: roles } : {}),
     };
     const problems = samplerSettingsProblems(this.settings);
     if (problems.length)
@@ -103,7 +103,7 @@ export class DivergenceSampler extends Construct {
               ),
             ]
           : []),
-        ...(Object.keys(roles).length ? [assumePeerRolesStatement(Object.values(roles))] : []),
+        ...(roles.length ? [assumePeerRolesStatement(roles.map((p) => p.roleArn))] : []),
       ],
     });
     this.function = fn;
@@ -146,18 +146,16 @@ export class DivergenceSampler extends Construct {
   }
 }
 
-/** The reader role ARN by region, for the copies in another account than `region`. */
+/** The reader role of each copy in another account than `region`. */
 function readerRoles(
   scope: Construct,
   table: string,
   region: string,
   others: readonly string[],
   accounts: RegionAccounts | undefined,
-): Record<string, string> {
-  return Object.fromEntries(
-    others.flatMap((peer) => {
-      const role = peerRoleFor(scope, table, region, peer, 'reader', accounts);
-      return role === undefined ? [] : [[peer, role]];
-    }),
-  );
+): { region: string; roleArn: string }[] {
+  return others.flatMap((peer) => {
+    const roleArn = peerRoleFor(scope, table, region, peer, 'reader', accounts);
+    return roleArn === undefined ? [] : [{ region: peer, roleArn }];
+  });
 }
