@@ -13,10 +13,13 @@ const text = z.string('must be a non-empty string').check(z.minLength(1, 'must b
 const integer = (min: number) =>
   z.number('must be a number').check(z.int('must be an integer'), z.gte(min, `must be at least ${min}`));
 
-/** An IAM role in a peer's account: what a function assumes to reach a copy in another account. */
+/**
+ * An IAM role in a peer's account: what a function assumes to reach a copy in another account. Any
+ * partition without a colon: at synth it is still CDK's partition token.
+ */
 const roleArn = z
   .string('must be an IAM role ARN')
-  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'));
+  .check(z.regex(/^arn:[^:]+:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'));
 
 const peer = z.object({
   region: text,
