@@ -13,10 +13,23 @@ const text = z.string('must be a non-empty string').check(z.minLength(1, 'must b
 const integer = (min: number) =>
   z.number('must be a number').check(z.int('must be an integer'), z.gte(min, `must be at least ${min}`));
 
+/**
+ * An IAM role in a peer's account: what a function assumes to reach a copy in another account. Any
+ * partition without a colon: at synth it is still CDK's partition token.
+ */
+const roleArn = z
+  .string('must be an IAM role ARN')
+  .check(z.regex(/^arn:[^:]+:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'));
+
 const peer = z.object({
   region: text,
   /** SQS queue (in the replicator's own region) where records for this peer are parked. */
   parkingQueueUrl: text,
+  /**
+   * The peer is in another account: its writer role, assumed for every call to its tables
+   * (README, "Cross-account peers"). Absent: the function's own role reaches the peer.
+   */
+  roleArn: z.optional(roleArn),
 });
 
 const common = {
@@ -126,6 +139,11 @@ export const samplerSettingsSchema = z.object({
   recheckRounds: integer(1),
   /** Pause between two reads of a key that differs (longer than the mirror's replication lag). */
   recheckIntervalSeconds: integer(0),
+  /**
+   * The reader role to assume in each region of another account; absent when there is none. (A list,
+   * not a record: zod/mini's record costs the bundles about 3 kB.)
+   */
+  peerRoles: z.optional(z.readonly(z.array(z.object({ region: text, roleArn })))),
 });
 
 export type SamplerSettings = Readonly<z.infer<typeof samplerSettingsSchema>>;

@@ -14,12 +14,14 @@ import { z } from 'zod';
 import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 import {
   REGION_NAME_PATTERN,
+  accountProblems,
   regionListProblems,
   notificationProblems,
   routingProblems,
   tableRegionProblems,
   type LocationFacts,
   type Problem,
+  type RegionAccountFacts,
   type RegionFacts,
   type RoutingFacts,
   type TableRegionFacts,
@@ -101,6 +103,16 @@ const regionName = z.string().min(1).describe('AWS region name declared under `r
 
 const dnsName = (description: string) => patterned(DNS_NAME_PATTERN, 'a valid DNS name', description);
 
+/** A 12-digit account id, quoted: YAML reads an unquoted one as a number and drops leading zeros. */
+const accountId = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === 'number'
+        ? `${show(iss.input)} must be quoted: "${iss.input}" (unquoted, YAML reads a number and drops leading zeros)`
+        : `${show(iss.input)} is not an AWS account id (12 digits, quoted)`,
+  })
+  .regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` });
+
 // ---------------------------------------------------------------------------------------------------------
 // regions
 
@@ -177,6 +189,11 @@ const region = z
   .strictObject({
     endpoint,
     healthCheck: healthCheck.optional(),
+    account: accountId
+      .optional()
+      .describe(
+        "AWS account this region's stack deploys to, 12 digits in quotes; a table's replicators reach a peer in another account through a role its stack creates there. Default: the top-level account.",
+      ),
   })
   .describe('A region the mirror deploys to.');
 
@@ -486,16 +503,11 @@ const structure = z
       })
       .default(DEFAULTS.stackPrefix)
       .describe('Prefix of every stack name. Default: DdbMirror.'),
-    account: z
-      .string({
-        error: (iss) =>
-          typeof iss.input === 'number'
-            ? `${show(iss.input)} must be quoted: "${iss.input}" (unquoted, YAML reads a number and drops leading zeros)`
-            : `${show(iss.input)} is not an AWS account id (12 digits, quoted)`,
-      })
-      .regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` })
+    account: accountId
       .optional()
-      .describe('AWS account id, 12 digits in quotes. Default: CDK_DEFAULT_ACCOUNT.'),
+      .describe(
+        "AWS account id, 12 digits in quotes: every region's account unless the region names its own. Default: CDK_DEFAULT_ACCOUNT.",
+      ),
     regions: z
       .record(z.string(), region)
       .meta({ propertyNames: { pattern: REGION_NAME_PATTERN.source } })
@@ -540,6 +552,11 @@ export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
   const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
 
   const declared = checkRegions(value.regions, report);
+  if (isObject(value.regions)) {
+    // A mistyped account still counts as named: the structure reported it, this rule need not again.
+    const defaultAccount = value.account === undefined ? undefined : String(value.account);
+    reportAll(report, [], accountProblems(regionAccounts(value.regions), defaultAccount));
+  }
   checkTables(value.tables, declared, report);
   if (isObject(value.routing) && isObject(value.regions)) {
     const facts = routingFacts(value.routing, value.regions);
@@ -554,6 +571,14 @@ function checkRegions(regions: unknown, report: Report): Set<string> | undefined
   if (!isObject(regions)) return undefined;
   reportAll(report, [], regionListProblems(Object.keys(regions)));
   return new Set(Object.keys(regions));
+}
+
+/** The raw regions' accounts as {@link accountProblems} reads them; a mistyped account still counts as named. */
+function regionAccounts(regions: Record<string, unknown>): RegionAccountFacts[] {
+  return Object.entries(regions).map(([name, r]) => {
+    const account = isObject(r) ? r.account : undefined;
+    return account === undefined ? { name } : { name, account: String(account) };
+  });
 }
 
 function checkTables(tables: unknown, declared: Set<string> | undefined, report: Report): void {

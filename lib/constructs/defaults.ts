@@ -29,7 +29,8 @@ export const FUNCTION_DEFAULTS = {
  * - The DynamoDB client, the hot path, is bundled: the version package-lock.json pins, and one minified
  *   file starts faster than the runtime's unbundled SDK (docs/platform.md#cdk-and-nag). The SQS client,
  *   used only to park a record for an unreachable target, is left to the Lambda runtime's SDK and
- *   loaded on the first park.
+ *   loaded on the first park. So is the STS client, which only a peer in another account needs
+ *   (lambda/core/peer-clients.ts): bundled, it would add about 40 kB to every function.
  * - Lambda hands functions their credentials in the environment: the default provider chain (SSO,
  *   STS web identity, IMDS, profiles; a fifth of the bundle) is replaced by the environment provider.
  * - The source map ships beside the bundle but is not enabled: `--enable-source-maps` parses it at every
@@ -40,7 +41,7 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   minify: true,
   sourceMap: true,
   mainFields: ['module', 'main'],
-  externalModules: ['@aws-sdk/client-sqs'],
+  externalModules: ['@aws-sdk/client-sqs', '@aws-sdk/client-sts'],
   esbuildArgs: {
     '--alias:@aws-sdk/credential-provider-node': './lambda/core/lambda-credentials.ts',
   },

@@ -10,13 +10,15 @@ import {
   encodeExportBackfillSettings,
   exportBackfillSettingsProblems,
   type ExportBackfillSettings,
+  tombstoneTableName,
 } from '../../lambda/contract';
 import { replicatorRegions, tableRegions, type ExportBackfillModel } from '../config/model';
 import { EXPORT_BACKFILL_DEFAULTS, FUNCTION_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
-import { peerWriteStatements, replicatorSettings } from './replicator';
+import { peerWriteStatements } from './peer-access';
+import { replicatorSettings } from './replicator';
 import { replicatorRoleName } from './replicator-roles';
 
 export interface ExportBackfillProps {
@@ -126,7 +128,12 @@ export class ExportBackfill extends Construct {
   private configureFunction(mirrored: MirroredTable, peers: readonly string[]) {
     const model = mirrored.model;
     const region = Stack.of(this).region;
-    const { peerWrites, peerTombstoneUpdates } = peerWriteStatements(this, model, peers);
+    // Same account only: the stack refuses an export backfill whose peers are in another account.
+    const [peerWrites, peerTombstoneUpdates] = peerWriteStatements(
+      model.mode,
+      peers.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
+      peers.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name))),
+    );
     const statements = [
       new iam.PolicyStatement({
         sid: 'ReadExportFiles',

@@ -238,6 +238,23 @@ describe('parseConfig: defaults', () => {
     });
   });
 
+  test('keeps a region account and leaves it out where the region names none', () => {
+    // GIVEN
+    const raw = validRawConfig();
+    raw.account = '111111111111';
+    raw.regions['eu-west-1'].account = '222222222222';
+
+    // WHEN
+    const model = parseConfig(raw);
+
+    // THEN
+    expect(model.regions.map((r) => [r.name, r.account])).toEqual([
+      ['us-east-1', undefined],
+      ['eu-west-1', '222222222222'],
+      ['ap-southeast-2', undefined],
+    ]);
+  });
+
   test('maps alias endpoints and strips trailing dots from DNS names', () => {
     // GIVEN
     const raw = validRawConfig();
