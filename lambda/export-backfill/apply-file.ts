@@ -64,6 +64,8 @@ export interface ExportFileOptions {
 /** Applies the file's items from `task.startLine` until the end of the file or of the time budget. */
 export async function backfillExportFile(o: ExportFileOptions): Promise<ExportFileResult> {
   const stop = new AbortController();
+  // A budget already spent stops before the first line (a 0 ms timer could fire after a batch).
+  if (o.deadline <= Date.now()) stop.abort();
   const timer = setTimeout(() => stop.abort(), Math.max(0, o.deadline - Date.now()));
   const run = newApplyRun({
     settings: o.settings,
