@@ -85,34 +85,6 @@ export async function writeLocalTombstone(
   return !failure;
 }
 
-/**
- * Notes this region's stream position of a removal on the tombstone a peer's delete left (the echo of
- * that delete): a later position only, and only on a tombstone that is there. False when it was not
- * needed (fine).
- */
-export async function noteLocalPosition(
-  client: DynamoDBClient,
-  settings: ReplicatorSettings,
-  p: { readonly key: Image; readonly sequence: string },
-  options: ApplyOptions,
-): Promise<boolean> {
-  const failure = await sendConditional(
-    client,
-    settings,
-    options,
-    () =>
-      new UpdateItemCommand({
-        TableName: settings.tombstoneTable,
-        Key: toSdkImage(p.key),
-        UpdateExpression: 'SET #seq = :seq',
-        ConditionExpression: 'attribute_exists(#ord) AND (attribute_not_exists(#seq) OR #seq < :seq)',
-        ExpressionAttributeNames: { '#ord': TA.order, '#seq': TA.sequence },
-        ExpressionAttributeValues: { ':seq': { S: p.sequence } },
-      }),
-  );
-  return !failure;
-}
-
 /** The tombstone write of a delete recorded here, with this region's stream position. */
 function localTombstoneUpdate(settings: ReplicatorSettings, t: TombstoneIntent, options: ApplyOptions) {
   return {

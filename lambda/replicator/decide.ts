@@ -50,12 +50,6 @@ export type Decision =
       readonly key: Image;
       /** Multi-active TTL expiry kept local: still recorded, so the key's next life gets a new generation. */
       readonly localTombstone?: TombstoneIntent;
-      /**
-       * The echo of a peer's delete: this region's stream position of the removal, noted on the peer's
-       * tombstone, so that a replay of an earlier local save of the ended life is not taken for a new
-       * life (`lifeGeneration`: a tombstone recorded after the record ended its life).
-       */
-      readonly position?: { readonly key: Image; readonly sequence: string };
       readonly lifeMarker?: LifeMarkerIntent;
       /** A write a peer deferred on the item, decided now (docs/replication.md, "Deferred writes"). */
       readonly resolve?: ResolveIntent;
@@ -509,14 +503,6 @@ function decideRemove(
   const sequence = sequenceOrd(c.sequenceNumber);
   // A write deferred on the deleted item was never decided: apply it here now, like any peer write.
   const reapply = deferral ? { reapply: deferral } : {};
-  // A removal a peer's tombstone already covers (the echo of its delete): this region's position is
-  // noted on it, so a replayed earlier save of the ended life reads as ended (see `position`).
-  const notePosition = () =>
-    tombstone &&
-    tombstone.origin !== region &&
-    (tombstone.sequence === undefined || tombstone.sequence < sequence)
-      ? { position: { key: c.key, sequence } }
-      : {};
   const keepLocal = c.ttlExpiry && !settings.ttl?.replicateDeletes;
   const result = (ord: string): Decision => {
     const localTombstone: TombstoneIntent = { key: c.key, ord, origin: region, sequence };
@@ -540,8 +526,7 @@ function decideRemove(
   else {
     const order = localOrder(c, old, undefined, tombstone, settings, true);
     if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
-    if (order === 'superseded')
-      return { kind: 'skip', reason: 'superseded', key: c.key, ...notePosition(), ...reapply };
+    if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key, ...reapply };
     ord = order.ord;
   }
 
@@ -553,7 +538,6 @@ function decideRemove(
       kind: 'skip',
       reason: tombstone?.origin !== region ? 'echo' : 'superseded',
       key: c.key,
-      ...notePosition(),
       ...reapply,
     };
   return result(ord);

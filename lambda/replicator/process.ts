@@ -14,7 +14,6 @@ import type { ReplicatorSettings } from '../contract';
 import { applyIntent, lostConflict, type Outcome } from '../core/apply';
 import {
   deleteLocally,
-  noteLocalPosition,
   readLocalTombstone,
   resolveDeferred,
   stampLocal,
@@ -104,7 +103,6 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         throw new Error('tombstone still needed after reading it');
       case 'skip':
         if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
-        if (decision.position) await noteLocalPosition(local, settings, decision.position, deps);
         await settleDeferred(record, decision, ctx);
         if (decision.reason === 'echo' || decision.reason === 'stamp')
           telemetry.metric('EchoesSkipped', 1, dims);

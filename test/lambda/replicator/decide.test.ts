@@ -594,51 +594,15 @@ describe('multi-active deletes', () => {
     expect(d.localTombstone?.ord).toBe(ord(0, 1, HERE, true));
   });
 
-  test('skips a delete whose old image a tombstone from another region covers, as the echo of a replicated delete, noting its position', () => {
+  test('skips a delete whose old image a tombstone from another region covers, as the echo of a replicated delete', () => {
     // GIVEN a peer's tombstone of version 3
     const t = { ord: ord(1, 3, PEER, true), origin: PEER };
-    const seq = '100000000000000000077';
-    // WHEN the delete of version 3 is decided THEN an echo, whose stream position goes on the tombstone
-    expect(
-      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, t),
-    ).toEqual({
+    // WHEN the delete of version 3 is decided THEN an echo
+    expect(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t)).toEqual({
       kind: 'skip',
       reason: 'echo',
       key,
-      position: { key, sequence: sequenceOrd(seq) },
     });
-    // AND a tombstone that holds that position (or a later one) is left alone
-    const noted = { ...t, sequence: sequenceOrd(seq) };
-    expect(
-      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, noted),
-    ).toEqual({ kind: 'skip', reason: 'echo', key });
-  });
-
-  test("notes the position of an unstamped local life's removal on the peer tombstone that ended it, so a replayed save of that life stays ended", () => {
-    // GIVEN a save here (generation 0, never stamped) whose delete arrived from a peer first
-    const t = { ord: ord(0, 1, HERE, true), origin: PEER };
-    const save = '100000000000000000010';
-    const removal = '100000000000000000011';
-    // WHEN this region's REMOVE of it is decided THEN it is superseded, its position noted
-    const d = decide(removeRecord(key, { version: { N: '1' } }, { sequenceNumber: removal }), settings, t);
-    expect(d).toEqual({
-      kind: 'skip',
-      reason: 'superseded',
-      key,
-      position: { key, sequence: sequenceOrd(removal) },
-    });
-    // AND with the position noted, the life's INSERT re-delivered later is superseded, not a new life
-    expect(
-      lifeGeneration({ ...t, sequence: sequenceOrd(removal) }, sequenceOrd(save), true, {
-        version: '1',
-        origin: HERE,
-        deleted: false,
-      }),
-    ).toBe('superseded');
-    // (without it, it would start generation 1 and bring the key back everywhere)
-    expect(
-      lifeGeneration(t, sequenceOrd(save), true, { version: '1', origin: HERE, deleted: false }),
-    ).toMatchObject({ generation: 1 });
   });
 
   test('sends a delete over an older tombstone from another region (a real local delete)', () => {
