@@ -5,13 +5,12 @@
  */
 import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
 import { backfillCommand } from '../cli/backfill';
-import { OperationError } from '../cli/ops';
 import { startCommand } from '../cli/start';
 import { drainCommand } from '../cli/drain';
 import { replayCommand } from '../cli/replay';
 import { statusCommand } from '../cli/status';
 import { verifyCommand } from '../cli/verify';
-import { OpsError } from '../lambda/ops/aws-call';
+import { OpsError } from '../lambda/ops/errors';
 import { EngineError } from '../lib/local/engine';
 import { MirrorError } from '../lib/local/mirror';
 import { AssemblyError } from '../lib/local/plan';
@@ -63,7 +62,7 @@ export async function main(
   return command.run(values, io);
 }
 
-const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OperationError, OpsError];
+const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OpsError];
 
 if (require.main === module) {
   const argv = process.argv.slice(2);

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, isAbsolute, join, relative } from 'path';
 import { runBackfill, type BackfillResult } from '../lambda/ops/backfill';
+import { deployedProblems, runDeployed, sfnClient, type DeployedArgs } from './backfill-deployed';
 import { CheckpointMismatch, type BackfillCheckpoint, type CheckpointStore } from '../lambda/ops/checkpoint';
 import { explainAwsError } from '../lambda/ops/errors';
 import { tableRegions, type TableModel } from '../lib/config/model';
@@ -20,22 +21,25 @@ import {
   capacityFigures,
   commonArgs,
   connectionArgs,
+  CONNECTION_OPTIONS,
   fmt,
-  MAX_WRITE_UNITS,
   onInterrupt,
-  OperationError,
+  OpsError,
   OPS_OPTIONS,
   preflight,
+  Progress,
+  progressStream,
   regionClients,
   regionsOption,
+  renderTable,
   settingsByRegion,
   tableOrProblem,
   throwProblems,
   unknownRegions,
+  writeJson,
   type CommonArgs,
   type RegionClients,
 } from './ops';
-import { Progress, progressStream } from './progress';
 
 export const backfillCommand: Command = {
   name: 'backfill',
@@ -47,6 +51,8 @@ export const backfillCommand: Command = {
     'replication runs. One-way: items a replica already holds, even stale ones, are left alone\n' +
     '(verify --repair fixes those). Resumable: a checkpoint per Scan segment is saved after every page;\n' +
     'Ctrl-C stops at a checkpoint and prints the command that resumes.\n' +
+    "With --deployed it runs in AWS instead, at any size: it starts the table's export backfill state\n" +
+    'machine (config exportBackfill, then cdk deploy) in the --from region and follows it to its end.\n' +
     'Exit code: 0 when every item was handled, 1 when any failed, 130 when interrupted.',
   options: {
     table: OPS_OPTIONS.table,
@@ -64,20 +70,38 @@ export const backfillCommand: Command = {
     segments: OPS_OPTIONS.segments,
     'page-size': OPS_OPTIONS['page-size'],
     'max-read-units': OPS_OPTIONS['max-read-units'],
-    'max-write-units': MAX_WRITE_UNITS,
+    'max-write-units': OPS_OPTIONS['max-write-units'],
     checkpoint: {
       type: 'string',
       value: 'PATH',
       description: 'checkpoint file (default: .ddb-mirror/backfill-<table>-<from>.json)',
     },
     restart: { type: 'boolean', description: 'ignore a saved checkpoint and start over' },
-    json: OPS_OPTIONS.json,
-    config: OPS_OPTIONS.config,
-    endpoint: OPS_OPTIONS.endpoint,
-    profile: OPS_OPTIONS.profile,
+    deployed: {
+      type: 'boolean',
+      description:
+        'run in AWS: export the table to S3 and apply it with the deployed state machine\n(config exportBackfill; --from picks the region, --profile the credentials)',
+    },
+    ...CONNECTION_OPTIONS,
   },
-  run: (values, io) => backfill(backfillArgs(values, io.cwd), io),
+  run: (values, io) => {
+    if (values.deployed !== true) return backfill(backfillArgs(values, io.cwd), io);
+    const a = deployedArgs(values, io.cwd);
+    return runDeployed(a, sfnClient(a), io);
+  },
 };
+
+/** `--deployed`: the table and the region to copy from, checked as for the local backfill, every problem at once. */
+export function deployedArgs(values: ParsedValues, cwd: string): DeployedArgs {
+  const problems: string[] = [];
+  const common = commonArgs(values, problems);
+  const table = tableOrProblem(common, cwd, problems);
+  const fromOption = stringOption(values, 'from');
+  const from = table ? fromProblems(table, fromOption, undefined, problems) : '';
+  problems.push(...deployedProblems(values, table));
+  throwProblems(problems);
+  return { table: table!, from, json: common.json, ...(common.profile ? { profile: common.profile } : {}) };
+}
 
 export interface BackfillArgs extends CommonArgs {
   readonly model: TableModel;
@@ -153,7 +177,7 @@ export function fileCheckpoint(path: string): CheckpointStore {
       try {
         return JSON.parse(readFileSync(path, 'utf8')) as BackfillCheckpoint;
       } catch (e) {
-        throw new OperationError(
+        throw new OpsError(
           `the checkpoint ${path} cannot be read (${(e as Error).message}): remove it, or pass --restart`,
         );
       }
@@ -204,7 +228,7 @@ async function backfill(a: BackfillArgs, io: CommandIo): Promise<number> {
     progress.finish();
   }
   const summary = backfillSummary(a, result, rc, where);
-  if (a.json) io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (a.json) writeJson(io, summary);
   else for (const line of summaryLines(summary)) say(line);
   return result.interrupted ? 130 : result.complete && result.counts.failed === 0 ? 0 : 1;
 }
@@ -291,8 +315,5 @@ function perTargetTable(perTarget: BackfillResult['perTarget']): string[] {
     `  ${t}`,
     ...[c.written, c.skippedNewer, c.skippedDeleted, c.deferred, c.failed].map(fmt),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  return [line(head), ...rows.map(line)];
+  return renderTable(head, rows, 1);
 }

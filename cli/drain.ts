@@ -3,17 +3,16 @@
  * through the guards, or moves DLQ messages back to their parking queue. The work is lambda/ops/drain.ts.
  */
 import { drainParked, type DrainReport, type DrainTarget, type QueueDrain } from '../lambda/ops/drain';
-import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
+import { type Command, type CommandIo, type ParsedValues, stringOption } from './command';
 import {
-  OPS_OPTIONS,
+  CONNECTION_OPTIONS,
+  numberOrProblem,
   openOps,
-  REGION_OPTION,
-  replicatorRegionOf,
-  TABLE_OPTION,
-  tableOf,
-  targetsOf,
+  OPS_OPTIONS,
+  replicatorChoice,
+  throwProblems,
   writeJson,
-} from './ops-common';
+} from './ops';
 
 export const drainCommand: Command = {
   name: 'drain',
@@ -26,8 +25,8 @@ export const drainCommand: Command = {
     'A message is deleted only once applied (or stale, lost, deferred) or sent back; the rest stay.\n' +
     'Exit code: 0 when nothing was left behind with an error (or --dry-run), 1 otherwise.',
   options: {
-    table: TABLE_OPTION,
-    region: REGION_OPTION,
+    table: OPS_OPTIONS.table,
+    region: OPS_OPTIONS.region,
     target: {
       type: 'string',
       value: 'REGION',
@@ -40,18 +39,24 @@ export const drainCommand: Command = {
     'dry-run': { type: 'boolean', description: 'show counts and a sample; apply, move and delete nothing' },
     sample: { type: 'string', value: 'N', description: 'messages shown per queue (default: 5)' },
     max: { type: 'string', value: 'N', description: 'at most N messages handled per queue (default: 1000)' },
-    ...OPS_OPTIONS,
+    ...CONNECTION_OPTIONS,
   },
   run: (values, io) => drain(values, io),
 };
 
 async function drain(values: ParsedValues, io: CommandIo): Promise<number> {
-  const sample = numberOption(values, 'sample', { integer: true, min: 0, max: 100 });
-  const max = numberOption(values, 'max', { integer: true, min: 1, max: 100_000 });
-  const ops = openOps(values, io);
-  const table = tableOf(ops.model, values);
-  const region = replicatorRegionOf(ops.model, table, values);
-  const targets = targetsOf(table, region, values);
+  const problems: string[] = [];
+  const sample = numberOrProblem(values, 'sample', { integer: true, min: 0, max: 100 }, problems);
+  const max = numberOrProblem(values, 'max', { integer: true, min: 1, max: 100_000 }, problems);
+  const ops = openOps(values, io, problems);
+  const names = {
+    table: ops.args.table,
+    region: stringOption(values, 'region'),
+    target: stringOption(values, 'target'),
+  };
+  const choice = replicatorChoice(ops.model, ops.args.configPath, names, problems);
+  throwProblems(problems);
+  const { table, region, targets } = choice!;
   await ops.connect();
   try {
     const d = ops.deployment(table.name, region);
@@ -75,7 +80,7 @@ async function drain(values: ParsedValues, io: CommandIo): Promise<number> {
       ...(sample !== undefined ? { sample } : {}),
       ...(max ? { maxMessages: max } : {}),
     });
-    if (values.json) writeJson(io, report);
+    if (ops.args.json) writeJson(io, report);
     else for (const line of drainLines(report)) io.out.write(`${line}\n`);
     const left = report.targets.some((t) => t.parking.failed.length || t.dlq.failed.length);
     return report.dryRun || !left ? 0 : 1;

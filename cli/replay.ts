@@ -5,17 +5,17 @@
 import { tableRegions } from '../lib/config/model';
 import { replayOnFailure, type RangeReport, type ReplayReport } from '../lambda/ops/replay';
 import type { QueueRef } from '../lambda/ops/queues';
-import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
+import { type Command, type CommandIo, type ParsedValues, stringOption } from './command';
 import {
+  CONNECTION_OPTIONS,
   count,
-  OPS_OPTIONS,
+  numberOrProblem,
   openOps,
-  REGION_OPTION,
-  replicatorRegionOf,
-  TABLE_OPTION,
-  tableOf,
+  OPS_OPTIONS,
+  replicatorChoice,
+  throwProblems,
   writeJson,
-} from './ops-common';
+} from './ops';
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -28,20 +28,23 @@ export const replayCommand: Command = {
     'Deletes the messages whose whole range was applied; the rest stay, each reported with its reason.\n' +
     'Exit code: 0 when every message was handled (or --dry-run), 1 when some stay.',
   options: {
-    table: TABLE_OPTION,
-    region: REGION_OPTION,
+    table: OPS_OPTIONS.table,
+    region: OPS_OPTIONS.region,
     'dry-run': { type: 'boolean', description: 'read and report the ranges; apply, park and delete nothing' },
     max: { type: 'string', value: 'N', description: 'at most N messages in this run (default: 1000)' },
-    ...OPS_OPTIONS,
+    ...CONNECTION_OPTIONS,
   },
   run: (values, io) => replay(values, io),
 };
 
 async function replay(values: ParsedValues, io: CommandIo): Promise<number> {
-  const max = numberOption(values, 'max', { integer: true, min: 1, max: 100_000 });
-  const ops = openOps(values, io);
-  const table = tableOf(ops.model, values);
-  const region = replicatorRegionOf(ops.model, table, values);
+  const problems: string[] = [];
+  const max = numberOrProblem(values, 'max', { integer: true, min: 1, max: 100_000 }, problems);
+  const ops = openOps(values, io, problems);
+  const names = { table: ops.args.table, region: stringOption(values, 'region') };
+  const choice = replicatorChoice(ops.model, ops.args.configPath, names, problems);
+  throwProblems(problems);
+  const { table, region } = choice!;
   await ops.connect();
   try {
     const d = ops.deployment(table.name, region);
@@ -61,7 +64,7 @@ async function replay(values: ParsedValues, io: CommandIo): Promise<number> {
       dryRun: values['dry-run'] === true,
       ...(max ? { maxMessages: max } : {}),
     });
-    if (values.json) writeJson(io, report);
+    if (ops.args.json) writeJson(io, report);
     else for (const line of replayLines(report)) io.out.write(`${line}\n`);
     return report.dryRun || report.totals.left === 0 ? 0 : 1;
   } finally {

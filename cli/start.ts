@@ -6,7 +6,7 @@
 import { rmSync } from 'fs';
 import { join, relative } from 'path';
 import { loadConfig } from '../lib/config/load';
-import { readAssembly } from '../lib/local/assembly';
+import { checkOneAccount, readAssembly } from '../lib/local/assembly';
 import { describeTables, keepLines, resultLines } from '../lib/local/cli-text';
 import { RunResult, runLocalMirror } from '../lib/local/mirror';
 import { synthesize } from '../lib/local/synth';
@@ -105,7 +105,9 @@ export function startArgs(values: Parameters<Command['run']>[0]): StartArgs {
 async function start(args: StartArgs, io: CommandIo): Promise<number> {
   const out = io.out;
   const interrupt = onInterrupt(out);
-  const { tables } = loadConfig(args.config);
+  const model = loadConfig(args.config);
+  checkOneAccount(model, args.config);
+  const { tables } = model;
   const plan = readAssembly(args.assembly ?? (await synthesizeFrom(args.config, out)));
   for (const line of describeTables(tables)) out.write(`  ${line}\n`);
   if (args.drill) return runDrillCommand(args, args.drill, { plan, tables }, out, interrupt.signal);

@@ -6,17 +6,20 @@
 import type { LiveStatus } from '../lib/local/live-status';
 import { matchGeneratedName } from '../lib/ops/deployment';
 import { replicatorStatus, type StatusRow } from '../lambda/ops/status';
-import { type Command, type CommandIo, numberOption, type ParsedValues, stringOption } from './command';
+import type { Command, CommandIo, ParsedValues } from './command';
 import {
+  CONNECTION_OPTIONS,
   fetchStatus,
   formatMs,
-  OPS_OPTIONS,
+  numberOrProblem,
   openOps,
-  type OpsContext,
+  orProblem,
   renderTable,
-  tableOf,
+  tableIn,
+  throwProblems,
   writeJson,
-} from './ops-common';
+  type OpsContext,
+} from './ops';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -29,7 +32,7 @@ export const statusCommand: Command = {
   options: {
     table: { type: 'string', value: 'NAME', description: 'only this table (default: every table)' },
     minutes: { type: 'string', value: 'N', description: 'metrics window in minutes (default: 15; AWS only)' },
-    ...OPS_OPTIONS,
+    ...CONNECTION_OPTIONS,
   },
   run: (values, io) => status(values, io),
 };
@@ -44,13 +47,17 @@ export interface StatusReport {
 }
 
 async function status(values: ParsedValues, io: CommandIo): Promise<number> {
-  const minutes = numberOption(values, 'minutes', { integer: true, min: 1, max: 1440 }) ?? 15;
-  const ops = openOps(values, io);
-  const only = stringOption(values, 'table') !== undefined ? tableOf(ops.model, values).name : undefined;
+  const problems: string[] = [];
+  const minutes = numberOrProblem(values, 'minutes', { integer: true, min: 1, max: 1440 }, problems) ?? 15;
+  const ops = openOps(values, io, problems);
+  const { table, configPath } = ops.args;
+  const only =
+    table !== undefined ? orProblem(() => tableIn(ops.model, configPath, table).name, problems) : undefined;
+  throwProblems(problems);
   await ops.connect();
   try {
     const report = ops.endpoint ? await localStatus(ops.endpoint, only) : await awsStatus(ops, only, minutes);
-    if (values.json) writeJson(io, report);
+    if (ops.args.json) writeJson(io, report);
     else for (const line of statusLines(report)) io.out.write(`${line}\n`);
     return 0;
   } finally {

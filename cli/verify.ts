@@ -14,21 +14,24 @@ import {
   capacityFigures,
   commonArgs,
   connectionArgs,
+  CONNECTION_OPTIONS,
   fmt,
-  MAX_WRITE_UNITS,
+  numberOrProblem,
   onInterrupt,
   OPS_OPTIONS,
   preflight,
+  Progress,
+  progressStream,
   regionClients,
   regionsOption,
   settingsByRegion,
   tableOrProblem,
   throwProblems,
   unknownRegions,
+  writeJson,
   type CommonArgs,
   type RegionClients,
 } from './ops';
-import { Progress, progressStream } from './progress';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -62,11 +65,8 @@ export const verifyCommand: Command = {
     segments: OPS_OPTIONS.segments,
     'page-size': OPS_OPTIONS['page-size'],
     'max-read-units': OPS_OPTIONS['max-read-units'],
-    'max-write-units': MAX_WRITE_UNITS,
-    json: OPS_OPTIONS.json,
-    config: OPS_OPTIONS.config,
-    endpoint: OPS_OPTIONS.endpoint,
-    profile: OPS_OPTIONS.profile,
+    'max-write-units': OPS_OPTIONS['max-write-units'],
+    ...CONNECTION_OPTIONS,
   },
   run: (values, io) => verify(verifyArgs(values, io.cwd), io),
 };
@@ -85,14 +85,8 @@ export interface VerifyArgs extends CommonArgs {
 export function verifyArgs(values: ParsedValues, cwd: string): VerifyArgs {
   const problems: string[] = [];
   const common = commonArgs(values, problems);
-  const number = (name: string, rules: Parameters<typeof numberOption>[2]) => {
-    try {
-      return numberOption(values, name, rules);
-    } catch (e) {
-      problems.push((e as Error).message);
-      return undefined;
-    }
-  };
+  const number = (name: string, rules: Parameters<typeof numberOption>[2]) =>
+    numberOrProblem(values, name, rules, problems);
   const sample = sampleOption(values, problems);
   const show = number('show', { integer: true, min: 0 });
   const maxWriteUnits = number('max-write-units', { min: 1 });
@@ -182,7 +176,7 @@ async function verify(a: VerifyArgs, io: CommandIo): Promise<number> {
       repair = { ...done, remaining: await recheck(table, rc.clients, keys) };
     }
     const summary = verifySummary(a, report, repair, rc);
-    if (a.json) io.out.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (a.json) writeJson(io, summary);
     else for (const line of summaryLines(a, summary)) say(line);
     if (report.interrupted || repair?.interrupted) return 130;
     return (repair ? repair.remaining.length : report.divergent.length) ? 1 : 0;

@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { MirrorModel } from './config/model';
+import { regionAccount, type MirrorModel } from './config/model';
 import { formatProblems, modelProblems } from './config/rules';
 import { MirrorRegionStack } from './stacks/mirror-region-stack';
 import { RoutingStack } from './stacks/routing-stack';
@@ -34,7 +34,8 @@ export function buildApp(app: App, model: MirrorModel, options: BuildAppOptions 
   const problems = modelProblems(model);
   if (problems.length) throw new Error(`Invalid model: ${formatProblems(problems)}`);
 
-  // No account means an environment-agnostic account: templates use AWS::AccountId.
+  // No account means an environment-agnostic account: templates use AWS::AccountId. A region's own
+  // account wins over the mirror's (and the config then names every region's account).
   const account = model.account ?? (options.env ?? process.env).CDK_DEFAULT_ACCOUNT;
   const regionStacks = new Map<string, MirrorRegionStack>();
   for (const { name: region } of model.regions) {
@@ -43,7 +44,7 @@ export function buildApp(app: App, model: MirrorModel, options: BuildAppOptions 
       new MirrorRegionStack(app, `${model.stackPrefix}-${region}`, {
         model,
         region,
-        env: { account, region },
+        env: { account: regionAccount(model, region) ?? account, region },
       }),
     );
   }

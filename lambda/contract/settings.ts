@@ -13,10 +13,23 @@ const text = z.string('must be a non-empty string').check(z.minLength(1, 'must b
 const integer = (min: number) =>
   z.number('must be a number').check(z.int('must be an integer'), z.gte(min, `must be at least ${min}`));
 
+/**
+ * An IAM role in a peer's account: what a function assumes to reach a copy in another account. Any
+ * partition without a colon: at synth it is still CDK's partition token.
+ */
+const roleArn = z
+  .string('must be an IAM role ARN')
+  .check(z.regex(/^arn:[^:]+:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'must be an IAM role ARN'));
+
 const peer = z.object({
   region: text,
   /** SQS queue (in the replicator's own region) where records for this peer are parked. */
   parkingQueueUrl: text,
+  /**
+   * The peer is in another account: its writer role, assumed for every call to its tables
+   * (README, "Cross-account peers"). Absent: the function's own role reaches the peer.
+   */
+  roleArn: z.optional(roleArn),
 });
 
 const common = {
@@ -103,6 +116,8 @@ function parseChecked(raw: string | undefined, problemsIn: (value: unknown) => s
  * copies live, and how much to sample per run (docs/replication.md, "Continuous divergence sampling").
  */
 export const samplerSettingsSchema = z.object({
+  /** Tells these settings from a replicator's in the same variable (the local mirror reads both). */
+  kind: z.literal('sampler', "must be 'sampler'"),
   table: text,
   mode: z.enum(['one-way', 'multi-active'], "must be 'one-way' or 'multi-active'"),
   /** The region the sampler runs in: it watches this region's stream and compares with the others. */
@@ -124,6 +139,11 @@ export const samplerSettingsSchema = z.object({
   recheckRounds: integer(1),
   /** Pause between two reads of a key that differs (longer than the mirror's replication lag). */
   recheckIntervalSeconds: integer(0),
+  /**
+   * The reader role to assume in each region of another account; absent when there is none. (A list,
+   * not a record: zod/mini's record costs the bundles about 3 kB.)
+   */
+  peerRoles: z.optional(z.readonly(z.array(z.object({ region: text, roleArn })))),
 });
 
 export type SamplerSettings = Readonly<z.infer<typeof samplerSettingsSchema>>;
@@ -139,4 +159,58 @@ export function encodeSamplerSettings(settings: SamplerSettings): string {
 
 export function decodeSamplerSettings(raw: string | undefined): SamplerSettings {
   return z.parse(samplerSettingsSchema, parseChecked(raw, samplerSettingsProblems));
+}
+
+/** What one sampler run returns (the local mirror prints it; in AWS it is the invocation's result). */
+export interface SampleSummary {
+  readonly table: string;
+  readonly region: string;
+  /** Keys taken from the stream's live writes. */
+  readonly live: number;
+  /** Keys taken from a random segment of the table. */
+  readonly scanned: number;
+  /** Distinct keys compared across every region. */
+  readonly compared: number;
+  /** Keys whose copies differed on every read. */
+  readonly divergent: number;
+}
+
+/**
+ * What the export backfill adds to the exported region's replicator settings (`lambda/export-backfill`):
+ * where the export lands and the write budget of one invocation. The targets are the settings' peers.
+ */
+const exportBackfillPart = z.object(
+  {
+    /** The bucket the state machine exports the table to. */
+    bucket: text,
+    /** Write units per second one invocation may use at each target (the table's budget / concurrency). */
+    writeUnitsPerSecond: integer(1),
+    /** Items of one file applied at once. */
+    itemsInFlight: integer(1),
+  },
+  'must be an object',
+);
+
+/**
+ * The export backfill's settings: the exported region's replicator settings (so items go through the
+ * same order rules and guards as the replicator's), plus {@link exportBackfillPart} under `exportBackfill`.
+ */
+export const exportBackfillSettingsSchema = z.intersection(
+  settingsSchema,
+  z.object({ exportBackfill: exportBackfillPart }),
+);
+
+export type ExportBackfillSettings = Readonly<z.infer<typeof exportBackfillSettingsSchema>>;
+
+/** Every problem with `value` as export backfill settings, each naming the field and the value found. */
+export function exportBackfillSettingsProblems(value: unknown): string[] {
+  return problemsOf(exportBackfillSettingsSchema, value, "must be 'one-way' or 'multi-active'");
+}
+
+export function encodeExportBackfillSettings(settings: ExportBackfillSettings): string {
+  return JSON.stringify(settings);
+}
+
+export function decodeExportBackfillSettings(raw: string | undefined): ExportBackfillSettings {
+  return z.parse(exportBackfillSettingsSchema, parseChecked(raw, exportBackfillSettingsProblems));
 }

@@ -101,10 +101,12 @@ async function putOneWay(ctx: TargetContext, intent: PutIntent): Promise<Outcome
 async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {
   // Tombstone first: a stale save that lands after it finds it (afterInsert); one that landed
   // before is removed by the delete that follows. Two writes, so a replay of this same delete (its
-  // invocation died between them, or it was parked) finds its own tombstone: that one is no reason
-  // to stop, or the item would never be deleted.
+  // invocation died between them, or it was parked) finds its own tombstone (one-way order keys are
+  // sequence numbers: an equal one is this record). That one is left as it is (a replay changes
+  // nothing stored) and is no reason to stop, or the item would never be deleted.
   const tombstone = await recordTombstone(ctx, intent);
-  if (tombstone) return { status: 'stale', holder: tombstoneHolder(tombstone.item) };
+  if (tombstone && tombstone.item?.[TA.order]?.S !== intent.ord)
+    return { status: 'stale', holder: tombstoneHolder(tombstone.item) };
   await sendConditional(
     ctx.client,
     ctx.settings,
@@ -323,11 +325,7 @@ function tombstoneUpdate(ctx: TargetContext, intent: DeleteIntent) {
   };
 }
 
-/**
- * Records a one-way delete's tombstone; the failure (a tombstone of a later delete) or undefined. Its
- * own tombstone, left by an earlier attempt of the same delete (one-way order keys are sequence
- * numbers: an equal one is the same record), is written again.
- */
+/** Records a one-way delete's tombstone; the failure (a tombstone at least as new, returned) or undefined. */
 async function recordTombstone(
   ctx: TargetContext,
   intent: DeleteIntent,
@@ -339,7 +337,6 @@ async function recordTombstone(
     () =>
       new UpdateItemCommand({
         ...tombstoneUpdate(ctx, intent),
-        ConditionExpression: 'attribute_not_exists(#ord) OR #ord <= :ord',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );

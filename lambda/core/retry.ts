@@ -56,7 +56,8 @@ const TRANSIENT_CANCELLATION_CODES = new Set([
   'ProvisionedThroughputExceeded',
   'RequestLimitExceeded',
 ]);
-const NETWORK_CODES = new Set([
+/** Codes of a request that never got an answer (connection refused, DNS, reset, timeout). */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

@@ -29,7 +29,7 @@ import {
   type SegmentCheckpoint,
 } from './checkpoint';
 import { heldState } from './held';
-import { getItem, scanPage, toImage, toSdkItem, type SdkItem } from './scan';
+import { getItem, scanPage, toImage, toSdkItem } from './scan';
 
 /** The one-way backfill's order key: below every real (40-digit) sequence-number key. */
 export const BACKFILL_ORD = '0'.repeat(40);
@@ -147,17 +147,53 @@ export interface BackfillResult {
 const MAX_FAILURES_KEPT = 100;
 const ITEM_ATTEMPTS = 4;
 
-interface Run {
-  readonly o: BackfillOptions;
+/**
+ * Items applied to the targets, and what came of them: what the Scan backfill (below) and the export
+ * backfill (lambda/export-backfill) share. Create with {@link newApplyRun}, feed with {@link applyItems}.
+ */
+export interface ApplyRun {
+  readonly settings: ReplicatorSettings;
+  readonly targets: readonly string[];
+  readonly clients: Readonly<Record<string, DynamoDBClient>>;
+  /** Items applied at once. @default 8 */
+  readonly itemsInFlight?: number;
+  readonly retryDelayMs?: number;
+  /** Stops launching items. */
+  readonly signal?: AbortSignal;
   readonly counts: BackfillCounts;
   readonly perTarget: Record<string, OutcomeCounts>;
-  readonly pagesBySegment: number[];
+  /** The first failures (at most 100). */
   readonly failures: BackfillFailure[];
+  /** What stopped the run: a target that stayed unavailable, or the source region. */
+  error?: { region: string; message: string };
+}
+
+export type ApplyOptions = Pick<
+  BackfillOptions,
+  'settings' | 'targets' | 'clients' | 'itemsInFlight' | 'retryDelayMs' | 'signal'
+>;
+
+export function newApplyRun(o: ApplyOptions): ApplyRun {
+  return {
+    settings: o.settings,
+    targets: o.targets,
+    clients: o.clients,
+    ...(o.itemsInFlight !== undefined ? { itemsInFlight: o.itemsInFlight } : {}),
+    ...(o.retryDelayMs !== undefined ? { retryDelayMs: o.retryDelayMs } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    counts: { scanned: 0, pages: 0, ...zero() },
+    perTarget: Object.fromEntries(o.targets.map((t) => [t, zero()])),
+    failures: [],
+  };
+}
+
+interface Run extends ApplyRun {
+  readonly o: BackfillOptions;
+  readonly pagesBySegment: number[];
   readonly segments: SegmentCheckpoint[];
   readonly itemsBefore: number;
   checkpoint: BackfillCheckpoint;
   saving: Promise<void>;
-  error?: { region: string; message: string };
 }
 
 const zero = (): OutcomeCounts => ({
@@ -180,11 +216,9 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   if (saved) checkResumable(saved, wanted);
   const checkpoint = saved ?? freshCheckpoint(wanted.table, wanted.from, o.targets, o.segments);
   const run: Run = {
+    ...newApplyRun(o),
     o,
-    counts: { scanned: 0, pages: 0, ...zero() },
-    perTarget: Object.fromEntries(o.targets.map((t) => [t, zero()])),
     pagesBySegment: checkpoint.segments.map(() => 0),
-    failures: [],
     segments: [...checkpoint.segments],
     itemsBefore: checkpoint.segments.reduce((n, s) => n + s.scanned, 0),
     checkpoint,
@@ -213,7 +247,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   };
 }
 
-const stopped = (run: Run) => !!run.error || !!run.o.signal?.aborted;
+const stopped = (run: ApplyRun) => !!run.error || !!run.signal?.aborted;
 
 /** One segment, page after page, from its checkpoint; saves where it is after every page. */
 async function runSegment(run: Run, segment: number): Promise<void> {
@@ -236,7 +270,7 @@ async function runSegment(run: Run, segment: number): Promise<void> {
     }
     run.counts.pages += 1;
     run.pagesBySegment[segment] += 1;
-    const done = await applyPage(run, page.items);
+    const done = await applyItems(run, page.items.map(toImage));
     // Stopped inside the page: resume right after the last item applied (any key is a valid start).
     const whole = done === page.items.length;
     const lastKey = whole
@@ -267,26 +301,26 @@ function save(run: Run): Promise<void> {
 }
 
 /**
- * Applies a page's items, `itemsInFlight` at a time, launched in page order; stops launching when the
- * run stops. Returns how many items from the start of the page are done: the checkpoint may move
- * past exactly those.
+ * Applies items (a Scan page, or lines of an export file), `itemsInFlight` at a time, launched in
+ * order; stops launching when the run stops. Returns how many items from the start are done: a
+ * checkpoint may move past exactly those.
  */
-async function applyPage(run: Run, items: readonly SdkItem[]): Promise<number> {
+export async function applyItems(run: ApplyRun, items: readonly Image[]): Promise<number> {
   let next = 0;
   let firstFailed = items.length;
   const worker = async () => {
     while (next < items.length && !stopped(run)) {
       const i = next++;
-      if (!(await backfillItem(run, toImage(items[i])))) firstFailed = Math.min(firstFailed, i);
+      if (!(await backfillItem(run, items[i]))) firstFailed = Math.min(firstFailed, i);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(run.o.itemsInFlight ?? 8, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(run.itemsInFlight ?? 8, items.length) }, worker));
   return Math.min(next, firstFailed);
 }
 
 /** Plans and applies one item at every target; false when a target stayed unavailable (the run stops). */
-async function backfillItem(run: Run, item: Image): Promise<boolean> {
-  const { settings, targets } = run.o;
+async function backfillItem(run: ApplyRun, item: Image): Promise<boolean> {
+  const { settings, targets } = run;
   run.counts.scanned += 1;
   const plan = await planItem(run, item);
   const key = canonicalImage(keyOf(item, settings));
@@ -310,11 +344,11 @@ async function backfillItem(run: Run, item: Image): Promise<boolean> {
 }
 
 /** Multi-active items its region has not ordered need the region's tombstone (one read). */
-async function planItem(run: Run, item: Image): Promise<BackfillPlan> {
-  const { settings } = run.o;
+async function planItem(run: ApplyRun, item: Image): Promise<BackfillPlan> {
+  const { settings } = run;
   const plan = planBackfill(item, settings);
   if (plan.kind !== 'need-tombstone') return plan;
-  const client = run.o.clients[settings.region];
+  const client = run.clients[settings.region];
   const key = keyOf(item, settings);
   try {
     const tombstone = await readLocalTombstone(client, settings, key, { deadline: Date.now() + 60_000 });
@@ -329,10 +363,10 @@ async function planItem(run: Run, item: Image): Promise<BackfillPlan> {
 }
 
 /** `applyIntent`, tried again with back-off while the target is unavailable for a reason that may pass. */
-async function applyTo(run: Run, target: string, intent: WriteIntent): Promise<Outcome> {
-  const base = run.o.retryDelayMs ?? 1000;
+async function applyTo(run: ApplyRun, target: string, intent: WriteIntent): Promise<Outcome> {
+  const base = run.retryDelayMs ?? 1000;
   for (let attempt = 1; ; attempt += 1) {
-    const outcome = await applyIntent(run.o.clients[target], run.o.settings, target, intent, {
+    const outcome = await applyIntent(run.clients[target], run.settings, target, intent, {
       deadline: Date.now() + 60_000,
     });
     if (outcome.status !== 'unavailable' || attempt >= ITEM_ATTEMPTS || !mayPass(outcome)) return outcome;
@@ -360,11 +394,11 @@ function outcomeField(outcome: Outcome): keyof OutcomeCounts {
   }
 }
 
-function count(run: Run, target: string, field: keyof OutcomeCounts): void {
+function count(run: ApplyRun, target: string, field: keyof OutcomeCounts): void {
   run.counts[field] += 1;
   run.perTarget[target][field] += 1;
 }
 
-function fail(run: Run, failure: BackfillFailure): void {
+function fail(run: ApplyRun, failure: BackfillFailure): void {
   if (run.failures.length < MAX_FAILURES_KEPT) run.failures.push(failure);
 }

@@ -9,6 +9,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { realSleep } from '../core/retry';
+import { isThrottle } from './errors';
 
 export interface BucketClock {
   readonly now: () => number;
@@ -86,12 +87,6 @@ const WRITES = new Set([
   'BatchWriteItemCommand',
 ]);
 
-const THROTTLES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-]);
-
 /** Meters (and, with limits, paces) every read and write `client` sends. Call once per client. */
 export function meterClient(client: DynamoDBClient, meter: CapacityMeter, limits: CapacityLimits = {}): void {
   type Handler = (args: { input: object }) => Promise<{ output: { ConsumedCapacity?: unknown } }>;
@@ -153,13 +148,4 @@ function failedWriteUnits(e: unknown): number {
   if (err?.name === 'ConditionalCheckFailedException') return 1;
   if (err?.name === 'TransactionCanceledException') return 2 * (err.CancellationReasons?.length ?? 1);
   return 0;
-}
-
-export function isThrottle(e: unknown): boolean {
-  const err = e as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (THROTTLES.has(err?.name ?? '')) return true;
-  return (
-    err?.name === 'TransactionCanceledException' &&
-    (err.CancellationReasons ?? []).some((r) => r.Code === 'ThrottlingError')
-  );
 }

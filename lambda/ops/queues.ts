@@ -11,7 +11,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { AwsCaller, OpsError } from './aws-call';
+import type { AwsCaller } from './aws-call';
+import { OpsError } from './errors';
 
 export interface QueueRef {
   readonly name: string;

@@ -21,7 +21,8 @@ import { CollectingTelemetry } from '../core/telemetry';
 import { processBatch, type Parker } from '../replicator/process';
 import type { AwsCaller } from './aws-call';
 import { leaseMessages, release, sendBody, tryRemove, type LeasedMessage, type QueueRef } from './queues';
-import { compareSequence, readShardRange, type ShardRange } from './stream-range';
+import { compareSequence } from '../contract';
+import { readShardRange, type ShardRange } from './stream-range';
 
 export interface ReplayDeps {
   /** The replicator's settings in this region, with the real parking queue URLs. */

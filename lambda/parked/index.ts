@@ -3,8 +3,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { dynamoClients } from '../core/peer-clients';
 import { PowertoolsTelemetry } from '../core/powertools-telemetry';
 import { decodeSettings, SETTINGS_ENV } from '../contract';
 import { consumeParked } from './consumer';
@@ -15,10 +15,12 @@ const settings = decodeSettings(process.env[SETTINGS_ENV]);
 const logger = new Logger();
 const metrics = new Metrics();
 const telemetry = new PowertoolsTelemetry(logger, metrics);
-// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
-const clients = Object.fromEntries(
-  settings.peers.map((p) => [p.region, new DynamoDBClient({ region: p.region })]),
-);
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local. A peer in another
+// account is written with the credentials of the writer role it offers.
+const clients = dynamoClients(settings.peers, {
+  region: settings.region,
+  sessionName: `ddbm-parked-${settings.region}`,
+});
 
 const RESERVE_MS = 5_000;
 

@@ -526,7 +526,14 @@ function decideRemove(
   else {
     const order = localOrder(c, old, undefined, tombstone, settings, true);
     if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
-    if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key, ...reapply };
+    if (order === 'superseded')
+      return {
+        kind: 'skip',
+        reason: 'superseded',
+        key: c.key,
+        ...reapply,
+        ...endOfUnrecordedLife(c, old, tombstone),
+      };
     ord = order.ord;
   }
 
@@ -541,4 +548,26 @@ function decideRemove(
       ...reapply,
     };
   return result(ord);
+}
+
+/**
+ * A covered REMOVE that ends a life nothing on the tombstone records: the application deleted an
+ * unordered item (generation 0, no marker) and a peer's delete of the same life was recorded here
+ * before this record was read. Without a note, a re-delivered INSERT of that life would find a
+ * tombstone with no marker and no local position, read it as written before the life began, and
+ * start generation 1: a resurrection sent to every peer. The marker at this record's position says
+ * "the life up to here is over" (docs/replication.md, "How a local change gets its order key").
+ *
+ * Only this race writes: a replicated item (ordered old image) has no local birth to replay, and a
+ * peer delete of a live unordered item is deferred and decided here, which writes the marker then.
+ */
+function endOfUnrecordedLife(
+  c: Checked,
+  old: ImageStamp,
+  tombstone: TombstoneState | null,
+): { lifeMarker?: LifeMarkerIntent } {
+  if (old.ordRaw !== undefined || !tombstone || tombstone.bornSequence !== undefined) return {};
+  const sequence = sequenceOrd(c.sequenceNumber);
+  if (tombstone.sequence !== undefined && tombstone.sequence >= sequence) return {};
+  return { lifeMarker: marker(c.key, sequence, 0, tombstone) };
 }

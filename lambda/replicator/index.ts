@@ -3,9 +3,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeSettings, SETTINGS_ENV } from '../contract';
+import { dynamoClients } from '../core/peer-clients';
 import { PowertoolsTelemetry } from '../core/powertools-telemetry';
 import { processBatch } from './process';
 import { SqsParker } from './sqs-parker';
@@ -17,13 +17,12 @@ const logger = new Logger();
 const metrics = new Metrics();
 const telemetry = new PowertoolsTelemetry(logger, metrics);
 
-// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local.
-const clients = Object.fromEntries(
-  [settings.region, ...settings.peers.map((p) => p.region)].map((region) => [
-    region,
-    new DynamoDBClient({ region }),
-  ]),
-);
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB can point every client at DynamoDB Local. A peer in another
+// account is written with the credentials of the writer role it offers.
+const clients = dynamoClients([{ region: settings.region }, ...settings.peers], {
+  region: settings.region,
+  sessionName: `ddbm-replicator-${settings.region}`,
+});
 const parker = new SqsParker(settings.region, settings.peers);
 
 /** Time kept back from the invocation's budget for parking and reporting. */

@@ -3,10 +3,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context } from 'aws-lambda';
-import { decodeSamplerSettings, SETTINGS_ENV } from '../contract';
+import { decodeSamplerSettings, SETTINGS_ENV, type SampleSummary } from '../contract';
+import { dynamoClients } from '../core/peer-clients';
 import { PowertoolsTelemetry } from '../core/powertools-telemetry';
 import { sampleOnce } from './sample';
 
@@ -14,21 +14,19 @@ const settings = decodeSamplerSettings(process.env[SETTINGS_ENV]);
 const logger = new Logger();
 const metrics = new Metrics();
 const telemetry = new PowertoolsTelemetry(logger, metrics);
-// `region` only: AWS_ENDPOINT_URL_DYNAMODB(_STREAMS) can point every client at DynamoDB Local.
-const clients = Object.fromEntries(settings.regions.map((r) => [r, new DynamoDBClient({ region: r })]));
+// `region` only: AWS_ENDPOINT_URL_DYNAMODB(_STREAMS) can point every client at DynamoDB Local. A copy in
+// another account is read with the credentials of the reader role it offers.
+const clients = dynamoClients(
+  settings.regions.map((region) => ({
+    region,
+    roleArn: settings.peerRoles?.find((p) => p.region === region)?.roleArn,
+  })),
+  { region: settings.region, sessionName: `ddbm-sampler-${settings.region}` },
+);
 const streams = new DynamoDBStreamsClient({ region: settings.region });
 
 /** Time kept back from the invocation's budget for the re-reads and reporting. */
 const RESERVE_MS = 10_000;
-
-export interface SampleSummary {
-  readonly table: string;
-  readonly region: string;
-  readonly live: number;
-  readonly scanned: number;
-  readonly compared: number;
-  readonly divergent: number;
-}
 
 export const handler = async (_event: unknown, context: Context): Promise<SampleSummary> => {
   const recheckMs = settings.recheckRounds * settings.recheckIntervalSeconds * 1000;

@@ -4,6 +4,7 @@ export type { ConfigIssue, ValidationResult } from './load';
 export { DEFAULTS, MAX_TABLE_NAME_LENGTH, configSchema } from './schema';
 export {
   REGION_NAME_PATTERN,
+  accountProblems,
   formatProblems,
   modelProblems,
   regionListProblems,

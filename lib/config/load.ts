@@ -142,7 +142,12 @@ function toModel(raw: ParsedConfig): MirrorModel {
         intervalSeconds: hc?.intervalSeconds ?? DEFAULTS.healthCheck.intervalSeconds,
         failureThreshold: hc?.failureThreshold ?? DEFAULTS.healthCheck.failureThreshold,
       };
-      return { name, endpoint: toEndpoint(r.endpoint), healthCheck };
+      return {
+        name,
+        endpoint: toEndpoint(r.endpoint),
+        healthCheck,
+        ...(r.account !== undefined && { account: r.account }),
+      };
     }),
     tables: raw.tables.map(toTable),
     ...(raw.routing && { routing: toRouting(raw.routing) }),
@@ -177,6 +182,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     tombstoneTtlDays: t.tombstoneTtlDays,
     replication: t.replication,
     ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
+    ...(t.exportBackfill && { exportBackfill: t.exportBackfill }),
   };
   return t.mode === 'one-way'
     ? {

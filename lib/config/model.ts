@@ -47,6 +47,12 @@ export interface RegionModel {
   readonly name: string;
   readonly endpoint: Endpoint;
   readonly healthCheck: HealthCheck;
+  /**
+   * The account this region's stack deploys to. When set on any region, every region has one (its own
+   * or the mirror's `account`), and peers in different accounts reach each other through roles.
+   * @default - the mirror's `account`
+   */
+  readonly account?: string;
 }
 
 export interface TtlModel {
@@ -78,6 +84,15 @@ interface TableCommon {
   readonly replication: ReplicationTuningModel;
   /** Continuous divergence checks. @default - none */
   readonly divergenceSampling?: DivergenceSamplingModel;
+  /** Backfill from a table export on Step Functions (`backfill --deployed`). @default - none */
+  readonly exportBackfill?: ExportBackfillModel;
+}
+
+export interface ExportBackfillModel {
+  /** Export files applied at once. @default 10 */
+  readonly maxConcurrency: number;
+  /** Write units per second at each target for the whole backfill, shared by the files at once. @default 1000 */
+  readonly writeUnitsPerSecond: number;
 }
 
 export interface DivergenceSamplingModel {
@@ -166,6 +181,24 @@ export type NotificationsModel =
 /** The topic ARN for `region` from a notifications template. */
 export function topicArnIn(template: string, region: string): string {
   return template.split('${region}').join(region);
+}
+
+/** The account `region` deploys to: its own, else the mirror's; undefined when neither is named. */
+export function regionAccount(model: MirrorModel, region: string): string | undefined {
+  return model.regions.find((r) => r.name === region)?.account ?? model.account;
+}
+
+/**
+ * Region → account of every region whose account is known: what the constructs read to tell a peer in
+ * another account (reached through a role there) from one in their own.
+ */
+export function regionAccounts(model: MirrorModel): Readonly<Record<string, string>> {
+  return Object.fromEntries(
+    model.regions.flatMap((r) => {
+      const account = regionAccount(model, r.name);
+      return account === undefined ? [] : [[r.name, account]];
+    }),
+  );
 }
 
 /** Regions a table lives in, source first for one-way tables. */

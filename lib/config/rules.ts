@@ -47,6 +47,7 @@ export function modelProblems(model: MirrorModel): Problem[] {
   const declared = new Set(model.regions.map((r) => r.name));
   return [
     ...regionListProblems(model.regions.map((r) => r.name)),
+    ...accountProblems(model.regions, model.account),
     ...model.tables.flatMap((t, i) => within(['tables', i], tableRegionProblems(t, declared))),
     ...(model.routing ? routingProblems(model.routing, model.regions) : []),
     ...(model.notifications?.kind === 'topic'
@@ -87,6 +88,34 @@ export function regionListProblems(names: readonly string[]): Problem[] {
       });
   }
   return problems;
+}
+
+/** A declared region's account as the file names it; undefined when it names none (or got it wrong). */
+export interface RegionAccountFacts {
+  readonly name: string;
+  readonly account?: string;
+}
+
+/**
+ * Once one region names an account, every region needs one (its own, or the top-level `account` as
+ * the default): synth decides which peers are in another account, and an account left to
+ * `CDK_DEFAULT_ACCOUNT` is only known when someone deploys.
+ */
+export function accountProblems(
+  regions: readonly RegionAccountFacts[],
+  defaultAccount: string | undefined,
+): Problem[] {
+  const named = regions.filter((r) => r.account !== undefined);
+  if (named.length === 0 || defaultAccount !== undefined) return [];
+  const examples = named.map((r) => `${r.name} names ${r.account}`).join(', ');
+  return regions
+    .filter((r) => r.account === undefined)
+    .map((r) => ({
+      path: ['regions', r.name, 'account'],
+      message:
+        `required: ${examples}, and once one region names an account every region needs one ` +
+        '(its own, or the top-level account as the default) so synth knows which peers are in another account',
+    }));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -14,12 +14,14 @@ import { z } from 'zod';
 import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 import {
   REGION_NAME_PATTERN,
+  accountProblems,
   regionListProblems,
   notificationProblems,
   routingProblems,
   tableRegionProblems,
   type LocationFacts,
   type Problem,
+  type RegionAccountFacts,
   type RegionFacts,
   type RoutingFacts,
   type TableRegionFacts,
@@ -58,6 +60,13 @@ export const DEFAULTS = {
    * (half of them written while it watches the stream for 20 s) in every region.
    */
   divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+  /**
+   * Backfill from a table export, when a table asks for it: 10 export files applied at once, sharing
+   * 1,000 write units per second at each target (100 per file). A new on-demand table takes up to
+   * 4,000 write units per second before it scales (docs/platform.md#export-backfill), and live
+   * replication keeps the rest; raise both for a table of hundreds of gigabytes.
+   */
+  exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
@@ -93,6 +102,16 @@ function patterned(pattern: RegExp, what: string, description: string) {
 const regionName = z.string().min(1).describe('AWS region name declared under `regions`, e.g. `us-east-1`.');
 
 const dnsName = (description: string) => patterned(DNS_NAME_PATTERN, 'a valid DNS name', description);
+
+/** A 12-digit account id, quoted: YAML reads an unquoted one as a number and drops leading zeros. */
+const accountId = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === 'number'
+        ? `${show(iss.input)} must be quoted: "${iss.input}" (unquoted, YAML reads a number and drops leading zeros)`
+        : `${show(iss.input)} is not an AWS account id (12 digits, quoted)`,
+  })
+  .regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` });
 
 // ---------------------------------------------------------------------------------------------------------
 // regions
@@ -170,6 +189,11 @@ const region = z
   .strictObject({
     endpoint,
     healthCheck: healthCheck.optional(),
+    account: accountId
+      .optional()
+      .describe(
+        "AWS account this region's stack deploys to, 12 digits in quotes; a table's replicators reach a peer in another account through a role its stack creates there. Default: the top-level account.",
+      ),
   })
   .describe('A region the mirror deploys to.');
 
@@ -297,6 +321,29 @@ const tableCommon = {
     .optional()
     .describe(
       'Continuous divergence checks: a scheduled function in each region that writes the table compares a sample of keys across every region, re-reads before it counts, publishes DivergentItems (alarmed) and logs each divergent key. Default: off; {} turns it on with the defaults.',
+    ),
+  exportBackfill: z
+    .strictObject({
+      maxConcurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULTS.exportBackfill.maxConcurrency)
+        .describe('Export files applied at once by the Distributed Map (1-1000). Default: 10.'),
+      writeUnitsPerSecond: z
+        .number()
+        .int()
+        .min(1)
+        .max(1_000_000)
+        .default(DEFAULTS.exportBackfill.writeUnitsPerSecond)
+        .describe(
+          'Write units per second the whole backfill may use at each target, shared by the files applied at once (at least 1 each). Default: 1000.',
+        ),
+    })
+    .optional()
+    .describe(
+      "Backfill at any size: a Step Functions state machine in each region that writes the table exports it to S3 (no read capacity used; needs pointInTimeRecovery) and applies every exported item to the other regions through the replicator's guards, with a Distributed Map of functions. Start it with `ddb-mirror backfill --deployed`. Default: off; {} turns it on with the defaults.",
     ),
 };
 
@@ -456,16 +503,11 @@ const structure = z
       })
       .default(DEFAULTS.stackPrefix)
       .describe('Prefix of every stack name. Default: DdbMirror.'),
-    account: z
-      .string({
-        error: (iss) =>
-          typeof iss.input === 'number'
-            ? `${show(iss.input)} must be quoted: "${iss.input}" (unquoted, YAML reads a number and drops leading zeros)`
-            : `${show(iss.input)} is not an AWS account id (12 digits, quoted)`,
-      })
-      .regex(/^\d{12}$/, { error: (iss) => `${show(iss.input)} is not an AWS account id (12 digits)` })
+    account: accountId
       .optional()
-      .describe('AWS account id, 12 digits in quotes. Default: CDK_DEFAULT_ACCOUNT.'),
+      .describe(
+        "AWS account id, 12 digits in quotes: every region's account unless the region names its own. Default: CDK_DEFAULT_ACCOUNT.",
+      ),
     regions: z
       .record(z.string(), region)
       .meta({ propertyNames: { pattern: REGION_NAME_PATTERN.source } })
@@ -510,6 +552,11 @@ export function checkConfig(value: unknown, ctx: z.RefinementCtx): void {
   const report: Report = (path, message) => ctx.addIssue({ code: 'custom', path, message });
 
   const declared = checkRegions(value.regions, report);
+  if (isObject(value.regions)) {
+    // A mistyped account still counts as named: the structure reported it, this rule need not again.
+    const defaultAccount = value.account === undefined ? undefined : String(value.account);
+    reportAll(report, [], accountProblems(regionAccounts(value.regions), defaultAccount));
+  }
   checkTables(value.tables, declared, report);
   if (isObject(value.routing) && isObject(value.regions)) {
     const facts = routingFacts(value.routing, value.regions);
@@ -526,6 +573,14 @@ function checkRegions(regions: unknown, report: Report): Set<string> | undefined
   return new Set(Object.keys(regions));
 }
 
+/** The raw regions' accounts as {@link accountProblems} reads them; a mistyped account still counts as named. */
+function regionAccounts(regions: Record<string, unknown>): RegionAccountFacts[] {
+  return Object.entries(regions).map(([name, r]) => {
+    const account = isObject(r) ? r.account : undefined;
+    return account === undefined ? { name } : { name, account: String(account) };
+  });
+}
+
 function checkTables(tables: unknown, declared: Set<string> | undefined, report: Report): void {
   const firstByName = new Map<string, number>();
   asList(tables).forEach((t, i) => {
@@ -540,7 +595,17 @@ function checkTables(tables: unknown, declared: Set<string> | undefined, report:
     const regionFacts = tableRegionFacts(t);
     if (regionFacts) reportAll(report, at, tableRegionProblems(regionFacts, declared));
     checkTableAttributes(t, at, report);
+    checkExportBackfill(t, at, report);
   });
+}
+
+/** An export needs point-in-time recovery on the table (docs/platform.md#export-backfill). */
+function checkExportBackfill(t: Record<string, unknown>, at: Path, report: Report): void {
+  if (t.exportBackfill !== undefined && t.pointInTimeRecovery === false)
+    report(
+      [...at, 'exportBackfill'],
+      'needs pointInTimeRecovery: a table is exported from its continuous backups; set pointInTimeRecovery: true or remove exportBackfill',
+    );
 }
 
 /** The raw table's region fields as {@link tableRegionProblems} reads them; undefined for an unknown mode. */

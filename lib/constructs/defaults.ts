@@ -29,7 +29,8 @@ export const FUNCTION_DEFAULTS = {
  * - The DynamoDB client, the hot path, is bundled: the version package-lock.json pins, and one minified
  *   file starts faster than the runtime's unbundled SDK (docs/platform.md#cdk-and-nag). The SQS client,
  *   used only to park a record for an unreachable target, is left to the Lambda runtime's SDK and
- *   loaded on the first park.
+ *   loaded on the first park. So is the STS client, which only a peer in another account needs
+ *   (lambda/core/peer-clients.ts): bundled, it would add about 40 kB to every function.
  * - Lambda hands functions their credentials in the environment: the default provider chain (SSO,
  *   STS web identity, IMDS, profiles; a fifth of the bundle) is replaced by the environment provider.
  * - The source map ships beside the bundle but is not enabled: `--enable-source-maps` parses it at every
@@ -40,7 +41,7 @@ export const FUNCTION_BUNDLING: nodejs.BundlingOptions = {
   minify: true,
   sourceMap: true,
   mainFields: ['module', 'main'],
-  externalModules: ['@aws-sdk/client-sqs'],
+  externalModules: ['@aws-sdk/client-sqs', '@aws-sdk/client-sts'],
   esbuildArgs: {
     '--alias:@aws-sdk/credential-provider-node': './lambda/core/lambda-credentials.ts',
   },
@@ -116,4 +117,23 @@ export const SAMPLER_DEFAULTS = {
    * are alarmed.
    */
   retryAttempts: 0,
+} as const;
+
+/** The export backfill's fixed behaviour (per-table concurrency and budget are config `exportBackfill`). */
+export const EXPORT_BACKFILL_DEFAULTS = {
+  /**
+   * Lambda's longest timeout: an invocation applies as much of its file as it can and returns the line
+   * to resume from a minute before the end.
+   */
+  functionTimeout: Duration.minutes(15),
+  /** Items of one file applied at once (the write budget paces them). */
+  itemsInFlight: 16,
+  /** An export takes minutes to hours, mostly in a fixed start-up (docs/platform.md#export-backfill). */
+  exportPollInterval: Duration.minutes(2),
+  /** Attempts of one invocation that fails or finds a target unavailable, 30 s apart and doubling. */
+  invokeAttempts: 6,
+  /** A whole backfill of the largest tables; Standard executions may last up to a year. */
+  executionTimeout: Duration.days(7),
+  /** Exports are copies of the table: kept long enough to inspect a failed run, then deleted. */
+  exportRetention: Duration.days(7),
 } as const;

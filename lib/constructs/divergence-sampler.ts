@@ -10,10 +10,25 @@ import { SAMPLER_DEFAULTS } from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
+import {
+  assumePeerRolesStatement,
+  peerReadStatement,
+  peerRoleFor,
+  stackAccountProblems,
+  type RegionAccounts,
+} from './peer-access';
+import { replicatorRoleName } from './replicator-roles';
 
 export interface DivergenceSamplerProps {
   /** The table (in this construct's region) whose copies are compared; it must have sampling configured. */
   readonly mirroredTable: MirroredTable;
+  /**
+   * Region → account of the table's regions. A copy in another account than this region's is read
+   * through the reader role its stack creates there (`PeerAccessRoles`): the sampler's role may only
+   * assume that role, and its fixed name is what the reader role trusts.
+   * @default - every copy in this stack's account
+   */
+  readonly accounts?: RegionAccounts;
 }
 
 /**
@@ -36,7 +51,10 @@ export class DivergenceSampler extends Construct {
     const region = Stack.of(this).region;
     this.sampling = this.validateProps(props);
     const others = tableRegions(model).filter((r) => r !== region);
+    const roles = readerRoles(this, model.name, region, others, props.accounts);
+    const direct = others.filter((r) => !roles.some((p) => p.region === r));
     this.settings = {
+      kind: 'sampler',
       table: model.name,
       mode: model.mode,
       region,
@@ -48,6 +66,7 @@ export class DivergenceSampler extends Construct {
       listenSeconds: this.sampling.listenSeconds,
       recheckRounds: SAMPLER_DEFAULTS.recheckRounds,
       recheckIntervalSeconds: SAMPLER_DEFAULTS.recheckIntervalSeconds,
+      ...(roles.length ? { peerRoles: roles } : {}),
     };
     const problems = samplerSettingsProblems(this.settings);
     if (problems.length)
@@ -58,6 +77,7 @@ export class DivergenceSampler extends Construct {
       entry: functionEntry('sampler'),
       description: `ddb-mirror: samples ${model.name} from ${region} and compares it with ${others.join(', ')}`,
       settings: encodeSamplerSettings(this.settings),
+      roleName: replicatorRoleName(model.name, region, 'sampler'),
       timeout: Duration.seconds(
         this.settings.listenSeconds +
           this.settings.recheckRounds * this.settings.recheckIntervalSeconds +
@@ -76,11 +96,14 @@ export class DivergenceSampler extends Construct {
           actions: ['dynamodb:DescribeStream', 'dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
           resources: [table.tableStreamArn!],
         }),
-        new iam.PolicyStatement({
-          sid: 'ReadPeerTables',
-          actions: ['dynamodb:BatchGetItem'],
-          resources: others.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
-        }),
+        ...(direct.length
+          ? [
+              peerReadStatement(
+                direct.map((r) => MirroredTable.tableArnIn(this, r, model.name, props.accounts?.[r])),
+              ),
+            ]
+          : []),
+        ...(roles.length ? [assumePeerRolesStatement(roles.map((p) => p.roleArn))] : []),
       ],
     });
     this.function = fn;
@@ -111,7 +134,7 @@ export class DivergenceSampler extends Construct {
   private validateProps(props: DivergenceSamplerProps): DivergenceSamplingModel {
     const model = props.mirroredTable.model;
     const region = Stack.of(this).region;
-    const problems: string[] = [];
+    const problems = stackAccountProblems(this, props.accounts);
     if (!model.divergenceSampling) problems.push(`table ${model.name} has no divergenceSampling configured`);
     if (!replicatorRegions(model).includes(region))
       problems.push(
@@ -121,4 +144,18 @@ export class DivergenceSampler extends Construct {
       throw new Error(`${this.node.path}: invalid DivergenceSampler props: ${problems.join('; ')}`);
     return model.divergenceSampling!;
   }
+}
+
+/** The reader role of each copy in another account than `region`. */
+function readerRoles(
+  scope: Construct,
+  table: string,
+  region: string,
+  others: readonly string[],
+  accounts: RegionAccounts | undefined,
+): { region: string; roleArn: string }[] {
+  return others.flatMap((peer) => {
+    const roleArn = peerRoleFor(scope, table, region, peer, 'reader', accounts);
+    return roleArn === undefined ? [] : [{ region: peer, roleArn }];
+  });
 }

@@ -16,7 +16,8 @@ export interface MirroredTableProps {
   readonly table: TableModel;
   /**
    * Make this table a read-only replica: a resource policy denies data-plane writes to every principal
-   * but these role ARNs (the source's replicator roles, and any configured writers).
+   * but these role ARNs (the source's replicator roles, or the writer role they assume when the source
+   * is in another account, and any configured writers).
    * @default - no resource policy: any principal the account's IAM allows may write
    */
   readonly onlyWriters?: readonly string[];
@@ -95,11 +96,15 @@ export class MirroredTable extends Construct {
     });
   }
 
-  /** ARN of this table's name in another region of the same account (no cross-region reference). */
-  public static tableArnIn(scope: Construct, region: string, tableName: string): string {
+  /**
+   * ARN of this table's name in another region (no cross-region reference).
+   * @param account the peer's account. @default - this stack's account
+   */
+  public static tableArnIn(scope: Construct, region: string, tableName: string, account?: string): string {
     return Stack.of(scope).formatArn({
       service: 'dynamodb',
       region,
+      ...(account !== undefined && { account }),
       resource: 'table',
       resourceName: tableName,
     });

@@ -23,6 +23,13 @@ import {
 } from './defaults';
 import { functionEntry, mirrorFunction, type MirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
+import {
+  assumePeerRolesStatement,
+  peerRoleFor,
+  peerWriteStatements,
+  stackAccountProblems,
+  type RegionAccounts,
+} from './peer-access';
 import { replicatorRoleName } from './replicator-roles';
 import { acknowledge } from './nag';
 
@@ -39,6 +46,15 @@ export interface ReplicatorProps {
    * replicator regions (one-way: the source; multi-active: any of its regions).
    */
   readonly mirroredTable: MirroredTable;
+  /**
+   * Region → account of the table's regions. A peer in another account than this region's is written
+   * through the writer role its stack creates there (`PeerAccessRoles`): this replicator's roles get
+   * `sts:AssumeRole` on exactly that role and no data action on that peer's tables.
+   *
+   * Note: when it names this region, the stack must deploy to that account.
+   * @default - every peer in this stack's account
+   */
+  readonly accounts?: RegionAccounts;
   /**
    * Items of one batch processed in parallel.
    * @default - the table's `replication.itemsInFlight`
@@ -105,6 +121,8 @@ export class Replicator extends Construct {
   public readonly region: string;
   /** The table's other regions, the targets of the replication, in the table's region order. */
   public readonly peerRegions: readonly string[];
+  /** Writer role ARN by peer region, for the peers in another account (assumed, not granted directly). */
+  public readonly peerRoles: ReadonlyMap<string, string>;
 
   constructor(scope: Construct, id: string, props: ReplicatorProps) {
     super(scope, id);
@@ -112,6 +130,7 @@ export class Replicator extends Construct {
     const tuning = this.validateProps(props);
     this.region = Stack.of(this).region;
     this.peerRegions = tableRegions(mirrored.model).filter((r) => r !== this.region);
+    this.peerRoles = writerRoles(this, mirrored.model.name, this.region, this.peerRegions, props.accounts);
 
     this.onFailureQueue = this.createTerminalQueue(
       'OnFailureQueue',
@@ -121,7 +140,7 @@ export class Replicator extends Construct {
     this.settings = replicatorSettings(
       mirrored.model,
       this.region,
-      this.parkingQueues.map((p) => ({ region: p.targetRegion, parkingQueueUrl: p.queue.queueUrl })),
+      this.parkingQueues.map((p) => peerSettings(p.targetRegion, p.queue.queueUrl, this.peerRoles)),
       tuning,
     );
 
@@ -168,9 +187,10 @@ export class Replicator extends Construct {
     ] as const) {
       if (entry !== undefined && !existsSync(entry)) problems.push(`${prop} ${entry} does not exist`);
     }
-    const peers = tableRegions(model)
-      .filter((r) => r !== region)
-      .map((r) => ({ region: r, parkingQueueUrl: `parking queue for ${r}` }));
+    problems.push(...stackAccountProblems(this, props.accounts));
+    const peerRegions = tableRegions(model).filter((r) => r !== region);
+    const roles = writerRoles(this, model.name, region, peerRegions, props.accounts);
+    const peers = peerRegions.map((r) => peerSettings(r, `parking queue for ${r}`, roles));
     problems.push(...settingsProblems(replicatorSettings(model, region, peers, tuning)));
     if (problems.length > 0) {
       throw new Error(`${this.node.path}: invalid Replicator props: ${problems.join('; ')}`);
@@ -221,7 +241,7 @@ export class Replicator extends Construct {
   /** The stream replicator and the parked-record consumer, each with its own role and log group. */
   private createFunctions(props: ReplicatorProps): Record<'replicator' | 'parked', MirrorFunction> {
     const name = props.mirroredTable.model.name;
-    const statements = this.policyStatements(props.mirroredTable);
+    const statements = this.policyStatements(props.mirroredTable, props.accounts);
     return {
       replicator: mirrorFunction(this, 'Replicator', {
         entry: props.replicatorEntry ?? DEFAULT_ENTRIES.replicator,
@@ -240,28 +260,30 @@ export class Replicator extends Construct {
     };
   }
 
-  /** The inline policy statements of both roles: every data action, each on the exact resources. */
-  private policyStatements(mirrored: MirroredTable): {
+  /**
+   * The inline policy statements of both roles: every data action, each on the exact resources. A peer
+   * in another account is reached only by assuming the writer role its stack offers.
+   */
+  private policyStatements(
+    mirrored: MirroredTable,
+    accounts: RegionAccounts | undefined,
+  ): {
     replicator: iam.PolicyStatement[];
     parked: iam.PolicyStatement[];
   } {
     const name = mirrored.model.name;
     const multiActive = mirrored.model.mode === 'multi-active';
-    // At every peer (docs/replication.md, "Applying at a peer"): a save is a conditional PutItem, a delete
-    // a DeleteItem with the tombstone's UpdateItem (inside one transaction, which each contained action
-    // authorises; an Update, not a Put, so the peer's own life marker survives). A save that created the
-    // item reads the tombstone after it (GetItem). Multi-active: a write that meets an item its region has
-    // not ordered is deferred on it (UpdateItem).
-    const peerWrites = new iam.PolicyStatement({
-      sid: 'WritePeerTables',
-      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', ...(multiActive ? ['dynamodb:UpdateItem'] : [])],
-      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, name)),
-    });
-    const peerTombstoneUpdates = new iam.PolicyStatement({
-      sid: 'WritePeerTombstones',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: this.peerRegions.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name))),
-    });
+    const direct = this.peerRegions.filter((r) => !this.peerRoles.has(r));
+    const peerAccess = [
+      ...(direct.length
+        ? peerWriteStatements(
+            mirrored.model.mode,
+            direct.map((r) => MirroredTable.tableArnIn(this, r, name, accounts?.[r])),
+            direct.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name), accounts?.[r])),
+          )
+        : []),
+      ...(this.peerRoles.size ? [assumePeerRolesStatement([...this.peerRoles.values()])] : []),
+    ];
     const replicator = [
       // Not table.grantStreamRead(role): it would put these data actions into the role's DefaultPolicy,
       // where the per-role IAM5 Resource::* acknowledgement lives (docs/platform.md#cdk-and-nag).
@@ -271,8 +293,7 @@ export class Replicator extends Construct {
         // The exact stream (GetAtt StreamArn), narrower than table/NAME/stream/*.
         resources: [mirrored.table.tableStreamArn!],
       }),
-      peerWrites,
-      peerTombstoneUpdates,
+      ...peerAccess,
       new iam.PolicyStatement({
         sid: 'ParkRecords',
         actions: ['sqs:SendMessage'],
@@ -298,7 +319,7 @@ export class Replicator extends Construct {
         }),
       );
     }
-    return { replicator, parked: [peerWrites, peerTombstoneUpdates] };
+    return { replicator, parked: peerAccess };
   }
 
   /** The replicator reads the table's stream; batches that exhaust their retries go to the on-failure queue. */
@@ -380,6 +401,32 @@ export interface ReplicatorTuning {
   readonly maxAttempts: number;
   /** First back-off delay in milliseconds. */
   readonly baseDelayMs: number;
+}
+
+/** The writer role ARN by peer region, for the peers in another account than `region`. */
+function writerRoles(
+  scope: Construct,
+  table: string,
+  region: string,
+  peerRegions: readonly string[],
+  accounts: RegionAccounts | undefined,
+): Map<string, string> {
+  return new Map(
+    peerRegions.flatMap((peer) => {
+      const role = peerRoleFor(scope, table, region, peer, 'writer', accounts);
+      return role === undefined ? [] : [[peer, role] as const];
+    }),
+  );
+}
+
+/** One peer's settings: its parking queue, and the role to assume there when it is in another account. */
+function peerSettings(
+  region: string,
+  parkingQueueUrl: string,
+  roles: ReadonlyMap<string, string>,
+): PeerSettings {
+  const roleArn = roles.get(region);
+  return { region, parkingQueueUrl, ...(roleArn !== undefined && { roleArn }) };
 }
 
 /** The settings a table's replicator in `region` receives (the contract's discriminated union). */

@@ -1,11 +1,19 @@
 import { resolve as resolvePath } from 'path';
-import { type KeySchema, replicatorRegions, tableRegions, type TableModel } from '../config/model';
+import {
+  type KeySchema,
+  type MirrorModel,
+  regionAccount,
+  replicatorRegions,
+  tableRegions,
+  type TableModel,
+} from '../config/model';
 import { tombstoneTableName } from '../../lambda/contract';
 import { readFunction } from './functions';
 import { type StackInfo, readStacks } from './manifest';
 import { readMapping } from './mappings';
 import { AssemblyError, LOCAL_ACCOUNT, LocalPlan } from './plan';
 import { AssemblyResources } from './resources';
+import { readSchedule } from './schedules';
 
 /**
  * Reads a synthesized CDK cloud assembly (cdk.out) into the {@link LocalPlan} the local mirror runs, and
@@ -27,8 +35,14 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const stacks = readStacks(assemblyDir);
   if (!stacks.length)
     throw new AssemblyError(`The assembly in ${assemblyDir} holds no CloudFormation stacks`);
-  const concrete = stacks.map((s) => s.account).find((a) => a && /^\d{12}$/.test(a));
-  const account = options.account ?? concrete ?? LOCAL_ACCOUNT;
+  const concrete = [
+    ...new Set(stacks.flatMap((s) => (s.account && /^\d{12}$/.test(s.account) ? [s.account] : []))),
+  ];
+  if (concrete.length > 1 && options.account === undefined)
+    throw new AssemblyError(
+      `The stacks in ${assemblyDir} deploy to ${concrete.length} accounts (${concrete.join(', ')}); ${ONE_ACCOUNT}`,
+    );
+  const account = options.account ?? concrete[0] ?? LOCAL_ACCOUNT;
   const resources = new AssemblyResources(stacks, account, options.queueEndpoint);
   const ofType = (...types: string[]) => resourcesOfType(stacks, types);
 
@@ -40,6 +54,9 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const mappings = ofType('AWS::Lambda::EventSourceMapping').map((r) =>
     readMapping(resources, r.stack, r.id, { tables, queues, functions }),
   );
+  const schedules = ofType('AWS::Events::Rule').flatMap(
+    (r) => readSchedule(resources, r.stack, r.id, functions) ?? [],
+  );
   return {
     assemblyDir,
     account,
@@ -49,7 +66,31 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
     queues,
     functions,
     mappings,
+    schedules,
   };
+}
+
+const ONE_ACCOUNT =
+  'the local mirror runs one account, and cross-account peers (their roles, AssumeRole) run in AWS only ' +
+  '(README, "Cross-account peers"): drop the regions\' account fields to run the same tables locally';
+
+/**
+ * The local mirror stands in for one account (one DynamoDB Local, one set of credentials, no STS): a
+ * config whose regions deploy to different accounts is refused before anything is synthesized, each
+ * account named with its regions.
+ */
+export function checkOneAccount(model: MirrorModel, source: string): void {
+  const regionsByAccount = new Map<string, string[]>();
+  for (const { name } of model.regions) {
+    const account = regionAccount(model, name);
+    if (account !== undefined)
+      regionsByAccount.set(account, [...(regionsByAccount.get(account) ?? []), name]);
+  }
+  if (regionsByAccount.size <= 1) return;
+  const accounts = [...regionsByAccount].map(([account, regions]) => `${account}: ${regions.join(', ')}`);
+  throw new AssemblyError(
+    `${source} puts its regions in ${regionsByAccount.size} accounts (${accounts.join('; ')}); ${ONE_ACCOUNT}`,
+  );
 }
 
 function resourcesOfType(stacks: readonly StackInfo[], types: readonly string[]) {

@@ -52,6 +52,13 @@ export interface AwsProxyOptions {
   readonly dynamoEndpoint: string;
   /** The role's policy documents, intrinsics resolved. @default - no IAM check */
   readonly policies?: readonly PolicyDocument[];
+  /** The role's ARN: the principal that resource-based policies name. @default - none apply */
+  readonly principalArn?: string;
+  /**
+   * Resource-based policies by table ARN (read-only replicas'), evaluated with `policies` for calls on
+   * that table or its indexes. @default - none
+   */
+  readonly resourcePolicies?: ReadonlyMap<string, PolicyDocument>;
   /** @default - SQS calls fail with QueueDoesNotExist */
   readonly queues?: LocalQueues;
   /** For queue URLs that neither `queueUrl()` produced nor have the AWS form. */
@@ -95,15 +102,10 @@ export class AwsProxy {
 
   static async start(options: AwsProxyOptions): Promise<AwsProxy> {
     const holder: { proxy?: AwsProxy } = {};
-    const server = createServer((req, res) => {
-      holder.proxy!.handle(req, res).catch((e: Error) => reply(res, 500, 'InternalServerError', e.message));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    holder.proxy = new AwsProxy(options, server, `http://127.0.0.1:${port}`);
+    const { server, endpoint } = await listenLocally(options.port, (req, res) =>
+      holder.proxy!.handle(req, res),
+    );
+    holder.proxy = new AwsProxy(options, server, endpoint);
     holder.proxy.faults = options.faults;
     return holder.proxy;
   }
@@ -156,7 +158,10 @@ export class AwsProxy {
     if (this.options.policies) {
       for (const p of permissions) {
         try {
-          assertAllowed(this.options.functionName, this.options.policies, p.action, p.resource);
+          assertAllowed(this.options.functionName, this.options.policies, p.action, p.resource, {
+            principalArn: this.options.principalArn,
+            resourcePolicy: this.resourcePolicyOf(p.resource),
+          });
         } catch (e) {
           if (!(e instanceof AccessDeniedError)) throw e;
           this.denials.push(e);
@@ -179,6 +184,11 @@ export class AwsProxy {
       signedRegion && signedRegion !== this.options.region ? this.options.crossRegionLatencyMs : 0;
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
     this.forward(req, body, res);
+  }
+
+  /** The table's resource-based policy for an ARN of the table or of one of its indexes. */
+  private resourcePolicyOf(resource: string): PolicyDocument | undefined {
+    return this.options.resourcePolicies?.get(resource.replace(/\/index\/.*$/, ''));
   }
 
   private forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
@@ -211,37 +221,10 @@ export class AwsProxy {
         `The specified queue does not exist: ${input.QueueUrl}`,
         true,
       );
-    switch (operation) {
-      case 'SendMessage': {
-        const sent = send(q, input);
-        return json(res, { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody });
-      }
-      case 'SendMessageBatch': {
-        const entries = (input.Entries as Record<string, unknown>[]) ?? [];
-        const Successful = entries.map((e) => {
-          const sent = send(q, e);
-          return { Id: e.Id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody };
-        });
-        return json(res, { Successful, Failed: [] });
-      }
-      case 'ReceiveMessage':
-        return json(res, { Messages: (await receive(q, input)).map(messageJson) });
-      case 'DeleteMessage':
-        q.delete(String(input.ReceiptHandle));
-        return json(res, {});
-      case 'DeleteMessageBatch': {
-        const entries = (input.Entries as { Id: string; ReceiptHandle: string }[]) ?? [];
-        for (const e of entries) q.delete(e.ReceiptHandle);
-        return json(res, { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] });
-      }
-      case 'ChangeMessageVisibility':
-        q.changeVisibility(String(input.ReceiptHandle), Number(input.VisibilityTimeout ?? 0));
-        return json(res, {});
-      case 'GetQueueAttributes':
-        return json(res, { Attributes: queueAttributes(q) });
-      default:
-        return reply(res, 400, 'UnsupportedOperation', `SQS ${operation} is not emulated locally`, true);
-    }
+    return answerQueueCall(operation, input, q, res, {
+      staleReceipts: 'ignore',
+      unsupported: 'is not emulated locally',
+    });
   }
 
   private getQueueUrl(input: Record<string, unknown>, res: ServerResponse): void {
@@ -308,8 +291,91 @@ function queueAttributes(q: LocalQueue): Record<string, string> {
     QueueArn: q.arn,
     ApproximateNumberOfMessages: String(q.visibleCount),
     ApproximateNumberOfMessagesNotVisible: String(q.inFlightCount),
+    ApproximateNumberOfMessagesDelayed: String(Math.max(0, q.size - q.visibleCount - q.inFlightCount)),
     VisibilityTimeout: String(q.visibilityTimeoutSeconds),
   };
+}
+
+export interface QueueCallOptions {
+  /** The queue's URL, for GetQueueUrl. @default - GetQueueUrl is answered by the caller */
+  readonly url?: string;
+  /**
+   * A DeleteMessage or ChangeMessageVisibility with a receipt handle that is no longer the latest:
+   * ignored (as a function's calls are), or refused with ReceiptHandleIsInvalid (the operations
+   * commands must know they no longer hold the message).
+   */
+  readonly staleReceipts: 'ignore' | 'reject';
+  /** Ends the UnsupportedOperation message: `SQS <op> <unsupported>`. */
+  readonly unsupported: string;
+}
+
+/** One SQS call on one local queue: the function proxy's and the control endpoint's. */
+export async function answerQueueCall(
+  operation: string,
+  input: Record<string, unknown>,
+  q: LocalQueue,
+  res: ServerResponse,
+  o: QueueCallOptions,
+): Promise<void> {
+  const stale = (ok: boolean) =>
+    ok || o.staleReceipts === 'ignore'
+      ? json(res, {})
+      : reply(
+          res,
+          400,
+          'ReceiptHandleIsInvalid',
+          `Not the latest receipt handle: ${input.ReceiptHandle}`,
+          true,
+        );
+  switch (operation) {
+    case 'GetQueueUrl':
+      if (o.url === undefined) break;
+      return json(res, { QueueUrl: o.url });
+    case 'SendMessage': {
+      const sent = send(q, input);
+      return json(res, { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody });
+    }
+    case 'SendMessageBatch': {
+      const entries = (input.Entries as Record<string, unknown>[]) ?? [];
+      const Successful = entries.map((e) => {
+        const sent = send(q, e);
+        return { Id: e.Id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody };
+      });
+      return json(res, { Successful, Failed: [] });
+    }
+    case 'ReceiveMessage':
+      return json(res, { Messages: (await receive(q, input)).map(messageJson) });
+    case 'DeleteMessage':
+      return stale(q.delete(String(input.ReceiptHandle)));
+    case 'DeleteMessageBatch': {
+      const entries = (input.Entries as { Id: string; ReceiptHandle: string }[]) ?? [];
+      for (const e of entries) q.delete(e.ReceiptHandle);
+      return json(res, { Successful: entries.map((e) => ({ Id: e.Id })), Failed: [] });
+    }
+    case 'ChangeMessageVisibility':
+      return stale(q.changeVisibility(String(input.ReceiptHandle), Number(input.VisibilityTimeout ?? 0)));
+    case 'GetQueueAttributes':
+      return json(res, { Attributes: queueAttributes(q) });
+  }
+  return reply(res, 400, 'UnsupportedOperation', `SQS ${operation} ${o.unsupported}`, true);
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (`port`, or a free one) whose handler's failures are answered as a 500
+ * InternalServerError; resolves once it listens.
+ */
+export async function listenLocally(
+  port: number | undefined,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ server: Server; endpoint: string }> {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => reply(res, 500, 'InternalServerError', e.message));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port ?? 0, '127.0.0.1', () => resolve());
+  });
+  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {

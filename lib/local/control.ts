@@ -1,6 +1,5 @@
-import { Agent, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
-import type { AddressInfo } from 'net';
-import { json, messageJson, readBody, receive, reply, send } from './aws-proxy';
+import { Agent, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
+import { answerQueueCall, json, listenLocally, readBody, reply } from './aws-proxy';
 import type { LocalQueue, LocalQueues } from './local-queue';
 import { parseTarget, queueArnFromUrl } from './permissions';
 
@@ -40,15 +39,10 @@ export class ControlServer {
 
   static async start(options: ControlServerOptions): Promise<ControlServer> {
     const holder: { control?: ControlServer } = {};
-    const server = createServer((req, res) => {
-      holder.control!.handle(req, res).catch((e: Error) => reply(res, 500, 'InternalServerError', e.message));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    holder.control = new ControlServer(options, server, `http://127.0.0.1:${port}`);
+    const { server, endpoint } = await listenLocally(options.port, (req, res) =>
+      holder.control!.handle(req, res),
+    );
+    holder.control = new ControlServer(options, server, endpoint);
     return holder.control;
   }
 
@@ -131,7 +125,11 @@ export class ControlServer {
         `The specified queue does not exist: ${String(input.QueueUrl ?? input.QueueName)}${region ? ` (in ${region})` : ''}`,
         true,
       );
-    return answer(operation, input, q, this.queueUrl(q), res);
+    return answerQueueCall(operation, input, q, res, {
+      url: this.queueUrl(q),
+      staleReceipts: 'reject',
+      unsupported: 'is not served by the local control endpoint',
+    });
   }
 
   private queueAt(url: unknown, region: string | undefined, inRegion: LocalQueue[]): LocalQueue | undefined {
@@ -143,64 +141,6 @@ export class ControlServer {
       return undefined;
     }
     return this.options.queues.get(arn) ?? inRegion.find((q) => q.name === arn.split(':')[5]);
-  }
-}
-
-/** The SQS operations the operations commands use, on one queue. */
-async function answer(
-  operation: string,
-  input: Record<string, unknown>,
-  q: LocalQueue,
-  url: string,
-  res: ServerResponse,
-): Promise<void> {
-  switch (operation) {
-    case 'GetQueueUrl':
-      return json(res, { QueueUrl: url });
-    case 'SendMessage': {
-      const sent = send(q, input);
-      return json(res, { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfBody });
-    }
-    case 'ReceiveMessage':
-      return json(res, { Messages: (await receive(q, input)).map(messageJson) });
-    case 'DeleteMessage':
-      if (!q.delete(String(input.ReceiptHandle)))
-        return reply(
-          res,
-          400,
-          'ReceiptHandleIsInvalid',
-          `Not the latest receipt handle: ${input.ReceiptHandle}`,
-          true,
-        );
-      return json(res, {});
-    case 'ChangeMessageVisibility':
-      if (!q.changeVisibility(String(input.ReceiptHandle), Number(input.VisibilityTimeout ?? 0)))
-        return reply(
-          res,
-          400,
-          'ReceiptHandleIsInvalid',
-          `Not the latest receipt handle: ${input.ReceiptHandle}`,
-          true,
-        );
-      return json(res, {});
-    case 'GetQueueAttributes':
-      return json(res, {
-        Attributes: {
-          QueueArn: q.arn,
-          ApproximateNumberOfMessages: String(q.visibleCount),
-          ApproximateNumberOfMessagesNotVisible: String(q.inFlightCount),
-          ApproximateNumberOfMessagesDelayed: String(Math.max(0, q.size - q.visibleCount - q.inFlightCount)),
-          VisibilityTimeout: String(q.visibilityTimeoutSeconds),
-        },
-      });
-    default:
-      return reply(
-        res,
-        400,
-        'UnsupportedOperation',
-        `SQS ${operation} is not served by the local control endpoint`,
-        true,
-      );
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'crypto';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { MappingSettings, parseMappingProperties } from './mapping-settings';
-import { compareSequence } from './stream-reader';
+import { compareSequence } from '../../lambda/contract';
 
 /** What the event source reads: `StreamReader` satisfies it. */
 export interface ShardSource {

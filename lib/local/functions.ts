@@ -1,11 +1,6 @@
 import { existsSync, statSync } from 'fs';
 import { join, resolve as resolvePath } from 'path';
-import {
-  decodeSettings,
-  ReplicatorSettings,
-  samplerSettingsProblems,
-  SETTINGS_ENV,
-} from '../../lambda/contract';
+import { decodeSamplerSettings, decodeSettings, SETTINGS_ENV } from '../../lambda/contract';
 import type { StackInfo } from './manifest';
 import { AssemblyError, PlanFunction } from './plan';
 import type { AssemblyResources } from './resources';
@@ -40,7 +35,7 @@ export function readFunction(resources: AssemblyResources, stack: StackInfo, id:
     timeoutSeconds: Number(p.Timeout ?? 3),
     memoryMB: Number(p.MemorySize ?? 128),
     ...readRolePolicies(resources, stack, p.Role, where),
-    ...(settings ? { settings } : {}),
+    ...settings,
   };
 }
 
@@ -60,23 +55,27 @@ function readEnvironment(
 }
 
 /**
- * The replicator settings the function carries, checked as the function will check them; undefined for
- * a divergence sampler, whose settings share the variable (the local mirror runs no schedules, so it
- * never invokes one).
+ * The settings the function carries (a sampler's say `kind: 'sampler'`, a replicator's or parked-record
+ * consumer's do not), checked as the function will check them.
  */
-function readSettings(environment: Record<string, string>, where: string): ReplicatorSettings | undefined {
-  if (environment[SETTINGS_ENV] === undefined || isSamplerSettings(environment[SETTINGS_ENV]))
-    return undefined;
+function readSettings(
+  environment: Record<string, string>,
+  where: string,
+): Pick<PlanFunction, 'settings' | 'samplerSettings'> {
+  const raw = environment[SETTINGS_ENV];
+  if (raw === undefined) return {};
   try {
-    return decodeSettings(environment[SETTINGS_ENV]);
+    return isSampler(raw)
+      ? { samplerSettings: decodeSamplerSettings(raw) }
+      : { settings: decodeSettings(raw) };
   } catch (e) {
     throw new AssemblyError(`${where}: ${(e as Error).message}`);
   }
 }
 
-function isSamplerSettings(raw: string): boolean {
+function isSampler(raw: string): boolean {
   try {
-    return samplerSettingsProblems(JSON.parse(raw)).length === 0;
+    return (JSON.parse(raw) as { kind?: unknown } | null)?.kind === 'sampler';
   } catch {
     return false;
   }

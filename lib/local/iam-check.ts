@@ -97,25 +97,43 @@ export class AccessDeniedError extends Error {
     readonly action: string,
     readonly resource: string,
     readonly decision: IamDecision,
+    /** Index of the first policy that is the resource's own (resource-based). @default - none is */
+    resourcePolicyFrom = Infinity,
   ) {
+    const m = decision.matchedStatement;
+    const where =
+      m && m.policy >= resourcePolicyFrom ? `the resource-based policy of ${resource}` : "its role's policy";
     super(
       `${functionName} is not authorized to perform: ${action} on resource: ${resource} because ` +
         (decision.decision === 'explicit-deny'
-          ? `an explicit deny in its role's policy (statement ${decision.matchedStatement?.sid ?? decision.matchedStatement?.statement}) denies it`
+          ? `an explicit deny in ${where} (statement ${m?.sid ?? m?.statement}) denies it`
           : `no identity-based policy of its role allows the ${action} action`),
     );
   }
 }
 
+/**
+ * Throws {@link AccessDeniedError} unless the call is allowed. A resource-based policy (a table's) is
+ * evaluated with the identity policies, as IAM does within one account: an Allow in either suffices,
+ * an explicit Deny in either wins; its statements apply to `options.principalArn`.
+ */
 export function assertAllowed(
   functionName: string,
   policies: readonly PolicyDocument[],
   action: string,
   resource: string,
-  options?: EvaluateOptions,
+  options?: EvaluateOptions & { readonly resourcePolicy?: PolicyDocument },
 ): IamDecision {
-  const decision = evaluate(policies, action, resource, options);
-  if (!decision.allowed) throw new AccessDeniedError(functionName, action, resource, decision);
+  const all = options?.resourcePolicy ? [...policies, options.resourcePolicy] : policies;
+  const decision = evaluate(all, action, resource, options);
+  if (!decision.allowed)
+    throw new AccessDeniedError(
+      functionName,
+      action,
+      resource,
+      decision,
+      options?.resourcePolicy ? policies.length : Infinity,
+    );
   return decision;
 }
 

@@ -7,14 +7,17 @@ import type { TableModel } from '../config/model';
 import { checkAssemblyTables } from './assembly';
 import { ControlServer } from './control';
 import { Engine, startEngine } from './engine';
+import { describeError } from './error-text';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import type { RunHandles, RunQueueSource, RunStreamSource } from './run-hooks';
 import { LocalFunction, startLocalFunction } from './function-host';
-import { AccessDeniedError, assertAllowed } from './iam-check';
+import { AccessDeniedError, assertAllowed, type PolicyDocument } from './iam-check';
 import { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
 import { mappingPermissions } from './permissions';
 import type { LocalPlan, PlanFunction, PlanMapping, PlanQueue, PlanTable } from './plan';
 import { buildReport, RunReport, StatsCollector, writeReport } from './report';
+import { probeReadOnlyReplicas, type ReadOnlyProbe } from './read-only-check';
+import { describeScheduledRun, runSchedulesOnce, type ScheduledRun } from './scheduled-runs';
 import { StreamReader } from './stream-reader';
 import { createTable } from './tables';
 import { describeDivergence, verifyMirror, VerifyResult } from './verify';
@@ -82,6 +85,11 @@ export interface LocalMirrorOptions {
   };
   /** A failure drill's view of the run (lib/local/drills). @default - none */
   readonly hooks?: RunHooks;
+  /**
+   * Fire the assembly's scheduled rules (the divergence samplers) once as the workload starts. A
+   * benchmark turns this off: a sampler's reads would weigh on the lag it measures. @default true
+   */
+  readonly runSchedules?: boolean;
 }
 
 export interface RunResult {
@@ -111,6 +119,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
     await run.createTables();
     await run.startFunctions();
     run.startEventSources();
+    await run.probeReadOnlyReplicas();
     await run.runWorkload();
     await run.drain();
   } catch (e) {
@@ -143,6 +152,8 @@ class MirrorRun {
   private readonly queues = new LocalQueues();
   private readonly functions = new Map<string, LocalFunction>();
   private readonly consumedQueues: LocalQueue[] = [];
+  /** Read-only replicas' resource-based policies, by table ARN: every function's calls meet them. */
+  private readonly resourcePolicies: ReadonlyMap<string, PolicyDocument>;
   private streamSources: DynamoStreamEventSource[] = [];
   private readonly liveSources: LiveStreamSource[] = [];
   private control?: ControlServer;
@@ -155,11 +166,17 @@ class MirrorRun {
   private engine?: Engine;
   private sampler?: LagSampler;
   private workload?: WorkloadResult;
+  private readOnlyProbes: ReadOnlyProbe[] = [];
+  private scheduled?: Promise<ScheduledRun[]>;
+  private scheduledRuns: ScheduledRun[] = [];
   private verification?: VerifyResult;
   private failure?: string;
 
   constructor(private readonly options: LocalMirrorOptions) {
     this.plan = options.plan;
+    this.resourcePolicies = new Map(
+      this.plan.tables.flatMap((t) => (t.resourcePolicy ? [[t.arn, t.resourcePolicy] as const] : [])),
+    );
     this.workloadOptions = { ...WORKLOAD_DEFAULTS, ...(options.workload ?? {}) };
     this.outDir = resolvePath(options.outDir ?? '.ddb-mirror');
     this.stats.declarePairs(options.tables);
@@ -215,6 +232,16 @@ class MirrorRun {
     );
   }
 
+  /** A demo application write to each read-only replica: its resource policy must refuse it. */
+  async probeReadOnlyReplicas(): Promise<void> {
+    this.readOnlyProbes = await probeReadOnlyReplicas(this.plan, this.endpoint, LOCAL_CREDENTIALS);
+    for (const p of this.readOnlyProbes) {
+      const where = `${p.table} in ${p.region}`;
+      if (p.refused) this.say(`✓ read-only replica ${where} refused an application's PutItem: ${p.message}`);
+      else this.fail(`read-only replica ${where} did not refuse an application's PutItem: ${p.message}`);
+    }
+  }
+
   async runWorkload(): Promise<void> {
     const sampler = new LagSampler({
       clientFor: (region) => this.clientFor(region),
@@ -230,6 +257,8 @@ class MirrorRun {
     await hooks?.onStart?.(this.handles());
     const { durationSeconds, seed } = this.workloadOptions;
     const ops = planWorkload(this.options.tables, this.workloadOptions);
+    if (this.options.runSchedules ?? true)
+      this.scheduled = runSchedulesOnce(this.plan, (name, event) => this.functions.get(name)!.invoke(event));
     this.view?.setPhase(`workload: ${ops.length} operations over ${durationSeconds}s (seed ${seed})`);
     this.view?.start();
     let lastReported = 0;
@@ -259,12 +288,21 @@ class MirrorRun {
       this.view?.setPhase('draining streams and queues');
       const timeoutMs = this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
       this.verification = await this.timed('drainMs', () => this.drainAndVerify(timeoutMs));
+      await this.finishScheduledRuns();
     }
     await this.sampler?.stop(0);
     if (!this.verification?.divergentKeys) return;
     this.say(`✘ ${this.verification.divergentKeys} divergent keys:`);
     for (const d of this.verification.tables.flatMap((x) => x.divergent).slice(0, 10))
       this.say(`  ${describeDivergence(d)}`);
+  }
+
+  /** The scheduled functions fired when the workload started (the divergence samplers), and what they found. */
+  private async finishScheduledRuns(): Promise<void> {
+    if (!this.scheduled) return;
+    this.view?.setPhase('waiting for the scheduled divergence samplers');
+    this.scheduledRuns = await this.scheduled;
+    for (const run of this.scheduledRuns) this.say(describeScheduledRun(run));
   }
 
   /** Writes the report; stops everything unless the caller keeps it running. */
@@ -308,7 +346,7 @@ class MirrorRun {
         }),
     });
     this.say(
-      `Control endpoint (--endpoint for ddb-mirror status, replay, drain) at ${this.control.endpoint}`,
+      `Control endpoint (--endpoint of every ddb-mirror operations command) at ${this.control.endpoint}`,
     );
   }
 
@@ -409,6 +447,8 @@ class MirrorRun {
         ? { crossRegionLatencyMs: this.options.crossRegionLatencyMs }
         : {}),
       policies: fn.policies,
+      principalArn: fn.roleArn,
+      resourcePolicies: this.resourcePolicies,
       queues: this.queues,
       onDenied: (e) => this.onDenied(e),
       onLog: (line) => {
@@ -569,6 +609,8 @@ class MirrorRun {
       },
       timings: this.timings,
       workload: this.workload,
+      readOnlyProbes: this.readOnlyProbes,
+      scheduledRuns: this.scheduledRuns,
       verification: this.verification,
       onFailureFiles: [...this.onFailureFiles],
       queuesLeft: Object.fromEntries(
@@ -609,8 +651,4 @@ function errorLine(line: string): string | undefined {
     return undefined;
   }
   return undefined;
-}
-
-function describeError(e: unknown): string {
-  return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
 }

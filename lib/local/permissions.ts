@@ -1,4 +1,4 @@
-import type { PlanMapping } from './plan';
+import { LOCAL_STREAM_LABEL, type PlanMapping } from './plan';
 
 /**
  * Which IAM actions and resources an AWS API call needs: the request side of the local IAM check
@@ -89,7 +89,7 @@ export function requiredPermissions(
     return [
       {
         action: `dynamodb:${operation}`,
-        resource: typeof input.StreamArn === 'string' ? input.StreamArn : '*',
+        resource: typeof input.StreamArn === 'string' ? deployedStreamArn(input.StreamArn, context) : '*',
       },
     ];
   }
@@ -105,6 +105,19 @@ export function requiredPermissions(
       },
     ];
   return [{ action, resource: '*' }];
+}
+
+/**
+ * A stream ARN as DynamoDB Local hands it out (from DescribeTable: region `ddblocal`, its own label) in
+ * the shape a policy names it once deployed: the signing region (the engine keeps a database per
+ * region) and {@link LOCAL_STREAM_LABEL}, which is what the assembly's `StreamArn` resolves to locally
+ * (docs/platform.md#dynamodb-local). Any other ARN is returned as it is.
+ */
+export function deployedStreamArn(arn: string, context: PermissionContext): string {
+  const m = /^arn:[^:]+:dynamodb:ddblocal:[^:]*:table\/([^/]+)\/stream\/.+$/.exec(arn);
+  return m
+    ? `arn:${context.partition ?? 'aws'}:dynamodb:${context.region}:${context.account}:table/${m[1]}/stream/${LOCAL_STREAM_LABEL}`
+    : arn;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { KeySchema, KeyType } from '../config/model';
-import type { ReplicatorSettings } from '../../lambda/contract';
+import type { ReplicatorSettings, SamplerSettings } from '../../lambda/contract';
 import type { PolicyDocument } from './iam-check';
 import type { MappingSettings } from './mapping-settings';
 
@@ -32,6 +32,8 @@ export interface PlanTable {
   readonly arn: string;
   /** The deployed-shape stream ARN (label {@link LOCAL_STREAM_LABEL}); the engine assigns its own. */
   readonly streamArn?: string;
+  /** The table's resource-based policy (a read-only replica's), intrinsics resolved. @default - none */
+  readonly resourcePolicy?: PolicyDocument;
 }
 
 export interface PlanQueue {
@@ -70,8 +72,22 @@ export interface PlanFunction {
   readonly policies: readonly PolicyDocument[];
   /** AWS managed policy ARNs on the role (not evaluated locally: named for the record). */
   readonly managedPolicyArns: readonly string[];
-  /** Decoded DDBM_SETTINGS when the function carries it. */
+  /** Decoded DDBM_SETTINGS when the function is a replicator or parked-record consumer. */
   readonly settings?: ReplicatorSettings;
+  /** Decoded DDBM_SETTINGS when the function is a divergence sampler. */
+  readonly samplerSettings?: SamplerSettings;
+}
+
+/** An EventBridge rule that invokes a function on a schedule (`AWS::Events::Rule`). */
+export interface PlanSchedule {
+  readonly region: string;
+  readonly stack: string;
+  readonly logicalId: string;
+  /** `rate(15 minutes)` or `cron(...)`, as synthesized. */
+  readonly expression: string;
+  readonly enabled: boolean;
+  /** Names of the functions it targets. */
+  readonly functionNames: readonly string[];
 }
 
 export type MappingSource =
@@ -102,4 +118,5 @@ export interface LocalPlan {
   readonly queues: readonly PlanQueue[];
   readonly functions: readonly PlanFunction[];
   readonly mappings: readonly PlanMapping[];
+  readonly schedules: readonly PlanSchedule[];
 }

@@ -3,6 +3,8 @@ import { join } from 'path';
 import { tableRegions, type TableModel } from '../config/model';
 import { METRIC_DIMENSIONS, type METRICS, type MetricName } from '../../lambda/contract';
 import type { LocalPlan } from './plan';
+import type { ReadOnlyProbe } from './read-only-check';
+import type { ScheduledRun } from './scheduled-runs';
 import type { VerifyResult } from './verify';
 import type { LagObservation } from './lag-sampler';
 import { renderHtml } from './report-html';
@@ -211,6 +213,10 @@ export interface RunReport {
   };
   readonly timings: Readonly<Record<string, number>>;
   readonly workload?: WorkloadResult;
+  /** An application's write to each read-only replica, which its resource policy must refuse. */
+  readonly readOnlyProbes: readonly ReadOnlyProbe[];
+  /** The scheduled functions (divergence samplers), run once when the workload started. */
+  readonly scheduledRuns: readonly ScheduledRun[];
   readonly pairs: readonly PairFigures[];
   readonly lagSeries: readonly {
     readonly t: number;
@@ -239,6 +245,8 @@ export function buildReport(args: {
   readonly options: Record<string, unknown>;
   readonly timings: Record<string, number>;
   readonly workload?: WorkloadResult;
+  readonly readOnlyProbes?: readonly ReadOnlyProbe[];
+  readonly scheduledRuns?: readonly ScheduledRun[];
   readonly verification?: VerifyResult;
   readonly onFailureFiles?: readonly string[];
   readonly queuesLeft?: Readonly<Record<string, number>>;
@@ -266,6 +274,8 @@ export function buildReport(args: {
     },
     timings: args.timings,
     ...(args.workload ? { workload: args.workload } : {}),
+    readOnlyProbes: args.readOnlyProbes ?? [],
+    scheduledRuns: args.scheduledRuns ?? [],
     pairs: args.stats.figures(),
     lagSeries: args.stats.lagSeries.map((o) => ({
       t: o.at - args.startedAt,

@@ -1,6 +1,7 @@
 import type { KeyType } from '../config/model';
 import { IntrinsicResolver, ResourceValues, TemplateStack } from './intrinsics';
 import { AssemblyError, LOCAL_STREAM_LABEL, PlanQueue, PlanTable } from './plan';
+import { policyDocument } from './role-policies';
 
 /**
  * The resources that `Ref` and `Fn::GetAtt` point at — tables, queues, functions, roles — read from the
@@ -140,7 +141,19 @@ export class AssemblyResources implements ResourceValues {
           ? 'PROVISIONED'
           : 'PAY_PER_REQUEST',
       arn,
+      ...this.resourcePolicy(stack, p.ResourcePolicy, where),
     };
+  }
+
+  private resourcePolicy(
+    stack: TemplateStack,
+    value: unknown,
+    where: string,
+  ): Pick<PlanTable, 'resourcePolicy'> {
+    const document = (value as { PolicyDocument?: unknown } | undefined)?.PolicyDocument;
+    if (document === undefined) return {};
+    const what = `${where} ResourcePolicy`;
+    return { resourcePolicy: policyDocument(this.resolver.resolve(stack, document, what), what) };
   }
 
   private readQueue(stack: TemplateStack, id: string): PlanQueue {

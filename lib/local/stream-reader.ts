@@ -4,9 +4,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
   Shard,
-  _Record as StreamsRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { compareSequence, toLambdaRecord } from '../../lambda/contract';
 
 export interface ShardBatch {
   readonly shardId: string;
@@ -142,36 +142,4 @@ export class StreamReader {
     );
     return res.ShardIterator!;
   }
-}
-
-/** Sequence numbers are numeric strings of 21–40 digits (docs/platform.md#streams): compare by length, then text. */
-export function compareSequence(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Converts a Streams API record into the shape Lambda delivers to a handler. */
-export function toLambdaRecord(r: StreamsRecord, region: string, streamArn: string): DynamoDBRecord {
-  const d = r.dynamodb ?? {};
-  const created = d.ApproximateCreationDateTime;
-  return {
-    eventID: r.eventID,
-    eventName: r.eventName as DynamoDBRecord['eventName'],
-    eventVersion: r.eventVersion ?? '1.1',
-    eventSource: 'aws:dynamodb',
-    awsRegion: region,
-    eventSourceARN: streamArn,
-    ...(r.userIdentity
-      ? { userIdentity: { type: r.userIdentity.Type, principalId: r.userIdentity.PrincipalId } }
-      : {}),
-    dynamodb: {
-      ...(created ? { ApproximateCreationDateTime: Math.floor(new Date(created).getTime() / 1000) } : {}),
-      Keys: d.Keys as never,
-      ...(d.NewImage ? { NewImage: d.NewImage as never } : {}),
-      ...(d.OldImage ? { OldImage: d.OldImage as never } : {}),
-      SequenceNumber: d.SequenceNumber,
-      SizeBytes: d.SizeBytes,
-      StreamViewType: d.StreamViewType as never,
-    },
-  };
 }

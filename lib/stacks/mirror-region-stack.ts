@@ -1,11 +1,19 @@
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } from '../config/model';
+import {
+  regionAccounts,
+  replicatorRegions,
+  tableRegions,
+  type MirrorModel,
+  type TableModel,
+} from '../config/model';
 import { AlarmNotifications } from '../constructs/alarm-notifications';
 import { DivergenceSampler } from '../constructs/divergence-sampler';
+import { ExportBackfill } from '../constructs/export-backfill';
 import { MirroredTable } from '../constructs/mirrored-table';
+import { crossAccount, PeerAccessRoles, type RegionAccounts } from '../constructs/peer-access';
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
-import { replicatorRoleArn } from '../constructs/replicator-roles';
+import { peerRoleArn, replicatorRoleArn } from '../constructs/replicator-roles';
 import { Replicator } from '../constructs/replicator';
 
 export interface MirrorRegionStackProps extends StackProps {
@@ -28,8 +36,12 @@ export class MirrorRegionStack extends Stack {
   public readonly tables: ReadonlyMap<string, MirroredTable>;
   /** Replicators in this region, by table name. */
   public readonly replicators: ReadonlyMap<string, Replicator>;
+  /** Roles this region's copies offer replicators in other accounts, by table name (cross-account only). */
+  public readonly peerAccess: ReadonlyMap<string, PeerAccessRoles>;
   /** Divergence samplers in this region (tables with `divergenceSampling`), by table name. */
   public readonly samplers: ReadonlyMap<string, DivergenceSampler>;
+  /** Export backfills from this region (tables with `exportBackfill`), by table name. */
+  public readonly backfills: ReadonlyMap<string, ExportBackfill>;
   /** Present when at least one table replicates out of this region. */
   public readonly monitoring?: ReplicationMonitoring;
   /** Where the alarms go; present with monitoring when the config names notifications. */
@@ -45,21 +57,43 @@ export class MirrorRegionStack extends Stack {
       env: { ...props.env, region },
     });
 
+    const accounts = regionAccounts(model);
     const tables = new Map<string, MirroredTable>();
     const replicators = new Map<string, Replicator>();
     const samplers = new Map<string, DivergenceSampler>();
+    const backfills = new Map<string, ExportBackfill>();
+    const peerAccess = new Map<string, PeerAccessRoles>();
     for (const t of here) {
-      const mirrored = new MirroredTable(this, t.name, { table: t, ...replicaWriters(this, t, region) });
+      const mirrored = new MirroredTable(this, t.name, {
+        table: t,
+        ...replicaWriters(this, t, region, accounts),
+      });
       tables.set(t.name, mirrored);
+      if (PeerAccessRoles.sourcesOf(t, region, accounts).length)
+        peerAccess.set(
+          t.name,
+          new PeerAccessRoles(this, `${t.name}PeerAccess`, { mirroredTable: mirrored, accounts }),
+        );
       if (sources.includes(t)) {
-        replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, { mirroredTable: mirrored }));
+        const props = { mirroredTable: mirrored, accounts };
+        replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, props));
         if (t.divergenceSampling)
-          samplers.set(t.name, new DivergenceSampler(this, `${t.name}Sampler`, { mirroredTable: mirrored }));
+          samplers.set(t.name, new DivergenceSampler(this, `${t.name}Sampler`, props));
+        if (t.exportBackfill) {
+          const foreign = tableRegions(t).filter((r) => crossAccount(accounts, region, r));
+          if (foreign.length)
+            throw new Error(
+              `${this.node.path}: table ${t.name} has exportBackfill, which cannot reach copies in another account yet (${foreign.map((r) => `${r}: ${accounts[r]}`).join(', ')}); use ddb-mirror backfill with each account's credentials`,
+            );
+          backfills.set(t.name, new ExportBackfill(this, `${t.name}Backfill`, { mirroredTable: mirrored }));
+        }
       }
     }
     this.tables = tables;
     this.replicators = replicators;
     this.samplers = samplers;
+    this.backfills = backfills;
+    this.peerAccess = peerAccess;
     if (replicators.size > 0) {
       this.notifications = model.notifications
         ? new AlarmNotifications(this, 'AlarmNotifications', { notifications: model.notifications })
@@ -75,16 +109,29 @@ export class MirrorRegionStack extends Stack {
   }
 }
 
-/** A one-way replica that enforces read-only: only the source's replicator roles (and configured writers) write. */
-function replicaWriters(scope: Construct, t: TableModel, region: string): { onlyWriters?: string[] } {
+/**
+ * A one-way replica that enforces read-only: only the source's replicator roles (its export backfill's
+ * when configured, and configured writers)
+ * write; when the source is in another account, they write as the writer role this stack offers them.
+ */
+function replicaWriters(
+  scope: Construct,
+  t: TableModel,
+  region: string,
+  accounts: RegionAccounts,
+): { onlyWriters?: string[] } {
   if (t.mode !== 'one-way' || t.source === region || !t.readOnlyReplicas.enforced) return {};
-  return {
-    onlyWriters: [
-      replicatorRoleArn(scope, t.name, t.source, 'replicator'),
-      replicatorRoleArn(scope, t.name, t.source, 'parked'),
-      ...t.readOnlyReplicas.writers,
-    ],
-  };
+  const replicatorRoles = crossAccount(accounts, t.source, region)
+    ? [peerRoleArn(scope, t.name, t.source, region, 'writer', accounts[region])]
+    : [
+        replicatorRoleArn(scope, t.name, t.source, 'replicator', accounts[t.source]),
+        replicatorRoleArn(scope, t.name, t.source, 'parked', accounts[t.source]),
+        // The export backfill writes the replicas as the replicator does.
+        ...(t.exportBackfill
+          ? [replicatorRoleArn(scope, t.name, t.source, 'backfill', accounts[t.source])]
+          : []),
+      ];
+  return { onlyWriters: [...replicatorRoles, ...t.readOnlyReplicas.writers] };
 }
 
 function describe(region: string, here: readonly TableModel[], sources: readonly TableModel[]): string {

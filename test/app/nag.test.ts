@@ -1,8 +1,12 @@
 import { Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import * as path from 'path';
 import { buildApp } from '../../lib/app';
+import { loadConfig } from '../../lib/config/load';
 import { exampleModel, geolocationRouting, testApp } from '../support/model-fixtures';
+
+const CROSS_ACCOUNT_EXAMPLE = path.join(__dirname, '..', '..', 'examples', 'cross-account.yaml');
 
 type Violation = { ruleName: string; severity?: string; violatingResources: { constructPath: string }[] };
 
@@ -44,6 +48,16 @@ describe('cdk-nag on the example app', () => {
       }),
       { env: {} },
     );
+    expect(findings(app)).toEqual([]);
+  });
+
+  test('a mirror across two accounts (examples/cross-account.yaml) stays clean: writer and reader roles included', () => {
+    // GIVEN the cross-account example, whose peer stacks create roles trusted by the other account
+    const app = testApp();
+    const { regionStacks } = buildApp(app, loadConfig(CROSS_ACCOUNT_EXAMPLE), { env: {} });
+
+    // THEN
+    expect(regionStacks.get('eu-west-1')!.peerAccess.size).toBeGreaterThan(0);
     expect(findings(app)).toEqual([]);
   });
 });

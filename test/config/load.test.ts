@@ -70,6 +70,7 @@ describe('loadConfig: the shipped example', () => {
       tombstoneTtlDays: 30,
       replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
       divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+      exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
     });
   });
 
@@ -86,6 +87,7 @@ describe('loadConfig: the shipped example', () => {
       ttl: { attribute: 'expiresAt', replicateDeletes: false },
       excludeAttributes: ['localCache'],
       divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
+      exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
     });
     expect(sessions.key.sortKey).toBeUndefined();
   });
@@ -234,6 +236,23 @@ describe('parseConfig: defaults', () => {
       removalPolicy: 'DESTROY',
       tombstoneTtlDays: 7,
     });
+  });
+
+  test('keeps a region account and leaves it out where the region names none', () => {
+    // GIVEN
+    const raw = validRawConfig();
+    raw.account = '111111111111';
+    raw.regions['eu-west-1'].account = '222222222222';
+
+    // WHEN
+    const model = parseConfig(raw);
+
+    // THEN
+    expect(model.regions.map((r) => [r.name, r.account])).toEqual([
+      ['us-east-1', undefined],
+      ['eu-west-1', '222222222222'],
+      ['ap-southeast-2', undefined],
+    ]);
   });
 
   test('maps alias endpoints and strips trailing dots from DNS names', () => {

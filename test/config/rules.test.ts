@@ -29,4 +29,21 @@ describe('model rules (the config rules, for models built in code)', () => {
       ].join('; '),
     );
   });
+
+  test('ask every region for an account once one names its own, unless the model has a default', () => {
+    // GIVEN eu-west-1 in another account, the other regions in none
+    const regions = [
+      region('us-east-1'),
+      region('eu-west-1', { account: '222222222222' }),
+      region('ap-southeast-2'),
+    ];
+
+    // WHEN
+    const without = formatProblems(modelProblems(exampleModel({ regions })));
+    const withDefault = modelProblems(exampleModel({ regions, account: '111111111111' }));
+
+    // THEN
+    expect(without).toMatch(/^regions\.us-east-1\.account: required: eu-west-1 names 222222222222/);
+    expect(withDefault).toEqual([]);
+  });
 });

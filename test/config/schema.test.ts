@@ -152,6 +152,45 @@ describe('config validation: account and stack prefix', () => {
     expect(issues).toEqual([issue('account', '"12345678901" is not an AWS account id (12 digits)')]);
   });
 
+  test('accepts an account per region beside the top-level default', () => {
+    // GIVEN one region in another account, the others in the top-level one
+    const config = validRawConfig();
+    config.account = '111111111111';
+    config.regions['eu-west-1'].account = '222222222222';
+
+    // WHEN
+    const result = validateConfig(config);
+
+    // THEN
+    expect(result.ok).toBe(true);
+  });
+
+  test('names each region account that is not a quoted 12-digit id, at once', () => {
+    // WHEN
+    const issues = issuesAfter((c) => {
+      c.account = '111111111111';
+      c.regions['us-east-1'].account = 222222222222;
+      c.regions['eu-west-1'].account = '2222';
+    });
+
+    // THEN
+    expect(issues).toEqual([
+      issue('regions.us-east-1.account', '222222222222 must be quoted'),
+      issue('regions.eu-west-1.account', '"2222" is not an AWS account id (12 digits)'),
+    ]);
+  });
+
+  test('asks every region without an account for one once a region names its own', () => {
+    // WHEN two of three regions name no account and there is no top-level default
+    const issues = issuesAfter((c) => (c.regions['eu-west-1'].account = '222222222222'));
+
+    // THEN each of them is named, with the region that does
+    expect(issues).toEqual([
+      issue('regions.us-east-1.account', 'required', 'eu-west-1 names 222222222222', 'top-level account'),
+      issue('regions.ap-southeast-2.account', 'required', 'eu-west-1 names 222222222222'),
+    ]);
+  });
+
   test('rejects a stack prefix CloudFormation would refuse', () => {
     // WHEN
     const issues = issuesAfter((c) => (c.stackPrefix = 'ddb_mirror'));
@@ -283,6 +322,30 @@ describe('config validation: tables', () => {
       issue('tables[0].billing.readCapacity', 'required', 'number'),
       issue('tables[0].billing.writeCapacity', 'required', 'number'),
     ]);
+  });
+
+  test('reports an export backfill on a table without point-in-time recovery', () => {
+    // WHEN
+    const issues = issuesAfter((c) => {
+      c.tables[0].pointInTimeRecovery = false;
+      c.tables[0].exportBackfill = {};
+    });
+
+    // THEN
+    expect(issues).toEqual([
+      issue(
+        'tables[0].exportBackfill',
+        'needs pointInTimeRecovery: a table is exported from its continuous backups; set pointInTimeRecovery: true or remove exportBackfill',
+      ),
+    ]);
+  });
+
+  test('reports an export backfill concurrency of zero with the value', () => {
+    // WHEN
+    const issues = issuesAfter((c) => (c.tables[0].exportBackfill = { maxConcurrency: 0 }));
+
+    // THEN
+    expect(issues).toEqual([issue('tables[0].exportBackfill.maxConcurrency', 'must be >= 1, got 0')]);
   });
 
   test('reports a capacity below one with the value', () => {

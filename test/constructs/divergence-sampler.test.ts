@@ -37,6 +37,7 @@ describe('DivergenceSampler', () => {
     const fn = template.findResources('AWS::Lambda::Function')[logicalId(sampler.function)];
     const settings = decodeSamplerSettings(fn.Properties.Environment.Variables[SETTINGS_ENV]);
     expect(settings).toEqual({
+      kind: 'sampler',
       table: 'Stories',
       mode: 'one-way',
       region: 'us-east-1',

@@ -34,7 +34,7 @@ describe('local mirror session on the example config', () => {
       // Kept, as `npm start -- --keep`, for the operations commands; stopped in the last test.
       keep: true,
     });
-  }, 110000);
+  }, 180000);
   afterAll(() => result?.stop?.());
 
   test('ends with every region holding the same items', () => {
@@ -53,6 +53,34 @@ describe('local mirror session on the example config', () => {
         .map((p) => `${p.table} ${p.source}→${p.target}`),
     ).toEqual([]);
     expect(result.report.workload?.errors).toBe(0);
+  });
+
+  test("refuses an application's write to each read-only replica, and lets the replicators write", () => {
+    // The one-way table's replicas carry a resource policy that denies every writer but the source's roles.
+    expect(result.report.readOnlyProbes.map((p) => `${p.table}@${p.region} ${p.refused}`).sort()).toEqual([
+      'Stories@ap-southeast-2 true',
+      'Stories@eu-west-1 true',
+    ]);
+    for (const p of result.report.readOnlyProbes)
+      expect(p.message).toMatch(/^AccessDeniedException: .*explicit deny in the resource-based policy/);
+    expect(lines.join('')).toContain('✓ read-only replica Stories in eu-west-1 refused');
+    // (the replicators wrote those same replicas: no denial, every pair applied, above)
+  });
+
+  test('runs each divergence sampler once while the workload writes: keys compared, none divergent', () => {
+    const runs = result.report.scheduledRuns;
+    expect(runs.map((r) => r.error)).toEqual(runs.map(() => undefined));
+    const summaries = runs.map(
+      (r) => r.result as { table: string; region: string; compared: number; divergent: number },
+    );
+    expect(summaries.map((s) => `${s.table}@${s.region}`).sort()).toEqual(
+      ['Sessions@ap-southeast-2', 'Sessions@eu-west-1', 'Sessions@us-east-1', 'Stories@us-east-1'].sort(),
+    );
+    for (const s of summaries) {
+      expect(s.compared).toBeGreaterThan(0);
+      expect(s.divergent).toBe(0);
+    }
+    expect(lines.join('')).toMatch(/✓ divergence sampler Stories in us-east-1: \d+ keys compared/);
   });
 
   test('status prints every pair from the kept mirror’s live figures', async () => {

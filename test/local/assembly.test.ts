@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../lib/app';
-import { checkAssemblyTables, readAssembly } from '../../lib/local/assembly';
+import { checkAssemblyTables, checkOneAccount, readAssembly } from '../../lib/local/assembly';
 import { AssemblyError, LocalPlan } from '../../lib/local/plan';
 import {
   cdkJsonContext,
@@ -11,9 +11,10 @@ import {
   exampleModel,
   multiActiveTable,
   oneWayTable,
+  region,
 } from '../support/model-fixtures';
 
-function synth(options: { bundle: boolean }): string {
+function synth(options: { bundle: boolean }, model = exampleModel()): string {
   const outdir = mkdtempSync(join(tmpdir(), 'ddbm-assembly-test-'));
   const app = new App({
     outdir,
@@ -23,7 +24,7 @@ function synth(options: { bundle: boolean }): string {
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
   });
-  buildApp(app, exampleModel(), { nag: false });
+  buildApp(app, model, { nag: false });
   app.synth();
   return outdir;
 }
@@ -92,6 +93,30 @@ describe('readAssembly on the synthesized example app', () => {
     for (const m of parked) expect(m.batchSize).toBe(10);
   });
 
+  test('finds each divergence sampler with its settings and the schedule that invokes it', () => {
+    const samplers = plan.functions.filter((f) => f.samplerSettings);
+    expect(samplers.map((f) => `${f.samplerSettings!.table}@${f.region}`).sort()).toEqual(
+      ['Sessions@ap-southeast-2', 'Sessions@eu-west-1', 'Sessions@us-east-1', 'Stories@us-east-1'].sort(),
+    );
+    expect(samplers.every((f) => !f.settings)).toBe(true);
+    expect(plan.schedules).toHaveLength(samplers.length);
+    for (const s of plan.schedules) {
+      expect(s.expression).toMatch(/^rate\(\d+ minutes?\)$/);
+      expect(s.enabled).toBe(true);
+      const [target] = s.functionNames.map((n) => plan.functions.find((f) => f.name === n)!);
+      expect(target.samplerSettings).toBeDefined();
+      expect(target.region).toBe(s.region);
+    }
+  });
+
+  test("reads each read-only replica's resource policy, resolved, and none elsewhere", () => {
+    const withPolicy = plan.tables.filter((t) => t.resourcePolicy).map((t) => `${t.name}@${t.region}`);
+    expect(withPolicy.sort()).toEqual(['Stories@ap-southeast-2', 'Stories@eu-west-1']);
+    const text = JSON.stringify(plan.tables.find((t) => t.resourcePolicy)!.resourcePolicy);
+    expect(text).toContain('arn:aws:iam::000000000000:role/');
+    expect(text).not.toMatch(/Fn::|Ref|AWS::/);
+  });
+
   test('names each table of another config that the assembly does not hold', () => {
     // GIVEN a config with a table the assembly lacks, a region it lacks and a key it does not have
     const tables = [
@@ -128,5 +153,37 @@ describe('readAssembly errors', () => {
     expect(() => readAssembly(dir)).toThrow(
       /function StoriesReplicator\w+: (handler index\.handler has no index\.js|asset \w+ is not in the assembly)/,
     );
+  });
+});
+
+describe('the local mirror runs one account', () => {
+  // us-east-1 and ap-southeast-2 in the mirror's account, eu-west-1 in another.
+  const crossAccount = exampleModel({
+    account: '111111111111',
+    regions: EXAMPLE_REGIONS.map((r) => region(r, r === 'eu-west-1' ? { account: '222222222222' } : {})),
+    // (an export backfill does not reach another account: the stacks refuse it)
+    tables: exampleModel().tables.map((t) => ({ ...t, exportBackfill: undefined })),
+  });
+
+  test('a config across accounts is refused before synth, each account named with its regions', () => {
+    // WHEN / THEN
+    expect(() => checkOneAccount(crossAccount, 'cross.yaml')).toThrow(AssemblyError);
+    expect(() => checkOneAccount(crossAccount, 'cross.yaml')).toThrow(
+      'cross.yaml puts its regions in 2 accounts (111111111111: us-east-1, ap-southeast-2; 222222222222: eu-west-1); the local mirror runs one account',
+    );
+  });
+
+  test('a config in one account, named or not, is accepted', () => {
+    // THEN
+    expect(() => checkOneAccount(exampleModel(), 'a.yaml')).not.toThrow();
+    expect(() => checkOneAccount(exampleModel({ account: '111111111111' }), 'b.yaml')).not.toThrow();
+  });
+
+  test('an assembly synthesized from such a config (--assembly) is refused too', () => {
+    // GIVEN
+    const dir = synth({ bundle: false }, crossAccount);
+
+    // WHEN / THEN
+    expect(() => readAssembly(dir)).toThrow(/deploy to 2 accounts \(111111111111, 222222222222\)/);
   });
 });

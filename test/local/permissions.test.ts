@@ -33,6 +33,21 @@ describe('requiredPermissions', () => {
     ]);
   });
 
+  test("checks stream reads on the deployed-shape stream ARN, also for DynamoDB Local's own ARNs", () => {
+    // GIVEN the ARN DynamoDB Local's DescribeTable returns (region ddblocal, its own label)
+    const engineArn = 'arn:aws:dynamodb:ddblocal:123456789012:table/Orders/stream/2026-12-02T04:20:59.213';
+    // THEN the check names the ARN a deployed policy holds: the signing region, the assembly's label
+    expect(requiredPermissions('dynamodbstreams', 'DescribeStream', { StreamArn: engineArn }, ctx)).toEqual([
+      { action: 'dynamodb:DescribeStream', resource: `${TABLE}/stream/1970-01-01T00:00:00.000` },
+    ]);
+    // AND a deployed-shape ARN is checked as it is, GetRecords (an opaque iterator) not at all
+    const deployed = `${TABLE}/stream/2026-01-01T00:00:00.000`;
+    expect(requiredPermissions('dynamodbstreams', 'GetShardIterator', { StreamArn: deployed }, ctx)).toEqual([
+      { action: 'dynamodb:GetShardIterator', resource: deployed },
+    ]);
+    expect(requiredPermissions('dynamodbstreams', 'GetRecords', { ShardIterator: 'x' }, ctx)).toEqual([]);
+  });
+
   test('checks each action of a transaction on its own table', () => {
     // GIVEN a transaction over the table and its tombstone table
     const input = {

@@ -15,6 +15,7 @@ const plan: LocalPlan = {
   queues: [],
   functions: [],
   mappings: [],
+  schedules: [],
 };
 const tables = [multiActiveTable({ regions: ['us-east-1', 'eu-west-1'] })];
 

@@ -1,6 +1,7 @@
 import { PutItemCommand, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { client, createTable, uniqueName } from '../support/dynamo';
-import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
+import { compareSequence } from '../../lambda/contract';
+import { StreamReader } from '../../lib/local/stream-reader';
 
 const key = { partitionKey: { name: 'pk', type: 'S' as const } };
 

@@ -100,11 +100,12 @@ describe('regional and routing stacks of the example app', () => {
       'ap-southeast-2': ['Sessions'],
     });
     // replicator + parked consumer per replicated table, plus a divergence sampler per sampled table
+    // and an export backfill function per table with exportBackfill
     expect(
       [...regionStacks.values()].map(
         (s) => Object.keys(Template.fromStack(s).findResources('AWS::Lambda::Function')).length,
       ),
-    ).toEqual([6, 3, 3]);
+    ).toEqual([8, 4, 4]);
   });
 
   test('gives each region with a replicator a dashboard and alarms', () => {

@@ -9,7 +9,8 @@ import {
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ReplicatorSettings } from '../../lambda/contract';
 import { firstFailedIndex } from '../../lib/local/event-source';
-import { StreamReader, compareSequence } from '../../lib/local/stream-reader';
+import { compareSequence } from '../../lambda/contract';
+import { StreamReader } from '../../lib/local/stream-reader';
 import { canonical, normalise } from '../../lib/local/verify';
 import { prng } from '../../lib/local/workload';
 import { FaultMode, FaultProxy } from './fault-proxy';

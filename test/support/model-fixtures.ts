@@ -89,14 +89,16 @@ export function geolocationRouting(overrides: Partial<RoutingModel> = {}): Routi
 
 /** The example config's divergence sampling (the defaults). */
 const SAMPLING = { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 } as const;
+/** The example config's export backfill (the defaults). */
+const EXPORT_BACKFILL = { maxConcurrency: 10, writeUnitsPerSecond: 1000 } as const;
 
 export function exampleModel(overrides: Partial<MirrorModel> = {}): MirrorModel {
   return {
     stackPrefix: 'DdbMirror',
     regions: EXAMPLE_REGIONS.map((r) => region(r)),
     tables: [
-      oneWayTable({ divergenceSampling: SAMPLING }),
-      multiActiveTable({ divergenceSampling: SAMPLING }),
+      oneWayTable({ divergenceSampling: SAMPLING, exportBackfill: EXPORT_BACKFILL }),
+      multiActiveTable({ divergenceSampling: SAMPLING, exportBackfill: EXPORT_BACKFILL }),
     ],
     routing: latencyRouting(),
     ...overrides,

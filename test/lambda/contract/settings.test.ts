@@ -1,4 +1,9 @@
-import { decodeSettings, encodeSettings, settingsProblems } from '../../../lambda/contract';
+import {
+  decodeSettings,
+  encodeSettings,
+  samplerSettingsProblems,
+  settingsProblems,
+} from '../../../lambda/contract';
 import { multiActiveSettings, oneWaySettings } from '../../support/records';
 
 describe('replicator settings contract', () => {
@@ -40,5 +45,49 @@ describe('replicator settings contract', () => {
     ).toThrow(
       'DDBM_SETTINGS is invalid: peers must be an array, got "x"; maxConcurrency must be at least 1, got 0',
     );
+  });
+
+  test('a peer may name the role to assume in its account, which must be an IAM role ARN', () => {
+    // GIVEN one peer with a writer role and one with something else in its place
+    const role = 'arn:aws:iam::222222222222:role/ddbm-Stories-us-east-1-eu-west-1-wr-abc123';
+    const settings = oneWaySettings({
+      peers: [
+        { region: 'eu-west-1', parkingQueueUrl: 'https://q/1', roleArn: role },
+        { region: 'ap-southeast-2', parkingQueueUrl: 'https://q/2', roleArn: 'arn:aws:iam::2:user/x' },
+      ],
+    });
+
+    // WHEN / THEN the role survives encoding; the bad value is named with its place
+    expect(decodeSettings(encodeSettings({ ...settings, peers: [settings.peers[0]] })).peers[0].roleArn).toBe(
+      role,
+    );
+    expect(settingsProblems(settings)).toEqual([
+      'peers.1.roleArn must be an IAM role ARN, got "arn:aws:iam::2:user/x"',
+    ]);
+  });
+});
+
+describe('sampler settings contract', () => {
+  test('names a peer role that is not an IAM role ARN', () => {
+    // GIVEN
+    const sampler = {
+      kind: 'sampler',
+      table: 'Stories',
+      mode: 'one-way',
+      region: 'us-east-1',
+      regions: ['us-east-1', 'eu-west-1'],
+      keyNames: ['storyId'],
+      excludeAttributes: [],
+      sampleSize: 50,
+      listenSeconds: 20,
+      recheckRounds: 3,
+      recheckIntervalSeconds: 10,
+    };
+
+    // WHEN / THEN
+    expect(samplerSettingsProblems(sampler)).toEqual([]);
+    expect(
+      samplerSettingsProblems({ ...sampler, peerRoles: [{ region: 'eu-west-1', roleArn: 'reader' }] }),
+    ).toEqual(['peerRoles.0.roleArn must be an IAM role ARN, got "reader"']);
   });
 });

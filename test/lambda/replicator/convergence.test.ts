@@ -1,7 +1,13 @@
 import { FaultProxy } from '../../support/fault-proxy';
 import { MirrorHarness } from '../../support/mirror-harness';
 import { realReplicator } from './real-replicator';
-import { assertScenarios, converged, multiActiveOps, redeliveryIsIdempotent } from './convergence-model';
+import {
+  assertScenarios,
+  converged,
+  multiActiveOps,
+  redeliveryChanges,
+  redeliveryIsIdempotent,
+} from './convergence-model';
 
 /**
  * Multi-active convergence (docs/replication.md, "Guarantees"): once writes stop and every stream and
@@ -273,6 +279,28 @@ describe('multi-active examples (DynamoDB Local)', () => {
     await h.drain({ concurrency: 'sequential' });
     // THEN the key is gone in both regions (each region's delete follows its own save)
     expect(await h.divergence()).toEqual([]);
+    const snap = await h.snapshot();
+    expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
+  });
+  // Found by the 3-region idempotence property (seed -740536844), reduced by hand: the application's
+  // delete of its own generation-0 save is covered by a peer's delete of the same life that arrived
+  // first, so nothing recorded where the life ended until the covered REMOVE left a marker.
+  test('re-delivering the INSERT of a life both regions deleted does not bring it back', async () => {
+    const [eu, sa] = TWO;
+    const h = await harness(TWO);
+    // GIVEN k0 saved in eu-north-1 (generation 0, nothing written there) and replicated
+    await h.save(eu, 'k0', 'a0');
+    await h.pump(eu);
+    // AND both regions delete it, sa-east-1's delete reaching eu-north-1 before eu-north-1's replicator
+    // reads its own REMOVE
+    await h.remove(sa, 'k0');
+    await h.remove(eu, 'k0');
+    await h.pump(sa);
+    await h.drain();
+    // WHEN eu-north-1's first batch (the INSERT) is delivered again
+    const changes = await redeliveryChanges(h);
+    // THEN nothing stored changes, and the key stays absent everywhere
+    expect(changes).toBeUndefined();
     const snap = await h.snapshot();
     expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
   });

@@ -624,6 +624,61 @@ describe('multi-active deletes', () => {
     expect(d.intent.ord).toBe(t.ord);
   });
 
+  describe('a local delete of an unordered life that a peer tombstone covered first', () => {
+    // The application saved the key here (generation 0, nothing recorded) and deleted it; a peer
+    // deleted its copy of the same life, and that tombstone was recorded here before this REMOVE
+    // was read.
+    const born = rawSeq(1);
+    const removed = rawSeq(2);
+    const peerTombstone = { ord: ord(0, 1, HERE, true), origin: PEER };
+    const remove = removeRecord(key, { version: N(1) }, { sequenceNumber: removed });
+
+    test('is skipped, and marks the end of the life at its own position (expecting that tombstone)', () => {
+      // WHEN the REMOVE is decided
+      const d = expectKind(decide(remove, settings, peerTombstone), 'skip');
+      // THEN nothing is sent (the peer's delete covers it), and the marker says the life up to here is over
+      expect(d.reason).toBe('superseded');
+      expect(d.lifeMarker).toEqual({
+        key,
+        bornSequence: sequenceOrd(removed),
+        generation: 0,
+        expectedOrd: peerTombstone.ord,
+      });
+    });
+
+    test('with the marker written, a re-delivered INSERT of that life is superseded (no generation 1 sent)', () => {
+      // GIVEN the tombstone with the marker
+      const marked = { ...peerTombstone, bornSequence: sequenceOrd(removed), bornGeneration: 0 };
+      // WHEN the INSERT that began the life is re-delivered THEN superseded
+      const insert = insertRecord(key, { version: N(1) }, { sequenceNumber: born });
+      expect(expectKind(decide(insert, settings, marked), 'skip').reason).toBe('superseded');
+      // AND the REMOVE itself, re-delivered, writes nothing more
+      expect(decide(remove, settings, marked)).toEqual({ kind: 'skip', reason: 'superseded', key });
+    });
+
+    test('without the marker the same INSERT would start generation 1 (the resurrection the marker prevents)', () => {
+      const insert = insertRecord(key, { version: N(1) }, { sequenceNumber: born });
+      expect(intentOf(decide(insert, settings, peerTombstone)).ord).toBe(ord(1, 1, HERE));
+    });
+
+    test('the echo of a replicated item (ordered old image) writes nothing: it has no local birth to replay', () => {
+      const d = decide(
+        removeRecord(key, stamped(1, ord(0, 1, PEER)), { sequenceNumber: removed }),
+        settings,
+        {
+          ord: ord(0, 1, PEER, true),
+          origin: PEER,
+        },
+      );
+      expect(d).toEqual({ kind: 'skip', reason: 'echo', key });
+    });
+
+    test('a tombstone that already records a later local position needs no marker', () => {
+      const t = { ...peerTombstone, sequence: sequenceOrd(rawSeq(3)) };
+      expect(expectKind(decide(remove, settings, t), 'skip').lifeMarker).toBeUndefined();
+    });
+  });
+
   test('skips a replay of an old REMOVE after a later local delete as superseded', () => {
     // GIVEN a later local delete
     const t = { ord: ord(2, 1, HERE, true), origin: HERE, sequence: sequenceOrd('100000000000000009999') };

@@ -27,6 +27,7 @@ const item = (pk: string, extra: Record<string, AttributeValue> = {}): Record<st
 
 function settings(table: string, over: Partial<SamplerSettings> = {}): SamplerSettings {
   return {
+    kind: 'sampler',
     table,
     mode: 'one-way',
     region: SOURCE,
@@ -119,7 +120,9 @@ describe('sampleOnce', () => {
     await put(SOURCE, table, item('new-lost'));
     const r = await report;
     expect(r.live).toBe(2);
-    expect(r.scanned).toBe(2);
+    // (the rest from random Scan segments of ~2 items each: a segment may hold fewer)
+    expect(r.scanned).toBeGreaterThanOrEqual(1);
+    expect(r.scanned).toBeLessThanOrEqual(2);
     expect(r.divergent.map((d) => d.key)).toEqual(['{"pk":{"S":"new-lost"}}']);
   });
 });

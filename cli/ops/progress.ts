@@ -1,8 +1,9 @@
 /**
- * A progress line with rate and ETA for long operations. On a terminal it redraws one line in place
- * (at most five times a second); otherwise (CI, pipes) it prints a plain line every few seconds.
+ * Long operations (backfill, verify, repair): a progress line with rate and ETA, and Ctrl-C. On a
+ * terminal the line is redrawn in place (at most five times a second); otherwise (CI, pipes) a plain
+ * line is printed every few seconds.
  */
-import { progressBar } from '../lib/local/view';
+import { progressBar } from '../../lib/local/view';
 
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -69,4 +70,30 @@ export function progressStream(
   if (io.err.isTTY) return io.err;
   if (io.out.isTTY && !json) return io.out;
   return io.err;
+}
+
+export interface Interrupt {
+  readonly signal: AbortSignal;
+  dispose(): void;
+}
+
+/** The first Ctrl-C stops at the next checkpoint; a second one exits at once. */
+export function onInterrupt(say: (line: string) => void, what: string): Interrupt {
+  const controller = new AbortController();
+  let count = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    count += 1;
+    if (count > 1) process.exit(130);
+    say(`\n${signal}: ${what} (Ctrl-C again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.removeListener('SIGINT', handler);
+      process.removeListener('SIGTERM', handler);
+    },
+  };
 }

@@ -5,7 +5,8 @@ import { UsageError } from '../../cli/command';
 import { AwsProxy } from '../../lib/local/aws-proxy';
 import { freePort } from '../../lib/local/engine';
 import { LocalQueue, LocalQueues } from '../../lib/local/local-queue';
-import { AwsCaller, OpsError } from '../../lambda/ops/aws-call';
+import { AwsCaller } from '../../lambda/ops/aws-call';
+import { OpsError } from '../../lambda/ops/errors';
 import { leaseMessages, queueRef } from '../../lambda/ops/queues';
 import { FaultProxy } from '../support/fault-proxy';
 import { runCli, SOURCE, startOpsFixture, type OpsFixture } from '../support/ops-fixture';
@@ -27,11 +28,14 @@ describe('operations commands, bad input', () => {
   test('an unknown table or a region outside the config is refused, listing the known ones', async () => {
     // GIVEN the example config (Stories one-way from us-east-1; Sessions multi-active in three regions)
     const cases: [string[], string][] = [
-      [['replay', '--table', 'Nope'], '--table "Nope" is not in the config; tables: Stories, Sessions'],
-      [['drain'], '--table is needed: the config has 2 tables: Stories, Sessions'],
+      [
+        ['replay', '--table', 'Nope'],
+        `--table "Nope" is not in ${REPO_CONFIG}; its tables: Stories, Sessions`,
+      ],
+      [['drain'], `--table is required: ${REPO_CONFIG} has the tables Stories, Sessions`],
       [
         ['replay', '--table', 'Sessions', '--region', 'sa-east-1'],
-        '--region "sa-east-1" is not a region of the config; regions: us-east-1, eu-west-1, ap-southeast-2',
+        '--region "sa-east-1" is not a region of Sessions; its regions: us-east-1, eu-west-1, ap-southeast-2',
       ],
       [
         ['replay', '--table', 'Stories', '--region', 'eu-west-1'],
@@ -39,13 +43,16 @@ describe('operations commands, bad input', () => {
       ],
       [
         ['drain', '--table', 'Sessions'],
-        '--region is needed: Sessions replicates from us-east-1, eu-west-1, ap-southeast-2',
+        '--region is required: Sessions replicates from us-east-1, eu-west-1, ap-southeast-2',
       ],
       [
         ['drain', '--table', 'Stories', '--target', 'us-east-1'],
-        '--target "us-east-1" is not a target of Stories from us-east-1; targets: eu-west-1, ap-southeast-2',
+        '--target "us-east-1" is not a target of Stories from us-east-1; its targets: eu-west-1, ap-southeast-2',
       ],
-      [['status', '--table', 'Nope'], '--table "Nope" is not in the config; tables: Stories, Sessions'],
+      [
+        ['status', '--table', 'Nope'],
+        `--table "Nope" is not in ${REPO_CONFIG}; its tables: Stories, Sessions`,
+      ],
       [['replay', '--table', 'Stories', '--max', '0'], '--max needs an integer from 1 to 100000, got "0"'],
       [['status', '--minutes', 'soon'], '--minutes needs an integer from 1 to 1440, got "soon"'],
       [
@@ -104,7 +111,7 @@ describe('operations commands, AWS failures', () => {
       });
       // THEN it fails with the action and the queue's ARN
       await expect(lease).rejects.toThrow(OpsError);
-      await expect(lease).rejects.toThrow(`missing permission: sqs:ReceiveMessage on ${arn} was denied`);
+      await expect(lease).rejects.toThrow(`permission missing: sqs:ReceiveMessage on ${arn}`);
     } finally {
       sqs.destroy();
       await proxy.stop();
