@@ -8,7 +8,7 @@
  * Stdout and stderr belong to the function (its logs and EMF lines); this file never writes to them.
  */
 import { existsSync } from 'fs';
-import { createRequire } from 'module';
+import { createRequire, register } from 'module';
 import { resolve } from 'path';
 import { pathToFileURL } from 'url';
 
@@ -177,6 +177,30 @@ process.on('uncaughtException', (e) => {
   process.exit(129);
 });
 process.on('disconnect', () => process.exit(0));
+
+/**
+ * Lambda's Node.js runtimes (18 and later) search the folders on NODE_PATH when they load an ES module
+ * (docs/platform.md#lambda-runtime), so a bundle that leaves the runtime's SDK out can `import()` it.
+ * Node itself does not: without this hook the parking client's `import('@aws-sdk/client-sqs')` failed
+ * whenever the assembly lived outside the project (a test's temporary directory).
+ */
+const NODE_PATH_HOOK = `
+import { pathToFileURL } from 'node:url';
+const dirs = ${JSON.stringify((process.env.NODE_PATH ?? '').split(':').filter(Boolean))};
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (e) {
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || /^[./]|^[a-z]+:/.test(specifier)) throw e;
+    for (const dir of dirs) {
+      try {
+        return await next(specifier, { ...context, parentURL: pathToFileURL(dir + '/index.js').href });
+      } catch {}
+    }
+    throw e;
+  }
+}`;
+register(`data:text/javascript,${encodeURIComponent(NODE_PATH_HOOK)}`);
 
 loadHandler().then(
   (handler) => {

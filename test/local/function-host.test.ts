@@ -141,6 +141,17 @@ describe('FunctionHost', () => {
     expect(await cb.invoke({ x: 21 })).toBe(42);
   });
 
+  test("import()s a module the bundle left to the runtime from NODE_PATH, as Lambda's runtime does", async () => {
+    // GIVEN a bundle outside the project (a temporary directory) that imports the runtime's SQS client
+    const fn = host({
+      codeDirectory: asset(
+        "exports.handler = async () => typeof (await import('@aws-sdk/client-sqs')).SendMessageCommand;",
+      ),
+    });
+    // WHEN invoked THEN the module loads from the runtime's NODE_PATH (Node's own ESM loader ignores it)
+    expect(await fn.invoke({})).toBe('function');
+  });
+
   test('fails invocations with the init error when the module or the export is missing', async () => {
     const missing = host({
       codeDirectory: asset('exports.other = async () => 1;'),

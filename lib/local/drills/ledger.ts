@@ -40,6 +40,8 @@ export interface LostKey {
   /** The `WRITE_ID` found, or null when the item is absent. */
   readonly found: string | null;
   readonly candidates: readonly (string | null)[];
+  /** Every write the workload made of the key, in the order they started, so a reader can judge. */
+  readonly writes: readonly Entry[];
 }
 
 export interface LedgerVerdict {
@@ -113,7 +115,14 @@ export class WriteLedger {
           const found = held.get(key) ?? null;
           const candidates = this.candidates(table.name, key);
           if (!candidates.has(found))
-            lost.push({ table: table.name, key, region, found, candidates: [...candidates] });
+            lost.push({
+              table: table.name,
+              key,
+              region,
+              found,
+              candidates: [...candidates],
+              writes: [...written.get(key)!].sort((a, b) => a.startedAt - b.startedAt),
+            });
         }
         for (const key of held.keys())
           if (!written.has(key) && !ignore.has(`${table.name} ${key}`))

@@ -57,7 +57,14 @@ describe('WriteLedger', () => {
     // THEN the key is lost in the replica only
     expect(verdict.lostKeys).toBe(1);
     expect(verdict.lost).toEqual([
-      { table: 'Stories', key: canonical(key), region: 'eu-west-1', found: 'w1', candidates: ['w2'] },
+      {
+        table: 'Stories',
+        key: canonical(key),
+        region: 'eu-west-1',
+        found: 'w1',
+        candidates: ['w2'],
+        writes: [expect.objectContaining({ writeId: 'w1' }), expect.objectContaining({ writeId: 'w2' })],
+      },
     ]);
   });
 
