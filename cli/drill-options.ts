@@ -2,14 +2,7 @@
  * The `--drill` options of `ddb-mirror start`: the option specs, and their checks (every mistake is a
  * usage error naming the option and the value).
  */
-import {
-  ALL_AVAILABLE,
-  DRILL_NAMES,
-  DRILL_SUMMARIES,
-  isDrillName,
-  UNAVAILABLE,
-  type DrillName,
-} from '../lib/local/drills/catalog';
+import { DRILL_NAMES, DRILL_SUMMARIES, isDrillName, type DrillName } from '../lib/local/drills/catalog';
 import type { DrillSettings } from '../lib/local/drills/session';
 import { type OptionSpec, type ParsedValues, numberOption, stringOption, UsageError } from './command';
 
@@ -53,8 +46,6 @@ export const DRILL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export interface DrillArgs {
   readonly drills: readonly DrillName[];
   readonly settings: Partial<DrillSettings>;
-  /** `--drill all` leaves out the drills that are not available yet, each with the reason. */
-  readonly skipped: readonly string[];
 }
 
 /** The drills asked for and their settings; undefined when no `--drill` was given. */
@@ -84,9 +75,6 @@ export function drillArgs(values: ParsedValues): DrillArgs | undefined {
     throw new UsageError(`--region is for the outage drills, got --drill ${drills.join(', ')}`);
   return {
     drills,
-    skipped: names.includes('all')
-      ? DRILL_NAMES.filter((n) => UNAVAILABLE[n]).map((n) => `${n}: ${UNAVAILABLE[n]}`)
-      : [],
     settings: {
       ...(forSeconds !== undefined ? { forSeconds } : {}),
       ...(fraction !== undefined ? { fraction } : {}),
@@ -101,12 +89,11 @@ function parseDrills(names: readonly string[]): DrillName[] | undefined {
   if (!names.length) return undefined;
   const out: DrillName[] = [];
   for (const name of names) {
-    if (name === 'all') out.push(...ALL_AVAILABLE);
+    if (name === 'all') out.push(...DRILL_NAMES);
     else if (!isDrillName(name))
       throw new UsageError(
         `--drill needs one of ${[...DRILL_NAMES, 'all'].join(', ')}, got ${JSON.stringify(name)}`,
       );
-    else if (UNAVAILABLE[name]) throw new UsageError(`--drill ${name} is ${UNAVAILABLE[name]}`);
     else out.push(name);
   }
   return [...new Set(out)];

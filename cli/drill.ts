@@ -3,7 +3,8 @@ import { relative } from 'path';
 import type { TableModel } from '../lib/config/model';
 import { runDrills } from '../lib/local/drills/run';
 import type { LocalPlan } from '../lib/local/plan';
-import { UsageError } from './command';
+import { backfillCommand } from './backfill';
+import { parseCommand, UsageError } from './command';
 import type { DrillArgs } from './drill-options';
 import type { StartArgs } from './start';
 
@@ -19,7 +20,10 @@ export async function runDrillCommand(
     throw new UsageError(
       `--region needs one of ${mirror.plan.regions.join(', ')}, got ${JSON.stringify(region)}`,
     );
-  for (const s of drill.skipped) out.write(`Skipping ${s}\n`);
+  if (args.assembly && drill.drills.includes('region-added'))
+    throw new UsageError(
+      `--drill region-added synthesizes the config again with a region added: run it from --config, not --assembly ${args.assembly}`,
+    );
   const result = await runDrills({
     plan: mirror.plan,
     tables: mirror.tables,
@@ -35,6 +39,11 @@ export async function runDrillCommand(
     ...(args.latency ? { crossRegionLatencyMs: args.latency } : {}),
     out,
     signal,
+    context: {
+      ...(args.assembly ? {} : { configPath: args.config }),
+      cwd: process.cwd(),
+      backfill: (argv, io) => backfillCommand.run(parseCommand(backfillCommand, argv), io),
+    },
   });
   out.write('\nVerdicts:\n');
   for (const v of result.verdicts) out.write(`${v.line}\n`);

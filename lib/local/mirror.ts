@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { appendFileSync, mkdirSync, rmSync } from 'fs';
-import { join, resolve as resolvePath } from 'path';
+import { basename, join, resolve as resolvePath } from 'path';
 import type { TableModel } from '../config/model';
 import { checkAssemblyTables } from './assembly';
 import { ControlServer } from './control';
@@ -138,7 +138,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 60000;
 /** The state of one run and its steps, in the order `runLocalMirror` takes them. */
 class MirrorRun {
   private readonly startedAt = Date.now();
-  private readonly plan: LocalPlan;
+  private plan: LocalPlan;
+  /** The config's tables; a drill that adds a region replaces them (`extend`). */
+  private tables: readonly TableModel[];
   private readonly workloadOptions: WorkloadOptions;
   private readonly stats = new StatsCollector();
   private readonly outDir: string;
@@ -153,7 +155,7 @@ class MirrorRun {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly consumedQueues: LocalQueue[] = [];
   /** Read-only replicas' resource-based policies, by table ARN: every function's calls meet them. */
-  private readonly resourcePolicies: ReadonlyMap<string, PolicyDocument>;
+  private readonly resourcePolicies: Map<string, PolicyDocument>;
   private streamSources: DynamoStreamEventSource[] = [];
   private readonly liveSources: LiveStreamSource[] = [];
   private control?: ControlServer;
@@ -174,6 +176,7 @@ class MirrorRun {
 
   constructor(private readonly options: LocalMirrorOptions) {
     this.plan = options.plan;
+    this.tables = options.tables;
     this.resourcePolicies = new Map(
       this.plan.tables.flatMap((t) => (t.resourcePolicy ? [[t.arn, t.resourcePolicy] as const] : [])),
     );
@@ -198,14 +201,16 @@ class MirrorRun {
 
   async createTables(): Promise<void> {
     this.view?.setPhase('creating tables');
-    await this.timed('createTablesMs', async () => {
-      for (const table of this.plan.tables) {
-        const arn = await createTable(this.clientFor(table.region), table);
-        if (arn) this.streamArns.set(table, arn);
-      }
-    });
+    await this.timed('createTablesMs', () => this.createTablesOf(this.plan.tables));
     const regions = this.plan.regions;
     this.say(`${this.plan.tables.length} tables in ${regions.length} regions: ${regions.join(', ')}`);
+  }
+
+  private async createTablesOf(tables: readonly PlanTable[]): Promise<void> {
+    for (const table of tables) {
+      const arn = await createTable(this.clientFor(table.region), table);
+      if (arn) this.streamArns.set(table, arn);
+    }
   }
 
   async startFunctions(): Promise<void> {
@@ -218,18 +223,69 @@ class MirrorRun {
   }
 
   startEventSources(): void {
-    for (const mapping of this.plan.mappings.filter((m) => m.enabled)) {
-      const fn = this.plan.functions.find((f) => f.name === mapping.functionName)!;
-      this.checkMappingPermissions(fn, mapping);
-      const { source } = mapping;
-      if (source.kind === 'stream') this.streamSources.push(this.streamSource(fn, mapping, source.table));
-      else this.sqsSources.push(this.sqsSource(fn, mapping, source.queue));
-    }
-    this.streamSources.forEach((s) => s.start());
-    this.sqsSources.forEach((s) => s.start());
+    this.startMappings(this.plan.mappings.filter((m) => m.enabled));
     this.say(
       `${this.plan.functions.length} functions, ${this.streamSources.length} stream and ${this.sqsSources.length} queue event sources`,
     );
+  }
+
+  private startMappings(mappings: readonly PlanMapping[]): void {
+    for (const mapping of mappings) {
+      const fn = this.plan.functions.find((f) => f.name === mapping.functionName)!;
+      this.checkMappingPermissions(fn, mapping);
+      const { source } = mapping;
+      if (source.kind === 'stream') {
+        const s = this.streamSource(fn, mapping, source.table);
+        this.streamSources.push(s);
+        s.start();
+      } else {
+        const s = this.sqsSource(fn, mapping, source.queue);
+        this.sqsSources.push(s);
+        s.start();
+      }
+    }
+  }
+
+  /**
+   * Applies a plan synthesized from the same config with more regions to this running mirror, as
+   * `cdk deploy` would: the new tables and queues are created, new functions and event sources
+   * started, and every function whose deployment changed (a replicator with a new peer) replaced; the
+   * existing tables, their items and stream positions stay. From here on the drain, the divergence
+   * check and the report cover the new regions too.
+   */
+  async extend(after: LocalPlan, tables: readonly TableModel[]): Promise<ExtendResult> {
+    const before = this.plan;
+    const knownTables = new Set(before.tables.map((t) => t.arn));
+    const newTables = after.tables.filter((t) => !knownTables.has(t.arn));
+    checkAssemblyTables(after, tables);
+    this.plan = after;
+    this.tables = tables;
+    for (const t of after.tables) if (t.resourcePolicy) this.resourcePolicies.set(t.arn, t.resourcePolicy);
+    this.stats.declarePairs(tables);
+    await this.createTablesOf(newTables);
+    this.createQueues();
+    const beforeFunctions = new Map(before.functions.map((f) => [f.name, f]));
+    const started: string[] = [];
+    const replaced: string[] = [];
+    for (const fn of after.functions) {
+      const old = beforeFunctions.get(fn.name);
+      if (old && sameDeployment(old, fn)) continue;
+      const previous = this.functions.get(fn.name);
+      this.functions.set(fn.name, await this.startFunction(fn));
+      // Event sources look the function up per batch: the next batch goes to the new one. A batch in
+      // the old one when it stops fails and is retried, as Lambda retries one cut short by a deploy.
+      if (previous) {
+        replaced.push(fn.name);
+        void previous.stop();
+      } else started.push(fn.name);
+    }
+    const mappingKey = (m: PlanMapping) =>
+      `${m.functionName} ${m.source.kind === 'stream' ? m.source.table.arn : m.source.queue.arn}`;
+    const running = new Set(before.mappings.filter((m) => m.enabled).map(mappingKey));
+    const newMappings = after.mappings.filter((m) => m.enabled && !running.has(mappingKey(m)));
+    this.startMappings(newMappings);
+    const newQueues = after.queues.length - before.queues.length;
+    return { tables: newTables.length, queues: newQueues, started, replaced, mappings: newMappings.length };
   }
 
   /** A demo application write to each read-only replica: its resource policy must refuse it. */
@@ -267,7 +323,7 @@ class MirrorRun {
         clientFor: (region) =>
           hooks?.workloadClient?.(region, this.clientFor(region)) ?? this.clientFor(region),
         onOutcome: (op, outcome) => hooks?.onOperation?.(op, outcome),
-        tables: this.options.tables,
+        tables: this.tables,
         signal: this.options.signal,
         onProgress: (p) => this.view?.setProgress(p),
         onWrite: (s) => sampler.track(s),
@@ -412,6 +468,7 @@ class MirrorRun {
       ...this.plan.queues.filter((q) => q.redrive),
     ];
     for (const q of ordered) {
+      if (this.queues.get(q.arn)) continue;
       const dlq = q.redrive ? this.queues.get(q.redrive.deadLetterTargetArn) : undefined;
       this.queues.add(
         new LocalQueue({
@@ -478,7 +535,7 @@ class MirrorRun {
           credentials: LOCAL_CREDENTIALS,
         }),
       }),
-      invoke: (event) => local.invoke(event) as Promise<DynamoDBBatchResponse | void>,
+      invoke: (event) => this.functions.get(fn.name)!.invoke(event) as Promise<DynamoDBBatchResponse | void>,
       settings: mapping,
       // Lambda's lanes split by partition key: one key's records stay in one lane, in order.
       partitionKeyOf: (record) =>
@@ -513,11 +570,10 @@ class MirrorRun {
 
   private sqsSource(fn: PlanFunction, mapping: PlanMapping, planQueue: PlanQueue): SqsEventSource {
     const queue = this.queues.require(planQueue.arn);
-    const local = this.functions.get(fn.name)!;
     this.consumedQueues.push(queue);
     const source = new SqsEventSource({
       queue,
-      invoke: (event) => local.invoke(event) as Promise<SQSBatchResponse | void>,
+      invoke: (event) => this.functions.get(fn.name)!.invoke(event) as Promise<SQSBatchResponse | void>,
       settings: mapping,
       pollIntervalMs: this.options.pollIntervalMs ?? 250,
       onEvent: (n) => {
@@ -538,6 +594,7 @@ class MirrorRun {
       queues: this.queues,
       stats: this.stats,
       clientFor: (region) => this.clientFor(region),
+      extend: (plan, tables) => this.extend(plan, tables),
       say: (line) => this.say(line),
       status: (line) => this.view?.setStatus(line),
     };
@@ -575,7 +632,7 @@ class MirrorRun {
   private async drainAndVerify(timeoutMs: number): Promise<VerifyResult> {
     const deadline = Date.now() + timeoutMs;
     const signal = this.options.signal;
-    const verify = () => verifyMirror(this.options.tables, (r) => this.clientFor(r));
+    const verify = () => verifyMirror(this.tables, (r) => this.clientFor(r));
     const activity = () => this.streamSources.reduce((n, s) => n + s.counters.batches, 0);
     let quiet = 0;
     let last = activity();
@@ -651,4 +708,22 @@ function errorLine(line: string): string | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/** What `extend` changed in a running mirror. */
+export interface ExtendResult {
+  readonly tables: number;
+  readonly queues: number;
+  /** Functions new to the mirror. */
+  readonly started: readonly string[];
+  /** Functions whose deployment changed, replaced by the new one. */
+  readonly replaced: readonly string[];
+  readonly mappings: number;
+}
+
+/** Same bundle (by asset hash: each synthesis has its own directory), handler, environment and role. */
+function sameDeployment(a: PlanFunction, b: PlanFunction): boolean {
+  const shape = (f: PlanFunction) =>
+    JSON.stringify([basename(f.assetDir), f.handler, f.environment, f.policies, f.roleArn, f.timeoutSeconds]);
+  return shape(a) === shape(b);
 }

@@ -2,7 +2,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoStreamEventSource, EventSourceNotice } from './event-source';
 import type { LocalFunction } from './function-host';
 import type { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
-import type { PlanTable } from './plan';
+import type { TableModel } from '../config/model';
+import type { ExtendResult } from './mirror';
+import type { LocalPlan, PlanTable } from './plan';
 import type { StatsCollector } from './report';
 import type { OperationOutcome, PlannedOp } from './workload';
 
@@ -49,6 +51,11 @@ export interface RunHandles {
   readonly queues: LocalQueues;
   readonly stats: StatsCollector;
   clientFor(region: string): DynamoDBClient;
+  /**
+   * Applies a plan synthesized from the config with regions added (a region-added drill): new tables,
+   * queues, functions and event sources, changed functions replaced; existing tables and streams stay.
+   */
+  extend(plan: LocalPlan, tables: readonly TableModel[]): Promise<ExtendResult>;
   /** A line that stays in the output. */
   say(line: string): void;
   /** A line under the live view's phase while it runs; undefined removes it. */

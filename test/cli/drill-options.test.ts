@@ -1,24 +1,22 @@
 import { parseCommand, UsageError } from '../../cli/command';
 import { startArgs, startCommand } from '../../cli/start';
 import { main } from '../../bin/ddb-mirror';
-import { ALL_AVAILABLE, UNAVAILABLE } from '../../lib/local/drills/catalog';
+import { DRILL_NAMES } from '../../lib/local/drills/catalog';
 
 const args = (argv: string[]) => startArgs(parseCommand(startCommand, argv));
 
 describe('start --drill options', () => {
-  test('collects repeated drills, expands all to every available drill, and reads durations and factors', () => {
+  test('collects repeated drills, expands all to every drill, and reads durations and factors', () => {
     // GIVEN drills named twice and with all WHEN parsed THEN each drill comes once, in catalog order for all
     expect(
       args(['--drill', 'outage', '--drill', 'throttle', '--for', '4s', '--fraction', '0.5']).drill,
     ).toEqual({
       drills: ['outage', 'throttle'],
-      skipped: [],
       settings: { forSeconds: 4, fraction: 0.5 },
     });
     const all = args(['--drill', 'all', '--for', '500ms', '--visibility-scale', '1/20']).drill;
-    expect(all?.drills).toEqual(ALL_AVAILABLE);
-    expect(all?.drills).not.toContain('region-added');
-    expect(all?.skipped).toEqual([`region-added: ${UNAVAILABLE['region-added']}`]);
+    expect(all?.drills).toEqual(DRILL_NAMES);
+    expect(all?.drills).toContain('region-added');
     expect(all?.settings).toEqual({ forSeconds: 0.5, visibilityScale: 0.05 });
     expect(
       args(['--drill', 'outage-long', '--for', '2m', '--stream-retention', '45']).drill?.settings,
@@ -27,14 +25,6 @@ describe('start --drill options', () => {
       streamRetentionSeconds: 45,
     });
     expect(args([]).drill).toBeUndefined();
-  });
-
-  test('region-added says it is not available yet, and why', () => {
-    // WHEN the drill that is not built yet is asked for THEN a usage error gives the reason
-    expect(UNAVAILABLE['region-added']).toMatch(/^not available yet: /);
-    expect(() => args(['--drill', 'region-added'])).toThrow(
-      new UsageError(`--drill region-added is ${UNAVAILABLE['region-added']}`),
-    );
   });
 
   test.each([

@@ -1,6 +1,7 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { RESERVED } from '../../../lambda/contract';
 import { tableRegions, type TableModel } from '../../config/model';
 import { StreamReader } from '../stream-reader';
 import { canonical, scanTable } from '../verify';
@@ -39,6 +40,33 @@ export interface Reapplication {
   readonly writeId: string;
   /** The write it replaced the second time. */
   readonly over: string;
+  /** The key's records in that region's stream, in order, so a reader can judge. */
+  readonly history: readonly StreamStep[];
+}
+
+/** One record of a key's stream history: what the item held after it, and its order attributes. */
+export interface StreamStep {
+  readonly event: string;
+  readonly writeId: string | null;
+  readonly version?: string;
+  readonly ord?: string;
+  readonly stampedVersion?: string;
+  readonly deferred?: string;
+}
+
+const optional = (name: string, value: string | undefined) => (value === undefined ? {} : { [name]: value });
+
+function step(r: DynamoDBRecord, table: TableModel): StreamStep {
+  const image = (r.dynamodb?.NewImage ?? {}) as Record<string, AttributeValue>;
+  const version = table.mode === 'multi-active' ? image[table.versionAttribute]?.N : undefined;
+  return {
+    event: r.eventName ?? '?',
+    writeId: image[WRITE_ID]?.S ?? null,
+    ...(version !== undefined ? { version } : {}),
+    ...optional('ord', image[RESERVED.order]?.S),
+    ...optional('stampedVersion', image[RESERVED.stampedVersion]?.N),
+    ...optional('deferred', image[RESERVED.deferredOrder]?.S),
+  };
 }
 
 export interface StreamAudit {
@@ -46,9 +74,11 @@ export interface StreamAudit {
   /** A write applied again over a newer one: a duplicate or replay that changed an item. */
   readonly reapplied: readonly Reapplication[];
   /**
-   * A write applied again where its item had been deleted since, then undone: a duplicate meeting
-   * a newer tombstone (docs/replication.md, "Why an insert needs no transaction"). Harmless when the
-   * final states are right; counted to show the path was taken.
+   * Writes that entered an item again after it had been deleted in that region: a duplicate meeting
+   * a newer tombstone (undone at once, docs/replication.md "Why an insert needs no transaction"), or
+   * stale writes landing in the gap between an application's delete and its region's tombstone, which
+   * the tombstone's look removes or a newer write replaces. The item shows old data meanwhile. Not a
+   * failure by itself: the final-state check fails on one that stays.
    */
   readonly reinserted: number;
 }
@@ -62,30 +92,61 @@ export async function auditStreams(
   streams: readonly { readonly table: TableModel; readonly region: string; readonly streamArn: string }[],
   streamsClientFor: (region: string) => DynamoDBStreamsClient,
 ): Promise<StreamAudit> {
-  let records = 0;
-  let reinserted = 0;
-  const reapplied: Reapplication[] = [];
+  const audits: StreamAudit[] = [];
   for (const { table, region, streamArn } of streams) {
     const all = await readWholeStream(
       new StreamReader({ region, streamArn, client: streamsClientFor(region) }),
     );
-    records += all.length;
-    const held = new Map<string, { current: string | null; seen: Set<string> }>();
-    for (const r of all) {
-      const key = keyOf(table, (r.dynamodb?.Keys ?? {}) as Record<string, AttributeValue>);
-      const next = (r.dynamodb?.NewImage?.[WRITE_ID] as AttributeValue | undefined)?.S ?? null;
-      const state = held.get(key) ?? { current: null, seen: new Set<string>() };
-      held.set(key, state);
-      if (next === state.current) continue;
-      if (next !== null && state.seen.has(next)) {
-        if (state.current === null) reinserted++;
-        else reapplied.push({ table: table.name, region, key, writeId: next, over: state.current });
-      }
-      if (next !== null) state.seen.add(next);
-      state.current = next;
-    }
+    audits.push(auditRecords(table, region, all));
   }
-  return { records, reapplied, reinserted };
+  return {
+    records: audits.reduce((n, a) => n + a.records, 0),
+    reapplied: audits.flatMap((a) => a.reapplied),
+    reinserted: audits.reduce((n, a) => n + a.reinserted, 0),
+  };
+}
+
+/** The audit of one region's stream of one table, records in stream order (pure). */
+export function auditRecords(table: TableModel, region: string, all: readonly DynamoDBRecord[]): StreamAudit {
+  let reinserted = 0;
+  const reapplied: Reapplication[] = [];
+  const held = new Map<string, KeyState>();
+  for (const r of all) {
+    const key = keyOf(table, (r.dynamodb?.Keys ?? {}) as Record<string, AttributeValue>);
+    const next = (r.dynamodb?.NewImage?.[WRITE_ID] as AttributeValue | undefined)?.S ?? null;
+    const state = held.get(key) ?? { current: null, seen: new Set<string>(), steps: [] };
+    held.set(key, state);
+    state.steps.push(step(r, table));
+    if (next === state.current) continue;
+    if (next === null) state.afterDelete = true;
+    else if (state.seen.has(next)) {
+      // After a delete here, stale writes can land until this region's tombstone is written (the
+      // gap, docs/replication.md): counted, and left to the final-state check, which fails on one
+      // that stays. Over a live item, a write entering again is a duplicate that won: reported.
+      if (state.afterDelete) reinserted++;
+      else
+        reapplied.push({
+          table: table.name,
+          region,
+          key,
+          writeId: next,
+          over: state.current!,
+          history: state.steps,
+        });
+    }
+    if (next !== null) state.seen.add(next);
+    state.current = next;
+  }
+  return { records: all.length, reapplied, reinserted };
+}
+
+interface KeyState {
+  /** The write the item holds (null: absent). */
+  current: string | null;
+  seen: Set<string>;
+  steps: StreamStep[];
+  /** The item was deleted in this stream before: from here on a re-entry may be the delete gap's. */
+  afterDelete?: boolean;
 }
 
 /** Polls until two polls in a row bring nothing. */

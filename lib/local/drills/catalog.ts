@@ -24,24 +24,9 @@ export const DRILL_SUMMARIES: Readonly<Record<DrillName, string>> = {
   poison: 'an item the targets cannot take (over 400 KB once replicated): parked with its identity',
   crash: 'replicator processes killed in the middle of a batch: the retry resumes at the right record',
   'dup-storm': 'every batch delivered two or three times: duplicates change nothing',
-  'region-added': 'a region added to a running mirror, then backfilled (not available yet)',
-};
-
-/**
- * Drills that cannot run yet, and why. NOTE region-added: the backfill and verify commands it needs are
- * here (cli/backfill.ts, lambda/ops/verify.ts); what is missing is a local mirror that takes a new
- * region while it runs (create that region's tables, replace the replicators whose peers changed,
- * start the new event sources, keep the existing tables and stream positions). Once `runLocalMirror`
- * can do that, this drill becomes a scenario in lib/local/drills/ like the others: re-synth with the
- * region added, apply it, backfill each table into it, then verify 0 divergent.
- */
-export const UNAVAILABLE: Readonly<Partial<Record<DrillName, string>>> = {
   'region-added':
-    'not available yet: the local mirror cannot take a new region while it runs (the backfill command it would use is there)',
+    'a region added to the config of a running mirror (synthesized again and applied), then backfilled with ddb-mirror backfill',
 };
-
-/** The drills `--drill all` runs: every available one, in catalog order. */
-export const ALL_AVAILABLE: readonly DrillName[] = DRILL_NAMES.filter((n) => !UNAVAILABLE[n]);
 
 export function isDrillName(name: string): name is DrillName {
   return (DRILL_NAMES as readonly string[]).includes(name);

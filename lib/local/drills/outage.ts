@@ -10,11 +10,13 @@ import { maxLag, parkedFor, seconds } from './figures';
  * Lambda pollers are down with it; its stream is still there, and is read from where it stopped), and
  * the workload's writes there are refused (they are not acknowledged, so never counted as lost).
  *
- * `outage-long` models a stream retention shorter than the outage (every mapping's
- * MaximumRecordAgeInSeconds, from the fault on): records bound for the dead region are parked, not
- * kept in a stream, so nothing is lost. The region's own stream is a different matter: what it had not
- * replicated when it went down stays in its stream and expires with it, as it would on AWS. So this
- * variant sends the region's users elsewhere first, lets its stream drain (bounded), then cuts it.
+ * `outage-long` models a stream retention shorter than the outage (the MaximumRecordAgeInSeconds of
+ * every mapping on the streams that feed the dead region, from the fault on): records bound for the
+ * dead region are parked, not kept in a stream, so nothing is lost. The region's own stream is a
+ * different matter: what it had not replicated when it went down waits in its stream with the
+ * retention a real stream has (24 hours on AWS), and a region down longer than that loses it, as any
+ * stream-based replication would. So this variant sends the region's users elsewhere first and lets its
+ * stream drain (bounded) before it cuts it; the peers' last writes into it wait there.
  */
 export function outageScenario(long: boolean): Scenario {
   /** outage-long: the retention and outage length chosen at the fault (they depend on the lag then). */
@@ -28,7 +30,7 @@ export function outageScenario(long: boolean): Scenario {
         `requests signed for it refused (503 / connection reset), its own event sources stopped, ` +
         `the workload's writes there refused; then back`;
       return long
-        ? `${what}. Stream retention (MaximumRecordAgeInSeconds of every mapping) modelled as ${retention(s.settings)}s, ` +
+        ? `${what}. Stream retention of the streams that feed it (their mappings' MaximumRecordAgeInSeconds) modelled as ${retention(s.settings)}s, ` +
             `or 3× the largest lag seen before the fault if more; the outage lasts at least twice the retention`
         : what;
     },
@@ -88,9 +90,12 @@ async function outage(s: DrillSession, outageSeconds: number): Promise<void> {
 async function longOutage(s: DrillSession, chosen: LongOutage): Promise<void> {
   const region = deadRegion(s);
   const ttl = chosen.retentionSeconds;
-  for (const { source } of s.handles.streamSources) source.setMaximumRecordAge(ttl);
+  // The streams that feed the dead region get the short retention: what they hold for it must
+  // survive in parking. Its own streams keep theirs: records written there just before the cut (the
+  // peers' last writes into it) wait in its stream while it is down, as they would on AWS.
+  for (const x of s.handles.streamSources) if (x.region !== region) x.source.setMaximumRecordAge(ttl);
   s.log(
-    `stream retention now modelled as ${ttl}s (largest lag so far ${seconds(maxLag(s) ?? 0)}): records older than that are discarded, as an expired stream would; the outage will last ${chosen.outageSeconds}s`,
+    `stream retention of the streams that feed ${region} now modelled as ${ttl}s (largest lag so far ${seconds(maxLag(s) ?? 0)}): records older than that are discarded, as an expired stream would; the outage will last ${chosen.outageSeconds}s`,
   );
   s.injector.failOverApplication(region);
   s.log(

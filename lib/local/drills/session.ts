@@ -38,6 +38,19 @@ export const DRILL_DEFAULTS: DrillSettings = {
   recoveryTimeoutMs: 180_000,
 };
 
+/** What a drill needs from the command that runs it, beyond the plan: only region-added uses it. */
+export interface DrillContext {
+  /** The config the plan was synthesized from (absent when the run started from an assembly). */
+  readonly configPath?: string;
+  /** Where the CDK app is synthesized from. */
+  readonly cwd: string;
+  /** Runs `ddb-mirror backfill` with these arguments; its exit code. */
+  readonly backfill?: (
+    argv: readonly string[],
+    io: { readonly out: NodeJS.WritableStream; readonly err: NodeJS.WritableStream; readonly cwd: string },
+  ) => Promise<number>;
+}
+
 /** A drill's fault, scripted against a running session. */
 export interface Scenario {
   readonly name: DrillName;
@@ -93,9 +106,11 @@ export class DrillSession {
     readonly scenario: Scenario,
     readonly settings: DrillSettings,
     readonly plan: LocalPlan,
-    readonly tables: readonly TableModel[],
+    /** The config's tables; region-added replaces them with the grown config's. */
+    public tables: readonly TableModel[],
     readonly seed: number,
     private readonly signal?: AbortSignal,
+    readonly context: DrillContext = { cwd: process.cwd() },
   ) {
     this.injector = new FaultInjector(seed);
   }

@@ -106,6 +106,8 @@ function judge(
     ...(SHOW_REAPPLIED.has(session.name) || audit.reapplied.length
       ? { reapplied: String(audit.reapplied.length) }
       : {}),
+    // Deleted items briefly back with old data before their tombstone's look removed them again.
+    ...(SHOW_REAPPLIED.has(session.name) || audit.reinserted ? { resurfaced: String(audit.reinserted) } : {}),
   };
   const line = [
     `drill=${session.name}`,

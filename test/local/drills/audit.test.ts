@@ -1,0 +1,63 @@
+import { auditRecords } from '../../../lib/local/drills/audit';
+import { WRITE_ID } from '../../../lib/local/workload';
+import { insertRecord, modifyRecord, N, removeRecord, S } from '../../support/records';
+import { multiActiveTable } from '../../support/model-fixtures';
+
+/** The stream audit of a drill: which re-entries of an earlier write into an item it reports. */
+describe('auditRecords', () => {
+  const table = multiActiveTable({
+    key: { partitionKey: { name: 'sessionId', type: 'S' } },
+    regions: ['us-east-1', 'eu-west-1'],
+  });
+  const key = { sessionId: S('s1') };
+  const item = (writeId: string, version: number) => ({
+    ...key,
+    [WRITE_ID]: S(writeId),
+    version: N(version),
+  });
+  const save = (from: [string, number] | undefined, to: [string, number]) =>
+    from ? modifyRecord(key, item(...from), item(...to)) : insertRecord(key, item(...to));
+  const remove = (from: [string, number]) => removeRecord(key, item(...from));
+
+  test('a write that enters again over a newer one is reported, with the key history', () => {
+    // GIVEN w1, then w2, then w1 again over w2 (a duplicate that overwrote something newer)
+    const audit = auditRecords(table, 'eu-west-1', [
+      save(undefined, ['w1', 1]),
+      save(['w1', 1], ['w2', 2]),
+      save(['w2', 2], ['w1', 1]),
+    ]);
+    // THEN one re-application of w1 over w2
+    expect(audit.reapplied).toEqual([
+      expect.objectContaining({ writeId: 'w1', over: 'w2', region: 'eu-west-1', table: table.name }),
+    ]);
+    expect(audit.reapplied[0].history.map((h) => h.writeId)).toEqual(['w1', 'w2', 'w1']);
+    expect(audit.records).toBe(3);
+  });
+
+  test('stale writes that come back after a delete are counted as resurfaced, not as re-applied', () => {
+    // GIVEN w1, w2, a delete, then w1 and w2 back (the gap before the tombstone), deleted again or not
+    const gap = [
+      save(undefined, ['w1', 1]),
+      save(['w1', 1], ['w2', 2]),
+      remove(['w2', 2]),
+      save(undefined, ['w1', 1]),
+      save(['w1', 1], ['w2', 2]),
+    ];
+    for (const records of [gap, [...gap, remove(['w2', 2])]]) {
+      const audit = auditRecords(table, 'eu-west-1', records);
+      // THEN both re-entries are counted, and none is reported (the final-state check judges what stays)
+      expect(audit.reinserted).toBe(2);
+      expect(audit.reapplied).toEqual([]);
+    }
+  });
+
+  test('new writes after a delete are no re-entry at all', () => {
+    const audit = auditRecords(table, 'eu-west-1', [
+      save(undefined, ['w1', 1]),
+      remove(['w1', 1]),
+      save(undefined, ['w3', 1]),
+      save(['w3', 1], ['w4', 2]),
+    ]);
+    expect(audit).toEqual({ records: 4, reapplied: [], reinserted: 0 });
+  });
+});
