@@ -33,7 +33,7 @@ export const DRILL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'stream-retention': {
     type: 'string',
     value: 'DURATION',
-    description: 'outage-long drill: the stream retention modelled (default: half of --for)',
+    description: 'outage-long drill: the stream retention modelled (default: half of --for, at least 8s)',
   },
   'visibility-scale': {
     type: 'string',

@@ -17,7 +17,7 @@ export interface DrillSettings {
   readonly fraction: number;
   /** outage: the region taken down. @default - the last region that is no one-way source */
   readonly region?: string;
-  /** outage-long: the stream retention modelled (every mapping's record age). @default forSeconds / 2 */
+  /** outage-long: the stream retention modelled (the record age of the mappings that feed the dead region). @default max(8, forSeconds / 2) */
   readonly streamRetentionSeconds?: number;
   /** Multiplies every queue's visibility timeout, so parked records come back within the drill. @default 1/60 */
   readonly visibilityScale: number;
