@@ -143,6 +143,13 @@ function restore(s: DrillSession, region: string): void {
   );
 }
 
+/**
+ * The normal bound of the healthy pairs' lag: the replicators' IteratorAge alarm threshold
+ * (ALARM_DEFAULTS in lib/constructs/defaults.ts; a test keeps the two equal). Above it, a real outage
+ * of one region would page for the regions that stayed up.
+ */
+export const HEALTHY_LAG_BOUND_MS = 60_000;
+
 function findings(s: DrillSession, long: LongOutage | undefined): ScenarioFindings {
   const region = deadRegion(s);
   const { start, end } = s.window ?? { start: 0, end: 0 };
@@ -157,6 +164,11 @@ function findings(s: DrillSession, long: LongOutage | undefined): ScenarioFindin
     // An outage that met no request proves nothing (on a loaded machine, replication may not have
     // reached the dead region yet when it went down).
     ...(s.injector.total === 0 ? [`no request to ${region} was refused: the outage met no traffic`] : []),
+    ...(healthy !== undefined && healthy > HEALTHY_LAG_BOUND_MS
+      ? [
+          `the regions that stayed up lagged ${seconds(healthy)} during the outage, over the normal bound of ${seconds(HEALTHY_LAG_BOUND_MS)} (the IteratorAge alarm threshold)`,
+        ]
+      : []),
   ];
   return {
     fields: {
@@ -164,6 +176,7 @@ function findings(s: DrillSession, long: LongOutage | undefined): ScenarioFindin
       ...(long ? { retention: `${long.retentionSeconds}s`, outage: `${long.outageSeconds}s` } : {}),
       baseline_lag: baseline === undefined ? '–' : seconds(baseline),
       healthy_lag: healthy === undefined ? '–' : seconds(healthy),
+      healthy_bound: seconds(HEALTHY_LAG_BOUND_MS),
       refused: String(s.injector.total),
       parked: String(parkedFor(s, region)),
       refused_writes: String(s.ledger.refused),
