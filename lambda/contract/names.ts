@@ -44,3 +44,9 @@ export const TOMBSTONE_ATTRIBUTES = {
 export function tombstoneTableName(table: string): string {
   return `${table}-ddbm-tombstones`;
 }
+
+/**
+ * The one-way backfill's order key: below every real (40-digit) sequence-number key, so any live
+ * record replaces a backfilled item (lambda/ops/backfill.ts).
+ */
+export const BACKFILL_ORD = '0'.repeat(40);

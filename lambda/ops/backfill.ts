@@ -14,7 +14,7 @@
  * it stops), so a run that is stopped resumes where it was. Takes its clients as parameters.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ReplicatorSettings } from '../contract';
+import { BACKFILL_ORD, type ReplicatorSettings } from '../contract';
 import { applyIntent, type Outcome } from '../core/apply';
 import { canonicalImage, type Image } from '../core/attributes';
 import type { WriteIntent } from '../core/intents';
@@ -30,9 +30,6 @@ import {
 } from './checkpoint';
 import { heldState } from './held';
 import { getItem, scanPage, toImage, toSdkItem } from './scan';
-
-/** The one-way backfill's order key: below every real (40-digit) sequence-number key. */
-export const BACKFILL_ORD = '0'.repeat(40);
 
 export type BackfillPlan =
   | { readonly kind: 'put'; readonly intent: WriteIntent }

@@ -16,6 +16,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BACKFILL_ORD,
   contentText,
   keyText,
   type CompareTable,
@@ -28,7 +29,6 @@ import type { TombstoneState, WriteIntent } from '../core/intents';
 import { readLocalTombstone } from '../core/origin';
 import { describeError, realSleep } from '../core/retry';
 import { replicatedPut } from '../replicator/decide';
-import { BACKFILL_ORD } from './backfill';
 import { heldState, type HeldState } from './held';
 import { getItem, toImage, toSdkItem, type SdkItem } from './scan';
 

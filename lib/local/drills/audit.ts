@@ -1,7 +1,7 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { RESERVED } from '../../../lambda/contract';
+import { BACKFILL_ORD, RESERVED } from '../../../lambda/contract';
 import { tableRegions, type TableModel } from '../../config/model';
 import { StreamReader } from '../stream-reader';
 import { canonical, scanTable } from '../verify';
@@ -81,7 +81,12 @@ export interface StreamAudit {
    * failure by itself: the final-state check fails on one that stays.
    */
   readonly reinserted: number;
+  /** Every key's records, by `historyKey(table, region, key)`: what a diverged key is explained with. */
+  readonly histories: ReadonlyMap<string, readonly StreamStep[]>;
 }
+
+export const historyKey = (table: string, region: string, key: string) =>
+  `${table}\u0000${region}\u0000${key}`;
 
 /**
  * Reads every region's stream of every table from the start and follows each item's `WRITE_ID`: a
@@ -103,6 +108,7 @@ export async function auditStreams(
     records: audits.reduce((n, a) => n + a.records, 0),
     reapplied: audits.flatMap((a) => a.reapplied),
     reinserted: audits.reduce((n, a) => n + a.reinserted, 0),
+    histories: new Map(audits.flatMap((a) => [...a.histories])),
   };
 }
 
@@ -134,10 +140,15 @@ export function auditRecords(table: TableModel, region: string, all: readonly Dy
           history: state.steps,
         });
     }
-    if (next !== null) state.seen.add(next);
+    // A one-way backfill's copy carries the lowest order key, so an older live record still in
+    // flight replaces it and the live copy of the same write comes after: not a re-entry.
+    if (next !== null && state.steps[state.steps.length - 1].ord !== BACKFILL_ORD) state.seen.add(next);
     state.current = next;
   }
-  return { records: all.length, reapplied, reinserted };
+  const histories = new Map(
+    [...held].map(([key, state]) => [historyKey(table.name, region, key), state.steps]),
+  );
+  return { records: all.length, reapplied, reinserted, histories };
 }
 
 interface KeyState {

@@ -23,7 +23,7 @@ import { RegionUnreachableError } from './faults';
  */
 
 /** One workload operation, as the ledger keeps it. */
-interface Entry {
+export interface Entry {
   readonly region: string;
   readonly writeId: string;
   /** The state it leaves: its `WRITE_ID`, or null for a delete. */
@@ -85,6 +85,11 @@ export class WriteLedger {
     });
   }
 
+  /** Every write the workload made of the key, in the order they started. */
+  writesOf(table: string, key: string): readonly Entry[] {
+    return [...(this.entries.get(table)?.get(key) ?? [])].sort((a, b) => a.startedAt - b.startedAt);
+  }
+
   /** The states a key may legitimately end in (see the definition above). */
   candidates(table: string, key: string): Set<string | null> {
     const list = this.entries.get(table)?.get(key) ?? [];
@@ -121,7 +126,7 @@ export class WriteLedger {
               region,
               found,
               candidates: [...candidates],
-              writes: [...written.get(key)!].sort((a, b) => a.startedAt - b.startedAt),
+              writes: this.writesOf(table.name, key),
             });
         }
         for (const key of held.keys())

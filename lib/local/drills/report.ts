@@ -44,6 +44,8 @@ export interface DrillSection {
     readonly reapplied: readonly Reapplication[];
     readonly reinserted: number;
   };
+  /** The first diverged keys, each with its writes and every region's stream history. */
+  readonly divergent: DrillVerdict['divergent'];
   readonly details: Readonly<Record<string, unknown>>;
   readonly run: {
     readonly json: string;
@@ -89,6 +91,7 @@ export function drillSection(session: DrillSession, verdict: DrillVerdict, resul
       reapplied: verdict.audit.reapplied.slice(0, LIST_LIMIT),
       reinserted: verdict.audit.reinserted,
     },
+    divergent: verdict.divergent,
     details: verdict.findings.details ?? {},
     run: {
       json: result.files.json,

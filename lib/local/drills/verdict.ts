@@ -2,10 +2,10 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { tableRegions, type TableModel } from '../../config/model';
 import { LOCAL_CREDENTIALS, type RunResult } from '../mirror';
-import { auditStreams, readFinalStates, type StreamAudit } from './audit';
+import { auditStreams, historyKey, readFinalStates, type StreamAudit, type StreamStep } from './audit';
 import type { DrillName } from './catalog';
 import { maxLag, seconds } from './figures';
-import type { LedgerVerdict } from './ledger';
+import type { Entry, LedgerVerdict } from './ledger';
 import type { DrillSession, ScenarioFindings } from './session';
 
 /** What a drill concludes, once its run has drained and been verified. */
@@ -28,6 +28,34 @@ export interface DrillVerdict {
   readonly ledger: LedgerVerdict;
   readonly audit: StreamAudit;
   readonly findings: ScenarioFindings;
+  /** The first diverged keys, each with the workload's writes of it and every region's stream history. */
+  readonly divergent: readonly DivergedKey[];
+}
+
+export interface DivergedKey {
+  readonly table: string;
+  readonly key: string;
+  readonly writes: readonly Entry[];
+  readonly streams: Readonly<Record<string, readonly StreamStep[]>>;
+}
+
+const DIVERGED_EXPLAINED = 10;
+
+/** Each diverged key as the workload wrote it and as every region's stream saw it. */
+function explainDivergence(session: DrillSession, result: RunResult, audit: StreamAudit): DivergedKey[] {
+  const keys = (result.report.verification?.tables ?? []).flatMap((t) => t.divergent);
+  return keys.slice(0, DIVERGED_EXPLAINED).map((d) => {
+    const table = session.tables.find((t) => t.name === d.table);
+    const regions = table ? tableRegions(table) : [];
+    return {
+      table: d.table,
+      key: d.key,
+      writes: session.ledger.writesOf(d.table, d.key),
+      streams: Object.fromEntries(
+        regions.map((r) => [r, audit.histories.get(historyKey(d.table, r, d.key)) ?? []]),
+      ),
+    };
+  });
 }
 
 /** Drills whose point is that re-deliveries change nothing: their line always shows `reapplied`. */
@@ -130,6 +158,7 @@ function judge(
     ledger,
     audit,
     findings,
+    divergent: explainDivergence(session, result, audit),
   };
 }
 
