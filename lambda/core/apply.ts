@@ -285,11 +285,17 @@ async function put(
  * this write is stale. Undo it, unless something newer has replaced it since. Reading after the
  * write (never before) leaves no gap: a delete whose tombstone this read misses was recorded later,
  * and removes the item itself (docs: "Why an insert needs no transaction").
+ *
+ * The undo removes whatever replicated item the tombstone beats, not only this write: a second stale
+ * write can replace this one before the undo (it found an item, so it never checks the tombstone
+ * itself), and undoing only this write's order key would leave that one standing against the delete.
+ * Multi-active: only an ordered item (`_ddbm_ver = version`); a local save has its own order.
  */
 async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
   const tombstone = await readTombstone(ctx.client, ctx.settings, intent.key, ctx.options);
   const deleted = tombstone?.[TA.order]?.S;
   if (deleted === undefined || deleted < intent.ord) return { status: 'applied' };
+  const multi = ctx.settings.mode === 'multi-active';
   await sendConditional(
     ctx.client,
     ctx.settings,
@@ -298,9 +304,12 @@ async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outco
       new DeleteItemCommand({
         TableName: ctx.settings.table,
         Key: toSdkImage(intent.key),
-        ConditionExpression: '#ord = :ord',
-        ExpressionAttributeNames: { '#ord': RESERVED.order },
-        ExpressionAttributeValues: { ':ord': { S: intent.ord } },
+        ConditionExpression: multi ? '#ord <= :deleted AND #ver = #version' : '#ord <= :deleted',
+        ExpressionAttributeNames: {
+          '#ord': RESERVED.order,
+          ...(multi ? { '#ver': RESERVED.stampedVersion, '#version': versionAttribute(ctx) } : {}),
+        },
+        ExpressionAttributeValues: { ':deleted': { S: deleted } },
       }),
   );
   return lost(intent, tombstoneHolder(tombstone));

@@ -144,6 +144,35 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     expect(await targetItem(settings)).toBeUndefined();
   });
 
+  test('a second stale save that replaces the first before its undo is undone too (no survivor of the delete)', async () => {
+    // GIVEN a tombstone of version 1 (a delete that orders after every version-1 save)
+    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 1, 'zz-last-1', true), 1), noWait);
+    const second: WriteIntent = {
+      ...put(ord(0, 1, 'mm-peer-1'), 1, { a: S('second') }),
+      origin: 'mm-peer-1',
+    };
+    let raced = false;
+    // AND a peer's stale save that lands right after the first stale save created the item: it finds an
+    // item, so it never reads the tombstone itself
+    const racing = {
+      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
+        if (!raced && command instanceof GetItemCommand) {
+          raced = true;
+          expect(await applyIntent(client(TARGET), settings, TARGET, second, noWait)).toEqual({
+            status: 'applied',
+          });
+        }
+        return client(TARGET).send(command as never);
+      },
+    } as unknown as DynamoDBClient;
+    // WHEN the first stale save is applied and checks the tombstone after its insert
+    const outcome = await applyIntent(racing, settings, TARGET, put(ord(0, 1, 'aa-peer-1'), 1), noWait);
+    // THEN it is stale, and neither save outlives the delete
+    expect(raced).toBe(true);
+    expect(outcome.status).toBe('conflict-lost'); // to the tombstone, a delete from another region
+    expect(await targetItem(settings)).toBeUndefined();
+  });
+
   test('applies the next life (gen + 1) over a tombstone', async () => {
     // GIVEN a tombstone
     await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 7, ORIGIN, true), 7), noWait);
