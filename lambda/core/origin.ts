@@ -28,7 +28,7 @@ import type {
   TombstoneState,
 } from './intents';
 import { itemOrder, olderThan } from './item-order';
-import { parseOrd } from './order';
+import { formatOrd, parseOrd } from './order';
 
 /**
  * Orders a local save whose order key no image carries (a life born after a tombstone, or a save
@@ -147,26 +147,31 @@ export async function writeLifeMarker(
 }
 
 /**
- * Origin side of a local delete: record the tombstone, then remove an item older than the delete
- * that landed in the gap between the application's delete and this tombstone (a peer's save, or a
- * local save of one). Without the tombstone that write found nothing to stop it; left alone it
- * would outlive the delete here while every peer deletes it.
+ * Origin side of a local delete: record the tombstone, then deal with an item that landed in the gap
+ * between the application's delete and this tombstone. Without the tombstone nothing stopped it.
+ *
+ * - A peer's save older than the delete (ordered: `_ddbm_ver = version`), left alone, would outlive the
+ *   delete here while every peer deletes it: it is removed (conditional `DeleteItem`).
+ * - An item the application saved since (local: it carries a peer's order key at another version) is a
+ *   save made after the delete in this region, so it must order after it everywhere: it becomes the
+ *   next life (generation of the delete + 1), is stamped so here, and returned for the caller to send.
+ *   Ordered by the stale key it inherited, it would lose to its own region's earlier delete.
+ * - An unordered item is a newer local life: its INSERT takes the next generation; never touched.
  *
  * Tombstone first, then look: a peer's save landing after the tombstone meets it (its insert check
  * reads the tombstone and undoes it), one landing before is found by the look. The look is a read,
- * so the common case (no gap item) writes nothing more. An unordered item is a newer local life and
- * is never touched.
+ * so the common case (no gap item) writes nothing more.
  */
 export async function deleteLocally(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   t: TombstoneIntent,
   options: ApplyOptions,
-): Promise<void> {
+): Promise<LaterLocalSave | undefined> {
   await writeLocalTombstone(client, settings, t, options);
-  if (settings.mode !== 'multi-active') return;
+  if (settings.mode !== 'multi-active') return undefined;
   const deleted = parseOrd(t.ord);
-  if (!deleted) return;
+  if (!deleted) return undefined;
   const res = await send<{ Item?: Record<string, unknown> }>(
     client,
     settings,
@@ -178,13 +183,11 @@ export async function deleteLocally(
         ConsistentRead: true,
       }),
   );
-  if (!res.Item) return;
-  const held = itemOrder(
-    fromSdkImage(res.Item as Record<string, Record<string, unknown>>),
-    settings.versionAttribute,
-    settings.region,
-  );
-  if (!held || held.kind === 'unordered' || held.ord >= t.ord) return;
+  if (!res.Item) return undefined;
+  const image = fromSdkImage(res.Item as Record<string, Record<string, unknown>>);
+  const held = itemOrder(image, settings.versionAttribute, settings.region);
+  if (!held || held.kind === 'unordered' || held.ord >= t.ord) return undefined;
+  if (held.kind === 'local') return nextLife(client, settings, t.key, image, deleted.gen + 1, options);
   const older = olderThan(deleted, settings.region, settings.versionAttribute);
   await sendConditional(
     client,
@@ -199,6 +202,57 @@ export async function deleteLocally(
         ExpressionAttributeValues: older.values,
       }),
   );
+  return undefined;
+}
+
+/** A save the application made after its own delete, ordered as the next life: to send to every peer. */
+export interface LaterLocalSave {
+  readonly image: Image;
+  readonly ord: string;
+  readonly version: string;
+}
+
+/** Stamps a local item as generation `gen` at its own version, if it still holds what was read. */
+async function nextLife(
+  client: DynamoDBClient,
+  settings: MultiActiveSettings,
+  key: Image,
+  image: Image,
+  gen: number,
+  options: ApplyOptions,
+): Promise<LaterLocalSave | undefined> {
+  const version = image[settings.versionAttribute]!.N!;
+  const ord = formatOrd({ gen, version, origin: settings.region, deleted: false });
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(key),
+        UpdateExpression: 'SET #ord = :ord, #sver = :v',
+        // Still the state that was read: its version and the stale order key it inherited.
+        ConditionExpression: '#ver = :v AND #ord = :stale',
+        ExpressionAttributeNames: {
+          '#ord': RESERVED.order,
+          '#sver': RESERVED.stampedVersion,
+          '#ver': settings.versionAttribute,
+        },
+        ExpressionAttributeValues: {
+          ':ord': { S: ord },
+          ':v': { N: version },
+          ':stale': { S: image[RESERVED.order]!.S! },
+        },
+      }),
+  );
+  // Changed since (saved again, or deleted): that later record is handled in its turn.
+  if (failure) return undefined;
+  return {
+    image: { ...image, [RESERVED.order]: { S: ord }, [RESERVED.stampedVersion]: { N: version } },
+    ord,
+    version,
+  };
 }
 
 export async function readLocalTombstone(

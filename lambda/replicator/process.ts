@@ -9,7 +9,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { canonicalImage } from '../core/attributes';
-import type { ParkedMessage, ResolveIntent, WriteIntent } from '../core/intents';
+import type { ParkedMessage, ResolveIntent, TombstoneIntent, WriteIntent } from '../core/intents';
 import type { ReplicatorSettings } from '../contract';
 import { applyIntent, lostConflict, type Outcome } from '../core/apply';
 import {
@@ -19,7 +19,7 @@ import {
   stampLocal,
   writeLifeMarker,
 } from '../core/origin';
-import { decide, type Decision } from './decide';
+import { decide, replicatedPut, type Decision } from './decide';
 import { describeError, type RetryClock } from '../core/retry';
 import type { Telemetry } from '../core/telemetry';
 
@@ -101,12 +101,15 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         return false;
       case 'need-tombstone':
         throw new Error('tombstone still needed after reading it');
-      case 'skip':
-        if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
+      case 'skip': {
+        const later = decision.localTombstone
+          ? await recordLocalDelete(record, decision.localTombstone, ctx)
+          : true;
         await settleDeferred(record, decision, ctx);
         if (decision.reason === 'echo' || decision.reason === 'stamp')
           telemetry.metric('EchoesSkipped', 1, dims);
-        return true;
+        return later;
+      }
       case 'replicate': {
         if (decision.contractViolation) {
           telemetry.metric('ContractViolations', 1, dims);
@@ -118,12 +121,14 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         // Origin side first, so a crash between here and the peers replays into the same order key.
         if (decision.stamp && settings.mode === 'multi-active')
           await stampLocal(local, settings, decision.stamp, deps);
-        if (decision.localTombstone) await deleteLocally(local, settings, decision.localTombstone, deps);
+        const later = decision.localTombstone
+          ? await recordLocalDelete(record, decision.localTombstone, ctx)
+          : true;
         await settleDeferred(record, decision, ctx);
         const results = await Promise.all(
           settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),
         );
-        return results.every(Boolean);
+        return later && results.every(Boolean);
       }
     }
   } catch (e) {
@@ -131,6 +136,24 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
     telemetry.error('Record could not be handled', { ...identity(record), error: describeError(e) });
     return false;
   }
+}
+
+/**
+ * Records a local delete (lambda/core/origin.ts, deleteLocally). When the application saved an item
+ * that came back in the gap before this tombstone, that save is the next life: it is sent to every
+ * peer here, as its own record would have been had it ordered after the delete.
+ */
+async function recordLocalDelete(
+  record: DynamoDBRecord,
+  tombstone: TombstoneIntent,
+  ctx: BatchContext,
+): Promise<boolean> {
+  const { settings } = ctx.deps;
+  const later = await deleteLocally(ctx.deps.clients[settings.region], settings, tombstone, ctx.deps);
+  if (!later) return true;
+  const intent = replicatedPut(later.image, tombstone.key, settings, later.ord, later.version);
+  const results = await Promise.all(settings.peers.map((p) => sendToTarget(record, intent, p.region, ctx)));
+  return results.every(Boolean);
 }
 
 async function decideWithLocalState(record: DynamoDBRecord, ctx: BatchContext): Promise<Decision> {

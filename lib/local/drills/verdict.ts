@@ -28,7 +28,7 @@ export interface DrillVerdict {
   readonly ledger: LedgerVerdict;
   readonly audit: StreamAudit;
   readonly findings: ScenarioFindings;
-  /** The first diverged keys, each with the workload's writes of it and every region's stream history. */
+  /** The first diverged or lost keys, each with the workload's writes of it and every region's stream history. */
   readonly divergent: readonly DivergedKey[];
 }
 
@@ -42,9 +42,19 @@ export interface DivergedKey {
 const DIVERGED_EXPLAINED = 10;
 
 /** Each diverged key as the workload wrote it and as every region's stream saw it. */
-function explainDivergence(session: DrillSession, result: RunResult, audit: StreamAudit): DivergedKey[] {
-  const keys = (result.report.verification?.tables ?? []).flatMap((t) => t.divergent);
-  return keys.slice(0, DIVERGED_EXPLAINED).map((d) => {
+function explainDivergence(
+  session: DrillSession,
+  result: RunResult,
+  audit: StreamAudit,
+  ledger: LedgerVerdict,
+): DivergedKey[] {
+  const diverged = (result.report.verification?.tables ?? []).flatMap((t) => t.divergent);
+  const keys = [
+    ...diverged.map((d) => ({ table: d.table, key: d.key })),
+    ...ledger.lost.map((l) => ({ table: l.table, key: l.key })),
+  ];
+  const unique = [...new Map(keys.map((k) => [`${k.table} ${k.key}`, k])).values()];
+  return unique.slice(0, DIVERGED_EXPLAINED).map((d) => {
     const table = session.tables.find((t) => t.name === d.table);
     const regions = table ? tableRegions(table) : [];
     return {
@@ -158,7 +168,7 @@ function judge(
     ledger,
     audit,
     findings,
-    divergent: explainDivergence(session, result, audit),
+    divergent: explainDivergence(session, result, audit, ledger),
   };
 }
 

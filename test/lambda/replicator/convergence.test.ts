@@ -304,4 +304,28 @@ describe('multi-active examples (DynamoDB Local)', () => {
     const snap = await h.snapshot();
     expect(TWO.map((r) => snap[r].items.size)).toEqual([0, 0]);
   });
+
+  // Found by the outage and throttle drills (a session deleted everywhere although its region's last
+  // acknowledged write was a save): the application saves an item a stale peer write brought back
+  // between its own delete and that delete's tombstone. The save follows the delete in its region, so
+  // it must survive it everywhere, not be removed by the tombstone's look as an older state.
+  test('an application save of a stale item that came back after its own delete survives the delete everywhere', async () => {
+    const [eu, sa] = TWO;
+    const h = await harness(TWO);
+    // GIVEN k0 saved in sa-east-1 (b0, version 1), replicated, and saved again in eu-north-1 (a1, version 2)
+    await h.save(sa, 'k0', 'b0');
+    await h.pump(sa);
+    await h.save(eu, 'k0', 'a1');
+    // WHEN eu-north-1's application deletes it (the delete of version 2), a duplicate of sa-east-1's
+    // batch brings b0 (version 1) back before eu-north-1's replicator has read that REMOVE, and the
+    // application saves the item it sees: a2, version 2 again, the same version as the one it deleted
+    await h.remove(eu, 'k0');
+    await h.redeliver(sa, h.batches(sa)[0]);
+    await h.save(eu, 'k0', 'a2');
+    await h.drain({ concurrency: 'sequential' });
+    // THEN both regions hold a2
+    expect(await h.divergence()).toEqual([]);
+    const snap = await h.snapshot();
+    expect(snap[eu].items.get('{"S":"k0"}')).toContain('"a2"');
+  });
 });
