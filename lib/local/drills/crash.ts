@@ -70,7 +70,7 @@ class Crasher {
 
   private async crash(functionName: string, host: FunctionHost): Promise<void> {
     const event = host.inFlight?.event as DynamoDBStreamEvent | undefined;
-    if (!event?.Records?.length || !(await host.crash())) return;
+    if (!event?.Records?.length) return;
     const seqs = event.Records.map((r) => r.dynamodb?.SequenceNumber ?? '');
     const crash: Crash = {
       functionName,
@@ -82,7 +82,13 @@ class Crasher {
     crash.lane = [...this.lastInvoke.entries()].find(
       ([lane, first]) => lane.startsWith(`${functionName}|`) && first === crash.firstSequenceNumber,
     )?.[0];
+    // Listed before the kill: the event source can retry the batch before the kill returns here, and
+    // that retry's invoke notice must find this crash (else the next batch would pass for the retry).
     this.crashes.push(crash);
+    if (!(await host.crash())) {
+      this.crashes.splice(this.crashes.indexOf(crash), 1);
+      return;
+    }
     this.armed = undefined;
     this.s.log(
       `killed a ${functionName} sandbox mid-batch (${crash.records} records, ${short(crash.firstSequenceNumber)}…${short(crash.lastSequenceNumber)}) right after it sent a write`,
