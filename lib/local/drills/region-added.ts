@@ -96,11 +96,32 @@ async function addRegion(s: DrillSession, a: Added): Promise<void> {
     s.log(
       `applied to the running mirror in ${seconds(a.appliedMs)} (synthesis ${seconds(a.synthMs)}): ${a.change}`,
     );
+    await caughtUp(s, Date.now());
     for (const table of tables) a.backfills.push(await backfill(s, a, table));
   } catch (e) {
     a.error = (e as Error).message;
     s.log(`failed: ${a.error}`);
   }
+}
+
+/**
+ * Until every stream record read before `since` has been handled. Records the replaced replicators
+ * handled were sent to the old peers only; they must have landed (and any write deferred on an item of
+ * the backfill's source region must have been decided there) before the backfill reads the source, or
+ * the new region would miss them: copied before they landed, and never sent to it. Seen once: a key
+ * whose later saves were deferred on the source's item when the scan read it.
+ */
+async function caughtUp(s: DrillSession, since: number): Promise<void> {
+  const started = Date.now();
+  const deadline = started + s.settings.recoveryTimeoutMs;
+  const behind = () =>
+    s.handles.streamSources.filter(
+      (x) => x.source.isPaused || (x.source.oldestPendingReadAt ?? Infinity) <= since,
+    ).length;
+  while (behind() > 0 && Date.now() < deadline && !s.aborted) await s.wait(250);
+  s.log(
+    `every stream caught up with the records read before the change, in ${seconds(Date.now() - started)}: backfilling now`,
+  );
 }
 
 /** The config text with `region` added to the regions (its endpoint modelled on the first one's) and every table. */
