@@ -37,6 +37,11 @@ export interface StampIntent {
    * (deleted and saved again, back at the same version) this record's order key.
    */
   readonly same?: Image;
+  /**
+   * The order key the item must still carry, replaced by this one (a local save re-ordered as the next
+   * life). Absent: the item must carry none.
+   */
+  readonly replaces?: string;
 }
 
 /** Origin side: record a local delete in the local tombstone table. */

@@ -53,14 +53,19 @@ export async function stampLocal(
         TableName: settings.table,
         Key: toSdkImage(stamp.key),
         UpdateExpression: 'SET #ord = :ord, #sver = :v',
-        ConditionExpression: `#ver = :v${guard.expression} AND attribute_not_exists(#ord)`,
+        ConditionExpression: `#ver = :v${guard.expression} AND ${stamp.replaces === undefined ? 'attribute_not_exists(#ord)' : '#ord = :replaces'}`,
         ExpressionAttributeNames: {
           '#ord': RESERVED.order,
           '#sver': RESERVED.stampedVersion,
           '#ver': settings.versionAttribute,
           ...guard.names,
         },
-        ExpressionAttributeValues: { ':ord': { S: stamp.ord }, ':v': { N: stamp.version }, ...guard.values },
+        ExpressionAttributeValues: {
+          ':ord': { S: stamp.ord },
+          ':v': { N: stamp.version },
+          ...(stamp.replaces === undefined ? {} : { ':replaces': { S: stamp.replaces } }),
+          ...guard.values,
+        },
       }),
   );
   return !failure;
@@ -223,31 +228,15 @@ async function nextLife(
 ): Promise<LaterLocalSave | undefined> {
   const version = image[settings.versionAttribute]!.N!;
   const ord = formatOrd({ gen, version, origin: settings.region, deleted: false });
-  const failure = await sendConditional(
+  // Still the state that was read: its version and the stale order key it inherited.
+  const stamped = await stampLocal(
     client,
     settings,
+    { key, ord, version, replaces: image[RESERVED.order]!.S! },
     options,
-    () =>
-      new UpdateItemCommand({
-        TableName: settings.table,
-        Key: toSdkImage(key),
-        UpdateExpression: 'SET #ord = :ord, #sver = :v',
-        // Still the state that was read: its version and the stale order key it inherited.
-        ConditionExpression: '#ver = :v AND #ord = :stale',
-        ExpressionAttributeNames: {
-          '#ord': RESERVED.order,
-          '#sver': RESERVED.stampedVersion,
-          '#ver': settings.versionAttribute,
-        },
-        ExpressionAttributeValues: {
-          ':ord': { S: ord },
-          ':v': { N: version },
-          ':stale': { S: image[RESERVED.order]!.S! },
-        },
-      }),
   );
   // Changed since (saved again, or deleted): that later record is handled in its turn.
-  if (failure) return undefined;
+  if (!stamped) return undefined;
   return {
     image: { ...image, [RESERVED.order]: { S: ord }, [RESERVED.stampedVersion]: { N: version } },
     ord,

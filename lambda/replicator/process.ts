@@ -125,10 +125,8 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
           ? await recordLocalDelete(record, decision.localTombstone, ctx)
           : true;
         await settleDeferred(record, decision, ctx);
-        const results = await Promise.all(
-          settings.peers.map((p) => sendToTarget(record, decision.intent, p.region, ctx)),
-        );
-        return later && results.every(Boolean);
+        const sent = await sendToPeers(record, decision.intent, ctx);
+        return later && sent;
       }
     }
   } catch (e) {
@@ -151,8 +149,18 @@ async function recordLocalDelete(
   const { settings } = ctx.deps;
   const later = await deleteLocally(ctx.deps.clients[settings.region], settings, tombstone, ctx.deps);
   if (!later) return true;
-  const intent = replicatedPut(later.image, tombstone.key, settings, later.ord, later.version);
-  const results = await Promise.all(settings.peers.map((p) => sendToTarget(record, intent, p.region, ctx)));
+  return sendToPeers(
+    record,
+    replicatedPut(later.image, tombstone.key, settings, later.ord, later.version),
+    ctx,
+  );
+}
+
+/** The intent sent to every peer at once; true when each one took it (applied, stale, lost or parked). */
+async function sendToPeers(record: DynamoDBRecord, intent: WriteIntent, ctx: BatchContext): Promise<boolean> {
+  const results = await Promise.all(
+    ctx.deps.settings.peers.map((p) => sendToTarget(record, intent, p.region, ctx)),
+  );
   return results.every(Boolean);
 }
 

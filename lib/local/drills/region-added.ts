@@ -114,11 +114,7 @@ async function addRegion(s: DrillSession, a: Added): Promise<void> {
 async function caughtUp(s: DrillSession, since: number): Promise<void> {
   const started = Date.now();
   const deadline = started + s.settings.recoveryTimeoutMs;
-  const behind = () =>
-    s.handles.streamSources.filter(
-      (x) => x.source.isPaused || (x.source.oldestPendingReadAt ?? Infinity) <= since,
-    ).length;
-  while (behind() > 0 && Date.now() < deadline && !s.aborted) await s.wait(250);
+  while (s.streamsBehind(since) > 0 && Date.now() < deadline && !s.aborted) await s.wait(250);
   s.log(
     `every stream caught up with the records read before the change, in ${seconds(Date.now() - started)}: backfilling now`,
   );

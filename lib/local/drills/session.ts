@@ -247,9 +247,7 @@ export class DrillSession {
     const end = this.window!.end!;
     const deadline = end + this.settings.recoveryTimeoutMs;
     while (!this.aborted && Date.now() < deadline) {
-      const behind = this.handles.streamSources.filter(
-        (x) => x.source.isPaused || (x.source.oldestPendingReadAt ?? Infinity) <= end,
-      ).length;
+      const behind = this.streamsBehind(end);
       const queued = this.parkedWaiting();
       if (behind === 0 && queued === 0) {
         this.recoveredAt = Date.now();
@@ -267,6 +265,13 @@ export class DrillSession {
       this.log(
         `not recovered within ${Math.round(this.settings.recoveryTimeoutMs / 1000)}s of the fault's end`,
       );
+  }
+
+  /** Stream sources paused, or still holding a record they read at or before `since` (epoch ms). */
+  streamsBehind(since: number): number {
+    return this.handles.streamSources.filter(
+      (x) => x.source.isPaused || (x.source.oldestPendingReadAt ?? Infinity) <= since,
+    ).length;
   }
 
   /** Messages in the parking queues, less those the drill itself caused on purpose (`excludeParked`). */
