@@ -4,8 +4,9 @@ import type { FaultProxy } from '../../support/fault-proxy';
 
 /**
  * The command model shared by the convergence properties: random interleavings of application writes,
- * stream pumps (random batch splits, duplicate batches, replays), regional outages/throttling and
- * parked-queue drains, over a small key space so that items collide.
+ * stream pumps (random batch splits, duplicate batches, replays), regional outages/throttling, lost
+ * answers (a replicated write that commits while its caller sees a failure and retries) and parked-queue
+ * drains, over a small key space so that items collide.
  */
 
 export const KEYS = ['k0', 'k1', 'k2'] as const;
@@ -25,10 +26,22 @@ export type Op =
       readonly limit?: number;
     }
   | { readonly t: 'fault'; readonly r: number; readonly mode: 'down' | 'throttle' | 'reset' | 'ok' }
+  /** From here until the region's next fault op (or the heal), a share of the writes sent to it commit and lose their answer. */
+  | { readonly t: 'lostAnswer'; readonly r: number; readonly reset: boolean; readonly seed: number }
   | { readonly t: 'parked'; readonly r: number; readonly dup: boolean };
 
 const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
   fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+
+/**
+ * Share of the writes to a region in lost-answer mode that commit and then fail at the caller: a 500
+ * InternalServerError, or (`reset`) a cut connection. DynamoDB can answer either after the write was
+ * applied, and the caller's retry then meets its own effect (docs/platform.md).
+ */
+export const LOST_ANSWER_FRACTION = 0.2;
+
+const lostAnswerArb = (r: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record({ t: fc.constant('lostAnswer' as const), r, reset: fc.boolean(), seed: fc.nat() });
 
 const splitsArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 });
 
@@ -61,6 +74,7 @@ export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary
         mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
+    { weight: 1, arbitrary: lostAnswerArb(r) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
   );
   return fc.array(op, { minLength: 4, maxLength, size: 'max' });
@@ -83,13 +97,17 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
         mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
+    { weight: 1, arbitrary: lostAnswerArb(replica) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r: replica, dup: fc.boolean() }) },
   );
   return fc.array(op, { minLength: 4, maxLength, size: 'max' });
 }
 
-/** Runs the commands; data values are unique per command (`<region letter><index>`) so divergences read easily. */
-export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void> {
+/**
+ * Runs the commands; data values are unique per command (`<region letter><index>`) so divergences read
+ * easily. Lost answers need the harness's fault proxy.
+ */
+export async function runOps(h: MirrorHarness, ops: readonly Op[], proxy?: FaultProxy): Promise<void> {
   const regions = h.regions;
   for (const [i, op] of ops.entries()) {
     const region = 'r' in op ? regions[op.r % regions.length] : regions[0];
@@ -125,6 +143,17 @@ export async function runOps(h: MirrorHarness, ops: readonly Op[]): Promise<void
         else if (op.mode === 'ok') h.setDown(region, false);
         else h.setFault(region, op.mode);
         break;
+      case 'lostAnswer': {
+        if (!proxy) throw new Error('lost answers need the FaultProxy the harness writes through');
+        const mode = op.reset ? 'lost-answer-reset' : 'lost-answer';
+        // The harness's view first (the region is up, the step traced), then the share and its seed.
+        h.setFault(region, mode);
+        proxy.setMode(region, mode, { fraction: LOST_ANSWER_FRACTION, writesOnly: true, seed: op.seed });
+        h.trace.push(
+          `  ${LOST_ANSWER_FRACTION * 100} % of the writes to ${region} lose their answer (seed ${op.seed})`,
+        );
+        break;
+      }
       case 'parked':
         if (!h.isDown(region)) await h.drainParked(region, { duplicate: op.dup });
         break;
@@ -152,7 +181,7 @@ export async function runScenario(options: ScenarioOptions, ops: readonly Op[]):
     seed: options.seed,
     ...(options.lanes ? { lanes: options.lanes } : {}),
   });
-  await runOps(h, ops);
+  await runOps(h, ops, options.proxy);
   h.heal();
   await h.drain();
   return h;
@@ -226,9 +255,11 @@ export function scenarioProperty(
   check: ScenarioCheck,
   tally?: Tally,
 ): fc.IAsyncPropertyWithHooks<[Op[], number]> {
+  const lostAnswers = () => options.regions.reduce((n, r) => n + options.proxy.stats(r).lost, 0);
   return fc.asyncProperty(commands, fc.nat(), async (ops, seed) => {
+    const lostBefore = lostAnswers();
     const h = await runScenario({ ...options, seed }, ops);
-    tally?.add(h, ops);
+    tally?.add(h, ops, lostAnswers() - lostBefore);
     const failure = await check(h);
     if (failure) throw new Error(failure);
   });
@@ -259,8 +290,10 @@ export class Tally {
   failedBatches = 0;
   parked = 0;
   parkedConsumed = 0;
+  lostAnswers = 0;
 
-  add(h: MirrorHarness, ops: readonly Op[]): void {
+  add(h: MirrorHarness, ops: readonly Op[], lostAnswers = 0): void {
+    this.lostAnswers += lostAnswers;
     this.runs += 1;
     this.ops += ops.length;
     this.maxOps = Math.max(this.maxOps, ops.length);
@@ -276,7 +309,7 @@ export class Tally {
     return (
       `${this.runs} runs, ${mean} ops/run (max ${this.maxOps}), ${this.invocations} invocations, ` +
       `${this.recordsDelivered} records delivered, ${this.failedBatches} partially failed batches, ` +
-      `${this.parked} parked / ${this.parkedConsumed} consumed`
+      `${this.parked} parked / ${this.parkedConsumed} consumed, ${this.lostAnswers} committed writes lost their answer`
     );
   }
 }
