@@ -3,6 +3,8 @@ export { ConfigError, formatIssues, loadConfig, parseConfig, parseYaml, validate
 export type { ConfigIssue, ValidationResult } from './load';
 export { DEFAULTS, MAX_TABLE_NAME_LENGTH, configSchema } from './schema';
 export {
+  DELAYED_WRITE_DAYS,
+  MIN_TOMBSTONE_TTL_DAYS,
   REGION_NAME_PATTERN,
   accountProblems,
   formatProblems,
@@ -10,6 +12,7 @@ export {
   regionListProblems,
   routingProblems,
   tableRegionProblems,
+  tombstoneTtlProblems,
 } from './rules';
 export type { Problem, ProblemPath } from './rules';
 export type { ParsedConfig, RawConfig } from './schema';

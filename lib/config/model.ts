@@ -78,7 +78,10 @@ interface TableCommon {
   readonly deletionProtection: boolean;
   /** @default 'RETAIN' */
   readonly removalPolicy: 'RETAIN' | 'DESTROY';
-  /** Tombstones (kept outside the table) expire after this many days. @default 30 */
+  /**
+   * Tombstones (kept outside the table) expire after this many days: more than a parked write can wait
+   * on SQS (`MIN_TOMBSTONE_TTL_DAYS`). @default 30
+   */
   readonly tombstoneTtlDays: number;
   /** How the stream is read and replicated. */
   readonly replication: ReplicationTuningModel;

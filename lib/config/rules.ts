@@ -7,6 +7,7 @@
  *
  * Every message names the offending value; the path says where it is in the config file.
  */
+import { QUEUE_DEFAULTS } from '../constructs/defaults';
 import type { MirrorModel } from './model';
 
 /** `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */
@@ -49,6 +50,7 @@ export function modelProblems(model: MirrorModel): Problem[] {
     ...regionListProblems(model.regions.map((r) => r.name)),
     ...accountProblems(model.regions, model.account),
     ...model.tables.flatMap((t, i) => within(['tables', i], tableRegionProblems(t, declared))),
+    ...model.tables.flatMap((t, i) => within(['tables', i], tombstoneTtlProblems(t.tombstoneTtlDays))),
     ...(model.routing ? routingProblems(model.routing, model.regions) : []),
     ...(model.notifications?.kind === 'topic'
       ? notificationProblems(
@@ -156,6 +158,36 @@ export function tableRegionProblems(
     else problems.push({ path, message: `region "${region}" is listed twice` });
   }
   return problems;
+}
+
+/**
+ * Days a replicated write can wait on SQS before it is applied: on its parking queue, then on that queue's
+ * DLQ (lib/constructs/replicator.ts gives both `QUEUE_DEFAULTS.retentionPeriod`). Counted as a sum although
+ * SQS keeps a message's first enqueue time when it moves to a standard queue's DLQ, so the figure also
+ * holds for a DLQ whose retention is reset (docs/platform.md#parking).
+ */
+export const DELAYED_WRITE_DAYS = {
+  parkingQueue: QUEUE_DEFAULTS.retentionPeriod.toDays(),
+  parkingDlq: QUEUE_DEFAULTS.retentionPeriod.toDays(),
+} as const;
+
+/** The least `tombstoneTtlDays`: a tombstone must outlive every write that can still arrive after its delete. */
+export const MIN_TOMBSTONE_TTL_DAYS = DELAYED_WRITE_DAYS.parkingQueue + DELAYED_WRITE_DAYS.parkingDlq + 1;
+
+/** The message for a tombstone lifetime that a parked write can outlive; the value is shown as given. */
+export function tombstoneTtlMessage(days: unknown): string {
+  const { parkingQueue, parkingDlq } = DELAYED_WRITE_DAYS;
+  return (
+    `must exceed ${parkingQueue + parkingDlq} days, got ${JSON.stringify(days)}: a parked write can wait ` +
+    `${parkingQueue} days on its parking queue and ${parkingDlq} more on the parking DLQ, and one that ` +
+    "arrives after its key's tombstone expired brings the deleted item back"
+  );
+}
+
+/** A table's `tombstoneTtlDays` (undefined: the file got it wrong and the structure said so). */
+export function tombstoneTtlProblems(days: number | undefined): Problem[] {
+  if (days === undefined || (Number.isInteger(days) && days >= MIN_TOMBSTONE_TTL_DAYS)) return [];
+  return [{ path: ['tombstoneTtlDays'], message: tombstoneTtlMessage(days) }];
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -13,12 +13,14 @@
 import { z } from 'zod';
 import { RESERVED_PREFIX, tombstoneTableName } from '../../lambda/contract';
 import {
+  MIN_TOMBSTONE_TTL_DAYS,
   REGION_NAME_PATTERN,
   accountProblems,
   regionListProblems,
   notificationProblems,
   routingProblems,
   tableRegionProblems,
+  tombstoneTtlMessage,
   type LocationFacts,
   type Problem,
   type RegionAccountFacts,
@@ -47,6 +49,11 @@ export const DEFAULTS = {
   pointInTimeRecovery: true,
   deletionProtection: true,
   removalPolicy: 'RETAIN',
+  /**
+   * More than the 28 days a parked write can wait on SQS (rules.ts), and 2 days over them: the parked
+   * consumer refuses a write older than the lifetime less 2 days, so with 30 it refuses only writes a
+   * drain re-drove past their queues' retention.
+   */
   tombstoneTtlDays: 30,
   readOnlyReplicas: true,
   /**
@@ -258,10 +265,12 @@ const tableCommon = {
   tombstoneTtlDays: z
     .number()
     .int()
-    .min(1)
+    .min(MIN_TOMBSTONE_TTL_DAYS, { error: (iss) => tombstoneTtlMessage(iss.input) })
     .max(3650)
     .default(DEFAULTS.tombstoneTtlDays)
-    .describe('Days tombstones of deleted items are kept. Default: 30.'),
+    .describe(
+      `Days tombstones of deleted items are kept: more than the ${MIN_TOMBSTONE_TTL_DAYS - 1} days a parked write can wait on its parking queue and DLQ. Default: 30.`,
+    ),
   replication: z
     .strictObject({
       parallelizationFactor: z

@@ -219,7 +219,7 @@ describe('parseConfig: defaults', () => {
       pointInTimeRecovery: false,
       deletionProtection: false,
       removalPolicy: 'DESTROY',
-      tombstoneTtlDays: 7,
+      tombstoneTtlDays: 45,
     });
 
     // WHEN
@@ -234,7 +234,7 @@ describe('parseConfig: defaults', () => {
       pointInTimeRecovery: false,
       deletionProtection: false,
       removalPolicy: 'DESTROY',
-      tombstoneTtlDays: 7,
+      tombstoneTtlDays: 45,
     });
   });
 
