@@ -103,12 +103,36 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
   return fc.array(op, { minLength: 4, maxLength, size: 'max' });
 }
 
+type LostAnswerOp = Extract<Op, { t: 'lostAnswer' }>;
+
+/** Puts `region` in lost-answer mode: the harness's view first (the region is up, traced), then the share. */
+function loseAnswers(
+  h: MirrorHarness,
+  proxy: FaultProxy | undefined,
+  region: string,
+  op: LostAnswerOp,
+): void {
+  if (!proxy) throw new Error('lost answers need the FaultProxy the harness writes through');
+  const mode = op.reset ? 'lost-answer-reset' : 'lost-answer';
+  h.setFault(region, mode);
+  proxy.setMode(region, mode, { fraction: LOST_ANSWER_FRACTION, writesOnly: true, seed: op.seed });
+  h.trace.push(
+    `  ${LOST_ANSWER_FRACTION * 100} % of the writes to ${region} lose their answer (seed ${op.seed})`,
+  );
+}
+
 /**
  * Runs the commands; data values are unique per command (`<region letter><index>`) so divergences read
- * easily. Lost answers need the harness's fault proxy.
+ * easily. Lost answers need the harness's fault proxy. Returns the regions still losing answers at the
+ * end, with the op that set them.
  */
-export async function runOps(h: MirrorHarness, ops: readonly Op[], proxy?: FaultProxy): Promise<void> {
+export async function runOps(
+  h: MirrorHarness,
+  ops: readonly Op[],
+  proxy?: FaultProxy,
+): Promise<Map<string, LostAnswerOp>> {
   const regions = h.regions;
+  const losing = new Map<string, LostAnswerOp>();
   for (const [i, op] of ops.entries()) {
     const region = 'r' in op ? regions[op.r % regions.length] : regions[0];
     switch (op.t) {
@@ -139,26 +163,21 @@ export async function runOps(h: MirrorHarness, ops: readonly Op[], proxy?: Fault
         });
         break;
       case 'fault':
+        losing.delete(region);
         if (op.mode === 'down') h.setDown(region, true);
         else if (op.mode === 'ok') h.setDown(region, false);
         else h.setFault(region, op.mode);
         break;
-      case 'lostAnswer': {
-        if (!proxy) throw new Error('lost answers need the FaultProxy the harness writes through');
-        const mode = op.reset ? 'lost-answer-reset' : 'lost-answer';
-        // The harness's view first (the region is up, the step traced), then the share and its seed.
-        h.setFault(region, mode);
-        proxy.setMode(region, mode, { fraction: LOST_ANSWER_FRACTION, writesOnly: true, seed: op.seed });
-        h.trace.push(
-          `  ${LOST_ANSWER_FRACTION * 100} % of the writes to ${region} lose their answer (seed ${op.seed})`,
-        );
+      case 'lostAnswer':
+        loseAnswers(h, proxy, region, op);
+        losing.set(region, op);
         break;
-      }
       case 'parked':
         if (!h.isDown(region)) await h.drainParked(region, { duplicate: op.dup });
         break;
     }
   }
+  return losing;
 }
 
 export interface ScenarioOptions {
@@ -171,7 +190,10 @@ export interface ScenarioOptions {
   readonly lanes?: number;
 }
 
-/** Runs the commands, heals every region, drains, and returns the harness for the checks. */
+/**
+ * Runs the commands, heals every region (but those losing answers), drains, heals the rest, and returns
+ * the harness for the checks.
+ */
 export async function runScenario(options: ScenarioOptions, ops: readonly Op[]): Promise<MirrorHarness> {
   const h = await MirrorHarness.create({
     regions: options.regions,
@@ -181,9 +203,13 @@ export async function runScenario(options: ScenarioOptions, ops: readonly Op[]):
     seed: options.seed,
     ...(options.lanes ? { lanes: options.lanes } : {}),
   });
-  await runOps(h, ops, options.proxy);
+  const losing = await runOps(h, ops, options.proxy);
   h.heal();
+  // Lost answers stay on through the drain: unlike an outage they stop nothing, and most replicated
+  // writes happen there. The checks then run on a healed mirror.
+  for (const [region, op] of losing) loseAnswers(h, options.proxy, region, op);
   await h.drain();
+  if (losing.size) h.heal();
   return h;
 }
 
