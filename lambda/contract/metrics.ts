@@ -29,16 +29,21 @@ export const METRICS = {
   },
   RecordsApplied: { unit: 'Count', scope: 'perTarget', title: 'Records applied' },
   RecordsSkippedStale: { unit: 'Count', scope: 'perTarget', title: 'Stale records skipped' },
-  /** Per target: lost at that target; per table: a deferred write lost here. */
+  /** Per target: lost at that target. */
   ConflictsLost: { unit: 'Count', scope: 'both', title: 'Conflicts lost' },
   RecordsParked: { unit: 'Count', scope: 'perTarget', title: 'Records parked' },
-  /** Met an item its region had not ordered yet: left on the item for that region to decide. */
-  RecordsDeferred: { unit: 'Count', scope: 'perTarget', title: 'Records deferred to the target region' },
-  /** Deferred writes this region decided on its own items. */
-  DeferredResolved: { unit: 'Count', scope: 'perTable', title: 'Deferred writes decided here' },
+  /** Met an item its region had not ordered yet: the write waits on the parking queue. */
+  RecordsDeferred: { unit: 'Count', scope: 'perTarget', title: 'Records waiting for the target region' },
+  /** A peer's stale save that created an item after this region's delete, removed here. */
+  StaleInsertsUndone: { unit: 'Count', scope: 'perTable', title: 'Stale inserts undone' },
   /** Per target: a write or a parking that failed; per table: a record that could not be handled. */
   Errors: { unit: 'Count', scope: 'both', title: 'Errors' },
   MalformedRecords: { unit: 'Count', scope: 'perTable', title: 'Malformed records' },
+  /**
+   * Parked writes older than the tombstone lifetime allows, refused and never applied (alarmed); the
+   * parked consumer's log names each key and its target.
+   */
+  ParkedTooOld: { unit: 'Count', scope: 'perTable', title: 'Parked writes refused as too old' },
   EchoesSkipped: { unit: 'Count', scope: 'perTable', title: 'Echo records skipped' },
   ContractViolations: { unit: 'Count', scope: 'perTable', title: 'Write-contract violations' },
   /** The divergence sampler (lambda/sampler): keys it compared across every region. */

@@ -12,13 +12,6 @@ export const RESERVED = {
   order: '_ddbm_ord',
   /** The value of the version attribute when the replicator stamped `_ddbm_ord`. */
   stampedVersion: '_ddbm_ver',
-  /**
-   * A peer's write that met an item this region had not ordered yet (docs/replication.md,
-   * "Deferred writes"): the write intent as JSON, for this region's replicator to decide.
-   */
-  deferred: '_ddbm_defer',
-  /** The order key of the deferred write (only a later one replaces it). */
-  deferredOrder: '_ddbm_defo',
 } as const;
 
 /**
@@ -30,13 +23,11 @@ export const TOMBSTONE_ATTRIBUTES = {
   order: '_ddbm_ord',
   /** Region whose replicator (or TTL) recorded the delete. */
   origin: '_ddbm_origin',
-  /** Local deletes only: the padded stream sequence number of the REMOVE record that wrote it. */
-  sequence: '_ddbm_seq',
-  /** Padded stream sequence number of the local save that started the key's current life here. */
-  bornSequence: '_ddbm_born',
-  /** Generation assigned to that life. */
-  bornGeneration: '_ddbm_born_gen',
-  /** Epoch seconds after which TTL removes the tombstone (the tombstone table's TimeToLiveAttribute). */
+  /**
+   * Epoch seconds after which the tombstone no longer counts (and TTL removes it: the tombstone table's
+   * TimeToLiveAttribute). Set by the delete's origin, so every region stops counting it at the same time
+   * (docs/replication.md, invariant 5).
+   */
   expiresAt: '_ddbm_expires',
 } as const;
 

@@ -2,11 +2,12 @@
  * Applies a replicated change at a target region (docs/replication.md, "Applying at a peer"). Takes
  * its client as a parameter and never constructs one.
  *
- * The common case is one conditional PutItem: the condition compares the incoming order key with
- * what the item holds. Only an insert (no item to compare with) reads the tombstone, after its write;
- * only a delete writes two items, atomically. Every attribute name goes through an
- * ExpressionAttributeNames placeholder: names starting with `_` are rejected as bare names in
- * expressions, and application key names may be reserved words.
+ * A save is one conditional PutItem whose condition compares the incoming order key with what the item
+ * holds (invariant 1); a delete writes item and tombstone in one transaction (invariant 3). Every
+ * write is idempotent: one that meets its own earlier effect (its answer was lost after it committed)
+ * finds the target already at its order key and changes nothing (invariant 6). Every attribute name
+ * goes through an ExpressionAttributeNames placeholder: names starting with `_` are rejected as bare
+ * names in expressions, and application key names may be reserved words.
  */
 import {
   DeleteItemCommand,
@@ -26,7 +27,7 @@ import { describeError, isTransient, type RetryClock } from './retry';
 
 /** What the target held when a write did not go through. */
 export interface Holder {
-  readonly source: 'item' | 'tombstone' | 'deferred';
+  readonly source: 'item' | 'tombstone';
   readonly ord?: string;
   readonly version?: string;
   /** Origin of the held version (from its order key); for a tombstone, the region that recorded it. */
@@ -41,8 +42,9 @@ export type Outcome =
   /** A concurrent write from another origin won (docs: "Conflicts and contract breaks are visible"). */
   | { readonly status: 'conflict-lost'; readonly winner: Holder }
   /**
-   * The target item holds a local save its region has not ordered yet: the write was left on the
-   * item for that region's replicator to decide (docs: "Deferred writes"). Nothing waits for it.
+   * The target item holds a save its own region has not ordered yet: only that region's replicator can
+   * give it an order key (invariant 4), so the write waits on the parking queue and is tried again
+   * (docs: "A write that meets an unordered item waits"). Nothing is written at the target.
    */
   | { readonly status: 'deferred' }
   /** The target could not be written: transient errors past the budget, or a non-retryable error. */
@@ -52,9 +54,6 @@ export interface ApplyOptions extends RetryClock {
   /** Epoch seconds, for tombstone expiry. @default Date.now */
   readonly nowSeconds?: () => number;
 }
-
-/** The item changed under a write this many times in a row: give up for now (the record is retried). */
-const MAX_ROUNDS = 4;
 
 /** Applies `intent` in region `target` through `client`. Never throws: failures are an outcome. */
 export async function applyIntent(
@@ -85,7 +84,8 @@ type PutIntent = Extract<WriteIntent, { op: 'put' }>;
 type DeleteIntent = Extract<WriteIntent, { op: 'delete' }>;
 
 // ---------------------------------------------------------------------------------------------
-// One-way: the source is the only writer, so the sequence-number order key decides everything.
+// One-way: the source is the only writer, so the sequence-number order key decides everything. The
+// replicas have no replicator of their own, so the insert check runs here, after the put.
 
 async function putOneWay(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
   // A replica item without `_ddbm_ord` is a stray local write and is overwritten.
@@ -94,16 +94,18 @@ async function putOneWay(ctx: TargetContext, intent: PutIntent): Promise<Outcome
     names: { '#ord': RESERVED.order },
     values: { ':ord': { S: intent.ord } },
   });
-  if ('failed' in result) return { status: 'stale', holder: itemHolder(result.failed.item, ctx) };
-  return result.inserted ? afterInsert(ctx, intent) : { status: 'applied' };
+  if (!('failed' in result)) return result.inserted ? afterInsert(ctx, intent) : { status: 'applied' };
+  // The put met its own effect (it committed and its answer was lost, or the attempt died before the
+  // check): it may have created the item, so the check runs again. It only reads, and undoes at most.
+  if (result.failed.item?.[RESERVED.order]?.S === intent.ord) return afterInsert(ctx, intent);
+  return { status: 'stale', holder: itemHolder(result.failed.item, ctx) };
 }
 
 async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {
   // Tombstone first: a stale save that lands after it finds it (afterInsert); one that landed
-  // before is removed by the delete that follows. Two writes, so a replay of this same delete (its
-  // invocation died between them, or it was parked) finds its own tombstone (one-way order keys are
-  // sequence numbers: an equal one is this record). That one is left as it is (a replay changes
-  // nothing stored) and is no reason to stop, or the item would never be deleted.
+  // before is removed by the delete that follows. A replay of this same delete (its invocation died
+  // between the two writes, or its answer was lost) finds its own tombstone (one-way order keys are
+  // sequence numbers: an equal one is this record), leaves it as it is and still deletes the item.
   const tombstone = await recordTombstone(ctx, intent);
   if (tombstone && tombstone.item?.[TA.order]?.S !== intent.ord)
     return { status: 'stale', holder: tombstoneHolder(tombstone.item) };
@@ -123,8 +125,40 @@ async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<O
   return { status: 'applied' };
 }
 
+/**
+ * One-way, after a put that created the item (or met its own effect): a live tombstone at least as
+ * new means the key was deleted and this write is stale; undo it. Reading after the write (never
+ * before) leaves no gap: a delete whose tombstone this read misses was recorded later, and removes
+ * the item itself. The undo removes whatever replicated item the tombstone beats, not only this
+ * write: a second stale write can replace this one before the undo.
+ */
+async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
+  const tombstone = await readTombstone(ctx.client, ctx.settings, intent.key, ctx.options);
+  const deleted = tombstone?.[TA.order]?.S;
+  if (deleted === undefined || deleted < intent.ord) return { status: 'applied' };
+  await sendConditional(
+    ctx.client,
+    ctx.settings,
+    ctx.options,
+    () =>
+      new DeleteItemCommand({
+        TableName: ctx.settings.table,
+        Key: toSdkImage(intent.key),
+        ConditionExpression: '#ord <= :deleted',
+        ExpressionAttributeNames: { '#ord': RESERVED.order },
+        ExpressionAttributeValues: { ':deleted': { S: deleted } },
+      }),
+  );
+  return lost(intent, tombstoneHolder(tombstone));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multi-active: the condition judges the item by what it holds (docs: "Judging what a target holds").
+// A save that creates the item is checked against the tombstone by the target region's own
+// replicator, when it reads the INSERT from its stream (lambda/core/origin.ts, checkInsert).
+
+/** The item vanished between the condition and its ALL_OLD (a racing delete): judged again. */
+const MAX_ROUNDS = 3;
 
 async function putMultiActive(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
   const incoming = parseIntentOrd(intent);
@@ -135,11 +169,9 @@ async function putMultiActive(ctx: TargetContext, intent: PutIntent): Promise<Ou
       names: { '#pk': ctx.settings.partitionKey, ...older.names },
       values: older.values,
     });
-    if (!('failed' in result)) return result.inserted ? afterInsert(ctx, intent) : { status: 'applied' };
+    if (!('failed' in result)) return { status: 'applied' };
     const verdict = judge(ctx, intent, result.failed.item);
-    if (verdict !== 'defer') return verdict;
-    const deferred = await defer(ctx, intent);
-    if (deferred !== 'changed') return deferred;
+    if (verdict !== 'again') return verdict;
   }
   return contended();
 }
@@ -149,8 +181,7 @@ async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Prom
   const older = olderThan(incoming, ctx.target, versionAttribute(ctx));
   for (let round = 1; round <= MAX_ROUNDS; round += 1) {
     // One transaction: the tombstone is recorded only if the delete takes effect on the item (or
-    // there is none). A tombstone recorded beside a live item this region has not ordered yet would
-    // change the generation its replicator gives that item.
+    // there is none). A tombstone beside a live item would cover it.
     const failure = await sendConditional(
       ctx.client,
       ctx.settings,
@@ -175,17 +206,12 @@ async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Prom
     if (!failure) return { status: 'applied' };
     if (failure.index === 1) return { status: 'stale', holder: tombstoneHolder(failure.item) };
     const verdict = judge(ctx, intent, failure.item);
-    if (verdict !== 'defer') return verdict;
-    const deferred = await defer(ctx, intent);
-    if (deferred !== 'changed') return deferred;
+    if (verdict !== 'again') return verdict;
   }
   return contended();
 }
 
-/**
- * The item changed under every attempt (writes racing on one key): not a fault of the target, so it
- * does not mark the region down; the record is parked and re-applied later.
- */
+/** Racing writes changed the item under every attempt: parked and re-applied later. */
 function contended(): Outcome {
   return {
     status: 'unavailable',
@@ -196,53 +222,18 @@ function contended(): Outcome {
 
 /**
  * The verdict on the item a conditional write failed against: the write is stale or lost a
- * conflict, or the item is unordered and only its region can tell (`defer`). An unordered item's
- * order key is at least its floor (generation 0), so a write at or below the floor loses for sure.
+ * conflict, or the item is unordered and only its region can order it (the write waits). An
+ * unordered item's order key is at least its floor (generation 0), so a write at or below the floor
+ * loses for sure.
  */
-function judge(ctx: TargetContext, intent: WriteIntent, held: Image | undefined): Outcome | 'defer' {
-  if (!held) return 'defer'; // deleted since the condition was evaluated: try again
+function judge(ctx: TargetContext, intent: WriteIntent, held: Image | undefined): Outcome | 'again' {
+  if (!held) return 'again';
   const order = itemOrder(held, versionAttribute(ctx), ctx.target);
   if (order?.kind === 'unordered') {
-    if (order.floor === undefined || intent.ord > order.floor) return 'defer';
-    const holder: Holder = { source: 'item', ord: order.floor, origin: ctx.target };
-    return lost(intent, holder);
+    if (order.floor === undefined || intent.ord > order.floor) return { status: 'deferred' };
+    return lost(intent, { source: 'item', ord: order.floor, origin: ctx.target });
   }
   return lost(intent, itemHolder(held, ctx));
-}
-
-/**
- * Leaves the write on an unordered item for its region's replicator (docs: "Deferred writes"): one
- * UpdateItem, and only a later write replaces an earlier deferred one. `changed`: the item is gone
- * or ordered now, so the caller judges it again.
- */
-async function defer(ctx: TargetContext, intent: WriteIntent): Promise<Outcome | 'changed'> {
-  const failure = await sendConditional(
-    ctx.client,
-    ctx.settings,
-    ctx.options,
-    () =>
-      new UpdateItemCommand({
-        TableName: ctx.settings.table,
-        Key: toSdkImage(intent.key),
-        UpdateExpression: 'SET #defer = :defer, #defo = :ord',
-        ConditionExpression:
-          'attribute_exists(#pk) AND attribute_not_exists(#ord) AND (attribute_not_exists(#defo) OR #defo < :ord)',
-        ExpressionAttributeNames: {
-          '#pk': ctx.settings.partitionKey,
-          '#ord': RESERVED.order,
-          '#defer': RESERVED.deferred,
-          '#defo': RESERVED.deferredOrder,
-        },
-        ExpressionAttributeValues: { ':defer': { S: JSON.stringify(intent) }, ':ord': { S: intent.ord } },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-  );
-  if (!failure) return { status: 'deferred' };
-  const deferredOrd = failure.item?.[RESERVED.deferredOrder]?.S;
-  if (failure.item && failure.item[RESERVED.order] === undefined && deferredOrd !== undefined)
-    // A later write is deferred on the item already: whatever the region decides, it is at least that.
-    return { status: 'stale', holder: { source: 'deferred', ord: deferredOrd } };
-  return 'changed';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,56 +271,31 @@ async function put(
   return failure ? { failed: failure } : { inserted };
 }
 
-/**
- * After a write that created the item: a tombstone at least as new means the key was deleted and
- * this write is stale. Undo it, unless something newer has replaced it since. Reading after the
- * write (never before) leaves no gap: a delete whose tombstone this read misses was recorded later,
- * and removes the item itself (docs: "Why an insert needs no transaction").
- *
- * The undo removes whatever replicated item the tombstone beats, not only this write: a second stale
- * write can replace this one before the undo (it found an item, so it never checks the tombstone
- * itself), and undoing only this write's order key would leave that one standing against the delete.
- * Multi-active: only an ordered item (`_ddbm_ver = version`); a local save has its own order.
- */
-async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
-  const tombstone = await readTombstone(ctx.client, ctx.settings, intent.key, ctx.options);
-  const deleted = tombstone?.[TA.order]?.S;
-  if (deleted === undefined || deleted < intent.ord) return { status: 'applied' };
-  const multi = ctx.settings.mode === 'multi-active';
-  await sendConditional(
-    ctx.client,
-    ctx.settings,
-    ctx.options,
-    () =>
-      new DeleteItemCommand({
-        TableName: ctx.settings.table,
-        Key: toSdkImage(intent.key),
-        ConditionExpression: multi ? '#ord <= :deleted AND #ver = #version' : '#ord <= :deleted',
-        ExpressionAttributeNames: {
-          '#ord': RESERVED.order,
-          ...(multi ? { '#ver': RESERVED.stampedVersion, '#version': versionAttribute(ctx) } : {}),
-        },
-        ExpressionAttributeValues: { ':deleted': { S: deleted } },
-      }),
-  );
-  return lost(intent, tombstoneHolder(tombstone));
+/** Epoch seconds now, as the options tell it. */
+export function nowSeconds(options: ApplyOptions): number {
+  return options.nowSeconds ? options.nowSeconds() : Math.floor(Date.now() / 1000);
 }
 
-/** The tombstone write of a replicated delete: only a later delete replaces it. */
-function tombstoneUpdate(ctx: TargetContext, intent: DeleteIntent) {
-  const now = ctx.options.nowSeconds ? ctx.options.nowSeconds() : Math.floor(Date.now() / 1000);
+/**
+ * The tombstone write of a delete: only a later delete replaces a live tombstone; an expired one
+ * counts as none (invariant 5). An Update, not a Put: whatever else the item holds survives.
+ */
+export function tombstoneUpdate(
+  ctx: { readonly settings: ReplicatorSettings; readonly options: ApplyOptions },
+  t: { readonly key: Image; readonly ord: string; readonly origin: string; readonly expiresAt?: number },
+) {
+  const now = nowSeconds(ctx.options);
   return {
     TableName: ctx.settings.tombstoneTable,
-    Key: toSdkImage(intent.key),
-    // An Update, not a Put: the target region's own life marker and local position on the same
-    // tombstone item survive.
+    Key: toSdkImage(t.key),
     UpdateExpression: 'SET #ord = :ord, #origin = :origin, #exp = :exp',
-    ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+    ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord OR #exp < :now',
     ExpressionAttributeNames: { '#ord': TA.order, '#origin': TA.origin, '#exp': TA.expiresAt },
     ExpressionAttributeValues: {
-      ':ord': { S: intent.ord },
-      ':origin': { S: intent.origin },
-      ':exp': { N: String(now + ctx.settings.tombstoneTtlSeconds) },
+      ':ord': { S: t.ord },
+      ':origin': { S: t.origin },
+      ':exp': { N: String(t.expiresAt ?? now + ctx.settings.tombstoneTtlSeconds) },
+      ':now': { N: String(now) },
     },
   };
 }
@@ -351,7 +317,7 @@ async function recordTombstone(
   );
 }
 
-/** A strongly consistent read of the key's tombstone (undefined: none). */
+/** A strongly consistent read of the key's tombstone (undefined: none, or expired). */
 export async function readTombstone(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
@@ -369,7 +335,12 @@ export async function readTombstone(
         ConsistentRead: true,
       }),
   );
-  return res.Item ? fromSdkImage(res.Item as Record<string, Record<string, unknown>>) : undefined;
+  if (!res.Item) return undefined;
+  const item = fromSdkImage(res.Item as Record<string, Record<string, unknown>>);
+  // TTL removes an expired tombstone days late, and at another time in every region; it stops
+  // counting at its expiry, everywhere at once (invariant 5).
+  const expires = Number(item[TA.expiresAt]?.N);
+  return Number.isFinite(expires) && expires < nowSeconds(options) ? undefined : item;
 }
 
 function lost(intent: WriteIntent, holder: Holder): Outcome {

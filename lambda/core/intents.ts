@@ -24,55 +24,45 @@ export type WriteIntent =
       readonly origin: string;
       /** Multi-active: the version being deleted. */
       readonly version?: string;
+      /**
+       * Epoch seconds after which its tombstones no longer count: set once by the origin, so every
+       * region forgets the delete at the same time. @default - now + the table's tombstone lifetime
+       */
+      readonly expiresAt?: number;
     };
 
-/** Origin side: order the local save so later saves inherit its generation. */
+/**
+ * Origin side: write the order key of a local save onto the item itself, before the save is sent
+ * (docs/replication.md, invariant 4): the decision then travels with the item, and every later record
+ * of it (and every retry that meets it) carries it.
+ */
 export interface StampIntent {
   readonly key: Image;
   readonly ord: string;
   readonly version: string;
   /**
-   * Attributes the item must still hold with these values (scalars of the record's new image): the
-   * version alone does not tell lives apart, and a stamp must never give a later life of the key
-   * (deleted and saved again, back at the same version) this record's order key.
+   * Scalar attributes the item must still hold (the record's new image): the version alone does not
+   * tell lives apart, and a stamp must never give a later life of the key this record's order key.
    */
   readonly same?: Image;
-  /**
-   * The order key the item must still carry, replaced by this one (a local save re-ordered as the next
-   * life). Absent: the item must carry none.
-   */
+  /** The order key the item must still carry, replaced by this one. Absent: the item must carry none. */
   readonly replaces?: string;
 }
 
-/** Origin side: record a local delete in the local tombstone table. */
+/** Origin side: record a delete in this region's tombstone table. */
 export interface TombstoneIntent {
   readonly key: Image;
   readonly ord: string;
   readonly origin: string;
-  /** Padded stream sequence number of the REMOVE record (recognises a replay of the same record). */
-  readonly sequence: string;
+  /** Epoch seconds after which the tombstone no longer counts (the same in every region). */
+  readonly expiresAt?: number;
 }
 
-/**
- * Origin side: remember which local record started the key's current life and the generation it
- * got, so that a replay of that record gets the same generation even after the life has ended.
- */
-export interface LifeMarkerIntent {
-  readonly key: Image;
-  /** Padded stream sequence number of the record that started the life. */
-  readonly bornSequence: string;
-  readonly generation: number;
-  /** The tombstone's order key when it was read (undefined: no order key); the write requires it unchanged. */
-  readonly expectedOrd?: string;
-}
-
-/** The local tombstone as read (undefined fields: absent). */
+/** A tombstone as read (undefined fields: absent). An expired tombstone is read as none. */
 export interface TombstoneState {
   readonly ord?: string;
   readonly origin?: string;
-  readonly sequence?: string;
-  readonly bornSequence?: string;
-  readonly bornGeneration?: number;
+  readonly expiresAt?: number;
 }
 
 /** A record bound for a target that stayed unreachable, kept on that target's parking queue. */
@@ -90,28 +80,7 @@ export interface ParkedMessage {
   readonly reason: string;
 }
 
-/**
- * Deciding a write a peer deferred on an item this region had not ordered (docs/replication.md,
- * "Deferred writes"), against the state a record of this region's stream shows.
- */
-export interface ResolveIntent {
-  readonly key: Image;
-  readonly deferred: WriteIntent;
-  /** The order key of the state the record shows. */
-  readonly holds: string;
-  /** The deferred write orders after that state: it replaces or deletes it; otherwise it is dropped. */
-  readonly wins: boolean;
-  /** The item must still show that state: its version, these scalar attributes, this order key (absent: none). */
-  readonly version: string;
-  readonly same: Image;
-  readonly ordered?: string;
-  /** The item still carries the deferral (a whole-item PutItem can drop it). */
-  readonly deferredOnItem: boolean;
-  /** Padded sequence number of the record (recorded on a tombstone the deferred delete writes). */
-  readonly sequence: string;
-}
-
-/** Checks a write intent read back from JSON (a parked message or a deferral); a reason when it is not one. */
+/** Checks a write intent read back from JSON (a parked message); a reason when it is not one. */
 export function parseWriteIntent(json: string | unknown): WriteIntent | string {
   let i: Record<string, unknown>;
   try {

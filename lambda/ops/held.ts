@@ -10,9 +10,6 @@ import { itemOrder } from '../core/item-order';
 import { formatOrd, parseOrd } from '../core/order';
 import { lifeGeneration } from '../replicator/decide';
 
-/** Later than any stream sequence number: a life judged from outside is never the record that started it. */
-const AFTER_EVERY_RECORD = '9'.repeat(40);
-
 export type HeldState =
   /** A live item and its order key (for an unordered item: the key its life's generation gives it). */
   | { readonly kind: 'item'; readonly ord: string; readonly version: string; readonly image: Image }
@@ -29,11 +26,9 @@ export type HeldState =
  * The state `region` holds, from its item (undefined: none) and its tombstone (null: none;
  * undefined: not read yet).
  *
- * An unordered item gets its generation from the tombstone as the region's replicator would give a
- * later record of the same life: the life marker's generation, else 0. That is never more than the
- * true generation (a life the replicator has not marked yet may have a higher one), so the order
- * key can only understate the item: it loses to the replicator's own send of the same state, never
- * beats a later state. An item the tombstone covers is treated as the delete it may be a replay of.
+ * An unordered item (one its region's replicator has not stamped yet, or that predates the mirror)
+ * gets the generation a new life after the region's live tombstone gets (lambda/replicator/decide.ts,
+ * `lifeGeneration`), as its replicator will give it: tombstones only grow, so it is never more.
  */
 export function heldState(
   item: Image | undefined,
@@ -57,10 +52,8 @@ export function heldState(
   if (version === undefined)
     return { kind: 'malformed', reason: `no integer ${settings.versionAttribute} of at most 20 digits` };
   if (tombstone === undefined) return { kind: 'need-tombstone' };
-  const change = { version, origin: region, deleted: false };
-  const life = lifeGeneration(tombstone, AFTER_EVERY_RECORD, false, change);
-  if (life === 'superseded') return deletedState(tombstone);
-  return { kind: 'item', ord: formatOrd({ gen: life.generation, ...change }), version, image: item };
+  const ord = formatOrd({ gen: lifeGeneration(tombstone), version, origin: region, deleted: false });
+  return { kind: 'item', ord, version, image: item };
 }
 
 function deletedState(tombstone: TombstoneState | null): HeldState {

@@ -2,19 +2,13 @@
  * Stream record → decision (docs/replication.md). Pure: no SDK, no clock, no I/O.
  *
  * Where a multi-active decision needs the local tombstone (the generation of a new life, the echo
- * check of a REMOVE), `decide` returns `need-tombstone`; the caller reads it and calls again with it.
+ * check of a REMOVE, the check of a replicated insert), `decide` returns `need-tombstone`; the caller
+ * reads it and calls again with it. The I/O steps that follow a decision (a stamp, an undo) report what
+ * they met, and `afterStamp`/`afterUndo` decide the next step from that, here too.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { changedAttributes, type Image, type StreamAttributeValue } from '../core/attributes';
-import {
-  parseWriteIntent,
-  type LifeMarkerIntent,
-  type ResolveIntent,
-  type StampIntent,
-  type TombstoneIntent,
-  type TombstoneState,
-  type WriteIntent,
-} from '../core/intents';
+import type { StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from '../core/intents';
 import { RESERVED, RESERVED_PREFIX, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
 import {
   compareVersion,
@@ -27,13 +21,11 @@ import {
 } from '../core/order';
 
 export type SkipReason =
-  /** A peer's replicated save or delete arriving in this region's stream. */
+  /** A peer's replicated save or delete arriving in this region's stream, or this region's own stamp. */
   | 'echo'
-  /** This region's own stamp write. */
-  | 'stamp'
   /** A TTL expiry while `ttl.replicateDeletes` is false. */
   | 'ttl-not-replicated'
-  /** A replay of a record whose life (or whose delete) a later, already processed change covers. */
+  /** A change no peer needs: a later change of the item (or the item's removal) supersedes it. */
   | 'superseded';
 
 export interface ContractViolation {
@@ -48,33 +40,43 @@ export type Decision =
       readonly kind: 'skip';
       readonly reason: SkipReason;
       readonly key: Image;
-      /** Multi-active TTL expiry kept local: still recorded, so the key's next life gets a new generation. */
+      /** A TTL expiry kept local: still recorded, so the key's next life here gets a new generation. */
       readonly localTombstone?: TombstoneIntent;
-      readonly lifeMarker?: LifeMarkerIntent;
-      /** A write a peer deferred on the item, decided now (docs/replication.md, "Deferred writes"). */
-      readonly resolve?: ResolveIntent;
-      /** A deferred write left on an item this region's application deleted: applied here like a peer write. */
-      readonly reapply?: WriteIntent;
     }
   | { readonly kind: 'malformed'; readonly reason: string; readonly key?: Image }
   | { readonly kind: 'need-tombstone'; readonly key: Image }
+  /** Send `intent` to every peer; a local delete is recorded in the local tombstone table first. */
   | {
       readonly kind: 'replicate';
       readonly key: Image;
       readonly intent: WriteIntent;
-      readonly stamp?: StampIntent;
       readonly localTombstone?: TombstoneIntent;
-      readonly lifeMarker?: LifeMarkerIntent;
       readonly contractViolation?: ContractViolation;
-      readonly resolve?: ResolveIntent;
-      readonly reapply?: WriteIntent;
-    };
+    }
+  /**
+   * A local save that no image orders (a new life, or a whole-item PutItem that dropped the order
+   * key): stamp its order key onto the item, then send it (invariant 4). `inherited`: the generation
+   * comes from the old image, so the order key follows from this record alone.
+   */
+  | {
+      readonly kind: 'stamp';
+      readonly key: Image;
+      readonly stamp: StampIntent;
+      readonly image: Image;
+      readonly inherited: boolean;
+      readonly contractViolation?: ContractViolation;
+    }
+  /**
+   * A peer's save created the item here, and this region's tombstone covers it (a stale or duplicate
+   * save that landed after the delete): remove whatever replicated state the tombstone covers.
+   */
+  | { readonly kind: 'undo'; readonly key: Image; readonly tombstone: string };
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 
 /**
  * @param tombstone multi-active only: the local tombstone of the record's key, `null` when there is
- *   none, `undefined` when not read yet (then the answer may be `need-tombstone`).
+ *   none (or it expired), `undefined` when not read yet (then the answer may be `need-tombstone`).
  */
 export function decide(
   record: DynamoDBRecord,
@@ -94,6 +96,8 @@ interface Checked {
   readonly newImage?: Image;
   readonly oldImage?: Image;
   readonly sequenceNumber: string;
+  /** Epoch seconds (ApproximateCreationDateTime), when the record has it. */
+  readonly approximateCreation?: number;
   readonly ttlExpiry: boolean;
 }
 
@@ -128,6 +132,9 @@ function validate(
     newImage: ddb.NewImage,
     oldImage: ddb.OldImage,
     sequenceNumber: ddb.SequenceNumber,
+    ...(typeof ddb.ApproximateCreationDateTime === 'number'
+      ? { approximateCreation: Math.floor(ddb.ApproximateCreationDateTime) }
+      : {}),
     ttlExpiry:
       eventName === 'REMOVE' && ui?.type === 'Service' && ui.principalId === 'dynamodb.amazonaws.com',
   };
@@ -192,6 +199,9 @@ function decideOneWay(c: Checked, settings: ReplicatorSettings): Decision {
   return { kind: 'replicate', key: c.key, intent: replicatedPut(c.newImage!, c.key, settings, ord) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Multi-active (docs/replication.md, "Multi-active tables": each rule names the invariant it keeps).
+
 function decideMultiActive(
   c: Checked,
   settings: MultiActiveSettings,
@@ -224,81 +234,19 @@ function readStamp(image: Image, settings: MultiActiveSettings): ImageStamp | { 
   };
 }
 
-/** A write a peer deferred on the item (docs/replication.md, "Deferred writes"). */
-function readDeferral(image: Image | undefined): WriteIntent | { reason: string } | undefined {
-  const raw = image?.[RESERVED.deferred]?.S;
-  if (raw === undefined) return undefined;
-  const intent = parseWriteIntent(raw);
-  return typeof intent === 'string' ? { reason: `${RESERVED.deferred}: ${intent}` } : intent;
-}
-
-/** How a local state got its order key, and what the origin must write so that it stays known. */
-interface LocalOrder {
-  readonly gen: number;
-  readonly ord: string;
-  /** The item has no order key and its generation is not 0 by default: stamp it. */
-  readonly stamp: boolean;
-  readonly lifeMarker?: LifeMarkerIntent;
-  /** The generation is 0 because nothing records this life (it has no marker and no order key). */
-  readonly unrecorded?: boolean;
-}
-
 /**
- * The order key of a local state of the item (a save, or with `deleted` the delete of one): its
- * generation comes from the order key it carries, else from the old image's (a whole-item PutItem
- * dropped it), else from the life's record on the tombstone (docs: "How a local change gets its
- * order key").
+ * The order key of a state that carries `_ddbm_ord`: exact when stamped at its version (ordered),
+ * else the same generation at its own version with this region as origin (saved here since: local).
  */
-function localOrder(
-  c: Checked,
-  state: ImageStamp,
-  before: ImageStamp | undefined,
-  tombstone: TombstoneState | null | undefined,
-  settings: MultiActiveSettings,
-  deleted: boolean,
-): LocalOrder | 'need-tombstone' | 'superseded' {
-  const change = { version: state.version!, origin: settings.region, deleted };
-  const inherited = state.ord ?? before?.ord;
-  if (inherited) {
-    const ord = formatOrd({ gen: inherited.gen, ...change });
-    if (state.ord || deleted) return { gen: inherited.gen, ord, stamp: false };
-    // A whole-item PutItem dropped the order key: stamp it back, and remember the generation on the
-    // tombstone too, for a delete that comes before the stamp lands.
-    if (tombstone === undefined) return 'need-tombstone';
-    const sequence = sequenceOrd(c.sequenceNumber);
-    return {
-      gen: inherited.gen,
-      ord,
-      stamp: true,
-      lifeMarker: marker(c.key, sequence, inherited.gen, tombstone),
-    };
-  }
-  if (tombstone === undefined) return 'need-tombstone';
-  const sequence = sequenceOrd(c.sequenceNumber);
-  const life = lifeGeneration(tombstone, sequence, c.eventName === 'INSERT', change);
-  if (life === 'superseded') return 'superseded';
-  const ord = formatOrd({ gen: life.generation, ...change });
-  return {
-    gen: life.generation,
-    ord,
-    stamp: life.source !== 'none' && !deleted,
-    ...(life.source === 'none' ? { unrecorded: true } : {}),
-    ...(life.mark ? { lifeMarker: marker(c.key, sequence, life.generation, tombstone) } : {}),
-  };
+function orderOf(state: ImageStamp, region: string, deleted: boolean): string {
+  if (state.stamped) return formatOrd({ ...state.ord!, deleted });
+  return formatOrd({ gen: state.ord!.gen, version: state.version!, origin: region, deleted });
 }
 
-function marker(
-  key: Image,
-  bornSequence: string,
-  generation: number,
-  tombstone: TombstoneState | null,
-): LifeMarkerIntent {
-  return {
-    key,
-    bornSequence,
-    generation,
-    ...(tombstone?.ord !== undefined ? { expectedOrd: tombstone.ord } : {}),
-  };
+/** The generation of a new life here: one above the delete it follows (invariant 2), 0 after none. */
+export function lifeGeneration(tombstone: TombstoneState | null): number {
+  const gen = tombstone?.ord === undefined ? undefined : parseOrd(tombstone.ord)?.gen;
+  return gen === undefined ? 0 : gen + 1;
 }
 
 /** Attributes other than reserved ones changed: the application wrote the record, not a replicator. */
@@ -321,95 +269,221 @@ function decideSave(
     );
   const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
   if (before && 'reason' in before) return malformed(`OldImage: ${before.reason}`);
-  const deferral = readDeferral(c.newImage) ?? readDeferral(c.oldImage);
-  if (deferral && 'reason' in deferral) return malformed(deferral.reason);
 
-  // Written by a replicator: a peer's save, a stamp, a deferral, or this region deciding one. Costs no
-  // write, unless it leaves a deferred write to decide.
+  // Written by a replicator (a peer's save, this region's stamp or undo): never sent on (no loops).
+  // A peer's save that created the item is checked against this region's tombstone (invariant 3).
   if ((now.stamped && (!before || before.ordRaw !== now.ordRaw)) || !applicationChanged(c)) {
-    const reason: SkipReason = now.stamped && now.ord!.origin === settings.region ? 'stamp' : 'echo';
-    if (!deferral) return { kind: 'skip', reason, key: c.key };
-    const order = now.stamped
-      ? { gen: now.ord!.gen, ord: now.ordRaw!, stamp: false }
-      : localOrder(c, now, undefined, tombstone, settings, false);
-    if (typeof order === 'string')
-      return order === 'need-tombstone'
-        ? { kind: 'need-tombstone', key: c.key }
-        : { kind: 'skip', reason, key: c.key };
-    return { kind: 'skip', reason, key: c.key, ...resolution(c, settings, now, order, deferral, tombstone) };
+    if (c.eventName !== 'INSERT' || !now.stamped) return { kind: 'skip', reason: 'echo', key: c.key };
+    if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+    if (tombstone?.ord === undefined || tombstone.ord < now.ordRaw!)
+      return { kind: 'skip', reason: 'echo', key: c.key };
+    return { kind: 'undo', key: c.key, tombstone: tombstone.ord };
   }
 
-  let contractViolation: ContractViolation | undefined;
-  if (c.eventName === 'MODIFY' && before?.version !== undefined) {
-    const cmp = compareVersion(now.version, before.version);
-    const changed = changedAttributes(
-      c.oldImage!,
-      c.newImage!,
-      (n) => n.startsWith(RESERVED_PREFIX) || n === settings.versionAttribute,
-    );
-    if (cmp < 0 || (cmp === 0 && changed.length > 0))
-      contractViolation = { oldVersion: before.version, newVersion: now.version, changedAttributes: changed };
+  const contractViolation = violation(c, now, before, settings);
+  const extra = contractViolation ? { contractViolation } : {};
+  if (now.ord) {
+    // Saved on a state that carries its order key: the order follows from the record (invariant 2).
+    const ord = orderOf(now, settings.region, false);
+    return {
+      kind: 'replicate',
+      key: c.key,
+      intent: replicatedPut(c.newImage!, c.key, settings, ord, now.version),
+      ...extra,
+    };
   }
-
-  const order = localOrder(c, now, before, tombstone, settings, false);
-  if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
-  if (order === 'superseded') return { kind: 'skip', reason: 'superseded', key: c.key };
-
+  // No order key on the item: stamp one first (invariant 4).
+  let gen: number;
+  if (before?.ord) gen = before.ord.gen;
+  else if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+  else gen = lifeGeneration(tombstone);
+  const ord = formatOrd({ gen, version: now.version, origin: settings.region, deleted: false });
   const same = stampGuard(c.newImage!, c.key, settings);
+  return {
+    kind: 'stamp',
+    key: c.key,
+    stamp: { key: c.key, ord, version: now.version, ...(Object.keys(same).length ? { same } : {}) },
+    image: c.newImage!,
+    inherited: before?.ord !== undefined,
+    ...extra,
+  };
+}
+
+/** A local MODIFY whose data changed while the version did not increase (docs: "Conflicts and contract breaks"). */
+function violation(
+  c: Checked,
+  now: ImageStamp,
+  before: ImageStamp | undefined,
+  settings: MultiActiveSettings,
+): ContractViolation | undefined {
+  if (c.eventName !== 'MODIFY' || before?.version === undefined) return undefined;
+  const cmp = compareVersion(now.version!, before.version);
+  const changed = changedAttributes(
+    c.oldImage!,
+    c.newImage!,
+    (n) => n.startsWith(RESERVED_PREFIX) || n === settings.versionAttribute,
+  );
+  if (cmp < 0 || (cmp === 0 && changed.length > 0))
+    return { oldVersion: before.version, newVersion: now.version!, changedAttributes: changed };
+  return undefined;
+}
+
+function decideRemove(
+  c: Checked,
+  settings: MultiActiveSettings,
+  tombstone: TombstoneState | null | undefined,
+): Decision {
+  const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
+  const old = readStamp(c.oldImage!, settings);
+  if ('reason' in old) return malformed(`OldImage: ${old.reason}`);
+  if (old.version === undefined)
+    return malformed(
+      `OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
+    );
+  // A state that was never stamped was never sent (invariant 4): no peer holds it, nothing to delete.
+  if (!old.ord) return { kind: 'skip', reason: 'superseded', key: c.key };
+  if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+
+  const region = settings.region;
+  const ord = orderOf(old, region, true);
+  const t = tombstone?.ord;
+  if (t !== undefined && t >= ord) {
+    // Covered by a delete another region sent (or an undo here): the echo of a replicated delete.
+    if (tombstone!.origin !== region) return { kind: 'skip', reason: 'echo', key: c.key };
+    // This region's own tombstone: a replay of this delete (send it again), or of an older one.
+    if (t > ord) return { kind: 'skip', reason: 'superseded', key: c.key };
+  }
+  const created = c.approximateCreation;
+  const localTombstone: TombstoneIntent = {
+    key: c.key,
+    ord,
+    origin: region,
+    // Set once, from the record: every region forgets this delete at the same time (invariant 5).
+    ...(created !== undefined ? { expiresAt: created + settings.tombstoneTtlSeconds } : {}),
+  };
+  if (c.ttlExpiry && !settings.ttl?.replicateDeletes)
+    return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone };
   return {
     kind: 'replicate',
     key: c.key,
-    intent: replicatedPut(c.newImage!, c.key, settings, order.ord, now.version),
-    ...(order.stamp
-      ? {
-          stamp: {
-            key: c.key,
-            ord: order.ord,
-            version: now.version,
-            ...(Object.keys(same).length ? { same } : {}),
-          },
-        }
-      : {}),
-    ...('lifeMarker' in order && order.lifeMarker ? { lifeMarker: order.lifeMarker } : {}),
-    ...(deferral ? resolution(c, settings, now, order, deferral, tombstone) : {}),
-    ...(contractViolation ? { contractViolation } : {}),
+    intent: {
+      op: 'delete',
+      key: c.key,
+      ord,
+      origin: region,
+      version: old.version,
+      ...(localTombstone.expiresAt !== undefined ? { expiresAt: localTombstone.expiresAt } : {}),
+    },
+    localTombstone,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// After an I/O step: what the stamp or the undo met (the item, from ALL_OLD), and what to do next.
+
+export type NextStep =
+  /** Send this to every peer. */
+  | { readonly kind: 'send'; readonly intent: WriteIntent; readonly localTombstone?: TombstoneIntent }
+  /** Stamp the item as it is now (a later state of the same life, or an application save on an undone state). */
+  | { readonly kind: 'restamp'; readonly stamp: StampIntent; readonly image: Image }
+  /** Nothing: a later record of the item carries what peers need. */
+  | { readonly kind: 'done' };
+
+/** The item holds this region's stamp: an order key from here at its own version (an ordered state). */
+function stampedHere(held: Image, settings: MultiActiveSettings): string | undefined {
+  const state = readStamp(held, settings);
+  if ('reason' in state || !state.stamped || state.ord!.origin !== settings.region) return undefined;
+  return state.ordRaw;
+}
+
+/**
+ * A stamp did not go through; `held` is what the item holds now (undefined: no item). Every retry of
+ * the record reaches the same answer from the same item (invariant 6):
+ * - the item holds this stamp already (its first answer was lost, or the send after it never ran):
+ *   send that state;
+ * - a later unordered state of the same life (a higher version): stamp it with the same generation,
+ *   so its own record finds its order key (invariant 4); this record's state is superseded;
+ * - the item is gone or another life: a new life's state was never sent, nothing to do; a state whose
+ *   generation the old image gave was replaced by a PutItem after peers got its earlier states, so
+ *   its removal is sent as a delete of this record's version, which covers every copy peers can hold.
+ */
+export function afterStamp(
+  stamp: StampIntent,
+  inherited: boolean,
+  held: Image | undefined,
+  settings: MultiActiveSettings,
+  nowSeconds: number,
+): NextStep {
+  const state = held ? readStamp(held, settings) : undefined;
+  const valid = state && !('reason' in state) ? state : undefined;
+  if (
+    held &&
+    stampedHere(held, settings) !== undefined &&
+    valid!.version === stamp.version &&
+    sameScalars(held, stamp.same)
+  )
+    return {
+      kind: 'send',
+      intent: replicatedPut(held, stamp.key, settings, valid!.ordRaw!, stamp.version),
+    };
+  if (valid?.version !== undefined && compareVersion(valid.version, stamp.version) > 0) {
+    if (valid.ord) return { kind: 'done' };
+    const ord = formatOrd({ ...parseOrd(stamp.ord)!, version: valid.version });
+    const same = stampGuard(held!, stamp.key, settings);
+    return {
+      kind: 'restamp',
+      stamp: { key: stamp.key, ord, version: valid.version, ...(Object.keys(same).length ? { same } : {}) },
+      image: held!,
+    };
+  }
+  if (!inherited) return { kind: 'done' };
+  const ord = formatOrd({ ...parseOrd(stamp.ord)!, deleted: true });
+  const expiresAt = nowSeconds + settings.tombstoneTtlSeconds;
+  return {
+    kind: 'send',
+    intent: { op: 'delete', key: stamp.key, ord, origin: settings.region, version: stamp.version, expiresAt },
+    localTombstone: { key: stamp.key, ord, origin: settings.region, expiresAt },
   };
 }
 
 /**
- * Deciding a deferred write against the state this record shows (docs: "Deferred writes"). The
- * state's order key is exact here, so the later of the two wins, as at every peer. Before a deferred
- * write ends a life that has no record on the tombstone, the life gets one: a replay of its earlier
- * records must not read a later tombstone and take a new generation.
+ * An undo did not go through; `held` is what the item holds now. A save the application made on the
+ * undone state came after the delete here, so it must order after it everywhere: it is stamped as the
+ * next life (invariant 2). A state this region ordered is sent (its send may never have run).
  */
-function resolution(
-  c: Checked,
+export function afterUndo(
+  key: Image,
+  tombstone: string,
+  held: Image | undefined,
   settings: MultiActiveSettings,
-  state: ImageStamp,
-  order: LocalOrder | { gen: number; ord: string; stamp: boolean },
-  deferred: WriteIntent,
-  tombstone: TombstoneState | null | undefined,
-): { resolve: ResolveIntent; lifeMarker?: LifeMarkerIntent } {
-  const sequence = sequenceOrd(c.sequenceNumber);
-  const wins = deferred.ord > order.ord;
-  const needsMarker = wins && 'unrecorded' in order && order.unrecorded === true;
-  const resolve: ResolveIntent = {
-    key: c.key,
-    deferred,
-    holds: order.ord,
-    wins,
-    version: state.version!,
-    same: stampGuard(c.newImage!, c.key, settings),
-    ...(state.ordRaw !== undefined ? { ordered: state.ordRaw } : {}),
-    deferredOnItem: c.newImage![RESERVED.deferredOrder]?.S === deferred.ord,
-    sequence,
-  };
+): NextStep {
+  if (!held) return { kind: 'done' };
+  const state = readStamp(held, settings);
+  if ('reason' in state || state.version === undefined || !state.ord) return { kind: 'done' };
+  const here = stampedHere(held, settings);
+  if (here !== undefined)
+    return here > tombstone
+      ? { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) }
+      : { kind: 'done' };
+  if (state.stamped || state.ordRaw! > tombstone) return { kind: 'done' };
+  const gen = parseOrd(tombstone)!.gen + 1;
+  const ord = formatOrd({ gen, version: state.version, origin: settings.region, deleted: false });
+  const same = stampGuard(held, key, settings);
   return {
-    resolve,
-    ...(needsMarker && tombstone !== undefined
-      ? { lifeMarker: marker(c.key, sequence, order.gen, tombstone) }
-      : {}),
+    kind: 'restamp',
+    stamp: {
+      key,
+      ord,
+      version: state.version,
+      replaces: state.ordRaw!,
+      ...(Object.keys(same).length ? { same } : {}),
+    },
+    image: held,
   };
+}
+
+function sameScalars(held: Image, same: Image | undefined): boolean {
+  return Object.entries(same ?? {}).every(([n, v]) => JSON.stringify(held[n]) === JSON.stringify(v));
 }
 
 /** At most this many attributes guard a stamp (a condition expression is limited to 4 KB). */
@@ -438,136 +512,4 @@ export function stampGuard(image: Image, key: Image, settings: MultiActiveSettin
     .sort()
     .slice(0, STAMP_GUARD_MAX_ATTRIBUTES);
   return Object.fromEntries(names.map((n) => [n, image[n]]));
-}
-
-/**
- * The generation of a local change whose images carry no order key: a life this region's
- * application started. `starts`: the record creates the item (INSERT).
- *
- * A life born while the key has no tombstone here is generation 0 and nothing records it (the
- * common case costs no write). A life born after a tombstone gets the tombstone's generation + 1,
- * and the tombstone item remembers the record that started it (`bornSequence`, the _life marker_).
- * That makes a replay safe: a record re-delivered after its life ended must not read the newer
- * tombstone and claim "tombstone gen + 1" — that would resurrect it everywhere. A tombstone this
- * region recorded after the record (its local position `sequence` is later) ended the life; a
- * later life's marker says the same.
- *
- * `change`: the record's version and whether it is a delete; with the generation it gives the
- * record's order key (origin: this region). A record is covered only by a tombstone whose order key
- * is at least that order key.
- */
-export function lifeGeneration(
-  tombstone: TombstoneState | null,
-  sequence: string,
-  starts: boolean,
-  change: { readonly version: string; readonly origin: string; readonly deleted: boolean },
-): { generation: number; mark: boolean; source: 'none' | 'marker' | 'tombstone' } | 'superseded' {
-  if (!tombstone) return { generation: 0, mark: false, source: 'none' };
-  const covered = (gen: number) =>
-    tombstone.ord !== undefined && tombstone.ord >= formatOrd({ gen, ...change });
-  const born = tombstone.bornSequence;
-  const bornGen = tombstone.bornGeneration;
-  if (born !== undefined && bornGen !== undefined) {
-    // A later life already started here: this record's life is over and was sent before.
-    if (born > sequence) return 'superseded';
-    if (born === sequence || !starts)
-      return covered(bornGen) ? 'superseded' : { generation: bornGen, mark: false, source: 'marker' };
-  }
-  // A later record of a life born without a marker, or a birth this region recorded a tombstone
-  // after: generation 0.
-  if (!starts || (born === undefined && tombstone.sequence !== undefined && tombstone.sequence > sequence))
-    return covered(0) ? 'superseded' : { generation: 0, mark: false, source: 'none' };
-  const deletedGen = tombstone.ord !== undefined ? parseOrd(tombstone.ord)?.gen : undefined;
-  const afterDelete = deletedGen === undefined ? 0 : deletedGen + 1;
-  const generation = Math.max(afterDelete, bornGen === undefined ? 0 : bornGen + 1);
-  return { generation, mark: true, source: 'tombstone' };
-}
-
-function decideRemove(
-  c: Checked,
-  settings: MultiActiveSettings,
-  tombstone: TombstoneState | null | undefined,
-): Decision {
-  const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
-  const old = readStamp(c.oldImage!, settings);
-  if ('reason' in old) return malformed(`OldImage: ${old.reason}`);
-  if (old.version === undefined)
-    return malformed(
-      `OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
-    );
-  const deferral = readDeferral(c.oldImage);
-  if (deferral && 'reason' in deferral) return malformed(deferral.reason);
-  if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
-
-  const region = settings.region;
-  const sequence = sequenceOrd(c.sequenceNumber);
-  // A write deferred on the deleted item was never decided: apply it here now, like any peer write.
-  const reapply = deferral ? { reapply: deferral } : {};
-  const keepLocal = c.ttlExpiry && !settings.ttl?.replicateDeletes;
-  const result = (ord: string): Decision => {
-    const localTombstone: TombstoneIntent = { key: c.key, ord, origin: region, sequence };
-    if (keepLocal)
-      return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone, ...reapply };
-    return {
-      kind: 'replicate',
-      key: c.key,
-      intent: { op: 'delete', key: c.key, ord, origin: region, version: old.version! },
-      localTombstone,
-      ...reapply,
-    };
-  };
-
-  // A replay of this very record after its tombstone was written: send the same delete again.
-  if (tombstone?.origin === region && tombstone.sequence === sequence && tombstone.ord !== undefined)
-    return result(tombstone.ord);
-
-  let ord: string;
-  if (old.stamped) ord = formatOrd({ ...old.ord!, deleted: true });
-  else {
-    const order = localOrder(c, old, undefined, tombstone, settings, true);
-    if (order === 'need-tombstone') return { kind: 'need-tombstone', key: c.key };
-    if (order === 'superseded')
-      return {
-        kind: 'skip',
-        reason: 'superseded',
-        key: c.key,
-        ...reapply,
-        ...endOfUnrecordedLife(c, old, tombstone),
-      };
-    ord = order.ord;
-  }
-
-  // Covered by a tombstone from another region: the echo of a replicated delete (0 writes). Covered
-  // by a newer tombstone of ours: a replay of a delete sent before.
-  const t = tombstone?.ord;
-  if (t !== undefined && t >= ord)
-    return {
-      kind: 'skip',
-      reason: tombstone?.origin !== region ? 'echo' : 'superseded',
-      key: c.key,
-      ...reapply,
-    };
-  return result(ord);
-}
-
-/**
- * A covered REMOVE that ends a life nothing on the tombstone records: the application deleted an
- * unordered item (generation 0, no marker) and a peer's delete of the same life was recorded here
- * before this record was read. Without a note, a re-delivered INSERT of that life would find a
- * tombstone with no marker and no local position, read it as written before the life began, and
- * start generation 1: a resurrection sent to every peer. The marker at this record's position says
- * "the life up to here is over" (docs/replication.md, "How a local change gets its order key").
- *
- * Only this race writes: a replicated item (ordered old image) has no local birth to replay, and a
- * peer delete of a live unordered item is deferred and decided here, which writes the marker then.
- */
-function endOfUnrecordedLife(
-  c: Checked,
-  old: ImageStamp,
-  tombstone: TombstoneState | null,
-): { lifeMarker?: LifeMarkerIntent } {
-  if (old.ordRaw !== undefined || !tombstone || tombstone.bornSequence !== undefined) return {};
-  const sequence = sequenceOrd(c.sequenceNumber);
-  if (tombstone.sequence !== undefined && tombstone.sequence >= sequence) return {};
-  return { lifeMarker: marker(c.key, sequence, 0, tombstone) };
 }

@@ -8,18 +8,12 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { canonicalImage } from '../core/attributes';
-import type { ParkedMessage, ResolveIntent, TombstoneIntent, WriteIntent } from '../core/intents';
-import type { ReplicatorSettings } from '../contract';
-import { applyIntent, lostConflict, type Outcome } from '../core/apply';
-import {
-  deleteLocally,
-  readLocalTombstone,
-  resolveDeferred,
-  stampLocal,
-  writeLifeMarker,
-} from '../core/origin';
-import { decide, replicatedPut, type Decision } from './decide';
+import { canonicalImage, type Image } from '../core/attributes';
+import type { ParkedMessage, StampIntent, WriteIntent } from '../core/intents';
+import type { MultiActiveSettings, ReplicatorSettings } from '../contract';
+import { applyIntent, nowSeconds, type Outcome } from '../core/apply';
+import { readLocalTombstone, stampLocal, undoCovered, writeLocalTombstone } from '../core/origin';
+import { afterStamp, afterUndo, decide, replicatedPut, type Decision, type NextStep } from './decide';
 import { describeError, type RetryClock } from '../core/retry';
 import type { Telemetry } from '../core/telemetry';
 
@@ -38,8 +32,8 @@ export interface ProcessDeps extends RetryClock {
   readonly nowSeconds?: () => number;
 }
 
-/** Marker writes lose only to a concurrent tombstone change; a few re-reads settle it. */
-const MAX_DECIDE_ROUNDS = 4;
+/** A stamp or undo meets a later state each time the application saves again: give up after this many. */
+const MAX_STEPS = 4;
 
 export async function processBatch(
   event: DynamoDBStreamEvent,
@@ -85,15 +79,18 @@ function identity(record: DynamoDBRecord): Record<string, unknown> {
   };
 }
 
-/** True when the record is done: every target applied, was stale, lost, or got it parked. */
+/** True when the record is done: every target applied, was stale, lost, waits, or got it parked. */
 async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<boolean> {
   const { deps } = ctx;
   const { settings, telemetry } = deps;
   const dims = { table: settings.table };
   if ((deps.now ?? Date.now)() >= deps.deadline) return false; // out of time: leave it to the next invocation
-  const local = deps.clients[settings.region];
   try {
-    const decision = await decideWithLocalState(record, ctx);
+    let decision = decide(record, settings);
+    if (decision.kind === 'need-tombstone') {
+      const local = deps.clients[settings.region];
+      decision = decide(record, settings, await readLocalTombstone(local, settings, decision.key, deps));
+    }
     switch (decision.kind) {
       case 'malformed':
         telemetry.metric('MalformedRecords', 1, dims);
@@ -101,33 +98,26 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
         return false;
       case 'need-tombstone':
         throw new Error('tombstone still needed after reading it');
-      case 'skip': {
-        const later = decision.localTombstone
-          ? await recordLocalDelete(record, decision.localTombstone, ctx)
-          : true;
-        await settleDeferred(record, decision, ctx);
-        if (decision.reason === 'echo' || decision.reason === 'stamp')
-          telemetry.metric('EchoesSkipped', 1, dims);
-        return later;
-      }
-      case 'replicate': {
-        if (decision.contractViolation) {
-          telemetry.metric('ContractViolations', 1, dims);
-          telemetry.warn('Contract violation: data changed without a version increase', {
-            ...identity(record),
-            ...decision.contractViolation,
-          });
-        }
-        // Origin side first, so a crash between here and the peers replays into the same order key.
-        if (decision.stamp && settings.mode === 'multi-active')
-          await stampLocal(local, settings, decision.stamp, deps);
-        const later = decision.localTombstone
-          ? await recordLocalDelete(record, decision.localTombstone, ctx)
-          : true;
-        await settleDeferred(record, decision, ctx);
-        const sent = await sendToPeers(record, decision.intent, ctx);
-        return later && sent;
-      }
+      case 'skip':
+        if (decision.localTombstone)
+          await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
+        if (decision.reason === 'echo') telemetry.metric('EchoesSkipped', 1, dims);
+        return true;
+      case 'replicate':
+        warnViolation(record, decision, ctx);
+        // The tombstone before the send: a retry of this record finds it and sends the same delete.
+        if (decision.localTombstone)
+          await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
+        return sendToPeers(record, decision.intent, ctx);
+      case 'stamp':
+        warnViolation(record, decision, ctx);
+        return follow(
+          record,
+          ctx,
+          await stampThenNext(decision.stamp, decision.inherited, decision.image, ctx),
+        );
+      case 'undo':
+        return follow(record, ctx, await undoThenNext(decision.key, decision.tombstone, ctx));
     }
   } catch (e) {
     telemetry.metric('Errors', 1, dims);
@@ -136,96 +126,90 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
   }
 }
 
-/**
- * Records a local delete (lambda/core/origin.ts, deleteLocally). When the application saved an item
- * that came back in the gap before this tombstone, that save is the next life: it is sent to every
- * peer here, as its own record would have been had it ordered after the delete.
- */
-async function recordLocalDelete(
+function warnViolation(
   record: DynamoDBRecord,
-  tombstone: TombstoneIntent,
+  decision: Extract<Decision, { kind: 'replicate' | 'stamp' }>,
   ctx: BatchContext,
-): Promise<boolean> {
-  const { settings } = ctx.deps;
-  const later = await deleteLocally(ctx.deps.clients[settings.region], settings, tombstone, ctx.deps);
-  if (!later) return true;
-  return sendToPeers(
-    record,
-    replicatedPut(later.image, tombstone.key, settings, later.ord, later.version),
-    ctx,
-  );
+): void {
+  if (!decision.contractViolation) return;
+  ctx.deps.telemetry.metric('ContractViolations', 1, { table: ctx.deps.settings.table });
+  ctx.deps.telemetry.warn('Contract violation: data changed without a version increase', {
+    ...identity(record),
+    ...decision.contractViolation,
+  });
 }
 
-/** The intent sent to every peer at once; true when each one took it (applied, stale, lost or parked). */
+/** Carries out the step a stamp or undo led to. */
+async function follow(
+  record: DynamoDBRecord,
+  ctx: BatchContext,
+  next: NextStep | 'stamped-later',
+): Promise<boolean> {
+  if (next === 'stamped-later' || next.kind === 'done') return true;
+  if (next.kind === 'restamp') throw new Error(`the item kept changing under ${MAX_STEPS} stamps`);
+  const { settings } = ctx.deps;
+  if (next.localTombstone)
+    await writeLocalTombstone(ctx.deps.clients[settings.region], settings, next.localTombstone, ctx.deps);
+  return sendToPeers(record, next.intent, ctx);
+}
+
+/**
+ * Stamps a local save's order key onto the item, then returns the send (invariant 4). A stamp that
+ * meets a later state of the item follows it (`afterStamp`); the later state's own record sends it.
+ */
+async function stampThenNext(
+  first: StampIntent,
+  inherited: boolean,
+  image: Image,
+  ctx: BatchContext,
+): Promise<NextStep | 'stamped-later'> {
+  const settings = ctx.deps.settings as MultiActiveSettings;
+  const local = ctx.deps.clients[settings.region];
+  let stamp = first;
+  for (let step = 1; step <= MAX_STEPS; step += 1) {
+    const met = await stampLocal(local, settings, stamp, ctx.deps);
+    if (met.done)
+      return stamp === first
+        ? { kind: 'send', intent: replicatedPut(image, stamp.key, settings, stamp.ord, stamp.version) }
+        : 'stamped-later';
+    const next = afterStamp(stamp, inherited && stamp === first, met.held, settings, nowSeconds(ctx.deps));
+    if (next.kind !== 'restamp') return stamp === first || next.kind === 'done' ? next : 'stamped-later';
+    stamp = next.stamp;
+  }
+  return { kind: 'restamp', stamp, image };
+}
+
+/**
+ * Removes a stale replicated save that a local tombstone covers (invariant 3). An application save made
+ * on it since is stamped as the next life and sent (`afterUndo`).
+ */
+async function undoThenNext(key: Image, tombstone: string, ctx: BatchContext): Promise<NextStep> {
+  const settings = ctx.deps.settings as MultiActiveSettings;
+  const local = ctx.deps.clients[settings.region];
+  const undone = await undoCovered(local, settings, key, tombstone, ctx.deps);
+  if (undone.done) {
+    ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
+    return { kind: 'done' };
+  }
+  let next = afterUndo(key, tombstone, undone.held, settings);
+  for (let step = 1; step <= MAX_STEPS && next.kind === 'restamp'; step += 1) {
+    const met = await stampLocal(local, settings, next.stamp, ctx.deps);
+    if (met.done)
+      return {
+        kind: 'send',
+        intent: replicatedPut(next.image, key, settings, next.stamp.ord, next.stamp.version),
+      };
+    next = afterUndo(key, tombstone, met.held, settings);
+  }
+  return next;
+}
+
+/** The intent sent to every peer at once; true when each one took it (applied, stale, lost, waits or parked). */
 async function sendToPeers(record: DynamoDBRecord, intent: WriteIntent, ctx: BatchContext): Promise<boolean> {
   const results = await Promise.all(
     ctx.deps.settings.peers.map((p) => sendToTarget(record, intent, p.region, ctx)),
   );
   return results.every(Boolean);
-}
-
-async function decideWithLocalState(record: DynamoDBRecord, ctx: BatchContext): Promise<Decision> {
-  const { settings } = ctx.deps;
-  const local = ctx.deps.clients[settings.region];
-  for (let round = 1; ; round += 1) {
-    let decision = decide(record, settings);
-    if (decision.kind === 'need-tombstone') {
-      const tombstone = await readLocalTombstone(local, settings, decision.key, ctx.deps);
-      decision = decide(record, settings, tombstone);
-    }
-    if ((decision.kind !== 'replicate' && decision.kind !== 'skip') || !decision.lifeMarker) return decision;
-    if (await writeLifeMarker(local, settings, decision.lifeMarker, ctx.deps)) return decision;
-    if (round >= MAX_DECIDE_ROUNDS)
-      throw new Error('the local tombstone kept changing while a new life was being ordered');
-  }
-}
-
-/**
- * A write a peer deferred on this region's item: decided against the state the record shows, or
- * (its item deleted here) applied like a peer write. Counted and logged like a peer's outcome.
- */
-async function settleDeferred(
-  record: DynamoDBRecord,
-  decision: Extract<Decision, { kind: 'skip' | 'replicate' }>,
-  ctx: BatchContext,
-): Promise<void> {
-  const { settings, telemetry } = ctx.deps;
-  if (settings.mode !== 'multi-active') return;
-  const local = ctx.deps.clients[settings.region];
-  const deferred = decision.resolve?.deferred ?? decision.reapply;
-  if (!deferred) return;
-  const outcome: Outcome = decision.resolve
-    ? await resolveDeferred(local, settings, decision.resolve, ctx.deps).then((r) =>
-        r.status === 'reapplied'
-          ? r.outcome
-          : r.status === 'applied'
-            ? { status: 'applied' }
-            : dropped(decision.resolve!),
-      )
-    : await applyIntent(local, settings, settings.region, deferred, ctx.deps);
-  if (outcome.status === 'unavailable') throw new Error(`deferred write: ${outcome.error}`);
-  telemetry.metric('DeferredResolved', 1, { table: settings.table });
-  if (outcome.status === 'conflict-lost') {
-    telemetry.metric('ConflictsLost', 1, { table: settings.table });
-    telemetry.warn('Conflict lost (deferred write)', {
-      ...identity(record),
-      key: deferred.key,
-      op: deferred.op,
-      version: deferred.version,
-      origin: deferred.origin,
-      ord: deferred.ord,
-      winnerOrd: outcome.winner.ord,
-      winnerOrigin: outcome.winner.origin,
-    });
-  }
-}
-
-/** A deferred write that ordered before the state it met: stale, or a lost conflict. */
-function dropped(r: ResolveIntent): Outcome {
-  const holder = { source: 'item' as const, ord: r.holds };
-  return lostConflict(r.deferred, holder)
-    ? { status: 'conflict-lost', winner: holder }
-    : { status: 'stale', holder };
 }
 
 async function sendToTarget(
@@ -248,7 +232,12 @@ async function sendToTarget(
       case 'applied': {
         telemetry.metric('RecordsApplied', 1, dims);
         const created = record.dynamodb?.ApproximateCreationDateTime;
-        if (created) telemetry.metric('ReplicationLatency', Math.max(0, Date.now() - created * 1000), dims);
+        if (created)
+          telemetry.metric(
+            'ReplicationLatency',
+            Math.max(0, (ctx.deps.now ?? Date.now)() - created * 1000),
+            dims,
+          );
         return true;
       }
       case 'stale':
@@ -271,8 +260,11 @@ async function sendToTarget(
         });
         return true;
       case 'deferred':
+        // The target's item waits for its own region's stamp: the write waits on the parking queue,
+        // which tries it again (docs/replication.md, "A write that meets an unordered item waits").
         telemetry.metric('RecordsDeferred', 1, dims);
-        return true;
+        reason = `waiting for ${target} to order its own save of the item`;
+        break;
       case 'unavailable':
         telemetry.metric('Errors', 1, dims);
         if (outcome.retryable) ctx.downTargets.add(target);
@@ -288,7 +280,7 @@ async function sendToTarget(
       origin: settings.region,
       sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
       eventID: record.eventID ?? '',
-      parkedAt: new Date().toISOString(),
+      parkedAt: new Date((ctx.deps.now ?? Date.now)()).toISOString(),
       reason,
     });
     telemetry.metric('RecordsParked', 1, dims);

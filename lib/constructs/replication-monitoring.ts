@@ -55,7 +55,7 @@ export const DASHBOARD_ROWS: readonly (readonly (readonly GraphLine[])[])[] = [
   [['ReplicationLatency'], ['RecordsApplied'], ['RecordsSkippedStale']],
   [
     ['ConflictsLost', 'ContractViolations'],
-    ['RecordsDeferred', 'DeferredResolved', 'RecordsParked'],
+    ['RecordsDeferred', 'StaleInsertsUndone', 'RecordsParked'],
     ['FunctionErrors', 'Errors', 'MalformedRecords'],
   ],
 ];

@@ -65,7 +65,6 @@ function step(r: DynamoDBRecord, table: TableModel): StreamStep {
     ...(version !== undefined ? { version } : {}),
     ...optional('ord', image[RESERVED.order]?.S),
     ...optional('stampedVersion', image[RESERVED.stampedVersion]?.N),
-    ...optional('deferred', image[RESERVED.deferredOrder]?.S),
   };
 }
 
