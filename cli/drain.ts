@@ -23,6 +23,9 @@ export const drainCommand: Command = {
     "parked-record consumer's own logic: a target that holds the change or a later one keeps it. With\n" +
     '--to-queue, DLQ messages are moved back to their parking queue instead (the consumer retries them).\n' +
     'A message is deleted only once applied (or stale, lost, deferred) or sent back; the rest stay.\n' +
+    'A write parked longer ago than the tombstone lifetime allows (less 2 days) is refused: deleted,\n' +
+    'never applied, its key listed for verify --repair. A moved message keeps the time it was first\n' +
+    'parked, so moving it back never makes a write younger.\n' +
     'Exit code: 0 when nothing was left behind with an error (or --dry-run), 1 otherwise.',
   options: {
     table: OPS_OPTIONS.table,
@@ -112,14 +115,19 @@ function queueLines(kind: string, q: QueueDrain, r: DrainReport): string[] {
     const what = s.invalid
       ? `not a parked record: ${s.invalid}`
       : `${s.op} ${JSON.stringify(s.key)} from ${s.origin}: ${s.reason}`;
-    lines.push(`    ${what}${s.ageSeconds !== undefined ? ` (${s.ageSeconds}s old)` : ''}`);
+    const parked = s.parkedAt ? `, parked ${s.parkedAt}` : '';
+    lines.push(`    ${what}${s.ageSeconds !== undefined ? ` (${s.ageSeconds}s old${parked})` : ''}`);
   }
   // --to-queue only shows the parking queue.
   if (r.dryRun || !q.read || (r.mode === 'to-queue' && kind === 'parking')) return lines;
   const done = q.moved
     ? `${q.moved} moved back`
-    : `${q.applied} applied, ${q.alreadyNewer} already newer, ${q.conflictsLost} conflicts lost, ${q.deferred} deferred`;
+    : `${q.applied} applied, ${q.alreadyNewer} already newer, ${q.conflictsLost} conflicts lost, ${q.deferred} deferred, ${q.refused} refused as too old`;
   lines.push(`    ${done}; ${q.deleted} deleted, ${q.failed.length} left`);
   for (const f of q.failed.slice(0, 5)) lines.push(`    left ${f.messageId}: ${f.reason}`);
+  for (const f of q.refusedKeys.slice(0, 5))
+    lines.push(
+      `    refused ${JSON.stringify(f.key)} (parked ${f.ageSeconds}s ago): check it with verify --table ${r.table} --repair`,
+    );
   return lines;
 }

@@ -4,7 +4,11 @@
  * then either re-drives each through the guards with the consumer's own `applyParkedBody` (a target that
  * holds something newer keeps it), or (`toQueue`) moves the DLQ's messages back to their parking queue
  * for the consumer to retry. A message is deleted only after it was applied (or was stale, lost a
- * conflict, or was deferred to its region), or after its copy was sent to the parking queue.
+ * conflict, or was deferred to its region), refused as older than the tombstone lifetime allows, or
+ * after its copy was sent to the parking queue.
+ *
+ * A moved message keeps its body, and with it the `parkedAt` its write's age counts from: SQS starts
+ * the copy's own retention again, so that age is the only one that survives (docs/platform.md#parking).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -56,6 +60,9 @@ export interface ParkedSample {
   readonly op?: string;
   readonly origin?: string;
   readonly reason?: string;
+  /** When the write was first parked (the body's `parkedAt`). */
+  readonly parkedAt?: string;
+  /** Age of the write since it was first parked; for a body without `parkedAt`, of the SQS message. */
   readonly ageSeconds?: number;
   readonly receiveCount?: number;
   /** Set when the body is not a parked record. */
@@ -68,7 +75,7 @@ export interface QueueDrain {
   readonly visible: number;
   readonly inFlight: number;
   readonly read: number;
-  /** Age of the oldest message read, seconds. */
+  /** Age of the oldest message read, seconds (as `ParkedSample.ageSeconds`). */
   readonly oldestAgeSeconds?: number;
   readonly sample: readonly ParkedSample[];
   /** Re-driven: applied, already newer at the target, lost a conflict, or deferred to the target region. */
@@ -76,11 +83,19 @@ export interface QueueDrain {
   readonly alreadyNewer: number;
   readonly conflictsLost: number;
   readonly deferred: number;
+  /** Older than the tombstone lifetime allows: deleted, never applied (the consumer's own rule). */
+  readonly refused: number;
   /** Sent back to the parking queue (`toQueue`, DLQ only). */
   readonly moved: number;
   readonly deleted: number;
   /** Left on the queue, each with its reason. */
   readonly failed: readonly { readonly messageId: string; readonly reason: string }[];
+  /** The refused writes' keys: `verify --repair` brings them to the winning state. */
+  readonly refusedKeys: readonly {
+    readonly messageId: string;
+    readonly key: unknown;
+    readonly ageSeconds: number;
+  }[];
 }
 
 export interface DrainReport {
@@ -115,7 +130,9 @@ export async function drainParked(deps: DrainDeps): Promise<DrainReport> {
 }
 
 type Action = 'redrive' | 'move' | 'show';
-type Handled = { status: 'done'; outcome: keyof typeof OUTCOME_COLUMN } | { status: 'left'; reason: string };
+type Handled =
+  | { status: 'done'; outcome: keyof typeof OUTCOME_COLUMN; refused?: { key: unknown; ageSeconds: number } }
+  | { status: 'left'; reason: string };
 
 /** Where each way a message was handled is counted. */
 const OUTCOME_COLUMN = {
@@ -123,6 +140,7 @@ const OUTCOME_COLUMN = {
   stale: 'alreadyNewer',
   'conflict-lost': 'conflictsLost',
   deferred: 'deferred',
+  refused: 'refused',
   moved: 'moved',
 } as const;
 
@@ -150,9 +168,11 @@ async function drainQueue(
     alreadyNewer: 0,
     conflictsLost: 0,
     deferred: 0,
+    refused: 0,
     moved: 0,
     deleted: 0,
     failed: [] as { messageId: string; reason: string }[],
+    refusedKeys: [] as { messageId: string; key: unknown; ageSeconds: number }[],
   };
   for (const m of leased) {
     const handled: Handled = showOnly
@@ -164,6 +184,7 @@ async function drainQueue(
       continue;
     }
     result[OUTCOME_COLUMN[handled.outcome]] += 1;
+    if (handled.refused) result.refusedKeys.push({ messageId: m.messageId, ...handled.refused });
     const notDeleted = await tryRemove(deps.sqs, deps.caller, q, m);
     if (notDeleted) result.failed.push({ messageId: m.messageId, reason: `handled, but ${notDeleted}` });
     else result.deleted += 1;
@@ -189,6 +210,12 @@ async function handle(
       deadline: Date.now() + 60_000,
     });
     if (result.status === 'invalid') return { status: 'left', reason: `not applicable: ${result.reason}` };
+    if (result.status === 'refused')
+      return {
+        status: 'done',
+        outcome: 'refused',
+        refused: { key: result.key, ageSeconds: result.ageSeconds },
+      };
     const outcome = result.outcome;
     if (result.status === 'retry' || outcome.status === 'unavailable')
       return {
@@ -203,7 +230,8 @@ async function handle(
 
 function sampleOf(m: LeasedMessage, now: number): ParkedSample {
   const parsed = parseParkedMessage(m.body);
-  const age = m.sentAt !== undefined ? { ageSeconds: Math.max(0, Math.floor((now - m.sentAt) / 1000)) } : {};
+  const since = bornAt(m);
+  const age = since !== undefined ? { ageSeconds: Math.max(0, Math.floor((now - since) / 1000)) } : {};
   const count = m.receiveCount !== undefined ? { receiveCount: m.receiveCount } : {};
   if (typeof parsed === 'string') return { messageId: m.messageId, invalid: parsed, ...age, ...count };
   return {
@@ -212,12 +240,19 @@ function sampleOf(m: LeasedMessage, now: number): ParkedSample {
     op: parsed.intent.op,
     origin: parsed.origin,
     reason: parsed.reason,
+    parkedAt: parsed.parkedAt,
     ...age,
     ...count,
   };
 }
 
+/** When the message's write was first parked (epoch ms): its body's `parkedAt`, else when SQS got it. */
+function bornAt(m: LeasedMessage): number | undefined {
+  const parsed = parseParkedMessage(m.body);
+  return typeof parsed === 'string' ? m.sentAt : Date.parse(parsed.parkedAt);
+}
+
 function oldest(leased: readonly LeasedMessage[], now: number): { oldestAgeSeconds?: number } {
-  const sent = leased.map((m) => m.sentAt).filter((t): t is number => t !== undefined);
-  return sent.length ? { oldestAgeSeconds: Math.max(0, Math.floor((now - Math.min(...sent)) / 1000)) } : {};
+  const born = leased.map(bornAt).filter((t): t is number => t !== undefined);
+  return born.length ? { oldestAgeSeconds: Math.max(0, Math.floor((now - Math.min(...born)) / 1000)) } : {};
 }

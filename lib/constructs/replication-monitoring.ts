@@ -55,7 +55,7 @@ export const DASHBOARD_ROWS: readonly (readonly (readonly GraphLine[])[])[] = [
   [['ReplicationLatency'], ['RecordsApplied'], ['RecordsSkippedStale']],
   [
     ['ConflictsLost', 'ContractViolations'],
-    ['RecordsDeferred', 'StaleInsertsUndone', 'RecordsParked'],
+    ['RecordsDeferred', 'StaleInsertsUndone', 'RecordsParked', 'ParkedTooOld'],
     ['FunctionErrors', 'Errors', 'MalformedRecords'],
   ],
 ];
@@ -158,12 +158,18 @@ export class ReplicationMonitoring extends Construct {
     ];
   }
 
-  /** Anything in the on-failure queue or a parking DLQ, and records that stay parked. */
+  /** Anything in the on-failure queue or a parking DLQ, records that stay parked, and parked writes refused. */
   private createQueueAlarms(r: Replicator): cloudwatch.Alarm[] {
     const where = `${r.settings.table} in ${r.region}`;
     const onFailure = this.alarm(r, 'OnFailureQueueDepth', 'OnFailureQueueDepth', {
       alarmDescription: `${where}: stream batches exhausted their retries; re-read the shard range within 24 h.`,
       metric: visible(r.onFailureQueue),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
+    const tooOld = this.alarm(r, 'ParkedTooOld', 'ParkedTooOld', {
+      alarmDescription: `${where}: parked writes older than the tombstone lifetime allows were refused, never applied; the parked consumer's log names each key (run ddb-mirror verify --repair).`,
+      metric: functionMetric('ParkedTooOld', r.settings.table),
       threshold: 0,
       evaluationPeriods: 1,
     });
@@ -193,7 +199,7 @@ export class ReplicationMonitoring extends Construct {
         evaluationPeriods: 1,
       }),
     ]);
-    return [onFailure, ...parking];
+    return [onFailure, tooOld, ...parking];
   }
 
   /** Any divergent item in a run, and the sampler failing twice in a row. */

@@ -94,6 +94,42 @@ describe('ddb-mirror drain', () => {
     expect(fx.parking.visibleCount).toBe(1);
   });
 
+  test('a write parked longer ago than the tombstones live keeps that age when moved back, and is refused, never applied', async () => {
+    // GIVEN a save parked 40 days ago (tombstones live 30) that ended in the DLQ
+    const dead = new DynamoDBClient({ region: REPLICA, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    await save('old', 'from long ago');
+    const [parked] = await replicate(await fx.tables.readers[SOURCE].pollRecords(), dead);
+    dead.destroy();
+    const parkedAt = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    const body = JSON.stringify({ ...parked, parkedAt });
+    fx.dlq.send(body);
+    // WHEN drain moves it back to the parking queue
+    const moved = JSON.parse((await fx.cli('drain', '--to-queue', '--json')).out).targets[0];
+    // THEN the parking queue holds the body unchanged, shown 40 days old although SQS just received it
+    expect(fx.parking.peek()).toContain(body);
+    expect(moved.dlq.sample).toContainEqual(
+      expect.objectContaining({ key: { pk: { S: 'old' } }, parkedAt, ageSeconds: expect.any(Number) }),
+    );
+    const shown = moved.dlq.sample.find((x: { parkedAt?: string }) => x.parkedAt === parkedAt);
+    expect(shown.ageSeconds).toBeGreaterThanOrEqual(40 * 86_400);
+    // WHEN drain re-drives the parking queue
+    const run = await fx.cli('drain', '--json');
+    // THEN the write is refused and deleted, its key listed; the replica never gets it
+    const [target] = JSON.parse(run.out).targets;
+    expect(target.parking).toMatchObject({ refused: 1, applied: 0 });
+    expect(target.parking.refusedKeys).toEqual([
+      { messageId: expect.any(String), key: { pk: { S: 'old' } }, ageSeconds: expect.any(Number) },
+    ]);
+    expect(fx.parking.peek()).not.toContain(body);
+    expect(await texts()).not.toHaveProperty('old');
+    // AND the text output names it for verify --repair
+    fx.parking.send(body);
+    const text = await fx.cli('drain');
+    expect(text.out).toContain('1 refused as too old');
+    expect(text.out).toContain(`refused {"pk":{"S":"old"}}`);
+    expect(text.out).toContain(`verify --table ${fx.tables.table} --repair`);
+  });
+
   test('a dry run shows counts and a sample and changes nothing', async () => {
     // GIVEN one message left on the parking queue (the previous test's invalid one) and one on the DLQ
     fx.dlq.send('{"also":"not parked"}');

@@ -78,9 +78,24 @@ describe('ReplicationMonitoring', () => {
       },
       4,
     );
-    // 2 tables x (iterator age, 2 function errors, on-failure, divergent items, sampler errors)
-    // + 4 peers x (parking, parking DLQ)
-    expect(monitoring.alarms).toHaveLength(2 * 6 + 4 * 2);
+    // 2 tables x (iterator age, 2 function errors, on-failure, parked too old, divergent items, sampler
+    // errors) + 4 peers x (parking, parking DLQ)
+    expect(monitoring.alarms).toHaveLength(2 * 7 + 4 * 2);
+  });
+
+  test('alarms on any parked write refused as older than the tombstone lifetime allows', () => {
+    for (const table of ['Stories', 'Sessions']) {
+      expectTemplate(template).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `Mon-${table}-ParkedTooOld`,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: 'ParkedTooOld',
+        Statistic: 'Sum',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Dimensions: Match.arrayWith([{ Name: 'table', Value: table }]),
+      });
+    }
   });
 
   test('alarms on any divergent item in a sampler run, over the run interval', () => {
