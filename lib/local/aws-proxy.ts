@@ -24,9 +24,24 @@ import { LocalQueue, LocalQueues, MessageAttributeValue, ReceivedMessage } from 
  * - `reset`: the connection is cut before any answer (the SDK sees a network error);
  * - `throttle`: HTTP 400 ProvisionedThroughputExceededException;
  * - `server-error`: HTTP 500 InternalServerError.
- * The call never reaches the engine, so a failed write is never applied.
+ * These never reach the engine, so a failed write is never applied. The lost-answer faults do:
+ * - `lost-answer`: the engine applies the call, then the function gets HTTP 500 InternalServerError
+ *   (DynamoDB's request router can fail a write its storage node applied);
+ * - `lost-answer-reset`: the engine applies the call, then the connection is cut (a timeout or a
+ *   dropped connection after the commit).
+ * The SDK retries both, so the retry meets its own earlier effect. An engine answer that is already an
+ * error passes through unchanged: nothing was applied.
  */
-export type ProxyFault = 'down' | 'reset' | 'throttle' | 'server-error';
+export type ProxyFault = 'down' | 'reset' | 'throttle' | 'server-error' | 'lost-answer' | 'lost-answer-reset';
+
+/** The DynamoDB operations that change data (what a lost answer is about). */
+export const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'BatchWriteItem',
+]);
 
 /** A DynamoDB call as the fault hook sees it: `region` is the region it was signed for. */
 export interface ProxyCall {
@@ -38,6 +53,8 @@ export interface ProxyCall {
 /** Decides, per DynamoDB call, whether the proxy fails it. SQS calls are never failed. */
 export interface ProxyFaults {
   faultFor(call: ProxyCall): ProxyFault | undefined;
+  /** A call given a lost-answer fault was applied by the engine, and its answer dropped. */
+  answerLost?(call: ProxyCall, fault: 'lost-answer' | 'lost-answer-reset'): void;
 }
 
 export interface AwsProxyOptions {
@@ -174,16 +191,20 @@ export class AwsProxy {
 
     if (target.service === 'sqs') return this.sqs(target.operation, input, res);
     const region = signedRegion ?? this.options.region;
-    const fault = this.faults?.faultFor({
-      functionName: this.options.functionName,
-      region,
-      operation: target.operation,
-    });
-    if (fault) return failCall(fault, req, res);
+    const call = { functionName: this.options.functionName, region, operation: target.operation };
+    const faults = this.faults;
+    const fault = faults?.faultFor(call);
+    const losesAnswer = fault === 'lost-answer' || fault === 'lost-answer-reset';
+    if (fault && !losesAnswer) return failCall(fault, req, res);
     const latency =
       signedRegion && signedRegion !== this.options.region ? this.options.crossRegionLatencyMs : 0;
     if (latency) await new Promise((resolve) => setTimeout(resolve, latency));
-    this.forward(req, body, res);
+    if (!losesAnswer) return this.forward(req, body, res);
+    this.forward(req, body, res, () => {
+      faults?.answerLost?.(call, fault);
+      if (fault === 'lost-answer-reset') return void req.socket.destroy();
+      reply(res, 500, 'InternalServerError', 'the write was applied, its answer lost (drill)');
+    });
   }
 
   /** The table's resource-based policy for an ARN of the table or of one of its indexes. */
@@ -191,14 +212,23 @@ export class AwsProxy {
     return this.options.resourcePolicies?.get(resource.replace(/\/index\/.*$/, ''));
   }
 
-  private forward(req: IncomingMessage, body: Buffer, res: ServerResponse): void {
+  /**
+   * Sends the call to DynamoDB Local and its answer back; with `loseSuccess`, a success is read to its
+   * end (the engine has then applied the call) and `loseSuccess` answers instead.
+   */
+  private forward(req: IncomingMessage, body: Buffer, res: ServerResponse, loseSuccess?: () => void): void {
     const to = new URL(this.options.dynamoEndpoint);
     const headers = { ...req.headers, host: to.host };
     const upstream = httpRequest(
       { host: to.hostname, port: to.port, path: req.url, method: req.method, headers, agent: this.agent },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        if (!loseSuccess || up.statusCode !== 200) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        up.resume();
+        up.once('end', loseSuccess);
       },
     );
     upstream.on('error', (e) =>
@@ -242,7 +272,11 @@ const FAULT_ANSWERS = {
   'server-error': [500, 'InternalServerError', 'internal server error (drill)'],
 } as const;
 
-function failCall(fault: ProxyFault, req: IncomingMessage, res: ServerResponse): void {
+function failCall(
+  fault: Exclude<ProxyFault, 'lost-answer' | 'lost-answer-reset'>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   if (fault === 'reset') return void req.socket.destroy();
   const [status, code, message] = FAULT_ANSWERS[fault];
   reply(res, status, code, message);

@@ -201,6 +201,61 @@ describe('AwsProxy', () => {
     expect(Count).toBe(0);
   });
 
+  test('a lost-answer fault lets the engine apply the call, then fails it at the function: a 500 or a cut connection', async () => {
+    // GIVEN a table in the peer region and a proxy that loses the answer of every call signed for the
+    // peer, in the mode the test sets, and records which answers it dropped
+    const table = uniqueName('Px');
+    const peer = 'ap-northeast-3';
+    await createTable(peer, table, key, { withStream: false });
+    let mode: ProxyFault = 'lost-answer';
+    const lost: string[] = [];
+    const proxy = await AwsProxy.start({
+      functionName: 'replicator-eu-west-2',
+      region: REGION,
+      account: ACCOUNT,
+      dynamoEndpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB!,
+      faults: {
+        faultFor: (call) => (call.region === peer ? mode : undefined),
+        answerLost: (call, fault) => lost.push(`${fault} ${call.region} ${call.operation}`),
+      },
+    });
+    cleanups.push(() => proxy.stop());
+    const peerClient = new DynamoDBClient({ region: peer, endpoint: proxy.endpoint, maxAttempts: 1 });
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) =>
+          `${e.name} ${e.$metadata?.httpStatusCode ?? 'no answer'}`,
+      );
+    const create = (pk: string) =>
+      outcome(
+        peerClient.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { pk: { S: pk } },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+    // WHEN the function creates an item in each mode, and then creates the first one again (the retry
+    // a caller makes after a failure)
+    const outcomes = {
+      'lost-answer': await create('a'),
+      'lost-answer-reset': await ((mode = 'lost-answer-reset'), create('b')),
+      again: await ((mode = 'lost-answer'), create('a')),
+    };
+    // THEN both writes failed at the function although the engine applied them; the second attempt met
+    // its own effect, and that error answer (nothing applied) passed through and was not counted as lost
+    expect(outcomes).toEqual({
+      'lost-answer': 'InternalServerError 500',
+      'lost-answer-reset': expect.stringMatching(/no answer|ECONNRESET|socket hang up/),
+      again: 'ConditionalCheckFailedException 400',
+    });
+    const { Items } = await client(peer).send(new ScanCommand({ TableName: table }));
+    expect(Items?.map((i) => i.pk.S).sort()).toEqual(['a', 'b']);
+    expect(lost).toEqual([`lost-answer ${peer} PutItem`, `lost-answer-reset ${peer} PutItem`]);
+  });
+
   test('answers SQS from the LocalQueue: SendMessage lands, ReceiveMessage and DeleteMessage round-trip', async () => {
     const { sqs, queue, proxy } = await proxyFor(uniqueName('Px'));
     const QueueUrl = proxy.queueUrl(QUEUE_ARN);
