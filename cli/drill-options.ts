@@ -23,7 +23,8 @@ export const DRILL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   fraction: {
     type: 'string',
     value: 'R',
-    description: 'throttle drill: share of function requests that fail (default: 0.2)',
+    description:
+      "throttle drill: share of function requests that fail; lost-answer drill: share of the\nfunctions' writes applied and then failed (default: 0.2)",
   },
   region: {
     type: 'string',
@@ -65,8 +66,10 @@ export function drillArgs(values: ParsedValues): DrillArgs | undefined {
     throw new UsageError('--duration is set by a drill (10s before the fault, --for, 10s after): use --for');
   const forSeconds = durationOption(values, 'for');
   const fraction = numberOption(values, 'fraction', { min: 0.001, max: 1 });
-  if (fraction !== undefined && !drills.includes('throttle'))
-    throw new UsageError(`--fraction is for --drill throttle, got --drill ${drills.join(', ')}`);
+  if (fraction !== undefined && !drills.some((d) => d === 'throttle' || d === 'lost-answer'))
+    throw new UsageError(
+      `--fraction is for --drill throttle or lost-answer, got --drill ${drills.join(', ')}`,
+    );
   const retention = durationOption(values, 'stream-retention');
   if (retention !== undefined && !drills.includes('outage-long'))
     throw new UsageError(`--stream-retention is for --drill outage-long, got --drill ${drills.join(', ')}`);

@@ -17,6 +17,10 @@ describe('start --drill options', () => {
     const all = args(['--drill', 'all', '--for', '500ms', '--visibility-scale', '1/20']).drill;
     expect(all?.drills).toEqual(DRILL_NAMES);
     expect(all?.drills).toContain('region-added');
+    expect(all?.drills).toContain('lost-answer');
+    expect(args(['--drill', 'lost-answer', '--fraction', '0.15']).drill?.settings).toEqual({
+      fraction: 0.15,
+    });
     expect(all?.settings).toEqual({ forSeconds: 0.5, visibilityScale: 0.05 });
     expect(
       args(['--drill', 'outage-long', '--for', '2m', '--stream-retention', '45']).drill?.settings,
@@ -30,7 +34,7 @@ describe('start --drill options', () => {
   test.each([
     [
       ['--drill', 'flood'],
-      '--drill needs one of outage, outage-long, throttle, poison, crash, dup-storm, region-added, all, got "flood"',
+      '--drill needs one of outage, outage-long, throttle, lost-answer, poison, crash, dup-storm, region-added, all, got "flood"',
     ],
     [
       ['--drill', 'outage', '--for', 'ten'],
@@ -41,7 +45,10 @@ describe('start --drill options', () => {
       '--for needs a duration from 1ms to 1h like 30s, 500ms or 2m, got "0s"',
     ],
     [['--drill', 'throttle', '--fraction', '1.5'], '--fraction needs a number from 0.001 to 1, got "1.5"'],
-    [['--drill', 'outage', '--fraction', '0.5'], '--fraction is for --drill throttle, got --drill outage'],
+    [
+      ['--drill', 'outage', '--fraction', '0.5'],
+      '--fraction is for --drill throttle or lost-answer, got --drill outage',
+    ],
     [['--drill', 'crash', '--region', 'eu-west-1'], '--region is for the outage drills, got --drill crash'],
     [
       ['--drill', 'outage', '--stream-retention', '5s'],

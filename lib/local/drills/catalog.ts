@@ -8,6 +8,7 @@ export const DRILL_NAMES = [
   'outage',
   'outage-long',
   'throttle',
+  'lost-answer',
   'poison',
   'crash',
   'dup-storm',
@@ -21,6 +22,8 @@ export const DRILL_SUMMARIES: Readonly<Record<DrillName, string>> = {
   'outage-long':
     'the same outage, longer than a stream retention modelled for the drill: parking holds the records',
   throttle: 'throttling and 500s on --fraction of every function request: retries and back-off',
+  'lost-answer':
+    "--fraction of the functions' writes applied, then failed (500 or cut connection): the retries meet their own effect",
   poison: 'an item the targets cannot take (over 400 KB once replicated): parked with its identity',
   crash: 'replicator processes killed in the middle of a batch: the retry resumes at the right record',
   'dup-storm': 'every batch delivered two or three times: duplicates change nothing',

@@ -8,6 +8,7 @@ import { WORKLOAD_DEFAULTS, type WorkloadOptions } from '../workload';
 import type { DrillName } from './catalog';
 import { crashScenario } from './crash';
 import { dupStormScenario } from './dup-storm';
+import { lostAnswerScenario } from './lost-answer';
 import { outageScenario } from './outage';
 import { poisonScenario } from './poison';
 import { drillSection, writeDrillsReport, type DrillSection } from './report';
@@ -59,6 +60,8 @@ export function scenarioFor(name: DrillName): Scenario {
       return outageScenario(true);
     case 'throttle':
       return throttleScenario;
+    case 'lost-answer':
+      return lostAnswerScenario();
     case 'poison':
       return poisonScenario();
     case 'crash':

@@ -42,10 +42,12 @@ export const throttleScenario: Scenario = {
   },
 };
 
-function batchRetries(s: DrillSession): number {
+/** Batches the stream event sources delivered again after a failure, over the whole run. */
+export function batchRetries(s: DrillSession): number {
   return s.handles.streamSources.reduce((n, x) => n + x.source.counters.retries, 0);
 }
 
-function percent(fraction: number): string {
+/** `20%`, `12.5%`. */
+export function percent(fraction: number): string {
   return `${Math.round(fraction * 1000) / 10}%`;
 }

@@ -100,6 +100,19 @@ describe('failure drills on a local mirror (short)', () => {
     expect(Number(v.fields.server_errors)).toBeGreaterThan(0);
   }, 180000);
 
+  test('lost-answer: writes applied and then failed at the functions are retried against their own effect, nothing lost', async () => {
+    // WHEN a fifth of the functions' writes are applied and then fail (a 500 or a cut connection) for 4 s
+    const v = await drill('lost-answer', 0.2);
+    // THEN both kinds of lost answer happened, on applied writes only, and everything still converged
+    expect(summary(v)).toEqual({
+      line: expect.stringMatching(/^drill=lost-answer lost=0 diverged=0 /),
+      problems: [],
+    });
+    expect(Number(v.fields.as_500)).toBeGreaterThan(0);
+    expect(Number(v.fields.as_reset)).toBeGreaterThan(0);
+    expect(Number(v.fields.lost_answers)).toBeLessThan(Number(v.fields.writes));
+  }, 180000);
+
   test('poison: the item is parked with its identity, its shard blocked within the bound', async () => {
     // WHEN an item over the size limit once replicated is written in the one-way source
     const v = await drill('poison');
