@@ -2,7 +2,8 @@
  * Verify: scans every region of a table (parallel segments, strongly consistent), compares the items
  * by key and content (`lambda/contract/compare.ts`), and re-reads the keys that differ before counting
  * them: a write still being replicated differs for a moment and is not a divergence. Takes its clients
- * as parameters; shared by `ddb-mirror verify` and the scheduled sampler.
+ * as parameters; shared by `ddb-mirror verify --full` and the scheduled sampler (`recheck`). The default
+ * `verify` compares by range hashes instead (hash-verify.ts), with the same re-read rule.
  *
  * Memory: one digest per key and region, not the items; the items of the keys that differ are read
  * again anyway.
@@ -21,6 +22,7 @@ import {
   type DivergenceKind,
   type DivergentKey,
 } from '../contract';
+import { itemSize } from '../anti-entropy/hash';
 import { realSleep } from '../core/retry';
 import { getItems, scanPage, type SdkItem } from './scan';
 
@@ -54,7 +56,12 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal;
   /** Items read so far, over every region. */
   readonly onProgress?: (scanned: number) => void;
+  /** Called as each step starts, so a caller can tell the reads of one step from another's. */
+  readonly onPhase?: (phase: VerifyPhase) => void | Promise<void>;
 }
+
+/** The steps of a verify: read every region, compare (hash verify only), read the differing keys again. */
+export type VerifyPhase = 'scan' | 'compare' | 'recheck';
 
 /** A key that still differs after the re-reads, with the key itself for reading or repairing it. */
 export interface FoundDivergence extends DivergentKey<SdkItem> {
@@ -64,12 +71,16 @@ export interface FoundDivergence extends DivergentKey<SdkItem> {
 }
 
 export interface VerifyReport {
+  /** `full`: every item compared in one place; `hash`: by range hashes (hash-verify.ts). */
+  readonly method: 'full' | 'hash';
   readonly table: string;
   readonly mode: CompareTable['mode'];
   readonly regions: readonly string[];
   readonly sample: number;
   /** Items read per region (all of them, sampled or not). */
   readonly scanned: Readonly<Record<string, number>>;
+  /** DynamoDB's size of the items read per region: the table's size there, for figures per GB. */
+  readonly itemBytes: Readonly<Record<string, number>>;
   /** Keys in the sample held per region. */
   readonly items: Readonly<Record<string, number>>;
   /** Distinct keys compared. */
@@ -95,9 +106,12 @@ export async function verifyTable(o: VerifyOptions): Promise<VerifyReport> {
   const sample = o.sample ?? 1;
   const entries = new Map<string, Entry>();
   const scanned: Record<string, number> = Object.fromEntries(table.regions.map((r) => [r, 0]));
+  const itemBytes: Record<string, number> = Object.fromEntries(table.regions.map((r) => [r, 0]));
   let total = 0;
+  await o.onPhase?.('scan');
   const onItem = (regionIndex: number, item: SdkItem) => {
     scanned[table.regions[regionIndex]] += 1;
+    itemBytes[table.regions[regionIndex]] += itemSize(item);
     total += 1;
     const key = keyText(item, table.keyNames);
     if (!inSample(key, sample)) return;
@@ -123,6 +137,7 @@ export async function verifyTable(o: VerifyOptions): Promise<VerifyReport> {
   candidates.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const limit = o.recheckLimit ?? 10_000;
   const reread = candidates.slice(0, limit).map(([, e]) => e.keyItem);
+  await o.onPhase?.('recheck');
   const confirmed = await recheck(table, o.clients, reread, o.recheck ?? DEFAULT_RECHECK);
   const unread = candidates.slice(limit).map(([key, e]): FoundDivergence => {
     const d = classify(table, e.digests)!;
@@ -141,11 +156,13 @@ export async function verifyTable(o: VerifyOptions): Promise<VerifyReport> {
     table.regions.map((r, i) => [r, [...entries.values()].filter((e) => e.digests[i] !== null).length]),
   );
   return {
+    method: 'full',
     table: table.name,
     mode: table.mode,
     regions: table.regions,
     sample,
     scanned,
+    itemBytes,
     items,
     compared: entries.size,
     inFlight: reread.length - confirmed.length,
