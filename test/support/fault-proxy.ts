@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, Agent, IncomingMessage, Server, ServerResponse } from 'http';
 import type { Socket } from 'net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { WRITE_OPERATIONS } from '../../lib/local/aws-proxy';
 import { prng } from '../../lib/local/workload';
 
 /**
@@ -24,20 +25,11 @@ export type FaultMode = 'ok' | 'down' | 'reset' | 'throttle' | 'lost-answer' | '
 export interface LostAnswerOptions {
   /** Share of the eligible requests, drawn from a seeded sequence. @default 1 */
   readonly fraction?: number;
-  /** Only PutItem, UpdateItem, DeleteItem, TransactWriteItems and BatchWriteItem. @default false */
+  /** Only PutItem, UpdateItem, DeleteItem, TransactWriteItems and BatchWriteItem (by `X-Amz-Target`). @default false */
   readonly writesOnly?: boolean;
   /** Seeds the draws, from the moment the mode is set. @default 1 */
   readonly seed?: number;
 }
-
-/** The operations that change data, by their `X-Amz-Target` (`DynamoDB_20120810.PutItem`). */
-export const WRITE_OPERATIONS: ReadonlySet<string> = new Set([
-  'PutItem',
-  'UpdateItem',
-  'DeleteItem',
-  'TransactWriteItems',
-  'BatchWriteItem',
-]);
 
 export interface FaultProxyOptions {
   /** Where requests in `ok` mode go. @default process.env.AWS_ENDPOINT_URL_DYNAMODB */
