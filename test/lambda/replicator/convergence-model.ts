@@ -36,7 +36,7 @@ const sometimes = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
 /**
  * Share of the writes to a region in lost-answer mode that commit and then fail at the caller: a 500
  * InternalServerError, or (`reset`) a cut connection. DynamoDB can answer either after the write was
- * applied, and the caller's retry then meets its own effect (docs/platform.md).
+ * applied, and the caller's retry then meets its own effect (docs/platform.md#lost-answers).
  */
 export const LOST_ANSWER_FRACTION = 0.2;
 
