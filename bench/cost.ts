@@ -12,7 +12,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { ReplicatorSettings } from '../lambda/contract';
+import { RESERVED_PREFIX, type ReplicatorSettings } from '../lambda/contract';
+import { changedAttributes } from '../lambda/core/attributes';
 import { CollectingTelemetry } from '../lambda/core/telemetry';
 import { forEachBounded, processBatch } from '../lambda/replicator/process';
 import { meter, type Units } from './capacity';
@@ -77,23 +78,36 @@ export async function measureCost(
     env.settingsFor(tables.table, mode, origin),
     metered,
   );
-  const saves = records.filter((r) => r.eventName !== 'REMOVE').length;
+  // Per application write: the origin's stream also holds its replicator's stamps, which are not sent.
+  const applicationRecords = records.filter((r) => applicationChange(r)).length;
+  const saves = records.filter((r) => r.eventName !== 'REMOVE' && applicationChange(r)).length;
 
+  // Multi-active: each target's own replicator reads its echoes; a replicated insert costs it one read
+  // (the check against its tombstone), which belongs to the target's cost.
   const echoUnits: Units = { read: 0, write: 0 };
   if (mode === 'multi-active')
     for (const region of targets) {
       const clients = meteredClients(env, region, echoUnits, echoUnits);
       await replicate(tables.readers[region], env.settingsFor(tables.table, mode, region), clients);
     }
-  const sent = records.length * targets.length;
+  const sent = applicationRecords * targets.length;
   return {
-    targetWrite: targetUnits.write / sent,
-    targetRead: targetUnits.read / sent,
+    targetWrite: (targetUnits.write + echoUnits.write) / sent,
+    targetRead: (targetUnits.read + echoUnits.read) / sent,
     originWrite: originUnits.write / saves,
     originRead: originUnits.read / saves,
     echoWrite: echoUnits.write,
-    records: records.length,
+    records: applicationRecords,
   };
+}
+
+/** A change the application made: not a replicator's stamp (a MODIFY that changed only `_ddbm_*`). */
+function applicationChange(r: DynamoDBRecord): boolean {
+  if (r.eventName !== 'MODIFY') return true;
+  const changed = changedAttributes(r.dynamodb!.OldImage!, r.dynamodb!.NewImage!, (n) =>
+    n.startsWith(RESERVED_PREFIX),
+  );
+  return changed.length > 0;
 }
 
 /** The article's copy over the same kind of records: GetItem, then PutItem (or DeleteItem) per target. */

@@ -19,8 +19,20 @@ import type { Telemetry } from '../core/telemetry';
 
 /** Where a record bound for an unreachable target is kept (an SQS queue per target in production). */
 export interface Parker {
-  park(targetRegion: string, message: ParkedMessage): Promise<void>;
+  /** `delaySeconds`: not delivered to the consumer before then (SQS DelaySeconds). */
+  park(
+    targetRegion: string,
+    message: ParkedMessage,
+    options?: { readonly delaySeconds?: number },
+  ): Promise<void>;
 }
+
+/**
+ * A write that waits for its target's region to stamp an item is first tried again after this long:
+ * a replicator stamps a new item within about a second of its save (Lambda polls a shard about four
+ * times a second), and retrying at once would only find it unordered again.
+ */
+export const WAIT_DELAY_SECONDS = 2;
 
 export interface ProcessDeps extends RetryClock {
   readonly settings: ReplicatorSettings;
@@ -221,6 +233,7 @@ async function sendToTarget(
   const { settings, telemetry } = ctx.deps;
   const dims = { table: settings.table, targetRegion: target };
   let reason: string;
+  let delaySeconds: number | undefined;
   if (ctx.downTargets.has(target)) {
     reason = 'target unreachable earlier in this invocation';
   } else {
@@ -264,6 +277,7 @@ async function sendToTarget(
         // which tries it again (docs/replication.md, "A write that meets an unordered item waits").
         telemetry.metric('RecordsDeferred', 1, dims);
         reason = `waiting for ${target} to order its own save of the item`;
+        delaySeconds = WAIT_DELAY_SECONDS;
         break;
       case 'unavailable':
         telemetry.metric('Errors', 1, dims);
@@ -273,16 +287,20 @@ async function sendToTarget(
     }
   }
   try {
-    await ctx.deps.parker.park(target, {
-      targetRegion: target,
-      table: settings.table,
-      intent,
-      origin: settings.region,
-      sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
-      eventID: record.eventID ?? '',
-      parkedAt: new Date((ctx.deps.now ?? Date.now)()).toISOString(),
-      reason,
-    });
+    await ctx.deps.parker.park(
+      target,
+      {
+        targetRegion: target,
+        table: settings.table,
+        intent,
+        origin: settings.region,
+        sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
+        eventID: record.eventID ?? '',
+        parkedAt: new Date((ctx.deps.now ?? Date.now)()).toISOString(),
+        reason,
+      },
+      delaySeconds === undefined ? undefined : { delaySeconds },
+    );
     telemetry.metric('RecordsParked', 1, dims);
     telemetry.warn('Record parked', { ...identity(record), targetRegion: target, reason });
     return true;

@@ -21,7 +21,11 @@ export class SqsParker implements Parker {
     this.queues = new Map(peers.map((p) => [p.region, p.parkingQueueUrl]));
   }
 
-  async park(targetRegion: string, message: ParkedMessage): Promise<void> {
+  async park(
+    targetRegion: string,
+    message: ParkedMessage,
+    options?: { readonly delaySeconds?: number },
+  ): Promise<void> {
     const url = this.queues.get(targetRegion);
     if (!url) throw new Error(`no parking queue for region ${targetRegion}`);
     this.client ??= import('@aws-sdk/client-sqs').then((m) => ({
@@ -30,6 +34,12 @@ export class SqsParker implements Parker {
       send: m.SendMessageCommand,
     }));
     const { sqs, send } = await this.client;
-    await sqs.send(new send({ QueueUrl: url, MessageBody: JSON.stringify(message) }));
+    await sqs.send(
+      new send({
+        QueueUrl: url,
+        MessageBody: JSON.stringify(message),
+        ...(options?.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+      }),
+    );
   }
 }
