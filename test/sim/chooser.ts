@@ -1,0 +1,196 @@
+/**
+ * The one source of every decision the simulator makes (which step runs next, what a call's fault is,
+ * when an application write lands, batch sizes, duplicates, jitter): a run is a function of its
+ * choice list, so a failure is reproduced by replaying that list.
+ *
+ * Three implementations:
+ * - `RandomChooser`: one seed, one PRNG per kind of decision derived from it (a sub-seed per fake),
+ *   so a fake that draws more or fewer numbers does not shift every other fake's draws;
+ * - `ReplayChooser`: a recorded choice list, value by value;
+ * - `ExhaustiveChooser`: every choice list, in the "exhaustigen" odometer order: each run records
+ *   (value, bound) pairs; the next run keeps the prefix up to the last value that can still grow,
+ *   increments it and truncates the rest (the world restarts from scratch for every run).
+ */
+
+/** What a decision is about: random choosers draw each kind from its own stream. */
+export type DecisionKind = 'program' | 'step' | 'fault' | 'batch' | 'duplicate' | 'jitter' | 'profile';
+
+export interface Choice {
+  readonly kind: DecisionKind;
+  readonly bound: number;
+  readonly value: number;
+}
+
+/** What a chooser may consider besides the bound: random ones weigh, scripted ones read labels. */
+export interface ChoiceHints {
+  /** One per option; only random choosers use them. */
+  readonly weights?: readonly number[];
+  /** One per option, computed only when asked (scripted scenarios pick steps by their labels). */
+  readonly labels?: () => readonly string[];
+}
+
+export interface Chooser {
+  /**
+   * An integer in [0, bound). Index 0 is the nominal choice (no fault, keep running the same actor).
+   * Decisions with bound 1 are not recorded.
+   */
+  choose(kind: DecisionKind, bound: number, hints?: ChoiceHints): number;
+  /** Every recorded decision of this run, in order. */
+  readonly choices: readonly Choice[];
+  /**
+   * Exhaustive only: the next decision repeats the prefix of an earlier run (a state on the current
+   * path, seen before because it is an ancestor, must not cut the run short).
+   */
+  readonly replaying?: boolean;
+}
+
+/** Mulberry32: small, fast, and the same on every platform. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FNV-1a of a text, mixed with a seed: the sub-seed of one decision stream. */
+export function subSeed(seed: number, name: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+abstract class RecordingChooser implements Chooser {
+  readonly choices: Choice[] = [];
+
+  choose(kind: DecisionKind, bound: number, hints: ChoiceHints = {}): number {
+    if (!Number.isInteger(bound) || bound < 1) throw new Error(`decision ${kind} with bound ${bound}`);
+    if (bound === 1) return 0;
+    const value = this.pick(kind, bound, hints);
+    this.choices.push({ kind, bound, value });
+    return value;
+  }
+
+  protected abstract pick(kind: DecisionKind, bound: number, hints: ChoiceHints): number;
+}
+
+export class RandomChooser extends RecordingChooser {
+  private readonly streams = new Map<DecisionKind, () => number>();
+
+  constructor(readonly seed: number) {
+    super();
+  }
+
+  /** A number in [0, 1) from the stream of `kind` (for fakes that need a fraction, like jitter). */
+  fraction(kind: DecisionKind): number {
+    return this.stream(kind)();
+  }
+
+  protected pick(kind: DecisionKind, bound: number, { weights }: ChoiceHints): number {
+    const r = this.stream(kind)();
+    if (!weights) return Math.floor(r * bound);
+    const total = weights.slice(0, bound).reduce((a, w) => a + Math.max(0, w), 0);
+    if (!(total > 0)) return Math.floor(r * bound);
+    let x = r * total;
+    for (let i = 0; i < bound; i++) {
+      x -= Math.max(0, weights[i] ?? 0);
+      if (x < 0) return i;
+    }
+    return bound - 1;
+  }
+
+  private stream(kind: DecisionKind): () => number {
+    let s = this.streams.get(kind);
+    if (!s) {
+      s = prng(subSeed(this.seed, kind));
+      this.streams.set(kind, s);
+    }
+    return s;
+  }
+}
+
+/**
+ * Replays recorded values in order. A value out of the decision's bound (the code under test changed
+ * since the list was recorded) is clamped; past the end of the list every decision is 0 (nominal).
+ * `diverged` tells whether either happened.
+ */
+export class ReplayChooser extends RecordingChooser {
+  private next = 0;
+  diverged = false;
+
+  constructor(private readonly values: readonly number[]) {
+    super();
+  }
+
+  get exhausted(): boolean {
+    return this.next >= this.values.length;
+  }
+
+  protected pick(_kind: DecisionKind, bound: number): number {
+    if (this.next >= this.values.length) return 0;
+    const v = this.values[this.next++];
+    if (v >= bound) {
+      this.diverged = true;
+      return bound - 1;
+    }
+    return v;
+  }
+}
+
+/**
+ * Enumerates every choice list, one run at a time: `choose` replays the current prefix and then
+ * answers 0; `advance()` moves to the next list and returns false when all have been run. A run may
+ * stop early (a state seen before): `advance()` then continues from the choices it made so far.
+ */
+export class ExhaustiveChooser extends RecordingChooser {
+  private prefix: Choice[] = [];
+  private position = 0;
+  private started = false;
+  runs = 0;
+
+  protected pick(kind: DecisionKind, bound: number): number {
+    this.started = true;
+    const i = this.position++;
+    if (i < this.prefix.length) {
+      const p = this.prefix[i];
+      // The world is deterministic: the same prefix must meet the same decisions.
+      if (p.bound !== bound || p.kind !== kind)
+        throw new Error(
+          `nondeterminism: decision ${i} was ${p.kind}/${p.bound} in the previous run, now ${kind}/${bound}`,
+        );
+      return p.value;
+    }
+    return 0;
+  }
+
+  get replaying(): boolean {
+    return this.position < this.prefix.length;
+  }
+
+  /** Prepares the next run; false when every choice list has been run. */
+  advance(): boolean {
+    this.runs += 1;
+    const made = [...this.choices];
+    let i = made.length - 1;
+    while (i >= 0 && made[i].value + 1 >= made[i].bound) i--;
+    this.choices.length = 0;
+    this.position = 0;
+    if (i < 0) {
+      this.prefix = [];
+      return false;
+    }
+    this.prefix = [...made.slice(0, i), { ...made[i], value: made[i].value + 1 }];
+    return true;
+  }
+
+  /** Whether any decision has been asked since construction (a world with no decisions runs once). */
+  get asked(): boolean {
+    return this.started;
+  }
+}
