@@ -1,6 +1,15 @@
-import { decide, lifeGeneration, replicatedImage, type Decision } from '../../../lambda/replicator/decide';
+import {
+  afterStamp,
+  afterUndo,
+  decide,
+  lifeGeneration,
+  replicatedImage,
+  stampGuard,
+  STAMP_GUARD_MAX_ATTRIBUTES,
+  type Decision,
+} from '../../../lambda/replicator/decide';
 import { formatOrd, sequenceOrd } from '../../../lambda/core/order';
-import type { WriteIntent } from '../../../lambda/core/intents';
+import type { StampIntent, WriteIntent } from '../../../lambda/core/intents';
 import {
   insertRecord,
   modifyRecord,
@@ -10,6 +19,7 @@ import {
   removeRecord,
   S,
   streamRecord,
+  type Image,
 } from '../../support/records';
 
 const HERE = 'eu-west-1';
@@ -30,7 +40,6 @@ function expectKind<K extends Decision['kind']>(d: Decision, kind: K): Extract<D
   return d as Extract<Decision, { kind: K }>;
 }
 const intentOf = (d: Decision): WriteIntent => expectKind(d, 'replicate').intent;
-const rawSeq = (n: number) => String(100000000000000000000n + BigInt(n));
 
 describe('validation: malformed records are reported, never dropped', () => {
   const settings = oneWaySettings();
@@ -187,63 +196,41 @@ describe('one-way', () => {
   });
 });
 
-describe('multi-active saves', () => {
+describe('multi-active saves whose new image carries an order key: sent at once, no read, no write here', () => {
   const settings = multiActiveSettings({ excludeAttributes: ['local'] });
 
-  test('sends an app save on a stamped item with no read and no local write: gen is inherited, ord = gen#version#here#0', () => {
-    // GIVEN an app save on an item a peer stamped
+  test('an application save of an item a peer ordered is sent in that generation, at its own version, from this region', () => {
+    // GIVEN an item a peer ordered at version 4, generation 3
     const old = stamped(4, ord(3, 4, PEER), { a: S('x') });
-    const now = { ...old, version: N(5), a: S('y') }; // UpdateItem ADD version kept the stamp attributes
-    // WHEN decided without a tombstone read
+    const now = { ...old, version: N(5), a: S('y') }; // UpdateItem ADD kept _ddbm_ord and _ddbm_ver
+    // WHEN decided with no tombstone read
     const d = expectKind(decide(modifyRecord(key, old, now), settings), 'replicate');
-    // THEN it is sent in the inherited generation, with no stamp and no marker
+    // THEN a put at (3, 5, here), nothing recorded locally and no contract violation
     const expected = ord(3, 5, HERE);
-    expect(d.intent).toEqual({
-      op: 'put',
+    expect(d).toEqual({
+      kind: 'replicate',
       key,
-      item: { pk: S('order-1'), version: N(5), a: S('y'), _ddbm_ord: S(expected), _ddbm_ver: N(5) },
-      ord: expected,
-      origin: HERE,
-      version: '5',
+      intent: {
+        op: 'put',
+        key,
+        item: { pk: S('order-1'), version: N(5), a: S('y'), _ddbm_ord: S(expected), _ddbm_ver: N(5) },
+        ord: expected,
+        origin: HERE,
+        version: '5',
+      },
     });
-    expect(d.stamp).toBeUndefined();
-    expect(d.lifeMarker).toBeUndefined();
-    expect(d.contractViolation).toBeUndefined();
   });
 
-  test("guards the stamp of an app save by the new image's scalar data (keys, version, reserved, sets, lists and maps aside)", () => {
-    // GIVEN an app save whose image holds every attribute type
-    const now = {
-      ...key,
-      version: N(1),
-      s: S('x'),
-      n: N(2),
-      b: { B: 'AAE=' },
-      t: { BOOL: true },
-      ss: { SS: ['a'] },
-      l: { L: [S('a')] },
-      m: { M: { a: S('a') } },
-      nul: { NULL: true },
-    };
-    // A life born after a tombstone is stamped (its generation is not 0 by default).
-    const tombstone = { ord: ord(0, 3, PEER, true), origin: PEER };
-    // WHEN decided
-    const d = expectKind(decide(insertRecord(key, now), settings, tombstone), 'replicate');
-    // THEN only the scalar data guards the stamp
-    expect(d.stamp?.same).toEqual({ s: S('x'), n: N(2), b: { B: 'AAE=' }, t: { BOOL: true } });
+  test('a second application save of a local item keeps the generation and orders by its new version', () => {
+    // GIVEN a local item (saved here at version 5 since a peer ordered version 4)
+    const old = { version: N(5), _ddbm_ord: S(ord(2, 4, PEER)), _ddbm_ver: N(4) };
+    // WHEN the application saves version 6
+    const d = decide(modifyRecord(key, old, { ...old, version: N(6) }), settings);
+    // THEN it is sent at (2, 6, here)
+    expect(intentOf(d).ord).toBe(ord(2, 6, HERE));
   });
 
-  test('takes gen from the old image when a PutItem dropped the stamp, and stamps the order key back', () => {
-    // GIVEN a stamped item
-    const old = stamped(4, ord(2, 4, PEER));
-    // WHEN a PutItem that dropped the stamp is decided
-    const d = expectKind(decide(modifyRecord(key, old, { version: N(5) }), settings, null), 'replicate');
-    // THEN the old image's generation is kept and stamped back
-    expect(d.intent.ord).toBe(ord(2, 5, HERE));
-    expect(d.stamp).toMatchObject({ ord: ord(2, 5, HERE), version: '5' });
-  });
-
-  test('on a save with excluded and reserved attributes, strips the excluded ones and rewrites the stamp', () => {
+  test("strips excluded and reserved attributes and writes the send's own order key", () => {
     // GIVEN a save carrying an excluded attribute and a stray reserved one
     const old = stamped(1, ord(0, 1, HERE));
     const now = { ...old, version: N(2), local: S('only here'), _ddbm_junk: S('x') };
@@ -251,7 +238,7 @@ describe('multi-active saves', () => {
     const item = (
       intentOf(decide(modifyRecord(key, old, now), settings)) as Extract<WriteIntent, { op: 'put' }>
     ).item;
-    // THEN only the data is sent, with the stamp rewritten
+    // THEN only the data is sent, with the order key rewritten
     expect(item).toEqual({ pk: S('order-1'), version: N(2), _ddbm_ord: S(ord(0, 2, HERE)), _ddbm_ver: N(2) });
   });
 
@@ -262,457 +249,474 @@ describe('multi-active saves', () => {
         { pk: S('k') },
         multiActiveSettings({ excludeAttributes: ['pk', 'version', 'x'] }),
       ),
-    ).toEqual({
-      pk: S('k'),
-      version: N(1),
-    });
+    ).toEqual({ pk: S('k'), version: N(1) });
   });
 
-  test("skips a peer's replicated save arriving in this stream (stamped, stamp changed) as an echo, with no writes", () => {
-    // GIVEN a save whose stamp changed to a peer's
-    const old = stamped(4, ord(0, 4, HERE));
-    const now = stamped(5, ord(0, 5, PEER));
-    // WHEN decided THEN an echo, with nothing to write
-    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'skip', reason: 'echo', key });
-  });
-
-  test('skips a replicated save that created the item (no old image) as an echo', () => {
-    expect(expectKind(decide(insertRecord(key, stamped(1, ord(0, 1, PEER))), settings), 'skip').reason).toBe(
-      'echo',
-    );
-  });
-
-  test("skips this region's own stamp write as a stamp", () => {
-    // GIVEN this region stamping its own version 5
-    const old = { version: N(5), _ddbm_ord: S(ord(0, 4, HERE)), _ddbm_ver: N(4) };
-    const now = stamped(5, ord(0, 5, HERE));
-    // WHEN decided THEN skipped as a stamp
-    expect(expectKind(decide(modifyRecord(key, old, now), settings), 'skip').reason).toBe('stamp');
-  });
-
-  test('flags a MODIFY that changed data without a version increase as a contract violation, and still orders and sends it', () => {
-    // GIVEN a MODIFY that changed data at the same version
+  test('a MODIFY that changed data without a version increase is a contract violation, still sent with the order key the item carries', () => {
+    // GIVEN an item a peer ordered at version 5, changed by the application without ADD
     const old = stamped(5, ord(0, 5, PEER), { a: S('x') });
     const now = { ...old, a: S('y') };
     // WHEN decided
-    const d = expectKind(decide(modifyRecord(key, old, now), settings, null), 'replicate');
-    // THEN a contract violation, still ordered and sent
+    const d = expectKind(decide(modifyRecord(key, old, now), settings), 'replicate');
+    // THEN flagged, and sent at the order key it holds: peers that hold that version keep theirs
     expect(d.contractViolation).toEqual({ oldVersion: '5', newVersion: '5', changedAttributes: ['a'] });
-    expect(d.intent.ord).toBe(ord(0, 5, HERE));
+    expect(d.intent.ord).toBe(ord(0, 5, PEER));
   });
 
-  // A peer's save can land between this region's delete and its tombstone (the gap deleteLocally
-  // closes). A save the application makes of that item is built on the peer's save: it keeps that
-  // generation, and the delete (ordered after it or not) decides by order, like any conflict.
-  test.each([
-    ['after our delete in the stream', 101],
-    ['before our delete in the stream', 99],
-  ])('a save of a peer item that landed %s keeps the generation it was built on', (_name, n) => {
-    // GIVEN our delete at position 100, and a save of the peer's item at position n
-    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const old = stamped(1, ord(0, 1, PEER), { a: S('peer') });
-    const now = { ...old, version: N(2), a: S('mine') };
-    // WHEN the save is decided
-    const d = expectKind(
-      decide(modifyRecord(key, old, now, { sequenceNumber: rawSeq(n) }), settings, tombstone),
-      'replicate',
-    );
-    // THEN it keeps the peer's generation, and the delete decides by order
-    expect(d.intent.ord).toBe(ord(0, 2, HERE));
-    expect(d.intent.ord < tombstone.ord).toBe(true);
-  });
-
-  test('a delete of such a save keeps that generation too', () => {
-    // GIVEN our earlier delete, and such a save of the peer's item
-    const tombstone = { ord: ord(0, 2, HERE, true), origin: HERE, sequence: sequenceOrd(rawSeq(100)) };
-    const old = { ...stamped(1, ord(0, 1, PEER), { a: S('mine') }), version: N(3) }; // saved here since
-    // WHEN its delete is decided
-    const d = expectKind(
-      decide(removeRecord(key, old, { sequenceNumber: rawSeq(102) }), settings, tombstone),
-      'replicate',
-    );
-    // THEN the delete keeps the peer's generation
-    expect(d.intent.ord).toBe(ord(0, 3, HERE, true));
-  });
-
-  test('flags a MODIFY whose version went down as a contract violation', () => {
-    // GIVEN an item at version 5
+  test('a MODIFY whose version went down is a contract violation', () => {
     const old = stamped(5, ord(0, 5, HERE));
-    // WHEN a MODIFY to version 4 is decided
     const d = expectKind(decide(modifyRecord(key, old, { ...old, version: N(4) }), settings), 'replicate');
-    // THEN a contract violation
     expect(d.contractViolation).toMatchObject({ oldVersion: '5', newVersion: '4' });
+    expect(d.intent.ord).toBe(ord(0, 4, HERE));
   });
 
-  test('finds no contract violation in a normal save, even if only reserved attributes differ', () => {
-    // GIVEN an item at version 5
+  test('a normal save is no contract violation, even if reserved attributes differ', () => {
     const old = stamped(5, ord(0, 5, HERE), { a: S('x') });
-    // WHEN a normal save to version 6 is decided
-    const d = expectKind(
-      decide(modifyRecord(key, old, { ...old, version: N(6), a: S('y') }), settings),
-      'replicate',
-    );
-    // THEN no contract violation
-    expect(d.contractViolation).toBeUndefined();
+    const now = { ...old, version: N(6), a: S('y'), _ddbm_junk: S('z') };
+    expect(
+      expectKind(decide(modifyRecord(key, old, now), settings), 'replicate').contractViolation,
+    ).toBeUndefined();
+  });
+});
+
+describe('multi-active records a replicator wrote (no loops)', () => {
+  const settings = multiActiveSettings();
+
+  test("a peer's replicated save over an item here (its order key changed) is an echo, decided with no read", () => {
+    const old = stamped(4, ord(0, 4, HERE), { a: S('mine') });
+    const now = stamped(5, ord(0, 5, PEER), { a: S('theirs') });
+    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'skip', reason: 'echo', key });
   });
 
-  test('asks no stamp write for a contract violation on an item already stamped with the same order key', () => {
-    // GIVEN an item already stamped at (0, 5, here)
-    const old = stamped(5, ord(0, 5, HERE), { a: S('x') });
-    // WHEN a contract violation at the same version is decided
-    const d = expectKind(decide(modifyRecord(key, old, { ...old, a: S('y') }), settings), 'replicate');
-    // THEN no stamp write is asked
-    expect(d.stamp).toBeUndefined();
+  test("a peer's replicated save over a local item (saved here since) is an echo", () => {
+    const old = { version: N(6), _ddbm_ord: S(ord(0, 4, PEER)), _ddbm_ver: N(4) };
+    const now = stamped(7, ord(0, 7, PEER));
+    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'skip', reason: 'echo', key });
   });
 
-  describe('a new life takes its generation from the local tombstone', () => {
-    const seq = '100000000000000000500';
-    const insert = insertRecord(key, { version: N(1) }, { sequenceNumber: seq });
+  test("this region's own stamp (only _ddbm_* attributes changed) is an echo", () => {
+    const old = { version: N(5), a: S('x') };
+    const now = stamped(5, ord(0, 5, HERE), { a: S('x') });
+    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'skip', reason: 'echo', key });
+  });
 
-    test('asks for the tombstone when none was read yet', () => {
+  test("this region's next-life restamp of a local item (the order key replaced at its version) is an echo", () => {
+    const old = { version: N(2), _ddbm_ord: S(ord(0, 1, PEER)), _ddbm_ver: N(1) };
+    const now = stamped(2, ord(1, 2, HERE));
+    expect(decide(modifyRecord(key, old, now), settings)).toEqual({ kind: 'skip', reason: 'echo', key });
+  });
+
+  describe("a peer's replicated save that created the item here is checked against this region's tombstone", () => {
+    // A peer's save of version 2 in generation 1.
+    const insert = insertRecord(key, stamped(2, ord(1, 2, PEER), { a: S('peer') }));
+
+    test('asks for the tombstone first', () => {
       expect(decide(insert, settings)).toEqual({ kind: 'need-tombstone', key });
     });
 
-    test('starts generation 0 when there is no tombstone, with no marker and no stamp (the common insert writes nothing here)', () => {
-      const d = expectKind(decide(insert, settings, null), 'replicate');
-      expect(d.intent.ord).toBe(ord(0, 1, HERE));
-      expect(d.lifeMarker).toBeUndefined();
-      expect(d.stamp).toBeUndefined();
+    test.each([
+      ['no tombstone', null],
+      ['a tombstone without an order key', { origin: PEER }],
+      ['the tombstone of an earlier version', { ord: ord(1, 1, PEER, true), origin: HERE }],
+      ['the tombstone of an earlier generation', { ord: ord(0, 9, HERE, true), origin: HERE }],
+    ])('with %s it is an echo (nothing to undo)', (_name, tombstone) => {
+      expect(decide(insert, settings, tombstone)).toEqual({ kind: 'skip', reason: 'echo', key });
     });
 
-    test('after a tombstone of generation 3, starts generation 4 with a marker that expects that tombstone', () => {
-      // GIVEN a tombstone of generation 3
-      const t = { ord: ord(3, 9, PEER, true), origin: PEER };
-      // WHEN the INSERT is decided
-      const d = expectKind(decide(insert, settings, t), 'replicate');
-      // THEN generation 4, and the marker expects that tombstone
-      expect(d.intent.ord).toBe(ord(4, 1, HERE));
-      expect(d.lifeMarker).toEqual({
+    test.each([
+      ["this region's delete of that version", ord(1, 2, PEER, true), HERE],
+      ["another peer's delete of that version", ord(1, 2, PEER, true), 'ap-south-1'],
+      ['a delete of a later version', ord(1, 3, HERE, true), HERE],
+      ['a delete of a later generation', ord(2, 1, 'ap-south-1', true), 'ap-south-1'],
+      // Covered means at or after the save: the comparison's boundary.
+      ['a tombstone at exactly its order key', ord(1, 2, PEER), PEER],
+    ])('covered by %s it is undone against that tombstone', (_name, t, origin) => {
+      expect(decide(insert, settings, { ord: t, origin })).toEqual({ kind: 'undo', key, tombstone: t });
+    });
+  });
+});
+
+describe('multi-active saves that no image orders are stamped before they are sent', () => {
+  const settings = multiActiveSettings();
+  const stampOf = (d: Decision) => expectKind(d, 'stamp');
+
+  describe('a new life (INSERT without an order key)', () => {
+    const insert = insertRecord(key, { version: N(1), a: S('x') });
+
+    test('asks for the tombstone first', () => {
+      expect(decide(insert, settings)).toEqual({ kind: 'need-tombstone', key });
+    });
+
+    test('with no tombstone, is stamped as generation 0 at its version, guarded by its data', () => {
+      expect(decide(insert, settings, null)).toEqual({
+        kind: 'stamp',
         key,
-        bornSequence: sequenceOrd(seq),
-        generation: 4,
-        expectedOrd: t.ord,
+        stamp: { key, ord: ord(0, 1, HERE), version: '1', same: { a: S('x') } },
+        image: { ...key, version: N(1), a: S('x') },
+        inherited: false,
       });
     });
 
-    test('skips a replay of the INSERT after its life was deleted as superseded (not "tombstone gen + 1": no resurrection)', () => {
-      // GIVEN the life this INSERT began, since deleted
-      const t = {
-        ord: ord(4, 1, HERE, true),
-        origin: PEER,
-        bornSequence: sequenceOrd(seq),
-        bornGeneration: 4,
-      };
-      // WHEN the INSERT is replayed THEN superseded
-      expect(expectKind(decide(insert, settings, t), 'skip').reason).toBe('superseded');
+    test.each([
+      ['a tombstone without an order key', 0, { origin: PEER }],
+      ["a peer's delete of generation 0", 1, { ord: ord(0, 7, PEER, true), origin: PEER }],
+      ["this region's delete of generation 3", 4, { ord: ord(3, 2, HERE, true), origin: HERE }],
+    ])('after %s, is stamped as generation %d', (_name, gen, tombstone) => {
+      expect(stampOf(decide(insert, settings, tombstone)).stamp.ord).toBe(ord(gen, 1, HERE));
     });
 
-    test('keeps the same generation for a replay of the INSERT while its life goes on, with no new marker', () => {
-      // GIVEN the life this INSERT began, still going on
-      const t = {
-        ord: ord(3, 9, PEER, true),
-        origin: PEER,
-        bornSequence: sequenceOrd(seq),
-        bornGeneration: 4,
-      };
-      // WHEN the INSERT is replayed
-      const d = expectKind(decide(insert, settings, t), 'replicate');
-      // THEN the same generation, no new marker
-      expect(d.intent.ord).toBe(ord(4, 1, HERE));
-      expect(d.lifeMarker).toBeUndefined();
+    test('an item with no scalar data gets a stamp guarded by its version alone (no `same`)', () => {
+      const d = stampOf(decide(insertRecord(key, { version: N(1), tags: { SS: ['a'] } }), settings, null));
+      expect(d.stamp).toEqual({ key, ord: ord(0, 1, HERE), version: '1' });
     });
   });
 
-  test('an unstamped MODIFY (its INSERT not stamped yet) continues the marked life', () => {
-    // GIVEN a life marked at its INSERT, and an unstamped MODIFY after it
-    const t = {
-      ord: ord(1, 3, PEER, true),
-      bornSequence: sequenceOrd('100000000000000000100'),
-      bornGeneration: 2,
-    };
-    const record = modifyRecord(
+  test('a second application save before the stamp (MODIFY, neither image ordered) takes its generation from the tombstone too', () => {
+    const record = modifyRecord(key, { version: N(1) }, { version: N(2), a: S('y') });
+    expect(decide(record, settings)).toEqual({ kind: 'need-tombstone', key });
+    expect(stampOf(decide(record, settings, { ord: ord(1, 4, PEER, true), origin: PEER })).stamp).toEqual({
       key,
-      { version: N(1) },
-      { version: N(2) },
-      { sequenceNumber: '100000000000000000200' },
-    );
-    // WHEN decided
-    const d = expectKind(decide(record, settings, t), 'replicate');
-    // THEN it continues the marked generation, with no new marker
-    expect(d.intent.ord).toBe(ord(2, 2, HERE));
-    expect(d.lifeMarker).toBeUndefined();
+      ord: ord(2, 2, HERE),
+      version: '2',
+      same: { a: S('y') },
+    });
+  });
+
+  test.each([
+    ['ordered by a peer', stamped(4, ord(2, 4, PEER))],
+    ['saved here since', { version: N(4), _ddbm_ord: S(ord(2, 3, PEER)), _ddbm_ver: N(3) }],
+  ])(
+    'a whole-item PutItem that dropped the order key of an item %s inherits its generation, with no read',
+    (_name, old) => {
+      // WHEN the PutItem's MODIFY is decided with no tombstone read
+      const d = stampOf(decide(modifyRecord(key, old, { version: N(5), a: S('z') }), settings));
+      // THEN stamped back in the old image's generation, marked as inherited
+      expect(d.stamp).toEqual({ key, ord: ord(2, 5, HERE), version: '5', same: { a: S('z') } });
+      expect(d.inherited).toBe(true);
+    },
+  );
+
+  test('a PutItem that dropped the order key and changed data at the same version is stamped and flagged', () => {
+    const old = stamped(5, ord(0, 5, PEER), { a: S('x') });
+    const d = stampOf(decide(modifyRecord(key, old, { version: N(5), a: S('y') }), settings));
+    expect(d.stamp.ord).toBe(ord(0, 5, HERE));
+    expect(d.contractViolation).toEqual({ oldVersion: '5', newVersion: '5', changedAttributes: ['a'] });
   });
 });
 
 describe('lifeGeneration', () => {
-  const s = (n: number) => sequenceOrd(String(100000000000000000000n + BigInt(n)));
-  const none = (generation: number) => ({ generation, mark: false, source: 'none' });
-  const marked = (generation: number) => ({ generation, mark: false, source: 'marker' });
-  const fromTombstone = (generation: number) => ({ generation, mark: true, source: 'tombstone' });
   test.each([
-    ['no tombstone', null, s(5), true, none(0)],
-    ['a tombstone without marker', { ord: ord(2, 1, PEER, true) }, s(5), true, fromTombstone(3)],
-    ['a marker from a later record', { bornSequence: s(9), bornGeneration: 1 }, s(5), true, 'superseded'],
-    ['a marker of this record, life alive', { bornSequence: s(5), bornGeneration: 1 }, s(5), true, marked(1)],
-    [
-      'a marker of this record, life deleted',
-      { ord: ord(1, 2, PEER, true), bornSequence: s(5), bornGeneration: 1 },
-      s(5),
-      true,
-      'superseded',
-    ],
-    [
-      'an earlier life ended, new INSERT',
-      { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      true,
-      fromTombstone(2),
-    ],
-    [
-      'an earlier life ended without a tombstone gen',
-      { bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      true,
-      fromTombstone(2),
-    ],
-    [
-      'continuing the marked life',
-      { ord: ord(0, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      false,
-      marked(1),
-    ],
-    [
-      'continuing a life since deleted',
-      { ord: ord(1, 2, PEER, true), bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      false,
-      'superseded',
-    ],
-    // A life born with no tombstone here has no marker: a later record of it is generation 0.
-    ['continuing an unmarked life', { ord: ord(0, 0, PEER, true), origin: PEER }, s(5), false, none(0)],
-    // A birth this region recorded a tombstone after (its local position is later): the life ended.
-    [
-      'a replayed birth whose life this region deleted since',
-      { ord: ord(0, 1, HERE, true), sequence: s(8) },
-      s(5),
-      true,
-      'superseded',
-    ],
-    // A peer's delete of the same generation that orders before this record covers neither the
-    // life nor the record (bug: the generation alone was compared, and this region's own later
-    // delete of its version-1 save was skipped as superseded).
-    [
-      "continuing the marked life after a peer's earlier-ordered delete of its generation",
-      { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      false,
-      marked(1),
-    ],
-    [
-      "the marking record replayed after a peer's earlier-ordered delete of its generation",
-      { ord: ord(1, 1, 'ap-south-1', true), bornSequence: s(5), bornGeneration: 1 },
-      s(5),
-      true,
-      marked(1),
-    ],
-    [
-      "continuing the marked life after a peer's later-ordered delete of its version",
-      { ord: ord(1, 1, 'zz-west-9', true), bornSequence: s(3), bornGeneration: 1 },
-      s(5),
-      false,
-      'superseded',
-    ],
-  ])('%s', (_name, tombstone, sequence, starts, expected) => {
-    expect(
-      lifeGeneration(tombstone, sequence, starts, { version: '1', origin: HERE, deleted: false }),
-    ).toEqual(expected);
+    ['no tombstone', 0, null],
+    ['a tombstone without an order key', 0, { origin: PEER }],
+    ['a tombstone of generation 0', 1, { ord: ord(0, 3, PEER, true) }],
+    ['a tombstone of generation 41', 42, { ord: ord(41, 1, HERE, true), origin: HERE }],
+  ])('after %s is %d', (_name, gen, tombstone) => {
+    expect(lifeGeneration(tombstone)).toBe(gen);
+  });
+});
+
+describe('stampGuard', () => {
+  const settings = multiActiveSettings();
+
+  test('keeps the scalar data (S, N, B, BOOL) and leaves out keys, the version, reserved attributes, sets, lists, maps and NULL', () => {
+    const image = {
+      ...key,
+      version: N(1),
+      _ddbm_ord: S(ord(0, 1, HERE)),
+      s: S('x'),
+      n: N(2),
+      b: { B: 'AAE=' },
+      t: { BOOL: true },
+      ss: { SS: ['a'] },
+      l: { L: [S('a')] },
+      m: { M: { a: S('a') } },
+      nul: { NULL: true },
+    };
+    expect(stampGuard(image, key, settings)).toEqual({
+      s: S('x'),
+      n: N(2),
+      b: { B: 'AAE=' },
+      t: { BOOL: true },
+    });
+  });
+
+  test(`keeps the first ${STAMP_GUARD_MAX_ATTRIBUTES} attributes by name (a condition expression is bounded)`, () => {
+    const names = Array.from(
+      { length: STAMP_GUARD_MAX_ATTRIBUTES + 8 },
+      (_, i) => `a${String(i).padStart(3, '0')}`,
+    );
+    const image = Object.fromEntries([...names].reverse().map((n) => [n, S(n)]));
+    expect(Object.keys(stampGuard({ ...image, ...key, version: N(1) }, key, settings))).toEqual(
+      names.slice(0, STAMP_GUARD_MAX_ATTRIBUTES),
+    );
   });
 });
 
 describe('multi-active deletes', () => {
   const settings = multiActiveSettings();
-  const seq = '100000000000000000900';
+  const created = 1_700_000_000;
+  const expiresAt = created + settings.tombstoneTtlSeconds;
+  const removeOf = (old: Image, options = {}) =>
+    removeRecord(key, old, { approximateCreationDateTime: created, ...options });
+  const peerItem = stamped(3, ord(1, 3, PEER));
 
-  test('asks for the tombstone when none was read yet (echo check)', () => {
-    expect(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings).kind).toBe('need-tombstone');
+  test('of an item never stamped here (unordered old image) is superseded, decided with no read: no peer holds it', () => {
+    expect(decide(removeOf({ version: N(2), a: S('x') }), settings)).toEqual({
+      kind: 'skip',
+      reason: 'superseded',
+      key,
+    });
   });
 
-  test("orders the delete of a stamped old image by the deleted version's gen#version#origin#1, sends it and records it locally", () => {
-    const d = expectKind(
-      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, null),
-      'replicate',
-    );
+  test('of an ordered item asks for the tombstone first (the echo check)', () => {
+    expect(decide(removeOf(peerItem), settings)).toEqual({ kind: 'need-tombstone', key });
+  });
+
+  test("with no tombstone, is sent as the deleted state's order key with d = 1, recorded here first, both expiring at the record's time + the tombstone lifetime", () => {
     const expected = ord(1, 3, PEER, true);
-    expect(d.intent).toEqual({ op: 'delete', key, ord: expected, origin: HERE, version: '3' });
-    expect(d.localTombstone).toEqual({ key, ord: expected, origin: HERE, sequence: sequenceOrd(seq) });
+    expect(decide(removeOf(peerItem), settings, null)).toEqual({
+      kind: 'replicate',
+      key,
+      intent: { op: 'delete', key, ord: expected, origin: HERE, version: '3', expiresAt },
+      localTombstone: { key, ord: expected, origin: HERE, expiresAt },
+    });
   });
 
-  test('deletes an unstamped old image (a local save not ordered yet) as this region, with gen from its _ddbm_ord', () => {
-    // GIVEN a local save at version 4 on a peer's stamp
+  test('the expiry counts from the whole second of the record', () => {
+    const d = expectKind(
+      decide(removeOf(peerItem, { approximateCreationDateTime: created + 0.9 }), settings, null),
+      'replicate',
+    );
+    expect(d.localTombstone?.expiresAt).toBe(expiresAt);
+  });
+
+  test('a record without ApproximateCreationDateTime sends no expiry (the writer then sets one)', () => {
+    const record = removeOf(peerItem);
+    delete record.dynamodb!.ApproximateCreationDateTime;
+    const d = expectKind(decide(record, settings, null), 'replicate');
+    expect(d.intent).not.toHaveProperty('expiresAt');
+    expect(d.localTombstone).not.toHaveProperty('expiresAt');
+  });
+
+  test('of a local item (saved here since it was ordered) is ordered as this region, in its generation, at its own version', () => {
     const old = { version: N(4), _ddbm_ord: S(ord(1, 3, PEER)), _ddbm_ver: N(3) };
-    // WHEN its delete is decided
-    const d = expectKind(decide(removeRecord(key, old), settings, null), 'replicate');
-    // THEN ordered as this region, in the stamp's generation
-    expect(d.intent.ord).toBe(ord(1, 4, HERE, true));
+    expect(intentOf(decide(removeOf(old), settings, null)).ord).toBe(ord(1, 4, HERE, true));
   });
 
-  test('takes gen from the life marker for an unstamped old image without any stamp', () => {
-    // GIVEN a life marker of generation 1
-    const t = {
-      ord: ord(0, 2, PEER, true),
-      origin: PEER,
-      bornSequence: sequenceOrd('100000000000000000100'),
-      bornGeneration: 1,
-    };
-    // WHEN the delete of an image without any stamp is decided
-    const d = expectKind(
-      decide(removeRecord(key, { version: N(1) }, { sequenceNumber: seq }), settings, t),
-      'replicate',
-    );
-    // THEN generation 1
-    expect(d.intent.ord).toBe(ord(1, 1, HERE, true));
-  });
-
-  test("still sends this region's delete of an unstamped version-1 old image of the marked life when a peer's same-generation delete orders before it", () => {
-    // GIVEN a peer's same-generation delete, ordering first, in the tombstone of the marked life
-    // Both regions saved version 1 and each deleted its own save; the peer's delete (origin sorting
-    // first) was recorded here before this REMOVE was read. It covers only the peer's version.
-    const t = {
-      ord: ord(0, 1, 'ap-south-1', true),
-      origin: 'ap-south-1',
-      bornSequence: sequenceOrd('100000000000000000100'),
-      bornGeneration: 0,
-    };
-    // WHEN this region's delete of its version 1 is decided
-    const d = expectKind(
-      decide(removeRecord(key, { version: N(1) }, { sequenceNumber: seq }), settings, t),
-      'replicate',
-    );
-    // THEN it is still sent and recorded
-    expect(d.intent.ord).toBe(ord(0, 1, HERE, true));
-    expect(d.localTombstone?.ord).toBe(ord(0, 1, HERE, true));
-  });
-
-  test('skips a delete whose old image a tombstone from another region covers, as the echo of a replicated delete', () => {
-    // GIVEN a peer's tombstone of version 3
-    const t = { ord: ord(1, 3, PEER, true), origin: PEER };
-    // WHEN the delete of version 3 is decided THEN an echo
-    expect(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t)).toEqual({
+  test.each([
+    ['of that same version', ord(1, 3, PEER, true)],
+    ['of a later version', ord(1, 5, PEER, true)],
+    ['of a later generation', ord(2, 1, PEER, true)],
+  ])("covered by another region's tombstone %s, is the echo of a replicated delete", (_name, t) => {
+    expect(decide(removeOf(peerItem), settings, { ord: t, origin: PEER })).toEqual({
       kind: 'skip',
       reason: 'echo',
       key,
     });
   });
 
-  test('sends a delete over an older tombstone from another region (a real local delete)', () => {
-    // GIVEN an older tombstone from a peer
-    const t = { ord: ord(0, 9, PEER, true), origin: PEER };
-    // WHEN a later life's delete is decided THEN it is sent
-    expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t), 'replicate');
+  test('covered by a later tombstone of this region, is a replay of an older delete: superseded', () => {
+    expect(decide(removeOf(peerItem), settings, { ord: ord(2, 1, HERE, true), origin: HERE })).toEqual({
+      kind: 'skip',
+      reason: 'superseded',
+      key,
+    });
   });
 
-  test('sends the same delete again when this very REMOVE is replayed after its tombstone was written', () => {
-    // GIVEN the tombstone this REMOVE wrote
-    const t = { ord: ord(1, 3, PEER, true), origin: HERE, sequence: sequenceOrd(seq) };
-    // WHEN the REMOVE is replayed
-    const d = expectKind(
-      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { sequenceNumber: seq }), settings, t),
-      'replicate',
-    );
-    // THEN the same delete is sent
-    expect(d.intent.ord).toBe(t.ord);
+  test('meeting its own tombstone (a replay of this delete), sends the same delete again', () => {
+    const first = decide(removeOf(peerItem), settings, null);
+    const replay = decide(removeOf(peerItem), settings, {
+      ord: ord(1, 3, PEER, true),
+      origin: HERE,
+      expiresAt,
+    });
+    expect(replay).toEqual(first);
   });
 
-  describe('a local delete of an unordered life that a peer tombstone covered first', () => {
-    // The application saved the key here (generation 0, nothing recorded) and deleted it; a peer
-    // deleted its copy of the same life, and that tombstone was recorded here before this REMOVE
-    // was read.
-    const born = rawSeq(1);
-    const removed = rawSeq(2);
-    const peerTombstone = { ord: ord(0, 1, HERE, true), origin: PEER };
-    const remove = removeRecord(key, { version: N(1) }, { sequenceNumber: removed });
+  test.each([
+    ['an earlier generation', { ord: ord(0, 9, PEER, true), origin: PEER }],
+    ['an earlier version', { ord: ord(1, 2, HERE, true), origin: HERE }],
+    // Both regions saved version 3; the peer's delete of its own version 3 orders first and covers only that.
+    [
+      'the same version from an origin that sorts first',
+      { ord: ord(1, 3, 'ap-south-1', true), origin: 'ap-south-1' },
+    ],
+  ])('over a tombstone of %s, is sent and recorded', (_name, tombstone) => {
+    const d = expectKind(decide(removeOf(peerItem), settings, tombstone), 'replicate');
+    expect(d.intent.ord).toBe(ord(1, 3, PEER, true));
+    expect(d.localTombstone?.ord).toBe(ord(1, 3, PEER, true));
+  });
 
-    test('is skipped, and marks the end of the life at its own position (expecting that tombstone)', () => {
-      // WHEN the REMOVE is decided
-      const d = expectKind(decide(remove, settings, peerTombstone), 'skip');
-      // THEN nothing is sent (the peer's delete covers it), and the marker says the life up to here is over
-      expect(d.reason).toBe('superseded');
-      expect(d.lifeMarker).toEqual({
+  describe('TTL expiries', () => {
+    const kept = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: false } });
+    const sent = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: true } });
+
+    test('not replicated: skipped, and still recorded in the local tombstone with its expiry', () => {
+      expect(decide(removeOf(peerItem, { ttl: true }), kept, null)).toEqual({
+        kind: 'skip',
+        reason: 'ttl-not-replicated',
         key,
-        bornSequence: sequenceOrd(removed),
-        generation: 0,
-        expectedOrd: peerTombstone.ord,
+        localTombstone: { key, ord: ord(1, 3, PEER, true), origin: HERE, expiresAt },
       });
     });
 
-    test('with the marker written, a re-delivered INSERT of that life is superseded (no generation 1 sent)', () => {
-      // GIVEN the tombstone with the marker
-      const marked = { ...peerTombstone, bornSequence: sequenceOrd(removed), bornGeneration: 0 };
-      // WHEN the INSERT that began the life is re-delivered THEN superseded
-      const insert = insertRecord(key, { version: N(1) }, { sequenceNumber: born });
-      expect(expectKind(decide(insert, settings, marked), 'skip').reason).toBe('superseded');
-      // AND the REMOVE itself, re-delivered, writes nothing more
-      expect(decide(remove, settings, marked)).toEqual({ kind: 'skip', reason: 'superseded', key });
+    test("not replicated and covered by a peer's tombstone: an echo, nothing recorded", () => {
+      expect(
+        decide(removeOf(peerItem, { ttl: true }), kept, { ord: ord(1, 3, PEER, true), origin: PEER }),
+      ).toEqual({ kind: 'skip', reason: 'echo', key });
     });
 
-    test('without the marker the same INSERT would start generation 1 (the resurrection the marker prevents)', () => {
-      const insert = insertRecord(key, { version: N(1) }, { sequenceNumber: born });
-      expect(intentOf(decide(insert, settings, peerTombstone)).ord).toBe(ord(1, 1, HERE));
+    test('replicated: sent as a delete', () => {
+      expect(intentOf(decide(removeOf(peerItem, { ttl: true }), sent, null)).op).toBe('delete');
     });
 
-    test('the echo of a replicated item (ordered old image) writes nothing: it has no local birth to replay', () => {
-      const d = decide(
-        removeRecord(key, stamped(1, ord(0, 1, PEER)), { sequenceNumber: removed }),
-        settings,
-        {
-          ord: ord(0, 1, PEER, true),
-          origin: PEER,
-        },
+    test('of an item never stamped: superseded whatever the setting', () => {
+      expect(expectKind(decide(removeOf({ version: N(1) }, { ttl: true }), kept), 'skip').reason).toBe(
+        'superseded',
       );
-      expect(d).toEqual({ kind: 'skip', reason: 'echo', key });
     });
+  });
+});
 
-    test('a tombstone that already records a later local position needs no marker', () => {
-      const t = { ...peerTombstone, sequence: sequenceOrd(rawSeq(3)) };
-      expect(expectKind(decide(remove, settings, t), 'skip').lifeMarker).toBeUndefined();
+describe('afterStamp: what a stamp that did not go through met', () => {
+  const settings = multiActiveSettings();
+  const now = 1_800_000_000;
+  const stamp: StampIntent = { key, ord: ord(2, 3, HERE), version: '3', same: { a: S('x') } };
+  const item = (extra: Image): Image => ({ ...key, a: S('x'), ...extra });
+
+  test.each([false, true])(
+    'the item holds this stamp already (a lost answer, or a death before the send): that state is sent (inherited: %s)',
+    (inherited) => {
+      const held = item({ version: N(3), _ddbm_ord: S(ord(2, 3, HERE)), _ddbm_ver: N(3) });
+      expect(afterStamp(stamp, inherited, held, settings, now)).toEqual({
+        kind: 'send',
+        intent: {
+          op: 'put',
+          key,
+          item: { ...key, a: S('x'), version: N(3), _ddbm_ord: S(ord(2, 3, HERE)), _ddbm_ver: N(3) },
+          ord: ord(2, 3, HERE),
+          origin: HERE,
+          version: '3',
+        },
+      });
+    },
+  );
+
+  test("the item holds this region's stamp of the same state with another generation (stamped as the next life): that order key is sent", () => {
+    const held = item({ version: N(3), _ddbm_ord: S(ord(5, 3, HERE)), _ddbm_ver: N(3) });
+    expect(afterStamp(stamp, false, held, settings, now)).toMatchObject({
+      kind: 'send',
+      intent: { op: 'put', ord: ord(5, 3, HERE) },
     });
   });
 
-  test('skips a replay of an old REMOVE after a later local delete as superseded', () => {
-    // GIVEN a later local delete
-    const t = { ord: ord(2, 1, HERE, true), origin: HERE, sequence: sequenceOrd('100000000000000009999') };
-    // WHEN an old REMOVE is replayed THEN superseded
-    expect(
-      expectKind(decide(removeRecord(key, stamped(3, ord(1, 3, PEER))), settings, t), 'skip').reason,
-    ).toBe('superseded');
-  });
-
-  test('does not send a TTL expiry when replicateDeletes is false, but records it in the local tombstone', () => {
-    // GIVEN TTL deletes that are not replicated
-    const s = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: false } });
-    // WHEN a TTL expiry is decided
-    const d = expectKind(
-      decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true, sequenceNumber: seq }), s, null),
-      'skip',
-    );
-    // THEN it is not sent, but recorded in the local tombstone
-    expect(d.reason).toBe('ttl-not-replicated');
-    expect(d.localTombstone).toEqual({
-      key,
-      ord: ord(1, 3, PEER, true),
-      origin: HERE,
-      sequence: sequenceOrd(seq),
+  test('a later unordered save of the same life: that state is stamped in the same generation, guarded by its own data', () => {
+    const held = item({ version: N(5), a: S('later') });
+    expect(afterStamp(stamp, false, held, settings, now)).toEqual({
+      kind: 'restamp',
+      stamp: { key, ord: ord(2, 5, HERE), version: '5', same: { a: S('later') } },
+      image: held,
     });
   });
 
-  test('sends a TTL expiry as a delete when replicateDeletes is true', () => {
-    // GIVEN TTL deletes that are replicated
-    const s = multiActiveSettings({ ttl: { attribute: 'exp', replicateDeletes: true } });
-    // WHEN a TTL expiry is decided THEN it is sent as a delete
-    expect(intentOf(decide(removeRecord(key, stamped(3, ord(1, 3, PEER)), { ttl: true }), s, null)).op).toBe(
-      'delete',
-    );
+  test.each([
+    ['ordered by a peer', { version: N(5), _ddbm_ord: S(ord(2, 5, PEER)), _ddbm_ver: N(5) }],
+    ['ordered here', { version: N(4), _ddbm_ord: S(ord(2, 4, HERE)), _ddbm_ver: N(4) }],
+    ['local (saved since it was ordered)', { version: N(6), _ddbm_ord: S(ord(2, 4, HERE)), _ddbm_ver: N(4) }],
+  ])('a later state %s carries its own order key: done', (_name, extra) => {
+    expect(afterStamp(stamp, true, item(extra), settings, now)).toEqual({ kind: 'done' });
+  });
+
+  const otherLives: [string, Image | undefined][] = [
+    ['no item', undefined],
+    ['another life at the same version (other data)', { version: N(3), a: S('other') }],
+    ['another life at a lower version', { version: N(1) }],
+    ["a peer's state at the same version", { version: N(3), _ddbm_ord: S(ord(2, 3, PEER)), _ddbm_ver: N(3) }],
+    [
+      "this region's stamp of another life at the same version",
+      { version: N(3), a: S('other'), _ddbm_ord: S(ord(3, 3, HERE)), _ddbm_ver: N(3) },
+    ],
+  ];
+
+  test.each(otherLives)('a new life meeting %s was never sent: done', (_name, extra) => {
+    expect(afterStamp(stamp, false, extra && item(extra), settings, now)).toEqual({ kind: 'done' });
+  });
+
+  test.each(otherLives)(
+    'an inherited state meeting %s was replaced after peers got its earlier states: the delete of this version is sent and recorded here',
+    (_name, extra) => {
+      const deleted = ord(2, 3, HERE, true);
+      const expiresAt = now + settings.tombstoneTtlSeconds;
+      expect(afterStamp(stamp, true, extra && item(extra), settings, now)).toEqual({
+        kind: 'send',
+        intent: { op: 'delete', key, ord: deleted, origin: HERE, version: '3', expiresAt },
+        localTombstone: { key, ord: deleted, origin: HERE, expiresAt },
+      });
+    },
+  );
+});
+
+describe('afterUndo: what an undo that did not go through met', () => {
+  const settings = multiActiveSettings();
+  const tombstone = ord(0, 2, PEER, true);
+  const item = (extra: Image): Image => ({ ...key, a: S('x'), ...extra });
+
+  test('no item (gone since): done', () => {
+    expect(afterUndo(key, tombstone, undefined, settings)).toEqual({ kind: 'done' });
+  });
+
+  test('an unordered item (a new life here since): done, its own record stamps it', () => {
+    expect(afterUndo(key, tombstone, item({ version: N(1) }), settings)).toEqual({ kind: 'done' });
+  });
+
+  test.each([
+    ['the stale order key', ord(0, 2, PEER)],
+    ['an order key at the tombstone', tombstone],
+    ['an older order key', ord(0, 1, HERE)],
+  ])(
+    'an application save on the stale state (a local item with %s) is stamped as the next life at its own version',
+    (_name, stale) => {
+      const held = item({ version: N(3), _ddbm_ord: S(stale), _ddbm_ver: N(2) });
+      expect(afterUndo(key, tombstone, held, settings)).toEqual({
+        kind: 'restamp',
+        stamp: { key, ord: ord(1, 3, HERE), version: '3', replaces: stale, same: { a: S('x') } },
+        image: held,
+      });
+    },
+  );
+
+  test('a local item whose order key is above the tombstone (a later life saved here): done', () => {
+    const held = item({ version: N(3), _ddbm_ord: S(ord(1, 1, PEER)), _ddbm_ver: N(1) });
+    expect(afterUndo(key, tombstone, held, settings)).toEqual({ kind: 'done' });
+  });
+
+  test('a state this region ordered above the tombstone (its next-life stamp, whose send may never have run): sent', () => {
+    const held = item({ version: N(3), _ddbm_ord: S(ord(1, 3, HERE)), _ddbm_ver: N(3) });
+    expect(afterUndo(key, tombstone, held, settings)).toEqual({
+      kind: 'send',
+      intent: {
+        op: 'put',
+        key,
+        item: { ...key, a: S('x'), version: N(3), _ddbm_ord: S(ord(1, 3, HERE)), _ddbm_ver: N(3) },
+        ord: ord(1, 3, HERE),
+        origin: HERE,
+        version: '3',
+      },
+    });
+  });
+
+  test.each([
+    [
+      'this region ordered at or below the tombstone',
+      { version: N(1), _ddbm_ord: S(ord(0, 1, HERE)), _ddbm_ver: N(1) },
+    ],
+    ['a peer ordered above the tombstone', { version: N(1), _ddbm_ord: S(ord(1, 1, PEER)), _ddbm_ver: N(1) }],
+    [
+      'a peer ordered at or below the tombstone',
+      { version: N(2), _ddbm_ord: S(ord(0, 2, PEER)), _ddbm_ver: N(2) },
+    ],
+  ])('a state %s: done (its own record or the undo decides it)', (_name, extra) => {
+    expect(afterUndo(key, tombstone, item(extra), settings)).toEqual({ kind: 'done' });
   });
 });
 
@@ -724,134 +728,5 @@ describe('purity', () => {
       _ddbm_ver: N(1),
     });
     expect(decide(r, multiActiveSettings())).toEqual(decide(r, multiActiveSettings()));
-  });
-});
-
-describe('a PutItem that dropped the stamp, then a delete before the next stamp', () => {
-  const settings = multiActiveSettings();
-  const sModify = '100000000000000000300';
-  const sRemove = '100000000000000000400';
-
-  test('stamps the stamp-less MODIFY back and remembers its generation in the tombstone marker', () => {
-    // GIVEN the stamp-less MODIFY, which first asks for the tombstone
-    const record = modifyRecord(
-      key,
-      stamped(4, ord(1, 4, PEER)),
-      { version: N(5) },
-      { sequenceNumber: sModify },
-    );
-    expect(decide(record, settings).kind).toBe('need-tombstone');
-    const t = {
-      ord: ord(0, 2, HERE, true),
-      origin: HERE,
-      bornSequence: sequenceOrd('100000000000000000100'),
-      bornGeneration: 0,
-    };
-    // WHEN decided with the tombstone
-    const d = expectKind(decide(record, settings, t), 'replicate');
-    // THEN it is stamped back, and a marker remembers its generation
-    expect(d.intent.ord).toBe(ord(1, 5, HERE));
-    expect(d.lifeMarker).toEqual({
-      key,
-      bornSequence: sequenceOrd(sModify),
-      generation: 1,
-      expectedOrd: t.ord,
-    });
-    expect(d.stamp).toMatchObject({ ord: ord(1, 5, HERE) });
-  });
-
-  test('the delete of the stamp-less item carries the right generation from that marker (not skipped)', () => {
-    // GIVEN that marker
-    const t = {
-      ord: ord(0, 2, HERE, true),
-      origin: HERE,
-      bornSequence: sequenceOrd(sModify),
-      bornGeneration: 1,
-    };
-    // WHEN the stamp-less item is deleted
-    const d = expectKind(
-      decide(removeRecord(key, { version: N(5) }, { sequenceNumber: sRemove }), settings, t),
-      'replicate',
-    );
-    // THEN the delete carries the marker's generation
-    expect(d.intent.ord).toBe(ord(1, 5, HERE, true));
-  });
-});
-
-describe('deferred writes (a peer write left on an item this region had not ordered)', () => {
-  const settings = multiActiveSettings();
-  const seq = '100000000000000000700';
-  const peerSave: WriteIntent = {
-    op: 'put',
-    key,
-    item: { ...key, version: N(3), a: S('peer'), _ddbm_ord: S(ord(0, 3, PEER)), _ddbm_ver: N(3) },
-    ord: ord(0, 3, PEER),
-    origin: PEER,
-    version: '3',
-  };
-  const deferredOn = (image: Record<string, unknown>, intent: WriteIntent = peerSave) => ({
-    ...image,
-    _ddbm_defer: S(JSON.stringify(intent)),
-    _ddbm_defo: S(intent.ord),
-  });
-  const local = { ...key, version: N(2), a: S('mine') };
-
-  test('treats the deferral record as a replicator write (0 sends) and decides the deferred write against the local state', () => {
-    // GIVEN the record of a peer save deferred on a local item
-    const record = modifyRecord(key, local, deferredOn(local), { sequenceNumber: seq });
-    // An unordered local life: its generation is read from the tombstone first.
-    expect(decide(record, settings)).toEqual({ kind: 'need-tombstone', key });
-    // WHEN decided with no tombstone
-    const d = expectKind(decide(record, settings, null), 'skip');
-    // THEN nothing is sent, and the deferred write is judged against the local state
-    expect(d.reason).toBe('echo');
-    expect(d.resolve).toEqual({
-      key,
-      deferred: peerSave,
-      holds: ord(0, 2, HERE),
-      wins: true,
-      version: '2',
-      same: { a: S('mine') },
-      deferredOnItem: true,
-      sequence: sequenceOrd(seq),
-    });
-    // The deferred save ends a life nothing records yet: the life is marked first.
-    expect(d.lifeMarker).toEqual({ key, bornSequence: sequenceOrd(seq), generation: 0 });
-  });
-
-  test('drops a deferred write the local state orders after, with no marker', () => {
-    // GIVEN a local version 4, above the deferred version 3
-    const mine = { ...local, version: N(4) };
-    const record = modifyRecord(key, mine, deferredOn(mine), { sequenceNumber: seq });
-    // WHEN the deferral record is decided
-    const d = expectKind(decide(record, settings, null), 'skip');
-    // THEN the deferred write loses, with no marker
-    expect(d.resolve).toMatchObject({ holds: ord(0, 4, HERE), wins: false });
-    expect(d.lifeMarker).toBeUndefined();
-  });
-
-  test('sends an application save of an item that carries a deferral, and decides the deferral against it', () => {
-    // GIVEN an application save of an item that carries a deferral
-    const before = deferredOn(local);
-    const after = deferredOn({ ...local, version: N(3), a: S('mine again') });
-    // WHEN decided
-    const d = expectKind(decide(modifyRecord(key, before, after), settings, null), 'replicate');
-    // THEN it is sent, and the deferral is judged against it
-    expect(d.intent.ord).toBe(ord(0, 3, HERE));
-    // (0, 3, eu-west-1) vs (0, 3, us-east-1): the peer's origin sorts later and wins.
-    expect(d.resolve).toMatchObject({ holds: ord(0, 3, HERE), wins: true, version: '3' });
-  });
-
-  test('applies the deferred write here after the application deleted the item that carried it', () => {
-    const d = expectKind(decide(removeRecord(key, deferredOn(local)), settings, null), 'replicate');
-    expect(d.intent.op).toBe('delete');
-    expect(d.reapply).toEqual(peerSave);
-  });
-
-  test('treats a record whose deferral is not a write intent as malformed, never acknowledged', () => {
-    // GIVEN a deferral that is not a write intent
-    const record = modifyRecord(key, local, { ...local, _ddbm_defer: S('{"op":"merge"}') });
-    // WHEN decided THEN malformed, naming _ddbm_defer
-    expect(expectKind(decide(record, settings, null), 'malformed').reason).toMatch(/_ddbm_defer/);
   });
 });
