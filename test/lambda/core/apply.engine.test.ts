@@ -1,11 +1,9 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { applyIntent } from '../../../lambda/core/apply';
 import {
-  deleteLocally,
   readLocalTombstone,
-  resolveDeferred,
   stampLocal,
-  writeLifeMarker,
+  undoCovered,
   writeLocalTombstone,
 } from '../../../lambda/core/origin';
 import { formatOrd, sequenceOrd } from '../../../lambda/core/order';
@@ -23,6 +21,7 @@ const key = { pk: S('k1') };
 const ord = (gen: number, version: number, origin: string, deleted = false) =>
   formatOrd({ gen, version: String(version), origin, deleted });
 const noWait = { deadline: Date.now() + 600_000, sleep: async () => undefined, random: () => 0.5 };
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 async function setup(mode: 'one-way'): Promise<OneWaySettings>;
 async function setup(mode: 'multi-active'): Promise<MultiActiveSettings>;
@@ -44,12 +43,13 @@ const put = (o: string, version: number, extra: Image = {}): WriteIntent => ({
   origin: ORIGIN,
   version: String(version),
 });
-const del = (o: string, version: number): WriteIntent => ({
+const del = (o: string, version: number, expiresAt?: number): WriteIntent => ({
   op: 'delete',
   key,
   ord: o,
   origin: ORIGIN,
   version: String(version),
+  ...(expiresAt !== undefined ? { expiresAt } : {}),
 });
 
 async function targetItem(settings: ReplicatorSettings, table = settings.table) {
@@ -62,22 +62,46 @@ async function targetItem(settings: ReplicatorSettings, table = settings.table) 
 async function seed(settings: ReplicatorSettings, item: Image, table = settings.table) {
   await client(TARGET).send(new PutItemCommand({ TableName: table, Item: toSdkImage(item) }));
 }
+const tombstone = (o: string, expires: number, origin = ORIGIN): Image => ({
+  ...key,
+  _ddbm_ord: S(o),
+  _ddbm_origin: S(origin),
+  _ddbm_expires: N(expires),
+});
+
+/**
+ * A client of the target whose first `command` commits at the engine and then fails: with a 500
+ * (DynamoDB can fail a write it applied; the answer is lost and the write retried).
+ */
+function losingFirstAnswer(command: string): DynamoDBClient {
+  const c = new DynamoDBClient({ region: TARGET });
+  let armed = true;
+  c.middlewareStack.add(
+    (next, context) => async (args) => {
+      const output = await next(args);
+      if (armed && context.commandName === command) {
+        armed = false;
+        throw Object.assign(new Error('the answer was lost after the write committed'), {
+          name: 'InternalServerError',
+        });
+      }
+      return output;
+    },
+    { step: 'initialize', name: 'loseFirstAnswer' },
+  );
+  return c;
+}
 
 describe('applyIntent, multi-active (DynamoDB Local)', () => {
   let settings: MultiActiveSettings;
   beforeEach(async () => {
     settings = await setup('multi-active');
   });
+  const apply = (intent: WriteIntent, c: DynamoDBClient = client(TARGET)) =>
+    applyIntent(c, settings, TARGET, intent, noWait);
 
-  test('writes the full image of a save, with its stamp, where there is no item', async () => {
-    const outcome = await applyIntent(
-      client(TARGET),
-      settings,
-      TARGET,
-      put(ord(0, 1, ORIGIN), 1, { a: S('x') }),
-      noWait,
-    );
-    expect(outcome).toEqual({ status: 'applied' });
+  test('writes the full image of a save, with its order key, where there is no item', async () => {
+    expect(await apply(put(ord(0, 1, ORIGIN), 1, { a: S('x') }))).toEqual({ status: 'applied' });
     expect(await targetItem(settings)).toEqual({
       pk: { S: 'k1' },
       version: { N: '1' },
@@ -87,40 +111,54 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
     });
   });
 
-  test('a save replaces an older stamped item', async () => {
-    // GIVEN an item stamped at version 1
-    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 1, ORIGIN), 1), noWait);
-    // WHEN version 2 is applied THEN it replaces the item
-    expect(
-      (await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait)).status,
-    ).toBe('applied');
+  test('a save replaces an older ordered item', async () => {
+    await apply(put(ord(0, 1, ORIGIN), 1));
+    expect((await apply(put(ord(0, 2, ORIGIN), 2))).status).toBe('applied');
     expect((await targetItem(settings))?.version).toEqual({ N: '2' });
   });
 
-  test.each([
-    ['a newer', 3],
-    ['an equal (duplicate delivery)', 2],
-  ])('a save over %s stamped item from the same origin is stale and changes nothing', async (_name, held) => {
-    // GIVEN the held item
-    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, held, ORIGIN), held), noWait);
-    // WHEN version 2 is applied
-    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
-    // THEN it is stale and the held item stays
-    expect(outcome).toMatchObject({
+  test('a save over a newer ordered item from the same origin is stale and changes nothing', async () => {
+    await apply(put(ord(0, 3, ORIGIN), 3));
+    expect(await apply(put(ord(0, 2, ORIGIN), 2))).toEqual({
       status: 'stale',
-      holder: { source: 'item', ord: ord(0, held, ORIGIN), version: String(held), origin: ORIGIN },
+      holder: { source: 'item', ord: ord(0, 3, ORIGIN), version: '3', origin: ORIGIN },
     });
-    expect((await targetItem(settings))?.version).toEqual({ N: String(held) });
+    expect((await targetItem(settings))?.version).toEqual({ N: '3' });
   });
 
-  test('applies a delete: the item is gone and a tombstone with order key, origin and expiry is written', async () => {
-    // GIVEN an item at version 2
-    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
-    // WHEN its delete is applied
-    expect(
-      (await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait)).status,
-    ).toBe('applied');
-    // THEN the item is gone, and a tombstone with order key, origin and expiry is written
+  test('a save delivered again meets its own effect: stale, and the item is what the first delivery wrote', async () => {
+    await apply(put(ord(0, 2, ORIGIN), 2, { a: S('x') }));
+    const first = await targetItem(settings);
+    expect(await apply(put(ord(0, 2, ORIGIN), 2, { a: S('x') }))).toEqual({
+      status: 'stale',
+      holder: { source: 'item', ord: ord(0, 2, ORIGIN), version: '2', origin: ORIGIN },
+    });
+    expect(await targetItem(settings)).toEqual(first);
+  });
+
+  test('a save whose answer is lost after it committed is retried, meets its own effect and reports it stale', async () => {
+    const lossy = losingFirstAnswer('PutItemCommand');
+    expect(await apply(put(ord(0, 1, ORIGIN), 1, { a: S('x') }), lossy)).toMatchObject({
+      status: 'stale',
+      holder: { ord: ord(0, 1, ORIGIN) },
+    });
+    expect(await targetItem(settings)).toMatchObject({ a: { S: 'x' }, _ddbm_ord: { S: ord(0, 1, ORIGIN) } });
+    lossy.destroy();
+  });
+
+  test("a save meeting no item is applied without reading the tombstone: the check of a covered insert is the target's own replicator's", async () => {
+    // GIVEN the key's delete recorded at the target
+    await apply(del(ord(0, 2, ORIGIN, true), 2));
+    // WHEN a stale save of the deleted life arrives
+    const outcome = await apply(put(ord(0, 2, ORIGIN), 2));
+    // THEN it is written: its INSERT in the target's stream is what undoes it (process.engine.test)
+    expect(outcome).toEqual({ status: 'applied' });
+    expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 2, ORIGIN) });
+  });
+
+  test('applies a delete: the item is gone and a tombstone with order key, origin and the default expiry is written', async () => {
+    await apply(put(ord(0, 2, ORIGIN), 2));
+    expect(await apply(del(ord(0, 2, ORIGIN, true), 2))).toEqual({ status: 'applied' });
     expect(await targetItem(settings)).toBeUndefined();
     const t = await targetItem(settings, settings.tombstoneTable);
     expect(t).toMatchObject({
@@ -128,187 +166,139 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       _ddbm_origin: { S: ORIGIN },
       _ddbm_expires: { N: expect.any(String) },
     });
-    expect(Number(t!._ddbm_expires.N)).toBeGreaterThan(Date.now() / 1000 + 29 * 86400);
+    expect(Number(t!._ddbm_expires.N)).toBeGreaterThan(nowSeconds() + 29 * 86400);
   });
 
-  test('blocks a stale save of a deleted life: no resurrection', async () => {
-    // GIVEN a tombstone
-    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 2, ORIGIN, true), 2), noWait);
-    // WHEN a stale save of the deleted life arrives
-    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait);
-    // THEN it is blocked
-    expect(outcome).toMatchObject({
-      status: 'stale',
-      holder: { source: 'tombstone', ord: ord(0, 2, ORIGIN, true), deletedBy: ORIGIN },
+  test('a delete records the expiry its origin set, so every region forgets it at the same time', async () => {
+    const expiresAt = nowSeconds() + 12_345;
+    await apply(del(ord(0, 2, ORIGIN, true), 2, expiresAt));
+    expect((await targetItem(settings, settings.tombstoneTable))?._ddbm_expires).toEqual({
+      N: String(expiresAt),
     });
-    expect(await targetItem(settings)).toBeUndefined();
   });
 
-  test('a second stale save that replaces the first before its undo is undone too (no survivor of the delete)', async () => {
-    // GIVEN a tombstone of version 1 (a delete that orders after every version-1 save)
-    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 1, 'zz-last-1', true), 1), noWait);
-    const second: WriteIntent = {
-      ...put(ord(0, 1, 'mm-peer-1'), 1, { a: S('second') }),
-      origin: 'mm-peer-1',
-    };
-    let raced: unknown;
-    // AND a peer's stale save that lands right after the first stale save created the item: it finds an
-    // item, so it never reads the tombstone itself
-    const racing = {
-      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
-        if (raced === undefined && command instanceof GetItemCommand)
-          raced = await applyIntent(client(TARGET), settings, TARGET, second, noWait);
-        return client(TARGET).send(command as never);
-      },
-    } as unknown as DynamoDBClient;
-    // WHEN the first stale save is applied and checks the tombstone after its insert
-    const outcome = await applyIntent(racing, settings, TARGET, put(ord(0, 1, 'aa-peer-1'), 1), noWait);
-    // THEN it is stale, and neither save outlives the delete
-    expect(raced).toEqual({ status: 'applied' });
-    expect(outcome.status).toBe('conflict-lost'); // to the tombstone, a delete from another region
+  test('a delete where there is no item records its tombstone', async () => {
+    expect(await apply(del(ord(0, 4, ORIGIN, true), 4))).toEqual({ status: 'applied' });
+    expect((await targetItem(settings, settings.tombstoneTable))?._ddbm_ord).toEqual({
+      S: ord(0, 4, ORIGIN, true),
+    });
+  });
+
+  test.each([
+    ['a later', ord(0, 5, 'zz-west-9', true), 'zz-west-9'],
+    ['its own (an earlier delivery of it)', ord(0, 3, ORIGIN, true), ORIGIN],
+  ])('a delete meeting %s live tombstone is stale, and the tombstone stays', async (_name, held, by) => {
+    const expires = nowSeconds() + 3600;
+    await seed(settings, tombstone(held, expires, by), settings.tombstoneTable);
+    expect(await apply(del(ord(0, 3, ORIGIN, true), 3))).toMatchObject({
+      status: 'stale',
+      holder: { source: 'tombstone', ord: held, deletedBy: by },
+    });
+    expect(await targetItem(settings, settings.tombstoneTable)).toEqual(
+      toSdkImage(tombstone(held, expires, by)),
+    );
+  });
+
+  test('an expired tombstone counts as none: a delete that orders before it is applied and replaces it', async () => {
+    // GIVEN a tombstone that orders after the delete but expired a minute ago (TTL has not removed it yet)
+    await seed(settings, tombstone(ord(0, 9, 'zz-west-9', true), nowSeconds() - 60), settings.tombstoneTable);
+    await apply(put(ord(0, 3, ORIGIN), 3));
+    // WHEN the delete arrives THEN it is applied, item and tombstone
+    expect(await apply(del(ord(0, 3, ORIGIN, true), 3))).toEqual({ status: 'applied' });
     expect(await targetItem(settings)).toBeUndefined();
+    expect((await targetItem(settings, settings.tombstoneTable))?._ddbm_ord).toEqual({
+      S: ord(0, 3, ORIGIN, true),
+    });
+  });
+
+  test('a delete over a tombstone updates it in place (UpdateItem): attributes it does not write survive', async () => {
+    await seed(
+      settings,
+      { ...tombstone(ord(0, 1, ORIGIN, true), nowSeconds() + 60), note: S('kept') },
+      settings.tombstoneTable,
+    );
+    await apply(del(ord(0, 2, ORIGIN, true), 2));
+    expect(await targetItem(settings, settings.tombstoneTable)).toMatchObject({
+      _ddbm_ord: { S: ord(0, 2, ORIGIN, true) },
+      note: { S: 'kept' },
+    });
   });
 
   test('applies the next life (gen + 1) over a tombstone', async () => {
-    // GIVEN a tombstone
-    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 7, ORIGIN, true), 7), noWait);
-    // WHEN the next life arrives THEN it is applied
-    expect(
-      (await applyIntent(client(TARGET), settings, TARGET, put(ord(1, 1, ORIGIN), 1), noWait)).status,
-    ).toBe('applied');
+    await apply(del(ord(0, 7, ORIGIN, true), 7));
+    expect((await apply(put(ord(1, 1, ORIGIN), 1))).status).toBe('applied');
   });
 
   test('judges a target item saved locally since its last replicated write in-line, by generation, version and its region', async () => {
     // GIVEN the target region's application saved v5 over a replicated v4 (generation 0)
     await seed(settings, { ...key, version: N(5), _ddbm_ord: S(ord(0, 4, 'aa-peer-1')), _ddbm_ver: N(4) });
     // WHEN saves arrive: same version from an origin sorting before the target, a later version, a later life
-    const tie = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 5, ORIGIN), 5), noWait);
+    const tie = await apply(put(ord(0, 5, ORIGIN), 5));
     // THEN the local v5 (origin us-east-1 > eu-west-1) wins the tie, and the later ones replace it
     expect(tie).toEqual({
       status: 'conflict-lost',
       winner: { source: 'item', ord: ord(0, 5, TARGET), version: '5', origin: TARGET },
     });
-    expect(
-      (await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 6, ORIGIN), 6), noWait)).status,
-    ).toBe('applied');
+    expect((await apply(put(ord(0, 6, ORIGIN), 6))).status).toBe('applied');
     await seed(settings, { ...key, version: N(9), _ddbm_ord: S(ord(0, 6, ORIGIN)), _ddbm_ver: N(6) });
-    expect(
-      (await applyIntent(client(TARGET), settings, TARGET, put(ord(1, 1, ORIGIN), 1), noWait)).status,
-    ).toBe('applied');
+    expect((await apply(put(ord(1, 1, ORIGIN), 1))).status).toBe('applied');
   });
 
-  test('defers a later save on a target item its region has not ordered yet, and nothing waits', async () => {
-    // GIVEN a local life the target's replicator has not ordered (no _ddbm_ord)
-    await seed(settings, { ...key, version: N(5), a: S('local') });
-    let slept = 0;
-    // WHEN a save that could order after it arrives
-    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 6, ORIGIN), 6), {
-      ...noWait,
-      sleep: async () => void (slept += 1),
-    });
-    // THEN it is left on the item for the target's replicator, the data untouched, with no wait
-    expect(outcome).toEqual({ status: 'deferred' });
-    expect(slept).toBe(0);
-    const item = await targetItem(settings);
-    expect(item).toMatchObject({
-      a: { S: 'local' },
-      version: { N: '5' },
-      _ddbm_defo: { S: ord(0, 6, ORIGIN) },
-    });
-    expect(JSON.parse(item!._ddbm_defer.S!)).toEqual(put(ord(0, 6, ORIGIN), 6));
-  });
+  describe('an item its region has not ordered yet (no _ddbm_ord)', () => {
+    const unordered = { ...key, version: N(5), a: S('local') };
 
-  test('a save that orders at or below the least possible order key of an unordered target item loses at once', async () => {
-    // GIVEN an unordered target item at version 5
-    // us-east-1 sorts after eu-west-1: generation 0, version 5 from eu-west-1 is below (0, 5, us-east-1)
-    await seed(settings, { ...key, version: N(5) });
-    // WHEN a save at version 5 from eu-west-1 arrives
-    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 5, ORIGIN), 5), noWait);
-    // THEN it loses at once, and nothing is deferred
-    expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { ord: ord(0, 5, TARGET) } });
-    expect((await targetItem(settings))?._ddbm_defer).toBeUndefined();
-  });
+    test('a save that may order after it waits: nothing is written at the target, and nothing sleeps', async () => {
+      await seed(settings, unordered);
+      let slept = 0;
+      const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 6, ORIGIN), 6), {
+        ...noWait,
+        sleep: async () => void (slept += 1),
+      });
+      expect(outcome).toEqual({ status: 'deferred' });
+      expect(slept).toBe(0);
+      expect(await targetItem(settings)).toEqual(toSdkImage(unordered));
+    });
 
-  test('against a deferred write, an earlier one is stale and a later one replaces it', async () => {
-    // GIVEN a write deferred on an unordered item
-    await seed(settings, { ...key, version: N(1) });
-    await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
-    // WHEN an earlier one arrives THEN it is stale
-    expect(
-      await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 2, ORIGIN), 2), noWait),
-    ).toMatchObject({
-      status: 'stale',
-      holder: { source: 'deferred', ord: ord(0, 3, ORIGIN) },
+    test('a delete that may order after it waits: the item stays and no tombstone is recorded', async () => {
+      await seed(settings, unordered);
+      expect(await apply(del(ord(0, 6, ORIGIN, true), 6))).toEqual({ status: 'deferred' });
+      expect(await targetItem(settings)).toEqual(toSdkImage(unordered));
+      expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
     });
-    // AND WHEN a later one arrives THEN it replaces the deferred write
-    expect(
-      await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 3, ORIGIN, true), 3), noWait),
-    ).toEqual({
-      status: 'deferred',
+
+    test('a save at or below its least possible order key (generation 0, its version, its region) loses at once', async () => {
+      // us-east-1 sorts after eu-west-1: (0, 5, eu-west-1) is below (0, 5, us-east-1)
+      await seed(settings, unordered);
+      expect(await apply(put(ord(0, 5, ORIGIN), 5))).toMatchObject({
+        status: 'conflict-lost',
+        winner: { source: 'item', ord: ord(0, 5, TARGET), origin: TARGET },
+      });
+      expect(await targetItem(settings)).toEqual(toSdkImage(unordered));
     });
-    expect((await targetItem(settings))?._ddbm_defo).toEqual({ S: ord(0, 3, ORIGIN, true) });
-    // A delete deferred on a live item records no tombstone: the item's region decides.
-    expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
+
+    test('once its region stamped it, the same save is judged like any other and applied', async () => {
+      await seed(settings, unordered);
+      expect((await apply(put(ord(0, 6, ORIGIN), 6))).status).toBe('deferred');
+      await seed(settings, { ...unordered, _ddbm_ord: S(ord(0, 5, TARGET)), _ddbm_ver: N(5) });
+      expect(await apply(put(ord(0, 6, ORIGIN), 6))).toEqual({ status: 'applied' });
+    });
   });
 
   test('a save loses the conflict to a concurrent save of the same version from a later-sorting origin, the winner read from ALL_OLD', async () => {
-    // GIVEN a save of version 3 from a later-sorting origin
-    await applyIntent(
-      client(TARGET),
-      settings,
-      TARGET,
-      { ...put(ord(0, 3, 'zz-west-9'), 3), origin: 'zz-west-9' },
-      noWait,
-    );
-    // WHEN a concurrent save of version 3 arrives
-    const outcome = await applyIntent(client(TARGET), settings, TARGET, put(ord(0, 3, ORIGIN), 3), noWait);
-    // THEN it lost the conflict, the winner read from ALL_OLD
-    expect(outcome).toEqual({
+    await apply({ ...put(ord(0, 3, 'zz-west-9'), 3), origin: 'zz-west-9' });
+    expect(await apply(put(ord(0, 3, ORIGIN), 3))).toEqual({
       status: 'conflict-lost',
       winner: { source: 'item', ord: ord(0, 3, 'zz-west-9'), version: '3', origin: 'zz-west-9' },
     });
   });
 
-  test('a delete loses the conflict to a save of the same generation built concurrently', async () => {
-    // GIVEN a save of version 4, built concurrently with the delete
-    await applyIntent(
-      client(TARGET),
-      settings,
-      TARGET,
-      { ...put(ord(0, 4, 'zz-west-9'), 4), origin: 'zz-west-9' },
-      noWait,
-    );
-    // WHEN the delete of version 3 arrives
-    const outcome = await applyIntent(
-      client(TARGET),
-      settings,
-      TARGET,
-      del(ord(0, 3, ORIGIN, true), 3),
-      noWait,
-    );
-    // THEN it lost a conflict, and no tombstone is written
-    expect(outcome).toMatchObject({ status: 'conflict-lost', winner: { source: 'item', version: '4' } });
-    expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
-  });
-
-  test('keeps the life marker of a tombstone a peer delete lands on (UpdateItem, not Put)', async () => {
-    // GIVEN a tombstone that carries a life marker
-    const local = { ...settings, region: TARGET };
-    await writeLifeMarker(
-      client(TARGET),
-      local,
-      { key, bornSequence: sequenceOrd('100000000000000000001'), generation: 0 },
-      noWait,
-    );
-    // WHEN a peer delete is applied over it
-    await applyIntent(client(TARGET), settings, TARGET, del(ord(0, 1, TARGET, true), 1), noWait);
-    // THEN the marker survives
-    expect(await readLocalTombstone(client(TARGET), local, key, noWait)).toEqual({
-      ord: ord(0, 1, TARGET, true),
-      origin: ORIGIN,
-      bornSequence: sequenceOrd('100000000000000000001'),
-      bornGeneration: 0,
+  test('a delete loses the conflict to a save of the same generation built concurrently, and records no tombstone', async () => {
+    await apply({ ...put(ord(0, 4, 'zz-west-9'), 4), origin: 'zz-west-9' });
+    expect(await apply(del(ord(0, 3, ORIGIN, true), 3))).toMatchObject({
+      status: 'conflict-lost',
+      winner: { source: 'item', version: '4' },
     });
+    expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
   });
 
   test('reports a missing table as unavailable at once, not retried', async () => {
@@ -372,211 +362,137 @@ describe('origin-side writes (DynamoDB Local)', () => {
   beforeEach(async () => {
     settings = { ...(await setup('multi-active')), region: TARGET };
   });
+  const here = () => client(TARGET);
 
-  test('stampLocal stamps an unstamped item at the same version', async () => {
-    await seed(settings, { ...key, version: N(2) });
-    expect(
-      await stampLocal(client(TARGET), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait),
-    ).toBe(true);
-    expect(await targetItem(settings)).toMatchObject({
-      _ddbm_ord: { S: ord(0, 2, TARGET) },
-      _ddbm_ver: { N: '2' },
-    });
-  });
-
-  test('stampLocal leaves an item that moved on to a later version alone (condition failure is fine)', async () => {
-    await seed(settings, { ...key, version: N(3) });
-    expect(
-      await stampLocal(client(TARGET), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait),
-    ).toBe(false);
-    expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
-  });
-
-  // Bug 2: a record of an ended life stamped the key's next life (deleted and saved again, back at the
-  // same version) with its own generation-0 order key, which an older peer save then beat.
-  test('stampLocal leaves a later life of the key at the same version alone when its data differs', async () => {
-    await seed(settings, { ...key, version: N(1), data: S('a3') });
-    const stamp = { key, ord: ord(0, 1, TARGET), version: '1', same: { data: S('a0') } };
-    expect(await stampLocal(client(TARGET), settings, stamp, noWait)).toBe(false);
-    expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
-    expect(await stampLocal(client(TARGET), settings, { ...stamp, same: { data: S('a3') } }, noWait)).toBe(
-      true,
-    );
-    expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 1, TARGET) });
-  });
-
-  test('stampLocal never moves a stamp backwards (a replayed record after a winning peer write)', async () => {
-    await seed(settings, { ...key, version: N(2), _ddbm_ord: S(ord(0, 2, 'zz-west-9')), _ddbm_ver: N(2) });
-    expect(
-      await stampLocal(client(TARGET), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait),
-    ).toBe(false);
-    expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 2, 'zz-west-9') });
-  });
-
-  test('writeLocalTombstone records ord, origin and sequence, and refuses to go backwards', async () => {
-    const t = {
-      key,
-      ord: ord(1, 2, TARGET, true),
-      origin: TARGET,
-      sequence: sequenceOrd('100000000000000000777'),
-    };
-    expect(await writeLocalTombstone(client(TARGET), settings, t, noWait)).toBe(true);
-    expect(
-      await writeLocalTombstone(client(TARGET), settings, { ...t, ord: ord(0, 9, TARGET, true) }, noWait),
-    ).toBe(false);
-    expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toEqual({
-      ord: t.ord,
-      origin: TARGET,
-      sequence: t.sequence,
-    });
-  });
-
-  test("deleteLocally removes a peer's older item that landed between the app's delete and the tombstone", async () => {
-    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(0, 1, 'aa-peer-1')), _ddbm_ver: N(1) });
-    await deleteLocally(
-      client(TARGET),
-      settings,
-      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
-      noWait,
-    );
-    expect(await targetItem(settings)).toBeUndefined();
-    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
-      ord(0, 1, TARGET, true),
-    );
-  });
-
-  test('deleteLocally never touches a local life not ordered yet (no _ddbm_ord): tombstone only', async () => {
-    await seed(settings, { ...key, version: N(1) });
-    await deleteLocally(
-      client(TARGET),
-      settings,
-      { key, ord: ord(0, 3, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
-      noWait,
-    );
-    expect(await targetItem(settings)).toBeDefined();
-  });
-
-  test('deleteLocally never touches a newer local life (a later generation, or one not ordered yet): tombstone only', async () => {
-    await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(1, 1, TARGET)), _ddbm_ver: N(1) });
-    await deleteLocally(
-      client(TARGET),
-      settings,
-      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
-      noWait,
-    );
-    expect(await targetItem(settings)).toBeDefined();
-    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
-      ord(0, 1, TARGET, true),
-    );
-  });
-
-  // Bug 4 (3-region property, seed -1641647302): the local delete found nothing to remove, then a
-  // peer's older save landed before the separate tombstone write, and outlived the delete here only.
-  test("deleteLocally leaves no peer's older save behind whenever that save lands during the delete", async () => {
-    const peerSave: WriteIntent = {
-      ...put(ord(0, 1, 'aa-peer-1'), 1),
-      origin: 'aa-peer-1',
-    };
-    let landed = 0;
-    const racing = {
-      send: async (command: Parameters<DynamoDBClient['send']>[0]) => {
-        try {
-          return await client(TARGET).send(command as never);
-        } finally {
-          // The peer's replicator writes between any two of this region's requests.
-          if (landed++ === 0) await applyIntent(client(TARGET), settings, TARGET, peerSave, noWait);
-        }
-      },
-    } as unknown as DynamoDBClient;
-    await deleteLocally(
-      racing,
-      settings,
-      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
-      noWait,
-    );
-    expect(landed).toBeGreaterThan(0);
-    expect(await targetItem(settings)).toBeUndefined();
-    expect((await readLocalTombstone(client(TARGET), settings, key, noWait))?.ord).toBe(
-      ord(0, 1, TARGET, true),
-    );
-  });
-
-  describe('resolveDeferred: the region decides a write deferred on its own item', () => {
-    const x = put(ord(0, 6, ORIGIN), 6, { a: S('peer') }) as Extract<WriteIntent, { op: 'put' }>;
-    const deferredItem = (version: number) => ({
-      ...key,
-      version: N(version),
-      a: S('local'),
-      _ddbm_defer: S(JSON.stringify(x)),
-      _ddbm_defo: S(x.ord),
-    });
-    const judged = (wins: boolean, deferred: WriteIntent = x) => ({
-      key,
-      deferred,
-      holds: ord(0, 5, TARGET),
-      wins,
-      version: '5',
-      same: { a: S('local') },
-      deferredOnItem: true,
-      sequence: sequenceOrd('100000000000000000009'),
+  describe('stampLocal', () => {
+    test("succeeds once; a retry meets the item holding its own stamp and returns it (the first answer's loss is recognisable)", async () => {
+      await seed(settings, { ...key, version: N(2), a: S('x') });
+      const stamp = { key, ord: ord(0, 2, TARGET), version: '2', same: { a: S('x') } };
+      expect(await stampLocal(here(), settings, stamp, noWait)).toEqual({ done: true });
+      const stamped = { ...key, version: N(2), a: S('x'), _ddbm_ord: S(ord(0, 2, TARGET)), _ddbm_ver: N(2) };
+      expect(await targetItem(settings)).toEqual(toSdkImage(stamped));
+      expect(await stampLocal(here(), settings, stamp, noWait)).toEqual({ done: false, held: stamped });
+      expect(await targetItem(settings)).toEqual(toSdkImage(stamped));
     });
 
-    test('a later deferred save replaces the state it was judged against', async () => {
-      await seed(settings, deferredItem(5));
-      expect(await resolveDeferred(client(TARGET), settings, judged(true), noWait)).toEqual({
-        status: 'applied',
+    test('leaves an item that moved on to a later version alone and returns it', async () => {
+      await seed(settings, { ...key, version: N(3) });
+      expect(
+        await stampLocal(here(), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait),
+      ).toEqual({ done: false, held: { ...key, version: N(3) } });
+      expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
+    });
+
+    test('returns no item when the item is gone', async () => {
+      expect(
+        await stampLocal(here(), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait),
+      ).toEqual({ done: false });
+    });
+
+    // A record of an ended life must not stamp the key's next life (deleted and saved again, back at
+    // the same version) with its own order key.
+    test('leaves a later life of the key at the same version alone when its data differs', async () => {
+      await seed(settings, { ...key, version: N(1), data: S('a3') });
+      const stamp = { key, ord: ord(0, 1, TARGET), version: '1', same: { data: S('a0') } };
+      expect((await stampLocal(here(), settings, stamp, noWait)).done).toBe(false);
+      expect((await targetItem(settings))?._ddbm_ord).toBeUndefined();
+      expect(await stampLocal(here(), settings, { ...stamp, same: { data: S('a3') } }, noWait)).toEqual({
+        done: true,
       });
-      expect(await targetItem(settings)).toEqual(toSdkImage(x.item));
+      expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 1, TARGET) });
     });
 
-    test('an earlier deferred write is dropped and the state stays', async () => {
-      await seed(settings, deferredItem(5));
-      expect(await resolveDeferred(client(TARGET), settings, judged(false), noWait)).toEqual({
-        status: 'dropped',
-      });
-      expect(await targetItem(settings)).toEqual(toSdkImage({ ...key, version: N(5), a: S('local') }));
+    test('never replaces an order key it was not told to (a replayed record after a winning peer write)', async () => {
+      await seed(settings, { ...key, version: N(2), _ddbm_ord: S(ord(0, 2, 'zz-west-9')), _ddbm_ver: N(2) });
+      expect(
+        (await stampLocal(here(), settings, { key, ord: ord(0, 2, TARGET), version: '2' }, noWait)).done,
+      ).toBe(false);
+      expect((await targetItem(settings))?._ddbm_ord).toEqual({ S: ord(0, 2, 'zz-west-9') });
     });
 
-    test('a later deferred delete removes the state and records its tombstone with this region position, atomically', async () => {
-      const d = del(ord(0, 6, ORIGIN, true), 6);
-      await seed(settings, { ...deferredItem(5), _ddbm_defer: S(JSON.stringify(d)), _ddbm_defo: S(d.ord) });
-      expect(await resolveDeferred(client(TARGET), settings, judged(true, d), noWait)).toEqual({
-        status: 'applied',
+    test('with `replaces`, replaces exactly that order key (the next-life stamp of a save on an undone state)', async () => {
+      await seed(settings, { ...key, version: N(2), _ddbm_ord: S(ord(0, 1, ORIGIN)), _ddbm_ver: N(1) });
+      const next = { key, ord: ord(1, 2, TARGET), version: '2' };
+      expect(
+        (await stampLocal(here(), settings, { ...next, replaces: ord(0, 1, 'zz-west-9') }, noWait)).done,
+      ).toBe(false);
+      expect(await stampLocal(here(), settings, { ...next, replaces: ord(0, 1, ORIGIN) }, noWait)).toEqual({
+        done: true,
       });
+      expect(await targetItem(settings)).toMatchObject({
+        _ddbm_ord: { S: ord(1, 2, TARGET) },
+        _ddbm_ver: { N: '2' },
+      });
+    });
+  });
+
+  describe('local tombstones', () => {
+    test('writeLocalTombstone records order key, origin and expiry, and refuses to go backwards', async () => {
+      const expiresAt = nowSeconds() + 3600;
+      const t = { key, ord: ord(1, 2, TARGET, true), origin: TARGET, expiresAt };
+      expect(await writeLocalTombstone(here(), settings, t, noWait)).toBe(true);
+      expect(
+        await writeLocalTombstone(here(), settings, { ...t, ord: ord(0, 9, TARGET, true) }, noWait),
+      ).toBe(false);
+      expect(await readLocalTombstone(here(), settings, key, noWait)).toEqual({
+        ord: t.ord,
+        origin: TARGET,
+        expiresAt,
+      });
+    });
+
+    test('writeLocalTombstone replaces an expired tombstone even when it orders after the new one', async () => {
+      await seed(settings, tombstone(ord(3, 1, ORIGIN, true), nowSeconds() - 5), settings.tombstoneTable);
+      const t = { key, ord: ord(0, 1, TARGET, true), origin: TARGET, expiresAt: nowSeconds() + 60 };
+      expect(await writeLocalTombstone(here(), settings, t, noWait)).toBe(true);
+      expect((await readLocalTombstone(here(), settings, key, noWait))?.ord).toBe(t.ord);
+    });
+
+    test('readLocalTombstone returns null when there is none', async () => {
+      expect(await readLocalTombstone(here(), settings, key, noWait)).toBeNull();
+    });
+
+    test('readLocalTombstone returns null for a tombstone past its expiry that TTL has not removed yet', async () => {
+      await seed(settings, tombstone(ord(0, 1, ORIGIN, true), nowSeconds() - 1), settings.tombstoneTable);
+      expect(await readLocalTombstone(here(), settings, key, noWait)).toBeNull();
+      expect(await targetItem(settings, settings.tombstoneTable)).toBeDefined();
+    });
+  });
+
+  describe('undoCovered', () => {
+    const deleted = ord(0, 2, ORIGIN, true);
+
+    test('removes an ordered item the tombstone covers', async () => {
+      await seed(settings, { ...key, version: N(2), _ddbm_ord: S(ord(0, 2, ORIGIN)), _ddbm_ver: N(2) });
+      expect(await undoCovered(here(), settings, key, deleted, noWait)).toEqual({ done: true });
       expect(await targetItem(settings)).toBeUndefined();
-      expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toEqual({
-        ord: d.ord,
-        origin: ORIGIN,
-        sequence: sequenceOrd('100000000000000000009'),
-      });
     });
 
-    test('when the application moved on since, the deferred write is judged again like any peer write', async () => {
-      // GIVEN the item was saved again (v7) after the record that carried the deferral
-      await seed(settings, deferredItem(7));
-      const outcome = await resolveDeferred(client(TARGET), settings, judged(true), noWait);
-      // THEN nothing is written from the stale judgement: v7 (origin us-east-1) is above the deferred v6
-      expect(outcome).toMatchObject({ status: 'reapplied', outcome: { status: 'stale' } });
-      expect((await targetItem(settings))?.version).toEqual({ N: '7' });
+    test('removes whatever covered state is there, not only the insert it checks (a second stale save replaced the first)', async () => {
+      await seed(settings, { ...key, version: N(1), _ddbm_ord: S(ord(0, 1, 'aa-peer-1')), _ddbm_ver: N(1) });
+      expect(await undoCovered(here(), settings, key, deleted, noWait)).toEqual({ done: true });
+      expect(await targetItem(settings)).toBeUndefined();
     });
-  });
 
-  test('readLocalTombstone returns null when there is none', async () => {
-    expect(await readLocalTombstone(client(TARGET), settings, key, noWait)).toBeNull();
-  });
+    test.each([
+      [
+        'a local item (the application saved the stale state since)',
+        { ...key, version: N(3), _ddbm_ord: S(ord(0, 2, ORIGIN)), _ddbm_ver: N(2) },
+      ],
+      ['an unordered item (a life the application created here)', { ...key, version: N(1) }],
+      [
+        'an ordered item above the tombstone',
+        { ...key, version: N(1), _ddbm_ord: S(ord(1, 1, ORIGIN)), _ddbm_ver: N(1) },
+      ],
+    ])('never removes %s: returns it', async (_name, item) => {
+      await seed(settings, item);
+      expect(await undoCovered(here(), settings, key, deleted, noWait)).toEqual({ done: false, held: item });
+      expect(await targetItem(settings)).toEqual(toSdkImage(item));
+    });
 
-  test('writeLifeMarker refuses when the tombstone changed since it was read', async () => {
-    await writeLocalTombstone(
-      client(TARGET),
-      settings,
-      { key, ord: ord(0, 1, TARGET, true), origin: TARGET, sequence: sequenceOrd('100000000000000000001') },
-      noWait,
-    );
-    const m = { key, bornSequence: sequenceOrd('100000000000000000002'), generation: 1 };
-    expect(await writeLifeMarker(client(TARGET), settings, m, noWait)).toBe(false);
-    expect(
-      await writeLifeMarker(client(TARGET), settings, { ...m, expectedOrd: ord(0, 1, TARGET, true) }, noWait),
-    ).toBe(true);
+    test('returns no item when the item is gone', async () => {
+      expect(await undoCovered(here(), settings, key, deleted, noWait)).toEqual({ done: false });
+    });
   });
 });
 
@@ -646,5 +562,54 @@ describe('applyIntent, one-way (DynamoDB Local)', () => {
       'stale',
     );
     expect(await targetItem(settings)).toBeUndefined();
+  });
+  describe('a put that meets its own effect runs the insert check again', () => {
+    const deleted = () => ({ ...key, _ddbm_ord: S(seqOrd(2)), _ddbm_origin: S(ORIGIN) });
+
+    test("a put applied, then delivered again after the key's later tombstone was recorded, removes itself", async () => {
+      // GIVEN a put that was applied, and then the tombstone of the key's later delete
+      expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
+        'applied',
+      );
+      await seed(settings, deleted(), settings.tombstoneTable);
+      // WHEN the same put is delivered again (its first answer was lost): it meets its own order key
+      const outcome = await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait);
+      // THEN the check runs again: the tombstone covers it, and it is undone
+      expect(outcome.status).toBe('stale');
+      expect(await targetItem(settings)).toBeUndefined();
+    });
+
+    test('a put whose answer is lost after it created the item behind a tombstone is undone on its retry', async () => {
+      // GIVEN the key's tombstone, and a client whose first PutItem commits and then fails with a 500
+      await seed(settings, deleted(), settings.tombstoneTable);
+      const lossy = losingFirstAnswer('PutItemCommand');
+      // WHEN the stale put is applied through it (the SDK retry meets its own effect)
+      const outcome = await applyIntent(lossy, settings, TARGET, oneWayPut(seqOrd(1)), noWait);
+      lossy.destroy();
+      // THEN the item it created is removed
+      expect(outcome.status).toBe('stale');
+      expect(await targetItem(settings)).toBeUndefined();
+    });
+  });
+
+  test('an expired tombstone counts as none: it neither undoes an insert nor refuses an earlier delete', async () => {
+    // GIVEN a tombstone of a later change that expired a minute ago (TTL has not removed it yet)
+    const expired = {
+      ...key,
+      _ddbm_ord: S(seqOrd(9)),
+      _ddbm_origin: S(ORIGIN),
+      _ddbm_expires: N(nowSeconds() - 60),
+    };
+    await seed(settings, expired, settings.tombstoneTable);
+    // WHEN an earlier put arrives THEN it stays
+    expect((await applyIntent(client(TARGET), settings, TARGET, oneWayPut(seqOrd(1)), noWait)).status).toBe(
+      'applied',
+    );
+    expect(await targetItem(settings)).toBeDefined();
+    // AND WHEN an earlier delete arrives THEN it is applied and replaces the tombstone
+    const remove: WriteIntent = { op: 'delete', key, ord: seqOrd(2), origin: ORIGIN };
+    expect((await applyIntent(client(TARGET), settings, TARGET, remove, noWait)).status).toBe('applied');
+    expect(await targetItem(settings)).toBeUndefined();
+    expect((await targetItem(settings, settings.tombstoneTable))?._ddbm_ord).toEqual({ S: seqOrd(2) });
   });
 });
