@@ -33,7 +33,7 @@ const sqsEvent = (bodies: string[]): SQSEvent => ({
 });
 
 describe('parked-record consumer (DynamoDB Local)', () => {
-  test('of an applicable, an unparseable, a deferrable and an unreachable message, reports only the unparseable and the unreachable as failures', async () => {
+  test('of an applicable, an unparseable, a waiting and an unreachable message, leaves the unparseable, the waiting and the unreachable on the queue', async () => {
     // GIVEN a target item its region has not ordered yet, and a region nobody answers in
     const C = 'ap-south-1';
     const tables = await createMirrorTables({
@@ -69,13 +69,25 @@ describe('parked-record consumer (DynamoDB Local)', () => {
         sleep: async (ms) => void (slept += ms),
       },
     );
-    // THEN the unordered item took the write as a deferral (no waiting); the dead region stays queued
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
-    expect((await scanAll(B, tables.table)).map((i) => [i.pk.S, i._ddbm_defo?.S]).sort()).toEqual([
-      ['busy', ord(4)],
-      ['ok', undefined],
+    // THEN the write that meets the unordered item waits on the queue, writing nothing (tried again until
+    // B's replicator stamps it); the dead region's stays queued too
+    expect(res.batchItemFailures).toEqual([
+      { itemIdentifier: 'm1' },
+      { itemIdentifier: 'm2' },
+      { itemIdentifier: 'm3' },
+    ]);
+    expect((await scanAll(B, tables.table)).map((i) => [i.pk.S, i._ddbm_ord?.S]).sort()).toEqual([
+      ['busy', undefined],
+      ['ok', ord(1)],
     ]);
     expect(telemetry.total('RecordsDeferred', B)).toBe(1);
+    expect(telemetry.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'Parked record still not applicable',
+        fields: { messageId: 'm2', outcome: { status: 'deferred' } },
+      }),
+    );
     expect(telemetry.logs).toContainEqual(
       expect.objectContaining({
         level: 'error',
