@@ -74,7 +74,7 @@ export function multiActiveOps(regions: number, maxLength: number): fc.Arbitrary
         mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
-    { weight: 1, arbitrary: lostAnswerArb(r) },
+    { weight: 2, arbitrary: lostAnswerArb(r) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r, dup: fc.boolean() }) },
   );
   return fc.array(op, { minLength: 4, maxLength, size: 'max' });
@@ -97,7 +97,7 @@ export function oneWayOps(regions: number, maxLength: number): fc.Arbitrary<Op[]
         mode: fc.constantFrom('down', 'throttle', 'reset', 'ok'),
       }),
     },
-    { weight: 1, arbitrary: lostAnswerArb(replica) },
+    { weight: 2, arbitrary: lostAnswerArb(replica) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('parked' as const), r: replica, dup: fc.boolean() }) },
   );
   return fc.array(op, { minLength: 4, maxLength, size: 'max' });
