@@ -1,12 +1,28 @@
 /**
- * `ddb-mirror verify [--repair]`: compares every region of a table (lambda/ops/verify.ts) and, with
- * --repair, writes each divergent key's winning state through the replicator's guards
- * (lambda/ops/repair.ts), then reads the repaired keys again.
+ * `ddb-mirror verify [--repair]`: compares every region of a table by range hashes
+ * (lambda/ops/hash-verify.ts; `--full`: item by item, lambda/ops/verify.ts) and, with --repair, writes
+ * each divergent key's winning state through the replicator's guards (lambda/ops/repair.ts), then reads
+ * the repaired keys again. It measures what the comparison cost: read units and bytes across regions,
+ * per GB of the table.
  */
 import type { DivergenceKind } from '../lambda/contract';
+import {
+  formatBytes,
+  meterResponseBytes,
+  newByteMeter,
+  transferFigures,
+  type TransferFigures,
+} from '../lambda/anti-entropy/transfer';
 import { explainAwsError } from '../lambda/ops/errors';
+import { hashVerifyTable, type HashVerifyReport } from '../lambda/ops/hash-verify';
 import { repairKeys, type RepairReport } from '../lambda/ops/repair';
-import { recheck, verifyTable, type FoundDivergence, type VerifyReport } from '../lambda/ops/verify';
+import {
+  recheck,
+  verifyTable,
+  type FoundDivergence,
+  type VerifyPhase,
+  type VerifyReport,
+} from '../lambda/ops/verify';
 import { tableRegions, type TableModel } from '../lib/config/model';
 import { compareTableOf } from '../lib/local/verify';
 import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
@@ -35,13 +51,16 @@ import {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'compare every region of a table item by item; --repair writes the winning state',
+  summary: 'compare every region of a table by range hashes; --repair writes the winning state',
   description:
-    'Scans every region of a table (parallel segments, strongly consistent reads) and compares the items\n' +
-    "by key and content, leaving out _ddbm_* attributes and the table's excluded attributes. Keys that\n" +
-    'differ are read again a few times over about two seconds: a write still being replicated is not a\n' +
-    "divergence. --repair writes the winning state through the replicator's guards (multi-active: the\n" +
-    'highest order key; one-way: the source), then reads the repaired keys again.\n' +
+    'Compares every region of a table by key and content, leaving out _ddbm_* attributes and the\n' +
+    "table's excluded attributes. By default by range hashes: each region's items are hashed into\n" +
+    'buckets by key (eventually consistent reads), and only the buckets whose hashes differ are\n' +
+    'descended into, down to the keys; --full compares every item in one place instead (strongly\n' +
+    'consistent reads). Keys that differ are read again a few times over about two seconds: a write\n' +
+    "still being replicated is not a divergence. --repair writes the winning state through the replicator's\n" +
+    'guards (multi-active: the highest order key; one-way: the source), then reads the repaired keys again.\n' +
+    'It prints the read units and the bytes that crossed regions, per GB of the table.\n' +
     'Exit code: 0 when every region agrees (after --repair: when nothing is left), 1 otherwise, 130 when\n' +
     'interrupted.',
   options: {
@@ -61,6 +80,10 @@ export const verifyCommand: Command = {
       type: 'boolean',
       description: 'write the winning state of each divergent key, then re-read them',
     },
+    full: {
+      type: 'boolean',
+      description: 'compare every item in one place (strongly consistent), not by range hashes',
+    },
     show: { type: 'string', value: 'N', description: 'divergent keys listed (default: 10)' },
     segments: OPS_OPTIONS.segments,
     'page-size': OPS_OPTIONS['page-size'],
@@ -77,6 +100,7 @@ export interface VerifyArgs extends CommonArgs {
   readonly regions: readonly string[];
   readonly sample: number;
   readonly repair: boolean;
+  readonly full: boolean;
   readonly show: number;
   readonly maxWriteUnits?: number;
 }
@@ -100,6 +124,7 @@ export function verifyArgs(values: ParsedValues, cwd: string): VerifyArgs {
     regions,
     sample: sample ?? 1,
     repair: values.repair === true,
+    full: values.full === true,
     show: show ?? 10,
     maxWriteUnits,
   };
@@ -147,19 +172,23 @@ async function verify(a: VerifyArgs, io: CommandIo): Promise<number> {
     a.repair ? 'stopping after the keys being repaired' : 'stopping',
   );
   const stream = progressStream(io, a.json);
+  const measure = measureSteps(rc, a.regions);
   try {
     const total = Object.values(counts).reduce((n, c) => n + c, 0);
     const progress = new Progress(stream, 'verify', total);
-    const report = await verifyTable({
+    const options = {
       table,
       clients: rc.clients,
       segments: a.segments,
       pageSize: a.pageSize,
       sample: a.sample,
       signal: interrupt.signal,
-      onProgress: (n) => progress.update(n),
-    });
+      onProgress: (n: number) => progress.update(n),
+      onPhase: measure.mark,
+    };
+    const report = a.full ? await verifyTable(options) : await hashVerifyTable(options);
     progress.finish();
+    const cost = measure.figures(report);
     let repair: (RepairReport & { remaining: FoundDivergence[] }) | undefined;
     if (a.repair && report.divergent.length && !report.interrupted) {
       const keys = report.divergent.map((d) => d.keyItem);
@@ -175,7 +204,7 @@ async function verify(a: VerifyArgs, io: CommandIo): Promise<number> {
       repairing.finish();
       repair = { ...done, remaining: await recheck(table, rc.clients, keys) };
     }
-    const summary = verifySummary(a, report, repair, rc);
+    const summary = verifySummary(a, report, repair, rc, cost);
     if (a.json) writeJson(io, summary);
     else for (const line of summaryLines(a, summary)) say(line);
     if (report.interrupted || repair?.interrupted) return 130;
@@ -193,11 +222,45 @@ const KIND_WORDS: Record<DivergenceKind, string> = {
 
 export type VerifySummary = ReturnType<typeof verifySummary>;
 
+/**
+ * Read units and response bytes per region at the start of each step, so that the comparison's own
+ * cost is told apart from the repair's, and the bytes of each step are counted where they cross.
+ */
+function measureSteps(rc: RegionClients, regions: readonly string[]) {
+  const bytes = Object.fromEntries(regions.map((r) => [r, newByteMeter()]));
+  for (const r of regions) meterResponseBytes(rc.clients[r], bytes[r]);
+  const now = () =>
+    Object.fromEntries(regions.map((r) => [r, { units: rc.meters[r].readUnits, bytes: bytes[r].bytes }]));
+  const marks: Partial<Record<VerifyPhase, ReturnType<typeof now>>> = {};
+  return {
+    mark: (phase: VerifyPhase) => void (marks[phase] = now()),
+    /** The comparison's figures, from its first step until now. */
+    figures(r: VerifyReport | HashVerifyReport): TransferFigures {
+      const end = now();
+      const home = regions[0];
+      const since = (phase: VerifyPhase, region: string) =>
+        end[region].bytes - (marks[phase] ?? end)[region].bytes;
+      const others = regions.filter((x) => x !== home);
+      const crossed =
+        r.method === 'hash' && 'hash' in r
+          ? others.reduce((n, x) => n + r.hash.reads[x].bytes + since('recheck', x), 0)
+          : others.reduce((n, x) => n + since('scan', x), 0);
+      return transferFigures({
+        tableBytes: r.itemBytes[home] ?? 0,
+        home,
+        readUnits: regions.reduce((n, x) => n + end[x].units - (marks.scan ?? end)[x].units, 0),
+        crossRegionBytes: crossed,
+      });
+    },
+  };
+}
+
 function verifySummary(
   a: VerifyArgs,
-  r: VerifyReport,
+  r: VerifyReport | HashVerifyReport,
   repair: (RepairReport & { remaining: FoundDivergence[] }) | undefined,
   rc: RegionClients,
+  cost: TransferFigures,
 ) {
   const place = (region: string) => ({ region, endpoint: rc.endpointOf(region), table: a.model.name });
   const status = r.interrupted
@@ -209,12 +272,23 @@ function verifySummary(
         : repair.remaining.length
           ? 'unrepaired'
           : 'repaired';
+  const hash =
+    'hash' in r
+      ? {
+          plan: r.hash.plan,
+          levels: r.hash.levels,
+          leaves: r.hash.leaves,
+          candidates: r.hash.candidates,
+          reads: r.hash.reads,
+        }
+      : undefined;
   return {
     command: 'verify',
     table: a.model.name,
     mode: a.model.mode,
     regions: a.regions,
     sample: a.sample,
+    method: r.method,
     status,
     scanned: r.scanned,
     items: r.items,
@@ -244,6 +318,8 @@ function verifySummary(
         }
       : {}),
     capacity: capacityFigures(rc.meters),
+    measure: cost,
+    ...(hash ? { hash } : {}),
     durationMs: r.durationMs,
   };
 }
@@ -254,6 +330,7 @@ function summaryLines(a: VerifyArgs, s: VerifySummary): string[] {
     `  items: ${items}; ${fmt(s.compared)} keys compared in ${(s.durationMs / 1000).toFixed(1)}s` +
       (s.inFlight ? `; ${fmt(s.inFlight)} differed while in flight and agreed on a re-read` : ''),
   ];
+  if (s.hash) lines.push(hashLine(s.hash));
   if (s.notReread)
     lines.push(
       `  ${fmt(s.notReread)} divergent keys past the first 10,000 were not read again: counted from the scan`,
@@ -273,8 +350,29 @@ function summaryLines(a: VerifyArgs, s: VerifySummary): string[] {
   if (s.repair) lines.push(...repairLines(a, s.repair));
   lines.push(
     `  capacity: ${fmt(s.capacity.readUnits)} read units, ${fmt(s.capacity.writeUnits)} write units, ${fmt(s.capacity.throttles)} throttled requests (retried)`,
+    costLine(s.measure, s.method),
   );
   return lines;
+}
+
+/** How far the hash comparison went: the buckets that differed at each level, and what it read of them. */
+function hashLine(h: NonNullable<VerifySummary['hash']>): string {
+  const top = 2 ** h.plan.topBits;
+  const differing = h.levels.map((l) => fmt(l.differing)).join(' → ');
+  return (
+    `  by range hashes: ${fmt(top)} top buckets, ${h.plan.depth} levels below; buckets that differed per level ${differing}, ` +
+    `${fmt(h.leaves)} compared item by item, ${fmt(h.candidates)} keys read again`
+  );
+}
+
+/** The comparison's cost per GB of the table (the repair's is in the capacity line). */
+function costLine(m: TransferFigures, method: string): string {
+  const what = method === 'hash' ? 'hashes and re-reads' : 'items and re-reads';
+  return (
+    `  cost (${method}): ${fmt(Math.round(m.readUnits))} read units, ${formatBytes(m.crossRegionBytes)} across regions (${what}, to ${m.home}) ` +
+    `for ${formatBytes(m.tableBytes)} of table: per GB ${fmt(m.perGB.readUnits)} read units and ${formatBytes(m.perGB.crossRegionBytes)}, ` +
+    `${m.crossRegionPercent.toFixed(m.crossRegionPercent < 1 ? 2 : 1)} % of the table`
+  );
 }
 
 /** How to fix what was found: backfill for keys a region lacks, repair for every kind. */
