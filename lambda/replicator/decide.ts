@@ -90,6 +90,39 @@ export function decide(
     : decideMultiActive(checked, settings, tombstone);
 }
 
+/**
+ * For one item's records of a batch, in stream order: which saves a later record of the batch
+ * supersedes. Such a save is not sent (nor stamped): peers need only the highest state (invariant 1),
+ * and the later change orders after it. Only an application save is ever skipped, and only for a later
+ * record that changes the item's data: a replicator's stamp of this very state does not (it carries no
+ * send of its own), and a malformed record is never skipped (it is reported).
+ */
+export function supersededInBatch(
+  records: readonly DynamoDBRecord[],
+  settings: ReplicatorSettings,
+): boolean[] {
+  const checked = records.map((r) => validate(r, settings));
+  let laterChange = false;
+  const out = new Array<boolean>(records.length).fill(false);
+  for (let i = records.length - 1; i >= 0; i -= 1) {
+    const c = checked[i];
+    if ('reason' in c) continue;
+    if (laterChange && applicationSave(c, settings)) out[i] = true;
+    if (c.eventName !== 'MODIFY' || applicationChanged(c)) laterChange = true;
+  }
+  return out;
+}
+
+/** A save the application made (multi-active: not written by a replicator). */
+function applicationSave(c: Checked, settings: ReplicatorSettings): boolean {
+  if (c.eventName === 'REMOVE') return false;
+  if (settings.mode === 'one-way') return true;
+  const now = readStamp(c.newImage!, settings);
+  const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
+  if ('reason' in now || now.version === undefined || (before && 'reason' in before)) return false;
+  return !(now.stamped && (!before || before.ordRaw !== now.ordRaw)) && applicationChanged(c);
+}
+
 interface Checked {
   readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
   readonly key: Image;

@@ -13,7 +13,15 @@ import type { ParkedMessage, StampIntent, WriteIntent } from '../core/intents';
 import type { MultiActiveSettings, ReplicatorSettings } from '../contract';
 import { applyIntent, nowSeconds, type Outcome } from '../core/apply';
 import { readLocalTombstone, stampLocal, undoCovered, writeLocalTombstone } from '../core/origin';
-import { afterStamp, afterUndo, decide, replicatedPut, type Decision, type NextStep } from './decide';
+import {
+  afterStamp,
+  afterUndo,
+  decide,
+  replicatedPut,
+  supersededInBatch,
+  type Decision,
+  type NextStep,
+} from './decide';
 import { describeError, type RetryClock } from '../core/retry';
 import type { Telemetry } from '../core/telemetry';
 
@@ -64,7 +72,9 @@ export async function processBatch(
   const ctx: BatchContext = { deps, downTargets: new Set() };
   const failed: string[] = [];
   await forEachBounded([...groups.values()], Math.max(1, deps.settings.maxConcurrency), async (records) => {
+    const superseded = supersededInBatch(records, deps.settings);
     for (let i = 0; i < records.length; i += 1) {
+      if (superseded[i]) continue;
       const ok = await handleRecord(records[i], ctx);
       if (!ok) {
         // Lambda resumes from the lowest failed sequence number; later records of this item must not
