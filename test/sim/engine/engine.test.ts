@@ -145,6 +145,7 @@ describe('stream records', () => {
     (list as unknown[]).pop();
     expect(sim.stream(R, T)).toHaveLength(3);
     expect(sim.streamFrom(R, T, 2).map((r) => r.eventName)).toEqual(['INSERT']);
+    expect(sim.streamLength(R, T)).toBe(3);
   });
 });
 

@@ -204,6 +204,11 @@ export class SimDynamo {
     return [...this.table(region, table).records];
   }
 
+  /** How many records the table's stream holds (without copying them). */
+  streamLength(region: string, table: string): number {
+    return this.table(region, table).records.length;
+  }
+
   /** The records from position `from` on (cheaper than `stream` for a reader that keeps its place). */
   streamFrom(region: string, table: string, from: number): readonly DynamoDBRecord[] {
     return this.table(region, table).records.slice(from);
