@@ -4,7 +4,7 @@
  * Lag is measured from outside, from a write's acknowledgement to its visibility in every peer, on a
  * sample of the writes, by a probe whose own reads are bounded (PROBE_READS_PER_SECOND), once every
  * replicator sandbox is warm; convergence is the time from the last write until every region agrees.
- * The functions' proxies count the requests each replicator sends to its peers.
+ * The functions' proxies count the requests the replicators send to their peers.
  */
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
@@ -39,7 +39,10 @@ export interface LagFigures {
   readonly deferred: number;
   readonly conflictsLost: number;
   readonly operations: number;
-  /** Requests the replicators sent to peer regions, per record handled for a peer (each record × target once). */
+  /**
+   * DynamoDB requests the replicators and parked-record consumers sent to peer regions, per
+   * acknowledged application write and target it must reach.
+   */
   readonly requestsPerRecordTarget: number;
   /** The lag probe's reads per second of workload, and the interval between its rounds. */
   readonly probeReadsPerSecond: number;
@@ -65,7 +68,7 @@ export async function measureLag(
     0,
   );
   const probeIntervalMs = Math.ceil((1000 * groups) / PROBE_READS_PER_SECOND);
-  const counters = new RequestCounters();
+  const counters = new RequestCounters(tables);
   const result = await runLocalMirror({
     plan,
     tables,
@@ -86,14 +89,13 @@ export async function measureLag(
     hooks: {
       onStart: (handles) => counters.attach(handles, plan.regions),
       beforeDrain: async () => counters.stopProbe(),
+      onOperation: (op, outcome) => counters.written(op.table, op.region, outcome.acknowledged),
     },
   });
   const report = result.report;
   const byWrite = new Map<string, number>();
   for (const o of report.lagSeries) byWrite.set(o.writeId, Math.max(byWrite.get(o.writeId) ?? 0, o.lagMs));
   const sum = (f: (p: (typeof report.pairs)[number]) => number) => report.pairs.reduce((n, p) => n + f(p), 0);
-  // Every record a replicator handled for a target ends in exactly one of these.
-  const recordTargets = sum((p) => p.applied + p.staleSkipped + p.conflictsLost + p.parked + p.deferred);
   return {
     everyPeer: percentiles([...byWrite.values()]),
     perPeer: percentiles(report.lagSeries.map((o) => o.lagMs)),
@@ -103,29 +105,50 @@ export async function measureLag(
     deferred: sum((p) => p.deferred),
     conflictsLost: sum((p) => p.conflictsLost),
     operations: report.workload?.operations ?? 0,
-    requestsPerRecordTarget: recordTargets ? counters.peerRequests / recordTargets : Number.NaN,
+    requestsPerRecordTarget: counters.recordTargets
+      ? counters.peerRequests / counters.recordTargets
+      : Number.NaN,
     probeReadsPerSecond: counters.probeReadsPerSecond,
     probeIntervalMs,
   };
 }
 
 /**
- * What the run's proxies and clients see: the DynamoDB requests each replicator signs for another
- * region than its own (its function proxy's fault hook is called for every DynamoDB call, and never
- * fails one here), and the lag probe's BatchGetItems on the run's clients while the workload runs.
+ * What the run's proxies, clients and workload see: the DynamoDB requests each replicator and parked-record
+ * consumer signs for another region than its own (its function proxy's fault hook is called for every
+ * DynamoDB call, and never fails one here); the record-targets those requests serve, counted from the
+ * workload's acknowledged writes (each is one stream record in its region, to be sent to every target
+ * of its table; the metrics count a waiting record twice, parked and deferred, and a parked one again
+ * where it is consumed); and the lag probe's BatchGetItems on the run's clients while the workload runs.
  */
 class RequestCounters {
   peerRequests = 0;
+  recordTargets = 0;
   private probeReads = 0;
   private probeFrom = 0;
   private probeTo?: number;
+  private readonly tables: ReadonlyMap<string, TableModel>;
+
+  constructor(tables: readonly TableModel[]) {
+    this.tables = new Map(tables.map((t) => [t.name, t]));
+  }
+
+  written(table: string, region: string, acknowledged: boolean): void {
+    const t = this.tables.get(table);
+    if (!t || !acknowledged) return;
+    const targets =
+      t.mode === 'one-way' ? (region === t.source ? t.replicas.length : 0) : t.regions.length - 1;
+    this.recordTargets += targets;
+  }
 
   /**
    * Hooks the counters in, then warms every sandbox of the replicators with an empty batch (as the
    * drills do): the lag then measures replication, not the first cold starts of a fresh run.
    */
   async attach(handles: RunHandles, regions: readonly string[]): Promise<void> {
-    const home = new Map(handles.streamSources.map((s) => [s.functionName, s.region]));
+    const home = new Map(
+      [...handles.streamSources, ...handles.queueSources].map((s) => [s.functionName, s.region]),
+    );
     const counter: ProxyFaults = {
       faultFor: (call) => {
         const region = home.get(call.functionName);
@@ -144,7 +167,8 @@ class RequestCounters {
         },
         { step: 'initialize', name: 'benchProbeReads' },
       );
-    const hosts = [...home.keys()].flatMap((name) => handles.functions.get(name)?.hosts ?? []);
+    const replicators = new Set(handles.streamSources.map((s) => s.functionName));
+    const hosts = [...replicators].flatMap((name) => handles.functions.get(name)?.hosts ?? []);
     await Promise.all(hosts.map((h) => h.invoke({ Records: [] }).catch(() => undefined)));
     this.probeFrom = Date.now();
   }
