@@ -5,11 +5,16 @@
  *
  * - Multi-active: the state with the highest order key across regions wins (`heldState`: a live
  *   item, or the delete a region's tombstone records where it lacks the item). Sent as the
- *   replicator would send it: a put with that order key, or a delete with the tombstone's.
+ *   replicator would send it: a put with that order key, or a delete with the tombstone's. Items
+ *   that share the highest order key with different data (an edit that kept the version) cannot
+ *   replace each other under it: the greatest content wins, and is written everywhere with the same
+ *   generation and version and the origin followed by `+` (`raisedOrd`), which sorts after every copy
+ *   and before the key's next save.
  * - One-way: the source is the truth. Its state (or a delete where the source lacks the item) is
  *   written with the order key the replica holds (item or tombstone, else 40 zeros) plus `+`: that
  *   sorts just after what the replica holds and before any later sequence number, so live
- *   replication still wins over a repair.
+ *   replication still wins over a repair. Each replica gets its own key, so replicas that share one
+ *   are repaired alike.
  *
  * Every region's tombstone is read before its item: an order key judged from a tombstone older than
  * the item can only understate the item (`heldState`), never overstate it.
@@ -26,6 +31,7 @@ import {
 import { applyIntent, type Outcome } from '../core/apply';
 import type { Image } from '../core/attributes';
 import type { TombstoneState, WriteIntent } from '../core/intents';
+import { formatOrd, parseOrd } from '../core/order';
 import { readLocalTombstone } from '../core/origin';
 import { describeError, realSleep } from '../core/retry';
 import { replicatedPut } from '../replicator/decide';
@@ -101,9 +107,20 @@ function planMultiActive(
     .map((s, i) => ({ s, i }))
     .filter((x) => x.s.kind === 'item' || x.s.kind === 'deleted');
   if (!ordered.length) return { skip: 'no region holds an item or a delete of it' };
-  const best = ordered.reduce((a, b) => (ordOf(b.s) > ordOf(a.s) ? b : a));
-  const winner = best.s as Extract<HeldState, { kind: 'item' | 'deleted' }>;
-  const from = holdings[best.i].region;
+  const top = ordered.reduce((a, b) => (ordOf(b.s) > ordOf(a.s) ? b : a));
+  const tied = ordered.flatMap(({ s, i }) =>
+    s.kind === 'item' && s.ord === ordOf(top.s) ? [{ i, s, content: contentText(s.image, table) }] : [],
+  );
+  if (new Set(tied.map((x) => x.content)).size > 1) {
+    // The greatest content, so every run and every order of the regions picks the same copy.
+    const best = tied.reduce((a, b) => (b.content > a.content ? b : a));
+    const from = holdings[best.i].region;
+    const intent = replicatedPut(best.s.image, key, settings[from], raisedOrd(best.s.ord), best.s.version);
+    // Every region, the winner's own included, so that all hold the one order key.
+    return { writes: holdings.map((h) => ({ region: h.region, from, intent })) };
+  }
+  const winner = top.s as Extract<HeldState, { kind: 'item' | 'deleted' }>;
+  const from = holdings[top.i].region;
   if (winner.kind === 'item') {
     const truth = contentText(winner.image, table);
     const intent = replicatedPut(winner.image, key, settings[from], winner.ord, winner.version);
@@ -123,6 +140,19 @@ function planMultiActive(
 }
 
 const ordOf = (s: HeldState) => (s.kind === 'item' || s.kind === 'deleted' ? s.ord : '');
+
+/**
+ * An order key just above `ord` (a save's) and below the key's next write: the same generation and
+ * version, the origin followed by `+`. `+` sorts after the `#` that ends every origin, so the key
+ * orders after `ord` and after any other origin's save of that version that sorts before it; the next
+ * save (version + 1), a delete of the repaired state (`d` = 1 after the same origin) and the next
+ * generation all order after it. `parseOrd` reads the suffix as part of the origin.
+ */
+export function raisedOrd(ord: string): string {
+  const parsed = parseOrd(ord);
+  if (!parsed || parsed.deleted) throw new Error(`not the order key of a save: ${JSON.stringify(ord)}`);
+  return formatOrd({ ...parsed, origin: `${parsed.origin}+` });
+}
 
 export interface RepairOptions {
   readonly table: CompareTable;
