@@ -68,12 +68,14 @@ export function subSeed(seed: number, name: string): number {
 
 abstract class RecordingChooser implements Chooser {
   readonly choices: Choice[] = [];
+  /** Scripts also see forced decisions (a step that is the only one enabled is still theirs). */
+  protected readonly seesForced: boolean = false;
 
   choose(kind: DecisionKind, bound: number, hints: ChoiceHints = {}): number {
     if (!Number.isInteger(bound) || bound < 1) throw new Error(`decision ${kind} with bound ${bound}`);
-    if (bound === 1) return 0;
+    if (bound === 1 && !this.seesForced) return 0;
     const value = this.pick(kind, bound, hints);
-    this.choices.push({ kind, bound, value });
+    if (bound > 1) this.choices.push({ kind, bound, value });
     return value;
   }
 
@@ -192,5 +194,100 @@ export class ExhaustiveChooser extends RecordingChooser {
   /** Whether any decision has been asked since construction (a world with no decisions runs once). */
   get asked(): boolean {
     return this.started;
+  }
+}
+
+/** One step of a scripted scenario: the step to run (by its label) and what happens to it. */
+export interface Directive {
+  /** Matched against `<id> <what>` of the enabled steps, e.g. `app:a#1` or `→ b PutItem Items k =a0`. */
+  readonly step?: string | RegExp;
+  /** Instead of a step: let the world run (nominal choices) until a step matching this is enabled. */
+  readonly runUntil?: string | RegExp;
+  /** Instead of a step: replicate until only application writes and expiries could run. */
+  readonly drain?: boolean;
+  /** Instead of a step: run this thread's pending calls (`es:a`) until it has none. */
+  readonly finish?: string;
+  /** The fault of the call this step makes (`lost`, `crash-after`, `crash-before`, `fail`). */
+  readonly fault?: string;
+  /** A poll hands over only the first new record. */
+  readonly split?: boolean;
+  /** The batch this poll invokes is delivered twice. */
+  readonly duplicate?: boolean;
+}
+
+const matcher = (pattern: string | RegExp) => (label: string) =>
+  typeof pattern === 'string' ? label.includes(pattern) : pattern.test(label);
+
+/** A call of a running invocation (`es:a#1/3 …`), as opposed to a step that starts something. */
+const isCall = (label: string) => /^\S+#\d+\/\d+ /.test(label);
+
+/**
+ * Follows a script: at each step decision, the next directive's step if it is enabled. Until then
+ * it lets running invocations continue (their pending calls, the last thread's first) and starts
+ * nothing new, except under `runUntil`, where everything runs with nominal choices. A script whose
+ * next step never becomes enabled is abandoned (`stuck` says where) and the run finishes with
+ * nominal choices. Decisions the script does not mention are nominal (0).
+ */
+export class ScriptChooser extends RecordingChooser {
+  protected readonly seesForced = true;
+  private next = 0;
+  private current?: Directive;
+  stuck?: string;
+
+  constructor(private readonly script: readonly Directive[]) {
+    super();
+  }
+
+  /** Every directive was applied. */
+  get followed(): boolean {
+    return this.next >= this.script.length && !this.stuck;
+  }
+
+  protected pick(kind: DecisionKind, bound: number, hints: ChoiceHints): number {
+    const labels = hints.labels?.() ?? [];
+    if (kind === 'step') return this.pickStep(labels);
+    const d = this.current;
+    if (kind === 'fault' && d?.fault) {
+      const i = labels.indexOf(d.fault);
+      return i >= 0 ? i : 0;
+    }
+    if (kind === 'batch' && d?.split) return Math.min(1, bound - 1);
+    if (kind === 'duplicate' && d?.duplicate) return Math.min(1, bound - 1);
+    return 0;
+  }
+
+  private pickStep(labels: readonly string[]): number {
+    this.current = undefined;
+    for (;;) {
+      const d = this.stuck ? undefined : this.script[this.next];
+      if (!d) return 0;
+      if (d.finish !== undefined) {
+        const own = labels.findIndex((l) => l.startsWith(`${d.finish}#`) && isCall(l));
+        if (own >= 0) return own;
+        this.next += 1;
+        continue;
+      }
+      if (d.drain) {
+        const busy = labels.findIndex((l) => !/^(app|ttl):/.test(l));
+        if (busy >= 0) return busy;
+        this.next += 1;
+        continue;
+      }
+      if (d.runUntil !== undefined) {
+        if (!labels.some(matcher(d.runUntil))) return 0;
+        this.next += 1;
+        continue;
+      }
+      const i = d.step === undefined ? -1 : labels.findIndex(matcher(d.step));
+      if (i >= 0) {
+        this.next += 1;
+        this.current = d;
+        return i;
+      }
+      const running = labels.findIndex(isCall);
+      if (running >= 0) return running;
+      this.stuck = `no enabled step matches ${String(d.step ?? d.runUntil)} (enabled: ${labels.join('; ')})`;
+      return 0;
+    }
   }
 }

@@ -10,6 +10,8 @@
  *   --keys N                  keys the operations pick from (exhaustive default 1, swarm 2)
  *   --kinds save,delete,put   kinds of application operation
  *   --one-way                 a one-way table (the first region is the source)
+ *   --program a:save,b:delete fix the application's operations instead of enumerating them
+ *   --no-crash --no-lost      leave crashes / lost answers out of the faults
  *   --preemptions N --faults N --failures N --duplicates N --expiries N
  *                             exhaustive bounds: preemptions, lost answers + crashes, failures before
  *                             commit, duplicate deliveries, tombstone expiries (3, 1, 0, 2, 0)
@@ -24,6 +26,7 @@
  *   --replay FILE             run a saved failure again and print its trace
  *   --out DIR                 where failures are saved (default .ddb-mirror/simulate)
  *   --all-failures            keep exploring after a failure
+ *   --traces N                how many failures to print with their traces (default 3)
  *   --no-step-resurrection    only judge resurrection at the end of a run
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
@@ -40,7 +43,7 @@ import {
 } from './explore';
 import { replicatorNamed } from './replicators';
 import type { ReplayFile } from './trace';
-import type { OpKind, WorldOptions } from './world';
+import type { AppOp, OpKind, WorldOptions } from './world';
 
 interface Args {
   readonly flags: Map<string, string | true>;
@@ -89,12 +92,20 @@ function optionsFrom(args: Args, mode: 'exhaustive' | 'swarm'): WorldOptions {
           expiries: num(args, 'expiries', EXHAUSTIVE_BUDGET.expiries),
         }
       : { ...base.budget, expiries: num(args, 'expiries', base.budget.expiries) };
+  const program = args.flags.get('program');
+  const profile = base.profile && {
+    ...base.profile,
+    ...(args.flags.has('no-crash') ? { crash: 0 } : {}),
+    ...(args.flags.has('no-lost') ? { lost: 0 } : {}),
+  };
   return {
     ...base,
+    ...(profile ? { profile } : {}),
+    ...(typeof program === 'string' ? { program: parseProgram(program) } : {}),
     mode: args.flags.has('one-way') ? 'one-way' : 'multi-active',
     regions: REGION_NAMES.slice(0, regions),
     keys: Array.from({ length: Math.max(1, keys) }, (_, i) => (keys <= 1 ? 'k' : `k${i + 1}`)),
-    ops: num(args, 'ops', base.ops),
+    ops: typeof program === 'string' ? program.split(',').length : num(args, 'ops', base.ops),
     kinds: kinds ?? base.kinds,
     budget,
     maximumRetryAttempts: num(args, 'retry-attempts', base.maximumRetryAttempts),
@@ -103,6 +114,16 @@ function optionsFrom(args: Args, mode: 'exhaustive' | 'swarm'): WorldOptions {
     replicator: replicatorNamed((args.flags.get('replicator') as string | undefined) ?? 'tree'),
     ...(mode === 'exhaustive' ? { reduce: !args.flags.has('no-reduce') } : {}),
   };
+}
+
+/** `a:save,b:delete` (key `k`) or `a:save:k1,…`. */
+function parseProgram(text: string): AppOp[] {
+  return text.split(',').map((part) => {
+    const [region, kind, key] = part.split(':');
+    if (!REGION_NAMES.includes(region) || !['save', 'delete', 'put'].includes(kind))
+      throw new Error(`--program: ${part} is not region:save|delete|put[:key]`);
+    return { region, kind: kind as OpKind, key: key ?? 'k' };
+  });
 }
 
 function saveFailures(dir: string, options: WorldOptions, summary: Summary): string[] {
@@ -179,13 +200,22 @@ async function main(argv: readonly string[]): Promise<number> {
     options,
     summary,
   );
-  summary.failed.forEach((f, i) => {
+  const traces = num(args, 'traces', 3);
+  summary.failed.slice(0, traces).forEach((f, i) => {
     console.log(`\n==== failure ${i + 1}${f.seed !== undefined ? ` (seed ${f.seed})` : ''}`);
     for (const x of f.failures) console.log(`${x.oracle}: ${x.message}`);
     console.log(`choices: ${JSON.stringify(f.choices)}`);
     console.log(`replay: npm run simulate -- --replay ${files[i]}`);
     console.log(f.trace);
   });
+  if (summary.failed.length) {
+    const byOracle = new Map<string, number>();
+    for (const f of summary.failed)
+      for (const x of f.failures) byOracle.set(x.oracle, (byOracle.get(x.oracle) ?? 0) + 1);
+    console.log(
+      `\nfailed runs: ${summary.failed.length} (${[...byOracle].map(([o, n]) => `${o} ${n}`).join(', ')})`,
+    );
+  }
   console.log(line(summary, options));
   return summary.failed.length ? 1 : 0;
 }
