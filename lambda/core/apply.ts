@@ -222,17 +222,14 @@ function contended(): Outcome {
 
 /**
  * The verdict on the item a conditional write failed against: the write is stale or lost a
- * conflict, or the item is unordered and only its region can order it (the write waits). An
- * unordered item's order key is at least its floor (generation 0), so a write at or below the floor
- * loses for sure.
+ * conflict, or the item is unordered and only its own region can order it: the write waits (invariant
+ * 4). No verdict is taken against an unordered item, not even "it loses for sure": that state may be
+ * deleted before it is ever stamped, and then no region but this one would have known it.
  */
 function judge(ctx: TargetContext, intent: WriteIntent, held: Image | undefined): Outcome | 'again' {
   if (!held) return 'again';
   const order = itemOrder(held, versionAttribute(ctx), ctx.target);
-  if (order?.kind === 'unordered') {
-    if (order.floor === undefined || intent.ord > order.floor) return { status: 'deferred' };
-    return lost(intent, { source: 'item', ord: order.floor, origin: ctx.target });
-  }
+  if (order?.kind === 'unordered') return { status: 'deferred' };
   return lost(intent, itemHolder(held, ctx));
 }
 

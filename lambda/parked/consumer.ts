@@ -105,8 +105,10 @@ export async function applyParkedBody(body: string, deps: ConsumerDeps): Promise
       });
       return { status: 'done', outcome };
     case 'deferred':
+      // The target's item still waits for its own region's stamp: stay on the queue, tried again after
+      // the visibility timeout (docs/replication.md, "A write that meets an unordered item waits").
       telemetry.metric('RecordsDeferred', 1, dims);
-      return { status: 'done', outcome };
+      return { status: 'retry', outcome };
     default:
       telemetry.metric('Errors', 1, dims);
       return { status: 'retry', outcome };

@@ -95,7 +95,8 @@ export function decide(
  * supersedes. Such a save is not sent (nor stamped): peers need only the highest state (invariant 1),
  * and the later change orders after it. Only an application save is ever skipped, and only for a later
  * record that changes the item's data: a replicator's stamp of this very state does not (it carries no
- * send of its own), and a malformed record is never skipped (it is reported).
+ * send of its own), a malformed record is never skipped (it is reported), and neither is a save whose
+ * PutItem dropped the order key.
  */
 export function supersededInBatch(
   records: readonly DynamoDBRecord[],
@@ -120,7 +121,11 @@ function applicationSave(c: Checked, settings: ReplicatorSettings): boolean {
   const now = readStamp(c.newImage!, settings);
   const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
   if ('reason' in now || now.version === undefined || (before && 'reason' in before)) return false;
-  return !(now.stamped && (!before || before.ordRaw !== now.ordRaw)) && applicationChanged(c);
+  if (now.stamped && (!before || before.ordRaw !== now.ordRaw)) return false;
+  // A whole-item PutItem that dropped the order key is handled even when superseded: if its item is
+  // gone, only this record knows the generation its delete must carry (`afterStamp`).
+  if (!now.ord && before?.ord) return false;
+  return applicationChanged(c);
 }
 
 interface Checked {
@@ -434,8 +439,9 @@ function stampedHere(held: Image, settings: MultiActiveSettings): string | undef
  * the record reaches the same answer from the same item (invariant 6):
  * - the item holds this stamp already (its first answer was lost, or the send after it never ran):
  *   send that state;
- * - a later unordered state of the same life (a higher version): stamp it with the same generation,
- *   so its own record finds its order key (invariant 4); this record's state is superseded;
+ * - a later state (a higher version): this record's state is superseded, and the later state's own
+ *   record orders it; only a state whose generation the old image gave (a whole-item PutItem) is stamped
+ *   here with that generation, which no later record could tell;
  * - the item is gone or another life: a new life's state was never sent, nothing to do; a state whose
  *   generation the old image gave was replaced by a PutItem after peers got its earlier states, so
  *   its removal is sent as a delete of this record's version, which covers every copy peers can hold.
@@ -460,7 +466,9 @@ export function afterStamp(
       intent: replicatedPut(held, stamp.key, settings, valid!.ordRaw!, stamp.version),
     };
   if (valid?.version !== undefined && compareVersion(valid.version, stamp.version) > 0) {
-    if (valid.ord) return { kind: 'done' };
+    // A new life's later state may be a later life (this record re-delivered after the item was deleted
+    // and created again): its own record takes the generation from the tombstone, after the delete.
+    if (valid.ord || !inherited) return { kind: 'done' };
     const ord = formatOrd({ ...parseOrd(stamp.ord)!, version: valid.version });
     const same = stampGuard(held!, stamp.key, settings);
     return {

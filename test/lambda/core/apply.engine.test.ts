@@ -266,13 +266,11 @@ describe('applyIntent, multi-active (DynamoDB Local)', () => {
       expect(await targetItem(settings, settings.tombstoneTable)).toBeUndefined();
     });
 
-    test('a save at or below its least possible order key (generation 0, its version, its region) loses at once', async () => {
-      // us-east-1 sorts after eu-west-1: (0, 5, eu-west-1) is below (0, 5, us-east-1)
+    test('even a save below its least possible order key waits: the unordered state may be deleted before it is ever stamped (simulator, swarm seed 118)', async () => {
+      // us-east-1 sorts after eu-west-1: (0, 5, eu-west-1) is below any order key the item can get, but
+      // if its region deletes it unstamped no other region learns of it, so nothing may be lost to it
       await seed(settings, unordered);
-      expect(await apply(put(ord(0, 5, ORIGIN), 5))).toMatchObject({
-        status: 'conflict-lost',
-        winner: { source: 'item', ord: ord(0, 5, TARGET), origin: TARGET },
-      });
+      expect(await apply(put(ord(0, 5, ORIGIN), 5))).toEqual({ status: 'deferred' });
       expect(await targetItem(settings)).toEqual(toSdkImage(unordered));
     });
 

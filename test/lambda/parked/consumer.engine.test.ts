@@ -2,6 +2,7 @@ import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/clie
 import type { SQSEvent } from 'aws-lambda';
 import { consumeParked, parkedAgeLimitSeconds, parseParkedMessage } from '../../../lambda/parked/consumer';
 import { applyIntent } from '../../../lambda/core/apply';
+import { toSdkImage } from '../../../lambda/core/attributes';
 import { deleteOrdOf, formatOrd, parseOrd } from '../../../lambda/core/order';
 import { CollectingTelemetry } from '../../../lambda/core/telemetry';
 import type { ParkedMessage, WriteIntent } from '../../../lambda/core/intents';
@@ -156,7 +157,9 @@ describe('parked writes older than the tombstone lifetime allows (DynamoDB Local
         origin: A,
       };
       expect((await applyIntent(client(B), settings, B, del, deps)).status).toBe('applied');
-      await client(B).send(new DeleteItemCommand({ TableName: tables.tombstoneTable, Key: save.key }));
+      await client(B).send(
+        new DeleteItemCommand({ TableName: tables.tombstoneTable, Key: toSdkImage(save.key) }),
+      );
     }
     const limit = parkedAgeLimitSeconds(settings);
     expect(limit).toBe(28 * DAY);

@@ -610,9 +610,14 @@ describe('afterStamp: what a stamp that did not go through met', () => {
     });
   });
 
-  test('a later unordered save of the same life: that state is stamped in the same generation, guarded by its own data', () => {
+  test('a later unordered save after a new life: done, its own record orders it (it may be a later life)', () => {
     const held = item({ version: N(5), a: S('later') });
-    expect(afterStamp(stamp, false, held, settings, now)).toEqual({
+    expect(afterStamp(stamp, false, held, settings, now)).toEqual({ kind: 'done' });
+  });
+
+  test('a later unordered save after a whole-item PutItem: stamped in the inherited generation, guarded by its own data', () => {
+    const held = item({ version: N(5), a: S('later') });
+    expect(afterStamp(stamp, true, held, settings, now)).toEqual({
       kind: 'restamp',
       stamp: { key, ord: ord(2, 5, HERE), version: '5', same: { a: S('later') } },
       image: held,

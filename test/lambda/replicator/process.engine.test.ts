@@ -446,6 +446,33 @@ describe('processBatch end to end (DynamoDB Local)', () => {
     expect(await scanAll(A, tables.table)).toEqual([]);
   });
 
+  test('a stamped INSERT delivered again after its life was deleted and a new life saved past version 1 leaves the new life in every region', async () => {
+    // GIVEN k's first life stamped in A by an invocation that died before sending it
+    const tables = await tablesOf([A, B]);
+    await save(A, tables.table, 'k', { life: 'one' });
+    const records = await tables.readers[A].pollRecords();
+    const first = await replicate(tables, A, [A, B], records, {
+      clients: { [A]: failingAfterCommit(A, 'UpdateItemCommand', invocationDied) },
+    });
+    expect(first.batchItemFailures).toHaveLength(1);
+    // AND the application saved it up to version 5, deleted it and saved a second life up to version 3
+    for (let v = 2; v <= 5; v += 1) await save(A, tables.table, 'k', { life: 'one' });
+    await remove(A, tables.table, 'k');
+    for (let v = 1; v <= 3; v += 1) await save(A, tables.table, 'k', { life: 'two' });
+    records.push(...(await tables.readers[A].pollRecords()));
+    // WHEN the whole range is delivered again and every region's replicator runs
+    expect((await replicate(tables, A, [A, B], records)).batchItemFailures).toEqual([]);
+    for (let round = 0; round < 2; round += 1)
+      for (const region of [A, B])
+        await replicate(tables, region, [A, B], await tables.readers[region].pollRecords());
+    // THEN both regions hold the second life (the re-delivered INSERT must not stamp it with the first
+    // life's generation, below the first life's delete)
+    expect(visible(await scanAll(A, tables.table))).toEqual([
+      { pk: { S: 'k' }, life: { S: 'two' }, version: { N: '3' } },
+    ]);
+    expect(visible(await scanAll(B, tables.table))).toEqual(visible(await scanAll(A, tables.table)));
+  });
+
   test('parks the records of an unreachable target, gives the other target everything, and the parked records apply later', async () => {
     // GIVEN three regions, C unreachable
     const tables = await tablesOf([A, B, C], [A]);
