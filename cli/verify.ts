@@ -8,21 +8,15 @@
 import type { DivergenceKind } from '../lambda/contract';
 import {
   formatBytes,
-  meterResponseBytes,
+  meterBytes,
   newByteMeter,
-  transferFigures,
+  VerifyCost,
   type TransferFigures,
 } from '../lambda/anti-entropy/transfer';
 import { explainAwsError } from '../lambda/ops/errors';
 import { hashVerifyTable, type HashVerifyReport } from '../lambda/ops/hash-verify';
 import { repairKeys, type RepairReport } from '../lambda/ops/repair';
-import {
-  recheck,
-  verifyTable,
-  type FoundDivergence,
-  type VerifyPhase,
-  type VerifyReport,
-} from '../lambda/ops/verify';
+import { recheck, verifyTable, type FoundDivergence, type VerifyReport } from '../lambda/ops/verify';
 import { tableRegions, type TableModel } from '../lib/config/model';
 import { compareTableOf } from '../lib/local/verify';
 import { type Command, type CommandIo, numberOption, type ParsedValues } from './command';
@@ -222,37 +216,11 @@ const KIND_WORDS: Record<DivergenceKind, string> = {
 
 export type VerifySummary = ReturnType<typeof verifySummary>;
 
-/**
- * Read units and response bytes per region at the start of each step, so that the comparison's own
- * cost is told apart from the repair's, and the bytes of each step are counted where they cross.
- */
-function measureSteps(rc: RegionClients, regions: readonly string[]) {
+/** The comparison's own cost: each region's client metered for bytes as well as read units. */
+function measureSteps(rc: RegionClients, regions: readonly string[]): VerifyCost {
   const bytes = Object.fromEntries(regions.map((r) => [r, newByteMeter()]));
-  for (const r of regions) meterResponseBytes(rc.clients[r], bytes[r]);
-  const now = () =>
-    Object.fromEntries(regions.map((r) => [r, { units: rc.meters[r].readUnits, bytes: bytes[r].bytes }]));
-  const marks: Partial<Record<VerifyPhase, ReturnType<typeof now>>> = {};
-  return {
-    mark: (phase: VerifyPhase) => void (marks[phase] = now()),
-    /** The comparison's figures, from its first step until now. */
-    figures(r: VerifyReport | HashVerifyReport): TransferFigures {
-      const end = now();
-      const home = regions[0];
-      const since = (phase: VerifyPhase, region: string) =>
-        end[region].bytes - (marks[phase] ?? end)[region].bytes;
-      const others = regions.filter((x) => x !== home);
-      const crossed =
-        r.method === 'hash' && 'hash' in r
-          ? others.reduce((n, x) => n + r.hash.reads[x].bytes + since('recheck', x), 0)
-          : others.reduce((n, x) => n + since('scan', x), 0);
-      return transferFigures({
-        tableBytes: r.itemBytes[home] ?? 0,
-        home,
-        readUnits: regions.reduce((n, x) => n + end[x].units - (marks.scan ?? end)[x].units, 0),
-        crossRegionBytes: crossed,
-      });
-    },
-  };
+  for (const r of regions) meterBytes(rc.clients[r], bytes[r]);
+  return new VerifyCost(regions, rc.meters, bytes);
 }
 
 function verifySummary(

@@ -60,7 +60,7 @@ export function meteredRange(store: ObjectStore, key: string, meter: ReadMeter):
   };
 }
 
-/** The objects of one run: parts by partition and worker, one tree and one result per partition. */
+/** The objects of one run: parts by partition and worker; per partition a tree, a result and a repair. */
 export const runPaths = {
   run: (runId: string) => `runs/${runId}/`,
   parts: (runId: string, partition: number) => `runs/${runId}/parts/${partition}/`,
@@ -69,4 +69,6 @@ export const runPaths = {
   tree: (runId: string, partition: number) => `runs/${runId}/trees/${partition}.bin`,
   result: (runId: string, partition: number) => `runs/${runId}/results/${partition}.json`,
   results: (runId: string) => `runs/${runId}/results/`,
+  repair: (runId: string, partition: number) => `runs/${runId}/repairs/${partition}.json`,
+  repairs: (runId: string) => `runs/${runId}/repairs/`,
 };

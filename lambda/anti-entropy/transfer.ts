@@ -2,36 +2,101 @@
  * What a verify costs, in the two figures the anti-entropy comparison is judged by (docs/replication.md,
  * "Anti-entropy by range hashes"): read units, and bytes that cross regions, both per GB of the table.
  *
- * Bytes are counted where they are received: a DynamoDB response's Content-Length (every attempt, so a
- * retried page counts twice, as it crossed twice), and the bytes read of another region's hash files.
+ * Bytes are counted on the wire: a DynamoDB request's body and its response's Content-Length (every
+ * attempt, so a retried page counts twice, as it crossed twice), and the bytes read of another region's
+ * hash files.
  * The comparison runs in one region (the one-way source; else the first): that region's own reads stay
  * in it, every other region's cross.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CapacityMeter } from '../ops/capacity';
 
 export interface ByteMeter {
-  /** Response bytes received. */
+  /** Bytes sent and received: request bodies and response bodies. */
   bytes: number;
-  responses: number;
+  requests: number;
 }
 
-export const newByteMeter = (): ByteMeter => ({ bytes: 0, responses: 0 });
+export const newByteMeter = (): ByteMeter => ({ bytes: 0, requests: 0 });
 
-/** Counts the bytes of every response `client` receives. Call once per client. */
-export function meterResponseBytes(client: DynamoDBClient, meter: ByteMeter): void {
-  type Handler = (args: object) => Promise<{ response?: { headers?: Record<string, string> } }>;
+/** Counts the bytes of every request `client` sends and every response it receives. Call once per client. */
+export function meterBytes(client: DynamoDBClient, meter: ByteMeter): void {
+  type Handler = (args: {
+    request?: { body?: unknown };
+  }) => Promise<{ response?: { headers?: Record<string, string> } }>;
   const stack = client.middlewareStack as unknown as {
     add(mw: (next: Handler) => Handler, options: object): void;
   };
   stack.add(
     (next) => async (args) => {
+      meter.bytes += bodyLength(args.request?.body);
+      meter.requests += 1;
       const result = await next(args);
       meter.bytes += Number(result.response?.headers?.['content-length'] ?? 0);
-      meter.responses += 1;
       return result;
     },
-    { step: 'deserialize', name: 'ddbMirrorResponseBytes' },
+    { step: 'deserialize', name: 'ddbMirrorBytes' },
   );
+}
+
+/** A request body's length: a string, bytes, or the SDK's JSON body (a string adapter with a length). */
+function bodyLength(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array) return body.byteLength;
+  const length = (body as { length?: unknown } | undefined)?.length;
+  return typeof length === 'number' ? length : 0;
+}
+
+/** The steps a verify goes through (`VerifyPhase` in lambda/ops/verify.ts). */
+export type Step = 'scan' | 'compare' | 'recheck';
+
+/** What a hash verify read of each region's hash files (`HashFigures.reads`). */
+export interface HashReads {
+  readonly reads: Readonly<Record<string, { readonly bytes: number }>>;
+}
+
+/**
+ * The cost of one verify, from its clients' meters: marks the meters as each step starts
+ * (`onPhase: cost.mark`), then gives the figures from the first step until now, so a repair that
+ * follows is not counted.
+ */
+export class VerifyCost {
+  private readonly marks: Partial<Record<Step, Record<string, { units: number; bytes: number }>>> = {};
+
+  constructor(
+    private readonly regions: readonly string[],
+    private readonly units: Readonly<Record<string, CapacityMeter>>,
+    private readonly bytes: Readonly<Record<string, ByteMeter>>,
+  ) {}
+
+  readonly mark = (step: Step): void => void (this.marks[step] = this.now());
+
+  /** The home region is the first of `regions` (the one-way source). */
+  figures(r: {
+    readonly method: 'full' | 'hash';
+    readonly itemBytes: Readonly<Record<string, number>>;
+    readonly hash?: HashReads;
+  }): TransferFigures {
+    const end = this.now();
+    const [home, ...others] = this.regions;
+    const since = (step: Step, region: string) => end[region].bytes - (this.marks[step] ?? end)[region].bytes;
+    const crossed =
+      r.method === 'hash' && r.hash
+        ? others.reduce((n, x) => n + (r.hash!.reads[x]?.bytes ?? 0) + since('recheck', x), 0)
+        : others.reduce((n, x) => n + since('scan', x), 0);
+    return transferFigures({
+      tableBytes: r.itemBytes[home] ?? 0,
+      home,
+      readUnits: this.regions.reduce((n, x) => n + end[x].units - (this.marks.scan ?? end)[x].units, 0),
+      crossRegionBytes: crossed,
+    });
+  }
+
+  private now() {
+    return Object.fromEntries(
+      this.regions.map((r) => [r, { units: this.units[r].readUnits, bytes: this.bytes[r].bytes }]),
+    );
+  }
 }
 
 export const GB = 1e9;

@@ -6,7 +6,8 @@
  * `verify --deployed` runs in each region (lambda/anti-entropy/), here in one process with the files in
  * memory; what the comparison reads of another region's files is what would cross regions.
  */
-import { classify, keyText } from '../contract';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { classify, keyText, type CompareTable } from '../contract';
 import { compareTrees, type Candidate, type LevelFigures } from '../anti-entropy/compare';
 import { keyItemOf, type Entry } from '../anti-entropy/hash';
 import { planFor, partitions, type HashPlan } from '../anti-entropy/plan';
@@ -19,6 +20,7 @@ import {
   DEFAULT_RECHECK,
   recheck,
   type FoundDivergence,
+  type RecheckPolicy,
   type VerifyOptions,
   type VerifyReport,
 } from './verify';
@@ -116,6 +118,65 @@ export async function hashVerifyTable(o: HashVerifyOptions): Promise<HashVerifyR
       levels[i].differing += l.differing;
     });
   }
+  await o.onPhase?.('recheck');
+  const settled = await confirmCandidates(
+    table,
+    o.clients,
+    candidates,
+    o.recheck ?? DEFAULT_RECHECK,
+    o.recheckLimit,
+  );
+  const divergent = settled.divergent;
+  return {
+    method: 'hash',
+    table: table.name,
+    mode: table.mode,
+    regions: table.regions,
+    sample,
+    scanned,
+    itemBytes,
+    items: Object.fromEntries(table.regions.map((r, i) => [r, entries[i].length])),
+    compared,
+    inFlight: settled.inFlight,
+    notReread: settled.notReread,
+    divergent,
+    byKind: countKinds(divergent),
+    interrupted,
+    durationMs: Date.now() - started,
+    hash: {
+      plan,
+      levels,
+      leaves,
+      candidates: settled.candidates,
+      reads: Object.fromEntries(table.regions.map((r, i) => [r, reads[i]])),
+      home,
+      treeBytes: Object.fromEntries(table.regions.map((r, i) => [r, stores[i].bytes()])),
+    },
+  };
+}
+
+export interface Settled {
+  /** Keys whose hashes differed (before the re-reads). */
+  readonly candidates: number;
+  readonly divergent: FoundDivergence[];
+  /** Candidates that agreed on a re-read: writes being replicated. */
+  readonly inFlight: number;
+  /** Candidates past `limit`, counted from their hashes alone. */
+  readonly notReread: number;
+}
+
+/**
+ * Verify's re-read rule on the keys whose hashes differed: the first `limit` in key order are read
+ * again in every region (`recheck`) and count only if they still differ; the rest keep the verdict of
+ * their hashes, as verify keeps the scan's.
+ */
+export async function confirmCandidates(
+  table: CompareTable,
+  clients: Readonly<Record<string, DynamoDBClient>>,
+  candidates: readonly Candidate[],
+  policy: RecheckPolicy = DEFAULT_RECHECK,
+  limit = 10_000,
+): Promise<Settled> {
   const found = candidates
     .map((c) => {
       const keyItem = keyItemOf(c.key) as SdkItem;
@@ -123,14 +184,12 @@ export async function hashVerifyTable(o: HashVerifyOptions): Promise<HashVerifyR
     })
     .filter((c) => classify(table, c.digests))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  await o.onPhase?.('recheck');
-  const limit = o.recheckLimit ?? 10_000;
   const reread = found.slice(0, limit);
   const confirmed = await recheck(
     table,
-    o.clients,
+    clients,
     reread.map((c) => c.keyItem),
-    o.recheck ?? DEFAULT_RECHECK,
+    policy,
   );
   const unread = found.slice(limit).map((c): FoundDivergence => {
     const d = classify(table, c.digests)!;
@@ -144,31 +203,10 @@ export async function hashVerifyTable(o: HashVerifyOptions): Promise<HashVerifyR
       keyItem: c.keyItem,
     };
   });
-  const divergent = [...confirmed, ...unread];
   return {
-    method: 'hash',
-    table: table.name,
-    mode: table.mode,
-    regions: table.regions,
-    sample,
-    scanned,
-    itemBytes,
-    items: Object.fromEntries(table.regions.map((r, i) => [r, entries[i].length])),
-    compared,
+    candidates: found.length,
+    divergent: [...confirmed, ...unread],
     inFlight: reread.length - confirmed.length,
     notReread: unread.length,
-    divergent,
-    byKind: countKinds(divergent),
-    interrupted,
-    durationMs: Date.now() - started,
-    hash: {
-      plan,
-      levels,
-      leaves,
-      candidates: found.length,
-      reads: Object.fromEntries(table.regions.map((r, i) => [r, reads[i]])),
-      home,
-      treeBytes: Object.fromEntries(table.regions.map((r, i) => [r, stores[i].bytes()])),
-    },
   };
 }
