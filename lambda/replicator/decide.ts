@@ -477,7 +477,10 @@ export function afterStamp(
       image: held!,
     };
   }
-  if (!inherited) return { kind: 'done' };
+  // A state ordered after this one replaced it (a peer's concurrent save that won): it reaches every
+  // region and covers every copy of this life, so nothing is deleted.
+  if (!inherited || (valid?.ord && orderOf(valid, settings.region, false) > stamp.ord))
+    return { kind: 'done' };
   const ord = formatOrd({ ...parseOrd(stamp.ord)!, deleted: true });
   const expiresAt = nowSeconds + settings.tombstoneTtlSeconds;
   return {
