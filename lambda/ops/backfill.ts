@@ -18,9 +18,9 @@ import { BACKFILL_ORD, type ReplicatorSettings } from '../contract';
 import { applyIntent, type Outcome } from '../core/apply';
 import { canonicalImage, type Image } from '../core/attributes';
 import type { WriteIntent } from '../core/intents';
-import { readLocalTombstone } from '../core/origin';
+import { readLocalTombstone, stampLocal } from '../core/origin';
 import { describeError, realSleep } from '../core/retry';
-import { replicatedPut } from '../replicator/decide';
+import { replicatedPut, stampGuard } from '../replicator/decide';
 import {
   checkResumable,
   freshCheckpoint,
@@ -29,7 +29,7 @@ import {
   type SegmentCheckpoint,
 } from './checkpoint';
 import { heldState } from './held';
-import { getItem, scanPage, toImage, toSdkItem } from './scan';
+import { scanPage, toImage, toSdkItem } from './scan';
 
 export type BackfillPlan =
   | { readonly kind: 'put'; readonly intent: WriteIntent }
@@ -72,7 +72,7 @@ export interface OutcomeCounts {
   skippedNewer: number;
   /** Deleted: the target's tombstone undid it, or the source's tombstone covers it. */
   skippedDeleted: number;
-  /** Left on an item the target region has not ordered yet, for its replicator to decide. */
+  /** Still waiting, after every try, for the target region to order its own save of the item (failed too). */
   deferred: number;
   failed: number;
 }
@@ -143,6 +143,8 @@ export interface BackfillResult {
 
 const MAX_FAILURES_KEPT = 100;
 const ITEM_ATTEMPTS = 4;
+/** Tries of a write whose target item waits for its own region's stamp, `retryDelayMs` apart. */
+const WAIT_ATTEMPTS = 15;
 
 /**
  * Items applied to the targets, and what came of them: what the Scan backfill (below) and the export
@@ -332,6 +334,11 @@ async function backfillItem(run: ApplyRun, item: Image): Promise<boolean> {
   outcomes.forEach((outcome, i) => {
     const target = targets[i];
     count(run, target, outcomeField(outcome));
+    if (outcome.status === 'deferred') {
+      ok = false;
+      fail(run, { key, target, reason: `${target} has still not ordered its own save of the item` });
+      return;
+    }
     if (outcome.status !== 'unavailable') return;
     ok = false;
     fail(run, { key, target, reason: outcome.error });
@@ -340,34 +347,57 @@ async function backfillItem(run: ApplyRun, item: Image): Promise<boolean> {
   return ok;
 }
 
-/** Multi-active items its region has not ordered need the region's tombstone (one read). */
+/**
+ * Multi-active items its region has not ordered (written before the mirror, or not stamped yet) need
+ * the region's tombstone (one read) for their generation, and are stamped in their region before they
+ * are sent, as the replicator does (docs/replication.md, invariant 4): every later save there then
+ * inherits that order key, and a peer's write meeting the item is judged, not kept waiting.
+ */
 async function planItem(run: ApplyRun, item: Image): Promise<BackfillPlan> {
   const { settings } = run;
-  const plan = planBackfill(item, settings);
-  if (plan.kind !== 'need-tombstone') return plan;
-  const client = run.clients[settings.region];
-  const key = keyOf(item, settings);
-  try {
-    const tombstone = await readLocalTombstone(client, settings, key, { deadline: Date.now() + 60_000 });
-    if (!tombstone) return planBackfill(item, settings, null);
-    // The tombstone was read after the scan and may describe a later life than the scanned item:
-    // read the item again, after the tombstone, so the generation is never more than the item's.
-    const now = await getItem(client, settings.table, toSdkItem(key));
-    return now ? planBackfill(toImage(now), settings, tombstone) : { kind: 'deleted' };
-  } catch (e) {
-    return { kind: 'malformed', reason: `reading its tombstone in ${settings.region}: ${describeError(e)}` };
+  let current: Image | undefined = item;
+  for (let round = 1; round <= 3 && current; round += 1) {
+    const plan = planBackfill(current, settings);
+    if (plan.kind !== 'need-tombstone' || settings.mode !== 'multi-active') return plan;
+    const client = run.clients[settings.region];
+    const key = keyOf(current, settings);
+    const options = { deadline: Date.now() + 60_000 };
+    try {
+      const tombstone = await readLocalTombstone(client, settings, key, options);
+      const planned = planBackfill(current, settings, tombstone);
+      if (planned.kind !== 'put') return planned;
+      const same = stampGuard(current, key, settings);
+      const version = planned.intent.version!;
+      const stamp = { key, ord: planned.intent.ord, version, ...(Object.keys(same).length ? { same } : {}) };
+      const met = await stampLocal(client, settings, stamp, options);
+      if (met.done) return planned;
+      // The item changed since the scan (saved, stamped by its replicator, or deleted): plan it again.
+      current = met.held;
+    } catch (e) {
+      return { kind: 'malformed', reason: `ordering it in ${settings.region}: ${describeError(e)}` };
+    }
   }
+  return current
+    ? { kind: 'malformed', reason: 'the item kept changing while it was being ordered' }
+    : { kind: 'deleted' };
 }
 
 /** `applyIntent`, tried again with back-off while the target is unavailable for a reason that may pass. */
 async function applyTo(run: ApplyRun, target: string, intent: WriteIntent): Promise<Outcome> {
   const base = run.retryDelayMs ?? 1000;
-  for (let attempt = 1; ; attempt += 1) {
+  for (let attempt = 1, waits = 0; ;) {
     const outcome = await applyIntent(run.clients[target], run.settings, target, intent, {
       deadline: Date.now() + 60_000,
     });
+    // The target's item waits for its own region's stamp (about a second): try again, never drop it.
+    if (outcome.status === 'deferred' && waits < WAIT_ATTEMPTS) {
+      waits += 1;
+      await realSleep(base);
+      continue;
+    }
     if (outcome.status !== 'unavailable' || attempt >= ITEM_ATTEMPTS || !mayPass(outcome)) return outcome;
     await realSleep(Math.min(30_000, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+    attempt += 1;
   }
 }
 

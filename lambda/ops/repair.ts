@@ -243,15 +243,26 @@ async function readHolding(o: RepairOptions, region: string, key: Image): Promis
   return { region, tombstone, ...(item ? { item: toImage(item) } : {}) };
 }
 
+/** A write meeting an item its region has not stamped yet is tried again this often, this far apart. */
+const WAIT_ATTEMPTS = 15;
+const WAIT_DELAY_MS = 1000;
+
 async function applyWithRetry(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   target: string,
   intent: WriteIntent,
 ): Promise<Outcome> {
-  for (let attempt = 1; ; attempt += 1) {
+  for (let attempt = 1, waits = 0; ;) {
     const outcome = await applyIntent(client, settings, target, intent, { deadline: Date.now() + 60_000 });
+    // The target's item waits for its own region's stamp (about a second): try again, never drop it.
+    if (outcome.status === 'deferred' && waits < WAIT_ATTEMPTS) {
+      waits += 1;
+      await realSleep(WAIT_DELAY_MS);
+      continue;
+    }
     if (outcome.status !== 'unavailable' || !outcome.retryable || attempt >= 3) return outcome;
     await realSleep(1000 * attempt);
+    attempt += 1;
   }
 }
