@@ -51,7 +51,8 @@ export async function hashSegment(o: SegmentOptions): Promise<SegmentHashing> {
   let pages = 0;
   let startKey = o.startKey;
   do {
-    if (o.signal?.aborted || (o.deadline !== undefined && Date.now() > o.deadline)) break;
+    // At least one page per call, so a resumed segment always moves on.
+    if (o.signal?.aborted || (pages > 0 && o.deadline !== undefined && Date.now() > o.deadline)) break;
     const res = await withRetry(
       () =>
         o.client.send(
