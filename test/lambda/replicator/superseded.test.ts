@@ -65,6 +65,13 @@ describe('supersededInBatch', () => {
     expect(supersededInBatch(records, ma)).toEqual([false, false]);
   });
 
+  test('a whole-item PutItem that dropped the order key is handled even when its delete follows (found by the simulator, swarm seed 55)', () => {
+    // GIVEN a stamped item replaced by a PutItem (no _ddbm_*), then deleted, in one batch
+    const records = [modifyRecord(key, stamped(1, 'a', ORD), v(2, 'b')), removeRecord(key, v(2, 'b'))];
+    // THEN the PutItem's record is handled: with its item gone, only it knows the delete's generation
+    expect(supersededInBatch(records, ma)).toEqual([false, false]);
+  });
+
   test('a malformed save is never skipped, so it is reported', () => {
     // GIVEN a save without a version attribute, then a valid save
     const records = [insertRecord(key, { data: S('x') }), modifyRecord(key, { data: S('x') }, v(1, 'y'))];
