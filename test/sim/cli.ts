@@ -27,13 +27,16 @@
  *   --out DIR                 where failures are saved (default .ddb-mirror/simulate)
  *   --all-failures            keep exploring after a failure
  *   --traces N                how many failures to print with their traces (default 3)
- *   --no-step-resurrection    only judge resurrection at the end of a run
+ *   --step-resurrection M     settled (default): a deleted save may not show again in a region that
+ *                             recorded the delete once the change that brought it back is settled;
+ *                             strict: not even for a step; off: judged at the end of a run only
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import {
   EXHAUSTIVE_BUDGET,
   exhaustive,
+  optionsOfReplay,
   replay,
   replayFile,
   swarm,
@@ -110,10 +113,17 @@ function optionsFrom(args: Args, mode: 'exhaustive' | 'swarm'): WorldOptions {
     budget,
     maximumRetryAttempts: num(args, 'retry-attempts', base.maximumRetryAttempts),
     replayDiscarded: !args.flags.has('no-replay'),
-    stepResurrection: !args.flags.has('no-step-resurrection'),
+    stepResurrection: stepResurrection(args),
     replicator: replicatorNamed((args.flags.get('replicator') as string | undefined) ?? 'tree'),
     ...(mode === 'exhaustive' ? { reduce: !args.flags.has('no-reduce') } : {}),
   };
+}
+
+function stepResurrection(args: Args): WorldOptions['stepResurrection'] {
+  const v = args.flags.get('step-resurrection') ?? 'settled';
+  if (v !== 'settled' && v !== 'strict' && v !== 'off')
+    throw new Error('--step-resurrection must be settled, strict or off');
+  return v;
 }
 
 /** `a:save,b:delete` (key `k`) or `a:save:k1,…`. */
@@ -151,12 +161,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const file = args.flags.get('replay');
   if (typeof file === 'string') {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as ReplayFile;
-    const stored = saved.options as WorldOptions & { replicator: string };
-    const options: WorldOptions = {
-      ...worldOptions(),
-      ...stored,
-      replicator: replicatorNamed(stored.replicator),
-    };
+    const stored = saved.options as Record<string, unknown> & { replicator: string };
+    const options = optionsOfReplay(stored, replicatorNamed(stored.replicator));
     const run = await replay(options, saved.choices);
     console.log(run.trace.format());
     for (const f of run.failures) console.log(`\nFAILED ${f.oracle}: ${f.message}`);

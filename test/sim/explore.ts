@@ -46,7 +46,7 @@ export function worldOptions(overrides: Partial<WorldOptions> = {}): WorldOption
     maxSteps: 400,
     maxLivenessSteps: 2000,
     idempotence: true,
-    stepResurrection: true,
+    stepResurrection: 'settled',
     ...overrides,
   };
 }
@@ -202,6 +202,20 @@ export async function swarm(
   return summary;
 }
 
+/** The options a replay file was recorded with (see `replayFile`). */
+export function optionsOfReplay(
+  stored: Record<string, unknown>,
+  replicator: WorldOptions['replicator'],
+): WorldOptions {
+  const { profile, replicator: _name, ...rest } = stored as Partial<WorldOptions> & { profile?: unknown };
+  return {
+    ...worldOptions(),
+    ...rest,
+    profile: profile === null ? undefined : (profile as WorldOptions['profile']),
+    replicator,
+  };
+}
+
 /** Runs one recorded choice list again. */
 export async function replay(options: WorldOptions, choices: readonly number[]): Promise<RunResult> {
   return runWith(options, new ReplayChooser(choices));
@@ -232,7 +246,8 @@ export async function determinismProblems(options: WorldOptions, seed: number): 
 export function replayFile(options: WorldOptions, failed: FailedRun): ReplayFile {
   const { replicator, visited: _v, ...rest } = options;
   return {
-    options: { ...rest, replicator: replicator.name },
+    // null: the profile was drawn by the chooser (a swarm run), and is drawn again on replay.
+    options: { ...rest, profile: options.profile ?? null, replicator: replicator.name },
     choices: failed.choices,
     ...(failed.seed !== undefined ? { seed: failed.seed } : {}),
     failures: failed.failures,

@@ -100,8 +100,13 @@ export interface WorldOptions {
   readonly maxSteps: number;
   readonly maxLivenessSteps: number;
   readonly idempotence: boolean;
-  /** Fail as soon as a deleted save's data shows up again in a region that recorded the delete. */
-  readonly stepResurrection: boolean;
+  /**
+   * The per-step resurrection check, in a region that recorded a delete, of a save from before it:
+   * `strict` fails as soon as its data shows up there again; `settled` once the change that brought
+   * it back is settled (the call's invocation has returned or died, and the region's own replicator
+   * has acknowledged the stream record: both places where a stale insert is undone); `off`.
+   */
+  readonly stepResurrection: 'strict' | 'settled' | 'off';
   /** Exhaustive exploration: states already explored, and sleep sets (partial-order reduction). */
   readonly visited?: StateCache;
   readonly reduce?: boolean;
@@ -147,6 +152,10 @@ interface Invocation {
   abandoned: boolean;
   readonly crash: (error: Error) => void;
   readonly crashed: Promise<never>;
+  /** Stream records it was invoked on (region and sequence numbers), for the settled check. */
+  readonly records?: { readonly region: string; readonly seqs: readonly string[] };
+  /** A parked-message consumer that finished its message (it will not be delivered again). */
+  done?: boolean;
 }
 
 interface RegionRuntime {
@@ -222,6 +231,10 @@ export class World {
   private readonly randomReads: string[] = [];
   /** The application write being made by the current step (its stream record is its own). */
   private appWriting = false;
+  /** Who last wrote each region's copy of a key: the stream record and the invocation (if any). */
+  private readonly writers = new Map<string, { readonly seq: string; readonly inv?: Invocation }>();
+  /** Stream records each region's replicator has acknowledged. */
+  private readonly acked = new Map<string, Set<string>>();
 
   constructor(
     readonly options: WorldOptions,
@@ -435,7 +448,10 @@ export class World {
         label: `${step.id} ${step.what}`,
       });
       step.run();
-      if (phase === 'safety' && this.options.stepResurrection) this.checkResurrectionNow();
+      if (phase === 'safety' && this.options.stepResurrection !== 'off') {
+        if (this.options.stepResurrection === 'settled') await settle();
+        this.checkResurrectionNow();
+      }
     }
   }
 
@@ -689,7 +705,8 @@ export class World {
     thread: string,
     event: DynamoDBStreamEvent,
   ): Promise<DynamoDBBatchResponse> {
-    const inv = this.invocation(thread, event.Records.map(recordId).join(','));
+    const seqs = event.Records.map((r) => r.dynamodb?.SequenceNumber ?? '');
+    const inv = this.invocation(thread, event.Records.map(recordId).join(','), { region, seqs });
     this.counters.invocations += 1;
     this.note(`${inv.id} invoked on [${event.Records.map(describeRecord).join(' | ')}]`);
     const run = this.options.replicator.processBatch(event, this.processDeps(inv, region));
@@ -712,7 +729,10 @@ export class World {
   /** Records the replicator acknowledged: an application delete among them is now recorded here. */
   private acknowledged(region: string, records: readonly DynamoDBRecord[], response: unknown): void {
     const failedAt = firstFailedIndex(records, response);
+    let acked = this.acked.get(region);
+    if (!acked) this.acked.set(region, (acked = new Set()));
     for (const r of failedAt < 0 ? records : records.slice(0, failedAt)) {
+      acked.add(r.dynamodb?.SequenceNumber ?? '');
       if (r.eventName !== 'REMOVE') continue;
       const id = this.appRecords.get(`${region}:${r.dynamodb?.SequenceNumber}`);
       if (id !== undefined) this.history.markApplied(region, this.history.writes[id].key, id);
@@ -761,6 +781,7 @@ export class World {
         q.busy = false;
         this.note(`${inv.id} ${result.status}`);
         if (result.status === 'done') {
+          inv.done = true;
           q.queue.delete(message.receiptHandle);
           this.counters.parkedConsumed += 1;
         } else if (result.status === 'invalid')
@@ -790,7 +811,11 @@ export class World {
 
   // ------------------------------------------------------------------------------------------ actors
 
-  private invocation(thread: string, input: string): Invocation {
+  private invocation(
+    thread: string,
+    input: string,
+    records?: { readonly region: string; readonly seqs: readonly string[] },
+  ): Invocation {
     const n = (this.threadCounters.get(thread) ?? 0) + 1;
     this.threadCounters.set(thread, n);
     let crash!: (error: Error) => void;
@@ -807,6 +832,7 @@ export class World {
       abandoned: false,
       crash,
       crashed,
+      ...(records ? { records } : {}),
     };
     this.inflight.add(inv);
     return inv;
@@ -893,7 +919,7 @@ export class World {
           } catch (e) {
             error = e;
           }
-          this.afterMutation(region);
+          this.afterMutation(region, inv);
           const answer = error ? `${(error as Error).name}` : summarizeOutput(output);
           this.note(`${error ? 'threw' : 'answered'} ${answer}`);
           if (error && !isServiceError(error))
@@ -991,14 +1017,18 @@ export class World {
   }
 
   /** Looks at the stream records a step produced: removals tell the history what each region saw. */
-  private afterMutation(region: string): void {
+  private afterMutation(region: string, inv?: Invocation): void {
     const rt = this.rt(region);
     const records = this.engine.stream(region, TABLE);
     for (; rt.seen < records.length; rt.seen++) {
       const r = records[rt.seen] as DynamoDBRecord;
       this.note(`${region} stream: ${describeRecord(r)}`);
-      if (r.eventName !== 'REMOVE') continue;
       const key = r.dynamodb?.Keys?.[PARTITION_KEY]?.S ?? '?';
+      this.writers.set(`${region}|${key}`, {
+        seq: r.dynamodb?.SequenceNumber ?? '',
+        ...(inv ? { inv } : {}),
+      });
+      if (r.eventName !== 'REMOVE') continue;
       const removed = r.dynamodb?.OldImage?.[DATA]?.S;
       this.history.noteRemoval(region, key, removed);
       // A replicator's (or TTL's) removal of a state applies every delete of exactly that state here.
@@ -1019,16 +1049,40 @@ export class World {
         const data = this.engine.getItem(region, TABLE, { [PARTITION_KEY]: { S: key } })?.[DATA]?.S;
         if (data === undefined) continue;
         const by = this.history.forbids(region, key, data);
-        if (!by) continue;
+        if (!by || (this.options.stepResurrection === 'settled' && !this.settled(region, key))) continue;
         const save = this.history.save(data);
+        const when =
+          this.options.stepResurrection === 'settled'
+            ? ', and the change that brought it back is settled'
+            : '';
         this.failures.push({
           oracle: 'resurrection',
           message:
             `${region} holds ${key}=${data} again after recording ${this.history.describe(by)}, ` +
-            `which happened after ${save ? this.history.describe(save) : data}`,
+            `which happened after ${save ? this.history.describe(save) : data}${when}`,
         });
         return;
       }
+  }
+
+  /**
+   * The change that last wrote `key` in `region` is settled: nothing will look at it again. Its
+   * writer is done with its input (every record it was invoked on acknowledged, or its parked
+   * message consumed: a crashed or failed invocation is delivered again), and the region's own
+   * replicator has acknowledged the stream record the change made.
+   */
+  private settled(region: string, key: string): boolean {
+    const w = this.writers.get(`${region}|${key}`);
+    if (!w) return true;
+    const inv = w.inv;
+    if (inv) {
+      if (this.inflight.has(inv)) return false;
+      if (inv.records) {
+        const acked = this.acked.get(inv.records.region);
+        if (!inv.records.seqs.every((seq) => acked?.has(seq))) return false;
+      } else if (!inv.done) return false;
+    }
+    return !this.replicatingRegion(region) || (this.acked.get(region)?.has(w.seq) ?? false);
   }
 
   private finalView() {
