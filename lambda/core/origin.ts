@@ -4,7 +4,12 @@
  * that landed after a delete. All are conditional and return what they met, so that a retry that
  * meets its own earlier effect reaches the same decision (invariant 6).
  */
-import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import {
   RESERVED,
   TOMBSTONE_ATTRIBUTES as TA,
@@ -12,8 +17,8 @@ import {
   type ReplicatorSettings,
 } from '../contract';
 import { readTombstone, tombstoneUpdate, type ApplyOptions } from './apply';
-import { toSdkImage, toSdkValue, type Image } from './attributes';
-import { sendConditional } from './dynamo';
+import { fromSdkImage, toSdkImage, toSdkValue, type Image } from './attributes';
+import { send, sendConditional } from './dynamo';
 import type { StampIntent, TombstoneIntent, TombstoneState } from './intents';
 
 /** What a conditional write met: nothing in its way, or the item as it was (undefined: no item). */
@@ -106,6 +111,22 @@ export async function undoCovered(
       }),
   );
   return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+}
+
+/** The item as this region holds it now (strongly consistent; undefined: none). */
+export async function readLocalItem(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  key: Image,
+  options: ApplyOptions,
+): Promise<Image | undefined> {
+  const res = await send<{ Item?: Record<string, Record<string, unknown>> }>(
+    client,
+    settings,
+    options,
+    () => new GetItemCommand({ TableName: settings.table, Key: toSdkImage(key), ConsistentRead: true }),
+  );
+  return res.Item ? fromSdkImage(res.Item) : undefined;
 }
 
 /** This region's live tombstone of `key`, or null (none, or expired: invariant 5). */

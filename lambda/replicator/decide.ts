@@ -491,9 +491,10 @@ export function afterStamp(
 }
 
 /**
- * An undo did not go through; `held` is what the item holds now. A save the application made on the
- * undone state came after the delete here, so it must order after it everywhere: it is stamped as the
- * next life (invariant 2). A state this region ordered is sent (its send may never have run).
+ * An undo did not go through (or a local delete was just recorded); `held` is what the item holds now.
+ * A save the application made on the undone state came after the delete here, so it must order after
+ * it everywhere: it is stamped as the next life (invariant 2); so is a state this region ordered at or
+ * below the tombstone. A state this region ordered above it is sent (its send may never have run).
  */
 export function afterUndo(
   key: Image,
@@ -505,11 +506,12 @@ export function afterUndo(
   const state = readStamp(held, settings);
   if ('reason' in state || state.version === undefined || !state.ord) return { kind: 'done' };
   const here = stampedHere(held, settings);
-  if (here !== undefined)
-    return here > tombstone
-      ? { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) }
-      : { kind: 'done' };
-  if (state.stamped || state.ordRaw! > tombstone) return { kind: 'done' };
+  if (here !== undefined && here > tombstone)
+    return { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) };
+  // This region's own state at or below the tombstone is still here, so it was written after the delete
+  // (a delete removes what it covers): its record was ordered before the delete's was recorded here (a
+  // discarded range replayed late). It is the next life too.
+  if (here === undefined && (state.stamped || state.ordRaw! > tombstone)) return { kind: 'done' };
   const gen = parseOrd(tombstone)!.gen + 1;
   const ord = formatOrd({ gen, version: state.version, origin: settings.region, deleted: false });
   const same = stampGuard(held, key, settings);

@@ -10,9 +10,16 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { canonicalImage, type Image } from '../core/attributes';
 import type { ParkedMessage, StampIntent, WriteIntent } from '../core/intents';
-import type { MultiActiveSettings, ReplicatorSettings } from '../contract';
+import { RESERVED, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
 import { applyIntent, nowSeconds, type Outcome } from '../core/apply';
-import { readLocalTombstone, stampLocal, undoCovered, writeLocalTombstone } from '../core/origin';
+import {
+  readLocalItem,
+  readLocalTombstone,
+  stampLocal,
+  undoCovered,
+  writeLocalTombstone,
+} from '../core/origin';
+import { parseOrd } from '../core/order';
 import {
   afterStamp,
   afterUndo,
@@ -125,12 +132,15 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
           await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
         if (decision.reason === 'echo') telemetry.metric('EchoesSkipped', 1, dims);
         return true;
-      case 'replicate':
+      case 'replicate': {
         warnViolation(record, decision, ctx);
         // The tombstone before the send: a retry of this record finds it and sends the same delete.
-        if (decision.localTombstone)
-          await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
-        return sendToPeers(record, decision.intent, ctx);
+        if (!decision.localTombstone) return sendToPeers(record, decision.intent, ctx);
+        await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
+        const after = await lookAfterDelete(decision.key, decision.localTombstone.ord, ctx);
+        const sent = await sendToPeers(record, decision.intent, ctx);
+        return (await follow(record, ctx, after)) && sent;
+      }
       case 'stamp':
         warnViolation(record, decision, ctx);
         return follow(
@@ -213,7 +223,38 @@ async function undoThenNext(key: Image, tombstone: string, ctx: BatchContext): P
     ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
     return { kind: 'done' };
   }
-  let next = afterUndo(key, tombstone, undone.held, settings);
+  return orderAfterDelete(key, tombstone, undone.held, ctx);
+}
+
+/**
+ * After this region recorded a local delete: whatever the item holds now was written after it. A
+ * peer's state the tombstone covers is undone; this region's own state at or below it (its record was
+ * ordered before the delete was recorded: a discarded range replayed late) is the next life
+ * (invariants 2, 3). The common case reads one absent item.
+ */
+async function lookAfterDelete(key: Image, tombstone: string, ctx: BatchContext): Promise<NextStep> {
+  const { settings } = ctx.deps;
+  if (settings.mode !== 'multi-active') return { kind: 'done' };
+  const held = await readLocalItem(ctx.deps.clients[settings.region], settings, key, ctx.deps);
+  if (!held) return { kind: 'done' };
+  const ord = held[RESERVED.order]?.S;
+  const peerState =
+    ord !== undefined &&
+    ord <= tombstone &&
+    held[RESERVED.stampedVersion]?.N === held[settings.versionAttribute]?.N;
+  if (peerState && parseOrd(ord)?.origin !== settings.region) return undoThenNext(key, tombstone, ctx);
+  return orderAfterDelete(key, tombstone, held, ctx);
+}
+
+async function orderAfterDelete(
+  key: Image,
+  tombstone: string,
+  held: Image | undefined,
+  ctx: BatchContext,
+): Promise<NextStep> {
+  const settings = ctx.deps.settings as MultiActiveSettings;
+  const local = ctx.deps.clients[settings.region];
+  let next = afterUndo(key, tombstone, held, settings);
   for (let step = 1; step <= MAX_STEPS && next.kind === 'restamp'; step += 1) {
     const met = await stampLocal(local, settings, next.stamp, ctx.deps);
     if (met.done)

@@ -723,11 +723,16 @@ describe('afterUndo: what an undo that did not go through met', () => {
     });
   });
 
+  test('a state this region ordered at or below the tombstone is still here, so written after the delete (a discarded range replayed late): the next life', () => {
+    const held = item({ version: N(1), _ddbm_ord: S(ord(0, 1, HERE)), _ddbm_ver: N(1) });
+    expect(afterUndo(key, tombstone, held, settings)).toEqual({
+      kind: 'restamp',
+      stamp: { key, ord: ord(1, 1, HERE), version: '1', replaces: ord(0, 1, HERE), same: { a: S('x') } },
+      image: held,
+    });
+  });
+
   test.each([
-    [
-      'this region ordered at or below the tombstone',
-      { version: N(1), _ddbm_ord: S(ord(0, 1, HERE)), _ddbm_ver: N(1) },
-    ],
     ['a peer ordered above the tombstone', { version: N(1), _ddbm_ord: S(ord(1, 1, PEER)), _ddbm_ver: N(1) }],
     [
       'a peer ordered at or below the tombstone',
