@@ -504,7 +504,24 @@ export function afterUndo(
 ): NextStep {
   if (!held) return { kind: 'done' };
   const state = readStamp(held, settings);
-  if ('reason' in state || state.version === undefined || !state.ord) return { kind: 'done' };
+  if ('reason' in state || state.version === undefined) return { kind: 'done' };
+  if (!state.ord) {
+    // The application replaced the undone state (a whole-item PutItem) after the delete: it follows the
+    // delete, not the stale state its record will show as its old image; stamped here, its own record
+    // finds the order key on the item.
+    const ord = formatOrd({
+      gen: parseOrd(tombstone)!.gen + 1,
+      version: state.version,
+      origin: settings.region,
+      deleted: false,
+    });
+    const same = stampGuard(held, key, settings);
+    return {
+      kind: 'restamp',
+      stamp: { key, ord, version: state.version, ...(Object.keys(same).length ? { same } : {}) },
+      image: held,
+    };
+  }
   const here = stampedHere(held, settings);
   if (here !== undefined && here > tombstone)
     return { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) };

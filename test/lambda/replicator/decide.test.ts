@@ -683,8 +683,13 @@ describe('afterUndo: what an undo that did not go through met', () => {
     expect(afterUndo(key, tombstone, undefined, settings)).toEqual({ kind: 'done' });
   });
 
-  test('an unordered item (a new life here since): done, its own record stamps it', () => {
-    expect(afterUndo(key, tombstone, item({ version: N(1) }), settings)).toEqual({ kind: 'done' });
+  test('an unordered item (the application replaced or created it after the delete): the next life, stamped now so its own record finds it (simulator, swarm seed 5094)', () => {
+    const held = item({ version: N(2) });
+    expect(afterUndo(key, tombstone, held, settings)).toEqual({
+      kind: 'restamp',
+      stamp: { key, ord: ord(1, 2, HERE), version: '2', same: { a: S('x') } },
+      image: held,
+    });
   });
 
   test.each([
