@@ -20,7 +20,8 @@
  *   --no-reduce --no-hash     exhaustive without sleep sets / without state hashing
  *   --seeds N --seed S        swarm: N seeds from S (default 200 from 1); with --mode swarm and
  *                             --seeds 1, --seed S runs that one seed
- *   --time-limit SECONDS      stop exploring after this long (reported as incomplete)
+ *   --time-limit SECONDS      stop exploring after this long (reported as incomplete); exhaustive
+ *                             runs stop after 600 s unless told otherwise (0: no limit)
  *   --max-runs N              stop after N runs
  *   --replicator NAME         tree (default), blind-to-tombstones, article-generous, article-faithful
  *   --replay FILE             run a saved failure again and print its trace
@@ -174,10 +175,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const mode = (args.flags.get('mode') as string | undefined) ?? 'exhaustive';
   if (mode !== 'exhaustive' && mode !== 'swarm') throw new Error('--mode must be exhaustive or swarm');
   const options = optionsFrom(args, mode);
-  const timeLimit = args.flags.get('time-limit');
+  const seconds = num(args, 'time-limit', mode === 'exhaustive' ? 600 : 0);
   const limits = {
     ...(args.flags.has('max-runs') ? { maxRuns: num(args, 'max-runs', 0) } : {}),
-    ...(timeLimit !== undefined ? { maxMs: num(args, 'time-limit', 0) * 1000 } : {}),
+    ...(seconds > 0 ? { maxMs: seconds * 1000 } : {}),
     stopAtFailure: !args.flags.has('all-failures'),
     onProgress: (s: Summary) =>
       console.log(

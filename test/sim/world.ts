@@ -61,6 +61,8 @@ export const DATA = 'data';
 /** A Lambda invocation's time budget: far beyond any run's back-off, so no record runs out of time. */
 const INVOCATION_BUDGET_MS = 60_000;
 const VISIBILITY_TIMEOUT_SECONDS = 30;
+/** Idle periods a run may wait out for parked messages (each up to a visibility timeout). */
+const MAX_TICKS = 500;
 
 export type OpKind = 'save' | 'put' | 'delete';
 export interface AppOp {
@@ -228,6 +230,7 @@ export class World {
   private lastThread?: string;
   private sleeping = new Map<string, Step>();
   private expiredAny = false;
+  private ticks = 0;
   private readonly randomReads: string[] = [];
   /** The application write being made by the current step (its stream record is its own). */
   private appWriting = false;
@@ -488,8 +491,21 @@ export class World {
     const idle = [...this.queues.values()].filter((q) => !q.busy);
     if (!idle.some((q) => q.queue.size > q.queue.visibleCount)) return false;
     // A second at a time, then longer: delays are seconds, a visibility timeout half a minute.
-    for (let wait = 1000; !idle.some((q) => q.queue.visibleCount > 0); wait = Math.min(wait * 2, 30_000))
+    for (
+      let wait = 1000, i = 0;
+      !idle.some((q) => q.queue.visibleCount > 0);
+      wait = Math.min(wait * 2, 30_000)
+    ) {
+      if (++i > 100) return false;
       this.clock.advanceTo(this.clock.now() + wait);
+    }
+    if (++this.ticks > MAX_TICKS) {
+      this.failures.push({
+        oracle: 'liveness',
+        message: `parked messages still waiting after ${MAX_TICKS} idle periods`,
+      });
+      return false;
+    }
     this.trace.add({
       step: this.stepCount,
       at: this.clock.elapsed(),
