@@ -183,6 +183,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     replication: t.replication,
     ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
     ...(t.exportBackfill && { exportBackfill: t.exportBackfill }),
+    ...(t.antiEntropy && { antiEntropy: t.antiEntropy }),
   };
   return t.mode === 'one-way'
     ? {

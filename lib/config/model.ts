@@ -89,6 +89,13 @@ interface TableCommon {
   readonly divergenceSampling?: DivergenceSamplingModel;
   /** Backfill from a table export on Step Functions (`backfill --deployed`). @default - none */
   readonly exportBackfill?: ExportBackfillModel;
+  /** Verify and repair by range hashes on Step Functions (`verify --deployed`). @default - none */
+  readonly antiEntropy?: AntiEntropyModel;
+}
+
+export interface AntiEntropyModel {
+  /** Scan segments or export files hashed at once per region, and partitions compared at once. @default 10 */
+  readonly maxConcurrency: number;
 }
 
 export interface ExportBackfillModel {

@@ -74,6 +74,12 @@ export const DEFAULTS = {
    * replication keeps the rest; raise both for a table of hundreds of gigabytes.
    */
   exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
+  /**
+   * Verify and repair at any size, when a table asks for it: 10 scan segments or export files hashed
+   * at once per region, and 10 partitions compared at once (docs/replication.md, "Anti-entropy by range
+   * hashes").
+   */
+  antiEntropy: { maxConcurrency: 10 },
   routingTtlSeconds: 60,
   routingPolicy: 'latency',
 } as const;
@@ -353,6 +359,22 @@ const tableCommon = {
     .optional()
     .describe(
       "Backfill at any size: a Step Functions state machine in each region that writes the table exports it to S3 (no read capacity used; needs pointInTimeRecovery) and applies every exported item to the other regions through the replicator's guards, with a Distributed Map of functions. Start it with `ddb-mirror backfill --deployed`. Default: off; {} turns it on with the defaults.",
+    ),
+  antiEntropy: z
+    .strictObject({
+      maxConcurrency: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(DEFAULTS.antiEntropy.maxConcurrency)
+        .describe(
+          'Scan segments or export files hashed at once in each region, and partitions compared at once (1-1000). Default: 10.',
+        ),
+    })
+    .optional()
+    .describe(
+      "Verify and repair at any size: a Step Functions state machine in every region of the table hashes that region's items into S3 where they live (from the table's export when pointInTimeRecovery is on, which uses no read capacity), and the comparing region reads only the hashes, descends where they differ and repairs through the replicator's guards. Start it with `ddb-mirror verify --deployed [--repair]`. Default: off; {} turns it on with the defaults.",
     ),
 };
 

@@ -3,7 +3,7 @@ import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 
 /** The functions of a table in a region whose roles another stack names. */
-export type ReplicatorFunction = 'replicator' | 'parked' | 'sampler' | 'backfill';
+export type ReplicatorFunction = 'replicator' | 'parked' | 'sampler' | 'backfill' | 'repair';
 
 /** The role a peer's stack creates for a table's functions in another account: writes, or reads only. */
 export type PeerRoleKind = 'writer' | 'reader';
@@ -16,6 +16,7 @@ const FUNCTION_TAGS: Record<ReplicatorFunction, string> = {
   parked: 'prk',
   sampler: 'smp',
   backfill: 'bkf',
+  repair: 'rpr',
 };
 const PEER_ROLE_TAGS: Record<PeerRoleKind, string> = { writer: 'wr', reader: 'rd' };
 

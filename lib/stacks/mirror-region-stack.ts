@@ -15,6 +15,7 @@ import { crossAccount, PeerAccessRoles, type RegionAccounts } from '../construct
 import { ReplicationMonitoring } from '../constructs/replication-monitoring';
 import { peerRoleArn, replicatorRoleArn } from '../constructs/replicator-roles';
 import { Replicator } from '../constructs/replicator';
+import { VerifyDeployed } from '../constructs/verify-deployed';
 
 export interface MirrorRegionStackProps extends StackProps {
   /** The whole model; the stack picks the tables present in `region`. */
@@ -42,6 +43,8 @@ export class MirrorRegionStack extends Stack {
   public readonly samplers: ReadonlyMap<string, DivergenceSampler>;
   /** Export backfills from this region (tables with `exportBackfill`), by table name. */
   public readonly backfills: ReadonlyMap<string, ExportBackfill>;
+  /** Verify and repair by range hashes (tables with `antiEntropy`), by table name. */
+  public readonly verifiers: ReadonlyMap<string, VerifyDeployed>;
   /** Present when at least one table replicates out of this region. */
   public readonly monitoring?: ReplicationMonitoring;
   /** Where the alarms go; present with monitoring when the config names notifications. */
@@ -62,6 +65,7 @@ export class MirrorRegionStack extends Stack {
     const replicators = new Map<string, Replicator>();
     const samplers = new Map<string, DivergenceSampler>();
     const backfills = new Map<string, ExportBackfill>();
+    const verifiers = new Map<string, VerifyDeployed>();
     const peerAccess = new Map<string, PeerAccessRoles>();
     for (const t of here) {
       const mirrored = new MirroredTable(this, t.name, {
@@ -74,6 +78,14 @@ export class MirrorRegionStack extends Stack {
           t.name,
           new PeerAccessRoles(this, `${t.name}PeerAccess`, { mirroredTable: mirrored, accounts }),
         );
+      if (t.antiEntropy) {
+        const foreign = tableRegions(t).filter((r) => crossAccount(accounts, region, r));
+        if (foreign.length)
+          throw new Error(
+            `${this.node.path}: table ${t.name} has antiEntropy, which cannot reach copies in another account yet (${foreign.map((r) => `${r}: ${accounts[r]}`).join(', ')}); use ddb-mirror verify with each account's credentials`,
+          );
+        verifiers.set(t.name, new VerifyDeployed(this, `${t.name}Verify`, { mirroredTable: mirrored }));
+      }
       if (sources.includes(t)) {
         const props = { mirroredTable: mirrored, accounts };
         replicators.set(t.name, new Replicator(this, `${t.name}Replicator`, props));
@@ -93,6 +105,7 @@ export class MirrorRegionStack extends Stack {
     this.replicators = replicators;
     this.samplers = samplers;
     this.backfills = backfills;
+    this.verifiers = verifiers;
     this.peerAccess = peerAccess;
     if (replicators.size > 0) {
       this.notifications = model.notifications
@@ -130,6 +143,8 @@ function replicaWriters(
         ...(t.exportBackfill
           ? [replicatorRoleArn(scope, t.name, t.source, 'backfill', accounts[t.source])]
           : []),
+        // So does verify --deployed's repair, from the source.
+        ...(t.antiEntropy ? [replicatorRoleArn(scope, t.name, t.source, 'repair', accounts[t.source])] : []),
       ];
   return { onlyWriters: [...replicatorRoles, ...t.readOnlyReplicas.writers] };
 }
