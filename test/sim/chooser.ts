@@ -175,6 +175,25 @@ export class ExhaustiveChooser extends RecordingChooser {
     return this.position < this.prefix.length;
   }
 
+  /**
+   * How far the enumeration got in its leading decisions of `kind` (the application program, say):
+   * the number of their value combinations already done, and how many there are.
+   */
+  progress(kind: DecisionKind): { readonly done: number; readonly total: number } {
+    const lead: Choice[] = [];
+    for (const c of this.prefix) {
+      if (c.kind !== kind) break;
+      lead.push(c);
+    }
+    let done = 0;
+    let total = 1;
+    for (const c of lead) {
+      done = done * c.bound + c.value;
+      total *= c.bound;
+    }
+    return { done, total };
+  }
+
   /** Prepares the next run; false when every choice list has been run. */
   advance(): boolean {
     this.runs += 1;

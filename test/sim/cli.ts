@@ -153,7 +153,8 @@ function line(summary: Summary, options: WorldOptions): string {
     `simulate: mode=${summary.mode} table=${options.mode} regions=${options.regions.length} ` +
     `ops=${options.ops} keys=${options.keys.length} replicator=${options.replicator.name} ` +
     `runs=${summary.runs} states=${summary.states} pruned=${summary.pruned} steps=${summary.steps} ` +
-    `complete=${summary.complete ? 'yes' : 'no'} time=${seconds}s failures=${summary.failed.length}`
+    `complete=${summary.complete ? 'yes' : `no${summary.programs ? ` programs=${summary.programs.done}/${summary.programs.total}` : ''}`} ` +
+    `time=${seconds}s failures=${summary.failed.length}`
   );
 }
 

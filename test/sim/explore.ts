@@ -88,6 +88,8 @@ export interface Summary {
   steps: number;
   /** Every choice list within the bounds was run. */
   complete: boolean;
+  /** Exhaustive runs stopped early: how many application programs were fully explored, of how many. */
+  programs?: { readonly done: number; readonly total: number };
   readonly failed: FailedRun[];
   ms: number;
 }
@@ -159,6 +161,7 @@ export async function exhaustive(options: WorldOptions, limits: ExploreLimits = 
   }
   summary.states = visited?.size ?? 0;
   summary.ms = performance.now() - started;
+  if (!summary.complete && !options.program) summary.programs = chooser.progress('program');
   return summary;
 }
 

@@ -1198,6 +1198,11 @@ export class World {
     ];
     for (const [region, left] of this.programLeft)
       parts.push(`${region}:${left.map((op) => `${op.kind}${op.key}`).join(',')}`);
+    // What the settled-resurrection check reads: who wrote each copy, and whether that is settled.
+    for (const [at, w] of this.writers) {
+      const [region, key] = at.split('|');
+      parts.push(`${at}=${w.seq}:${this.settled(region, key)}`);
+    }
     for (const rt of this.runtimes.values())
       parts.push(
         `${rt.region}:${rt.read}:${rt.busy}:${rt.replayBusy}:${eventSourceState(rt.es)}:` +
