@@ -14,6 +14,13 @@ import {
   type TransferFigures,
 } from '../lambda/anti-entropy/transfer';
 import { explainAwsError } from '../lambda/ops/errors';
+import {
+  awsClients,
+  deployedVerifyArgs,
+  runVerifyDeployed,
+  verifyDeployedProblems,
+  type VerifyDeployedArgs,
+} from './verify-deployed';
 import { hashVerifyTable, type HashVerifyReport } from '../lambda/ops/hash-verify';
 import { repairKeys, type RepairReport } from '../lambda/ops/repair';
 import { recheck, verifyTable, type FoundDivergence, type VerifyReport } from '../lambda/ops/verify';
@@ -55,6 +62,8 @@ export const verifyCommand: Command = {
     "still being replicated is not a divergence. --repair writes the winning state through the replicator's\n" +
     'guards (multi-active: the highest order key; one-way: the source), then reads the repaired keys again.\n' +
     'It prints the read units and the bytes that crossed regions, per GB of the table.\n' +
+    "With --deployed it runs in AWS instead, at any size, on the table's state machines (config\n" +
+    'antiEntropy, then cdk deploy): each region hashes its own items, and only the hashes cross regions.\n' +
     'Exit code: 0 when every region agrees (after --repair: when nothing is left), 1 otherwise, 130 when\n' +
     'interrupted.',
   options: {
@@ -78,6 +87,16 @@ export const verifyCommand: Command = {
       type: 'boolean',
       description: 'compare every item in one place (strongly consistent), not by range hashes',
     },
+    deployed: {
+      type: 'boolean',
+      description:
+        "run in AWS at any size: hash every region where it lives on the table's state machines\n(config antiEntropy, then cdk deploy), compare from the source (else the first region)",
+    },
+    scan: {
+      type: 'boolean',
+      description:
+        'with --deployed: hash by a parallel Scan even when point-in-time recovery would allow an export',
+    },
     show: { type: 'string', value: 'N', description: 'divergent keys listed (default: 10)' },
     segments: OPS_OPTIONS.segments,
     'page-size': OPS_OPTIONS['page-size'],
@@ -85,8 +104,28 @@ export const verifyCommand: Command = {
     'max-write-units': OPS_OPTIONS['max-write-units'],
     ...CONNECTION_OPTIONS,
   },
-  run: (values, io) => verify(verifyArgs(values, io.cwd), io),
+  run: (values, io) => {
+    if (values.deployed !== true) return verify(verifyArgs(values, io.cwd), io);
+    const a = verifyDeployedArgsOf(values, io.cwd);
+    return runVerifyDeployed(a, awsClients(a.profile), io);
+  },
 };
+
+/** `--deployed`: the table, checked as for the local verify, and the options that mean nothing there. */
+export function verifyDeployedArgsOf(values: ParsedValues, cwd: string): VerifyDeployedArgs {
+  const problems: string[] = [];
+  const common = commonArgs(values, problems);
+  const show = numberOrProblem(values, 'show', { integer: true, min: 0 }, problems);
+  const table = tableOrProblem(common, cwd, problems);
+  problems.push(...verifyDeployedProblems(values, table));
+  throwProblems(problems);
+  return deployedVerifyArgs(table!, values, {
+    json: common.json,
+    show: show ?? 10,
+    ...(values.segments !== undefined ? { segments: common.segments } : {}),
+    ...(common.profile ? { profile: common.profile } : {}),
+  });
+}
 
 export interface VerifyArgs extends CommonArgs {
   readonly model: TableModel;
