@@ -2,12 +2,14 @@
  * Operations at scale, as far as one local engine allows: a one-way table of BENCH_OPS_ITEMS items
  * (default 50,000) in three regions.
  *
- *   ceiling: BatchWriteItem   the items written into one region, 25 a request, 8 requests in flight
- *   ceiling: parallel Scan    the same table read with BENCH_OPS_SEGMENTS segments (default 4)
- *   backfill                  runBackfill from the source to two empty regions (a guarded PutItem each)
+ *   ceiling: BatchWriteItem   the items written into the two targets at once, 25 a request, 8 in flight each
+ *   backfill                  runBackfill from the source to those two regions (a guarded PutItem each)
+ *   ceiling: parallel Scan    the damaged table below read in every region at once, BENCH_OPS_SEGMENTS
+ *                             segments each (default 4), strongly consistent
  *   full verify               verifyTable: every region scanned strongly consistent, compared in one place
  *   hash verify               hashVerifyTable: hashed per region, compared by range hashes
  *   repair                    the keys hash verify found, through the replicator's guards
+ *   sampler choice            single keys vs the bucket hashes of a random range, per read unit
  *
  * The verifies run on a copy of the table damaged in every way (test/support/damaged-mirror.ts:
  * BENCH_OPS_DAMAGE keys per kind, default 12, so about 0.1 % of the keys), must find exactly those keys,
@@ -17,7 +19,7 @@
  * prints them.
  */
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { itemSize } from '../lambda/anti-entropy/hash';
+import { digestOf, entryOf, itemSize } from '../lambda/anti-entropy/hash';
 import {
   VerifyCost,
   meterBytes,
@@ -30,8 +32,9 @@ import { runBackfill } from '../lambda/ops/backfill';
 import { meterClient, newMeter, type CapacityMeter } from '../lambda/ops/capacity';
 import { hashVerifyTable } from '../lambda/ops/hash-verify';
 import { repairKeys } from '../lambda/ops/repair';
-import { verifyTable, type VerifyReport } from '../lambda/ops/verify';
+import { recheck, verifyTable, type VerifyReport } from '../lambda/ops/verify';
 import { forEachBounded } from '../lambda/replicator/process';
+import { prng } from '../lib/local/workload';
 import type { DamagedMirror } from '../test/support/damaged-mirror';
 import type { BenchEnv } from './env';
 
@@ -81,7 +84,10 @@ export interface OperationsOptions {
   readonly payload: number;
 }
 
-export async function measureOperations(env: BenchEnv, o: OperationsOptions): Promise<OperationRow[]> {
+export async function measureOperations(
+  env: BenchEnv,
+  o: OperationsOptions,
+): Promise<{ rows: OperationRow[]; sampler: SamplerChoice }> {
   const { seedDamagedMirror, settingsFor } = await import('../test/support/damaged-mirror');
   const regions = env.regions;
   const [source, ...targets] = regions;
@@ -174,6 +180,7 @@ export async function measureOperations(env: BenchEnv, o: OperationsOptions): Pr
     o,
   );
   rows.push(full.row, hash.row);
+  const sampler = await measureSamplerChoice(m, o.items);
   const repair = metered(regions);
   const repaired = await timed(() =>
     repairKeys({
@@ -200,7 +207,100 @@ export async function measureOperations(env: BenchEnv, o: OperationsOptions): Pr
     throw new Error(
       `${again.divergent.length} keys still differ after the repair: ${again.divergent.slice(0, 5).map((d) => d.key)}`,
     );
-  return rows;
+  return { rows, sampler };
+}
+
+export interface SamplerWay {
+  readonly runs: number;
+  /** Distinct keys whose copies were compared. */
+  readonly keys: number;
+  /** Keys that still differed when read again. */
+  readonly found: number;
+  readonly readUnits: number;
+}
+
+export interface SamplerChoice {
+  readonly singleKeys: SamplerWay;
+  readonly range: SamplerWay & { readonly itemsPerRange: number };
+}
+
+const SAMPLER_RUNS = Number(process.env.BENCH_SAMPLER_RUNS ?? 100);
+const SAMPLE_SIZE = 50;
+const RANGE_ITEMS = 200;
+
+/**
+ * What the divergence sampler finds per read unit, two ways, on the damaged table:
+ * - single keys (its segment path): 50 keys of a random Scan segment of the home region (keys only),
+ *   then every region's copy of each (BatchGetItem, strongly consistent);
+ * - the bucket hashes of a random range: one Scan segment (about 200 items) read in every region,
+ *   eventually consistent, its items hashed and compared, the differing keys read again.
+ * Both re-read what differs once. The second relies on a Scan segment holding the same keys in every
+ * region's table; if it does not, only its cost grows (every key re-read), not what it finds.
+ */
+async function measureSamplerChoice(m: DamagedMirror, items: number): Promise<SamplerChoice> {
+  const regions = m.table.regions;
+  const c = metered(regions);
+  const units = () => sum(c.units, (x) => x.readUnits);
+  const once = { rounds: 1, intervalMs: 0 };
+  const random = prng(29);
+  const single = { runs: SAMPLER_RUNS, keys: 0, found: 0, readUnits: 0 };
+  for (let run = 0; run < SAMPLER_RUNS; run++) {
+    const before = units();
+    const total = Math.max(1, Math.floor(items / SAMPLE_SIZE));
+    const page = await c.clients[regions[0]].send(
+      new ScanCommand({
+        TableName: m.table.name,
+        Segment: Math.floor(random() * total),
+        TotalSegments: total,
+        Limit: SAMPLE_SIZE,
+        ProjectionExpression: '#k',
+        ExpressionAttributeNames: { '#k': 'pk' },
+      }),
+    );
+    const keys = (page.Items ?? []).map((i) => ({ pk: i.pk }));
+    single.keys += keys.length;
+    single.found += (await recheck(m.table, c.clients, keys, once)).length;
+    single.readUnits += units() - before;
+  }
+  const range = { runs: SAMPLER_RUNS, keys: 0, found: 0, readUnits: 0, itemsPerRange: RANGE_ITEMS };
+  for (let run = 0; run < SAMPLER_RUNS; run++) {
+    const before = units();
+    const total = Math.max(1, Math.floor(items / RANGE_ITEMS));
+    const segment = Math.floor(random() * total);
+    const held = await Promise.all(
+      regions.map(async (r) => {
+        const digests = new Map<string, string>();
+        let start: Record<string, never> | undefined;
+        do {
+          const res = await c.clients[r].send(
+            new ScanCommand({
+              TableName: m.table.name,
+              Segment: segment,
+              TotalSegments: total,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const i of res.Items ?? [])
+            digests.set(JSON.stringify({ pk: i.pk }), digestOf(entryOf(i, m.table)));
+          start = res.LastEvaluatedKey as typeof start;
+        } while (start);
+        return digests;
+      }),
+    );
+    const keys = new Set(held.flatMap((d) => [...d.keys()]));
+    const differing = [...keys].filter((k) => held.some((d) => d.get(k) !== held[0].get(k)));
+    range.keys += keys.size;
+    range.found += (
+      await recheck(
+        m.table,
+        c.clients,
+        differing.map((k) => JSON.parse(k)),
+        once,
+      )
+    ).length;
+    range.readUnits += units() - before;
+  }
+  return { singleKeys: single, range };
 }
 
 async function verifyRow(
@@ -300,7 +400,7 @@ const fmt = (n: number, digits = 0) =>
 
 /** `npm run bench`'s operations section: one table, each operation beside the engine's ceilings. */
 export async function operationsSection(env: BenchEnv): Promise<void> {
-  const rows = await measureOperations(env, {
+  const { rows, sampler } = await measureOperations(env, {
     items: ITEMS,
     perKind: DAMAGE,
     segments: SEGMENTS,
@@ -333,4 +433,20 @@ export async function operationsSection(env: BenchEnv): Promise<void> {
   );
   console.table(table);
   for (const r of rows) if (r.note) process.stdout.write(`  ${r.operation}: ${r.note}\n`);
+  const per = (w: SamplerWay) => ({
+    runs: w.runs,
+    'keys compared': w.keys,
+    'divergent found': w.found,
+    RCU: fmt(w.readUnits, 1),
+    'keys / 1,000 RCU': fmt((1000 * w.keys) / w.readUnits),
+    'found / 1,000 RCU': fmt((1000 * w.found) / w.readUnits, 1),
+  });
+  process.stdout.write(
+    `\nDivergence sampler on the same damaged table: ${SAMPLE_SIZE} single keys a run (its segment path) vs the bucket hashes ` +
+      `of a random range (one Scan segment of ~${sampler.range.itemsPerRange} items in every region)\n`,
+  );
+  console.table([
+    { way: 'single keys', ...per(sampler.singleKeys) },
+    { way: 'random range, hashed', ...per(sampler.range) },
+  ]);
 }
