@@ -20,7 +20,7 @@ import { repairKeys, type RepairReport } from '../ops/repair';
 import { toImage, toSdkItem } from '../ops/scan';
 import { countKinds, recheck, type RecheckPolicy } from '../ops/verify';
 import { compareTrees, type LevelFigures } from './compare';
-import { entryOf, itemSize, type Entry } from './hash';
+import { compareEntries, entryOf, itemSize, type Entry } from './hash';
 import { partitions, type HashPlan } from './plan';
 import { hashSegment, writeParts } from './segment';
 import { meteredRange, newReadMeter, runPaths, type ObjectStore, type ReadMeter } from './store';
@@ -142,7 +142,12 @@ export async function reduceStep(
   t: ReduceTask,
 ): Promise<{ partition: number; entries: number; treeBytes: number }> {
   const keys = await store.list(runPaths.parts(t.runId, t.partition));
-  const entries = (await Promise.all(keys.map(async (k) => decodePart(await store.get(k))))).flat();
+  const all = (await Promise.all(keys.map(async (k) => decodePart(await store.get(k)))))
+    .flat()
+    .sort(compareEntries);
+  // A table holds a key once: a second entry is from an invocation that failed after writing some of
+  // its parts, and was retried, or resumed, over the same items.
+  const entries = all.filter((e, i) => i === 0 || e.key !== all[i - 1].key || e.kh !== all[i - 1].kh);
   const tree = buildTree(t.plan, t.partition, entries);
   await store.put(runPaths.tree(t.runId, t.partition), tree);
   return { partition: t.partition, entries: entries.length, treeBytes: tree.byteLength };

@@ -13,7 +13,7 @@ import {
   type HashSegmentResult,
 } from '../../../lambda/anti-entropy/steps';
 import { MemoryStore, runPaths } from '../../../lambda/anti-entropy/store';
-import { buildTree, byPartition } from '../../../lambda/anti-entropy/tree';
+import { buildTree, byPartition, encodePart } from '../../../lambda/anti-entropy/tree';
 import { seedDamagedMirror, type DamagedMirror } from '../../support/damaged-mirror';
 import { item, TABLE } from './fixtures';
 
@@ -100,6 +100,22 @@ describe('verify --deployed steps', () => {
     // THEN nothing differs, and nothing was repaired
     expect(second.summary).toMatchObject({ divergent: 0, candidates: 0, compared: 1202 });
     expect(second.summary.repair).toBeUndefined();
+  });
+
+  test('a partition holds each key once, whatever parts a retried invocation left behind', async () => {
+    // GIVEN the parts of two invocations that both hashed the same 30 items (one failed after writing)
+    const plan = planFor(30);
+    const store = new MemoryStore();
+    const entries = Array.from({ length: 30 }, (_v, i) => entryOf(item(`p${i}`, i, `d${i}`), TABLE));
+    await store.put(runPaths.part('r', 0, 's0-0'), encodePart(entries.slice(0, 20)));
+    await store.put(runPaths.part('r', 0, 's0-1'), encodePart(entries.slice(10)));
+    // WHEN reduced
+    const reduced = await reduceStep(store, { task: 'reduce', runId: 'r', plan, partition: 0 });
+    // THEN the tree is the one of the 30 items
+    expect(reduced.entries).toBe(30);
+    expect(Buffer.from(await store.get(runPaths.tree('r', 0))).equals(buildTree(plan, 0, entries))).toBe(
+      true,
+    );
   });
 
   test('a table export data file hashes as a scan of the same items does', async () => {
