@@ -137,3 +137,17 @@ export const EXPORT_BACKFILL_DEFAULTS = {
   /** Exports are copies of the table: kept long enough to inspect a failed run, then deleted. */
   exportRetention: Duration.days(7),
 } as const;
+
+/** Verify and repair at any size (`lib/constructs/verify-deployed.ts`, config `antiEntropy`). */
+export const ANTI_ENTROPY_DEFAULTS = {
+  /** Lambda's longest timeout: a segment is hashed until a minute before it, then resumed. */
+  functionTimeout: Duration.minutes(15),
+  /** An export takes minutes to hours (docs/platform.md#export-backfill). */
+  exportPollInterval: Duration.minutes(2),
+  /** Attempts of an invocation Lambda itself failed, 30 s apart and doubling. */
+  invokeAttempts: 6,
+  /** Hashing every region and comparing; Standard executions may last up to a year. */
+  executionTimeout: Duration.days(2),
+  /** Run files: hashes and keys, kept to inspect a run, then deleted with the exports. */
+  retention: Duration.days(7),
+} as const;

@@ -15,7 +15,12 @@ import {
   type AntiEntropySettings,
 } from '../../lambda/contract/anti-entropy';
 import { replicatorRegions, tableRegions, type AntiEntropyModel, type TableModel } from '../config/model';
-import { FUNCTION_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS, SAMPLER_DEFAULTS } from './defaults';
+import {
+  ANTI_ENTROPY_DEFAULTS,
+  FUNCTION_DEFAULTS,
+  REPLICATOR_SETTINGS_DEFAULTS,
+  SAMPLER_DEFAULTS,
+} from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
@@ -46,16 +51,6 @@ const DATA_PREFIX =
   "States.Format('AWSDynamoDB/{}/data/', States.ArrayGetItem(States.StringSplit($.export.exportArn, '/'), 3))";
 const RUNS = 'runs/*';
 const EXPORTS = 'AWSDynamoDB/*';
-
-export const VERIFY_DEFAULTS = {
-  /** Lambda's longest timeout: a segment is hashed until a minute before it, then resumed. */
-  functionTimeout: Duration.minutes(15),
-  exportPollInterval: Duration.minutes(2),
-  invokeAttempts: 6,
-  executionTimeout: Duration.days(2),
-  /** Run files: hashes and keys, kept to inspect a run, then deleted with the exports. */
-  retention: Duration.days(7),
-} as const;
 
 /**
  * Verify and repair at any size for one table in one region (docs/replication.md, "Anti-entropy by
@@ -97,7 +92,10 @@ export class VerifyDeployed extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [
-        { expiration: VERIFY_DEFAULTS.retention, abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          expiration: ANTI_ENTROPY_DEFAULTS.retention,
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
       ],
     });
     acknowledge(
@@ -260,7 +258,7 @@ export class VerifyDeployed extends Construct {
       entry: functionEntry('anti-entropy'),
       description: `ddb-mirror: ${what[role]}`,
       settings: encodeAntiEntropySettings(settings),
-      timeout: VERIFY_DEFAULTS.functionTimeout,
+      timeout: ANTI_ENTROPY_DEFAULTS.functionTimeout,
       // Replicas' resource policies name the repair role (it writes read-only replicas).
       ...(role === 'repair' ? { roleName: replicatorRoleName(model.name, region, 'repair') } : {}),
       statements,
@@ -305,7 +303,7 @@ export class VerifyDeployed extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(this.definition(mirrored)),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      timeout: VERIFY_DEFAULTS.executionTimeout,
+      timeout: ANTI_ENTROPY_DEFAULTS.executionTimeout,
     });
     this.acknowledgeStateMachineWildcards(stateMachine, mirrored);
     return stateMachine;
@@ -420,7 +418,7 @@ export class VerifyDeployed extends Construct {
         'States.Timeout',
       ],
       interval: Duration.seconds(30),
-      maxAttempts: VERIFY_DEFAULTS.invokeAttempts,
+      maxAttempts: ANTI_ENTROPY_DEFAULTS.invokeAttempts,
       backoffRate: 2,
     });
     return invoke;
@@ -483,7 +481,7 @@ export class VerifyDeployed extends Construct {
       resultPath: '$.export',
     });
     const wait = new sfn.Wait(this, 'WaitForExport', {
-      time: sfn.WaitTime.duration(VERIFY_DEFAULTS.exportPollInterval),
+      time: sfn.WaitTime.duration(ANTI_ENTROPY_DEFAULTS.exportPollInterval),
     });
     const describe = new tasks.CallAwsService(this, 'DescribeExport', {
       service: 'dynamodb',
