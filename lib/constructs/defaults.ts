@@ -150,4 +150,7 @@ export const ANTI_ENTROPY_DEFAULTS = {
   executionTimeout: Duration.days(2),
   /** Run files: hashes and keys, kept to inspect a run, then deleted with the exports. */
   retention: Duration.days(7),
+  /** Verify's re-read rule (`DEFAULT_RECHECK` in lambda/ops/verify.ts): three reads a second apart. */
+  recheckRounds: 3,
+  recheckIntervalSeconds: 1,
 } as const;

@@ -15,12 +15,7 @@ import {
   type AntiEntropySettings,
 } from '../../lambda/contract/anti-entropy';
 import { replicatorRegions, tableRegions, type AntiEntropyModel, type TableModel } from '../config/model';
-import {
-  ANTI_ENTROPY_DEFAULTS,
-  FUNCTION_DEFAULTS,
-  REPLICATOR_SETTINGS_DEFAULTS,
-  SAMPLER_DEFAULTS,
-} from './defaults';
+import { ANTI_ENTROPY_DEFAULTS, FUNCTION_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
@@ -231,8 +226,8 @@ export class VerifyDeployed extends Construct {
           role === 'compare'
             ? Object.fromEntries(regions.map((r) => [r, verifyBucketName(model.name, r, stack.account)]))
             : { [region]: this.bucket.bucketName },
-        recheckRounds: SAMPLER_DEFAULTS.recheckRounds,
-        recheckIntervalSeconds: SAMPLER_DEFAULTS.recheckIntervalSeconds,
+        recheckRounds: ANTI_ENTROPY_DEFAULTS.recheckRounds,
+        recheckIntervalSeconds: ANTI_ENTROPY_DEFAULTS.recheckIntervalSeconds,
         ...(role === 'repair'
           ? {
               replicators: Object.fromEntries(

@@ -11,6 +11,7 @@ import {
   VerifyDeployed,
   verifyStateMachineName,
 } from '../../lib/constructs/verify-deployed';
+import { DEFAULT_RECHECK } from '../../lambda/ops/verify';
 import { buildApp } from '../../lib/app';
 import { exampleModel, multiActiveTable, oneWayTable, testApp } from '../support/model-fixtures';
 import { expectTemplate, logicalId, resourcesFor, roleStatements } from './template-helpers';
@@ -177,6 +178,11 @@ describe('VerifyDeployed where the table is written (one-way source)', () => {
       },
     });
     expect(settingsOf(verify.hashFunction).antiEntropy.role).toBe('hash');
+    // verify's own re-read rule, kept equal to the CLI's
+    expect(compare.antiEntropy).toMatchObject({
+      recheckRounds: DEFAULT_RECHECK.rounds,
+      recheckIntervalSeconds: DEFAULT_RECHECK.intervalMs / 1000,
+    });
     expect(Object.keys(settingsOf(verify.repairFunction!).antiEntropy.replicators ?? {})).toEqual([
       'us-east-1',
       'eu-west-1',
