@@ -11,15 +11,14 @@
  */
 import {
   DeleteItemCommand,
-  GetItemCommand,
   PutItemCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../contract';
-import { fromSdkImage, toSdkImage, type Image } from './attributes';
-import { send, sendConditional, type ConditionFailure } from './dynamo';
+import { toSdkImage, type Image } from './attributes';
+import { readConsistent, sendConditional, type ConditionFailure } from './dynamo';
 import type { WriteIntent } from './intents';
 import { itemOrder, olderThan } from './item-order';
 import { parseOrd } from './order';
@@ -109,20 +108,25 @@ async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<O
   const tombstone = await recordTombstone(ctx, intent);
   if (tombstone && tombstone.item?.[TA.order]?.S !== intent.ord)
     return { status: 'stale', holder: tombstoneHolder(tombstone.item) };
-  await sendConditional(
+  await deleteReplicaItem(ctx, intent.key, 'attribute_not_exists(#ord) OR #ord < :bound', intent.ord);
+  return { status: 'applied' };
+}
+
+/** One-way: removes the replica's item if its order key passes `condition` against `:bound`. */
+function deleteReplicaItem(ctx: TargetContext, key: Image, condition: string, bound: string) {
+  return sendConditional(
     ctx.client,
     ctx.settings,
     ctx.options,
     () =>
       new DeleteItemCommand({
         TableName: ctx.settings.table,
-        Key: toSdkImage(intent.key),
-        ConditionExpression: 'attribute_not_exists(#ord) OR #ord < :ord',
+        Key: toSdkImage(key),
+        ConditionExpression: condition,
         ExpressionAttributeNames: { '#ord': RESERVED.order },
-        ExpressionAttributeValues: { ':ord': { S: intent.ord } },
+        ExpressionAttributeValues: { ':bound': { S: bound } },
       }),
   );
-  return { status: 'applied' };
 }
 
 /**
@@ -136,26 +140,14 @@ async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outco
   const tombstone = await readTombstone(ctx.client, ctx.settings, intent.key, ctx.options);
   const deleted = tombstone?.[TA.order]?.S;
   if (deleted === undefined || deleted < intent.ord) return { status: 'applied' };
-  await sendConditional(
-    ctx.client,
-    ctx.settings,
-    ctx.options,
-    () =>
-      new DeleteItemCommand({
-        TableName: ctx.settings.table,
-        Key: toSdkImage(intent.key),
-        ConditionExpression: '#ord <= :deleted',
-        ExpressionAttributeNames: { '#ord': RESERVED.order },
-        ExpressionAttributeValues: { ':deleted': { S: deleted } },
-      }),
-  );
+  await deleteReplicaItem(ctx, intent.key, '#ord <= :bound', deleted);
   return lost(intent, tombstoneHolder(tombstone));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Multi-active: the condition judges the item by what it holds (docs: "Judging what a target holds").
 // A save that creates the item is checked against the tombstone by the target region's own
-// replicator, when it reads the INSERT from its stream (lambda/core/origin.ts, checkInsert).
+// replicator, when it reads the INSERT from its stream (decide: 'undo'; origin.ts: undoCovered).
 
 /** The item vanished between the condition and its ALL_OLD (a racing delete): judged again. */
 const MAX_ROUNDS = 3;
@@ -321,22 +313,10 @@ export async function readTombstone(
   key: Image,
   options: ApplyOptions,
 ): Promise<Image | undefined> {
-  const res = await send<{ Item?: Record<string, unknown> }>(
-    client,
-    settings,
-    options,
-    () =>
-      new GetItemCommand({
-        TableName: settings.tombstoneTable,
-        Key: toSdkImage(key),
-        ConsistentRead: true,
-      }),
-  );
-  if (!res.Item) return undefined;
-  const item = fromSdkImage(res.Item as Record<string, Record<string, unknown>>);
+  const item = await readConsistent(client, settings, options, settings.tombstoneTable, key);
   // TTL removes an expired tombstone days late, and at another time in every region; it stops
   // counting at its expiry, everywhere at once (invariant 5).
-  const expires = Number(item[TA.expiresAt]?.N);
+  const expires = Number(item?.[TA.expiresAt]?.N);
   return Number.isFinite(expires) && expires < nowSeconds(options) ? undefined : item;
 }
 

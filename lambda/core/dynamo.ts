@@ -2,9 +2,9 @@
  * Sending one DynamoDB request: transient errors retried within the policy and the invocation's
  * budget, conditional failures returned as values.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ReplicatorSettings } from '../contract';
-import { fromSdkImage, type Image } from './attributes';
+import { fromSdkImage, toSdkImage, type Image } from './attributes';
 import { withRetry, type RetryClock } from './retry';
 
 /** A conditional write that did not go through: which action (transactions) and what it met. */
@@ -26,6 +26,23 @@ export async function send<T>(
   build: () => { readonly input: unknown },
 ): Promise<T> {
   return (await withRetry(() => (client as unknown as Sendable).send(build()), settings, options)) as T;
+}
+
+/** A strongly consistent read of one item (undefined: none), with retries. */
+export async function readConsistent(
+  client: DynamoDBClient,
+  settings: ReplicatorSettings,
+  options: RetryClock,
+  table: string,
+  key: Image,
+): Promise<Image | undefined> {
+  const res = await send<{ Item?: Record<string, Record<string, unknown>> }>(
+    client,
+    settings,
+    options,
+    () => new GetItemCommand({ TableName: table, Key: toSdkImage(key), ConsistentRead: true }),
+  );
+  return res.Item ? fromSdkImage(res.Item) : undefined;
 }
 
 /**

@@ -4,12 +4,7 @@
  * that landed after a delete. All are conditional and return what they met, so that a retry that
  * meets its own earlier effect reaches the same decision (invariant 6).
  */
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   RESERVED,
   TOMBSTONE_ATTRIBUTES as TA,
@@ -17,8 +12,8 @@ import {
   type ReplicatorSettings,
 } from '../contract';
 import { readTombstone, tombstoneUpdate, type ApplyOptions } from './apply';
-import { fromSdkImage, toSdkImage, toSdkValue, type Image } from './attributes';
-import { send, sendConditional } from './dynamo';
+import { toSdkImage, toSdkValue, type Image } from './attributes';
+import { readConsistent, sendConditional } from './dynamo';
 import type { StampIntent, TombstoneIntent, TombstoneState } from './intents';
 
 /** What a conditional write met: nothing in its way, or the item as it was (undefined: no item). */
@@ -114,19 +109,13 @@ export async function undoCovered(
 }
 
 /** The item as this region holds it now (strongly consistent; undefined: none). */
-export async function readLocalItem(
+export function readLocalItem(
   client: DynamoDBClient,
   settings: ReplicatorSettings,
   key: Image,
   options: ApplyOptions,
 ): Promise<Image | undefined> {
-  const res = await send<{ Item?: Record<string, Record<string, unknown>> }>(
-    client,
-    settings,
-    options,
-    () => new GetItemCommand({ TableName: settings.table, Key: toSdkImage(key), ConsistentRead: true }),
-  );
-  return res.Item ? fromSdkImage(res.Item) : undefined;
+  return readConsistent(client, settings, options, settings.table, key);
 }
 
 /** This region's live tombstone of `key`, or null (none, or expired: invariant 5). */

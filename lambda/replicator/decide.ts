@@ -545,6 +545,17 @@ export function afterUndo(
   };
 }
 
+/** A peer's replicated state (ordered, from another origin) that the tombstone covers: to be undone. */
+export function peerStateCovered(held: Image, tombstone: string, settings: MultiActiveSettings): boolean {
+  const state = readStamp(held, settings);
+  return (
+    !('reason' in state) &&
+    state.stamped &&
+    state.ord!.origin !== settings.region &&
+    state.ordRaw! <= tombstone
+  );
+}
+
 function sameScalars(held: Image, same: Image | undefined): boolean {
   return Object.entries(same ?? {}).every(([n, v]) => JSON.stringify(held[n]) === JSON.stringify(v));
 }

@@ -10,7 +10,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { canonicalImage, type Image } from '../core/attributes';
 import type { ParkedMessage, StampIntent, WriteIntent } from '../core/intents';
-import { RESERVED, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
+import type { MultiActiveSettings, ReplicatorSettings } from '../contract';
 import { applyIntent, nowSeconds, type Outcome } from '../core/apply';
 import {
   readLocalItem,
@@ -19,11 +19,11 @@ import {
   undoCovered,
   writeLocalTombstone,
 } from '../core/origin';
-import { parseOrd } from '../core/order';
 import {
   afterStamp,
   afterUndo,
   decide,
+  peerStateCovered,
   replicatedPut,
   supersededInBatch,
   type Decision,
@@ -172,12 +172,8 @@ function warnViolation(
 }
 
 /** Carries out the step a stamp or undo led to. */
-async function follow(
-  record: DynamoDBRecord,
-  ctx: BatchContext,
-  next: NextStep | 'stamped-later',
-): Promise<boolean> {
-  if (next === 'stamped-later' || next.kind === 'done') return true;
+async function follow(record: DynamoDBRecord, ctx: BatchContext, next: NextStep): Promise<boolean> {
+  if (next.kind === 'done') return true;
   if (next.kind === 'restamp') throw new Error(`the item kept changing under ${MAX_STEPS} stamps`);
   const { settings } = ctx.deps;
   if (next.localTombstone)
@@ -186,29 +182,47 @@ async function follow(
 }
 
 /**
- * Stamps a local save's order key onto the item, then returns the send (invariant 4). A stamp that
- * meets a later state of the item follows it (`afterStamp`); the later state's own record sends it.
+ * Stamps an order key onto the item, then returns the send (invariant 4). A stamp that does not go
+ * through reports what it met, and `next` decides from that (a retry that meets its own stamp finds
+ * it there: invariant 6). `restampSends`: a state stamped after the first is sent here too; otherwise
+ * its own record sends it.
  */
-async function stampThenNext(
+async function stampUntilSettled(
   first: StampIntent,
-  inherited: boolean,
   image: Image,
   ctx: BatchContext,
-): Promise<NextStep | 'stamped-later'> {
+  next: (stamp: StampIntent, held: Image | undefined) => NextStep,
+  restampSends: boolean,
+): Promise<NextStep> {
   const settings = ctx.deps.settings as MultiActiveSettings;
   const local = ctx.deps.clients[settings.region];
   let stamp = first;
+  let stamped = image;
   for (let step = 1; step <= MAX_STEPS; step += 1) {
+    const sends = stamp === first || restampSends;
     const met = await stampLocal(local, settings, stamp, ctx.deps);
     if (met.done)
-      return stamp === first
-        ? { kind: 'send', intent: replicatedPut(image, stamp.key, settings, stamp.ord, stamp.version) }
-        : 'stamped-later';
-    const next = afterStamp(stamp, inherited && stamp === first, met.held, settings, nowSeconds(ctx.deps));
-    if (next.kind !== 'restamp') return stamp === first || next.kind === 'done' ? next : 'stamped-later';
-    stamp = next.stamp;
+      return sends
+        ? { kind: 'send', intent: replicatedPut(stamped, stamp.key, settings, stamp.ord, stamp.version) }
+        : { kind: 'done' };
+    const after = next(stamp, met.held);
+    if (after.kind !== 'restamp') return sends ? after : { kind: 'done' };
+    stamp = after.stamp;
+    stamped = after.image;
   }
-  return { kind: 'restamp', stamp, image };
+  return { kind: 'restamp', stamp, image: stamped };
+}
+
+/** A local save no image orders: stamped, then sent; a later state found instead is handled by `afterStamp`. */
+function stampThenNext(first: StampIntent, inherited: boolean, image: Image, ctx: BatchContext) {
+  const settings = ctx.deps.settings as MultiActiveSettings;
+  return stampUntilSettled(
+    first,
+    image,
+    ctx,
+    (stamp, held) => afterStamp(stamp, inherited && stamp === first, held, settings, nowSeconds(ctx.deps)),
+    false,
+  );
 }
 
 /**
@@ -217,13 +231,10 @@ async function stampThenNext(
  */
 async function undoThenNext(key: Image, tombstone: string, ctx: BatchContext): Promise<NextStep> {
   const settings = ctx.deps.settings as MultiActiveSettings;
-  const local = ctx.deps.clients[settings.region];
-  const undone = await undoCovered(local, settings, key, tombstone, ctx.deps);
-  if (undone.done) {
-    ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
-    return { kind: 'done' };
-  }
-  return orderAfterDelete(key, tombstone, undone.held, ctx);
+  const undone = await undoCovered(ctx.deps.clients[settings.region], settings, key, tombstone, ctx.deps);
+  if (!undone.done) return orderAfterDelete(key, tombstone, undone.held, ctx);
+  ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
+  return { kind: 'done' };
 }
 
 /**
@@ -236,35 +247,22 @@ async function lookAfterDelete(key: Image, tombstone: string, ctx: BatchContext)
   const { settings } = ctx.deps;
   if (settings.mode !== 'multi-active') return { kind: 'done' };
   const held = await readLocalItem(ctx.deps.clients[settings.region], settings, key, ctx.deps);
-  if (!held) return { kind: 'done' };
-  const ord = held[RESERVED.order]?.S;
-  const peerState =
-    ord !== undefined &&
-    ord <= tombstone &&
-    held[RESERVED.stampedVersion]?.N === held[settings.versionAttribute]?.N;
-  if (peerState && parseOrd(ord)?.origin !== settings.region) return undoThenNext(key, tombstone, ctx);
+  if (held && peerStateCovered(held, tombstone, settings)) return undoThenNext(key, tombstone, ctx);
   return orderAfterDelete(key, tombstone, held, ctx);
 }
 
-async function orderAfterDelete(
-  key: Image,
-  tombstone: string,
-  held: Image | undefined,
-  ctx: BatchContext,
-): Promise<NextStep> {
+/** What an item holds after a delete recorded here, ordered (`afterUndo`), restamped until it settles. */
+function orderAfterDelete(key: Image, tombstone: string, held: Image | undefined, ctx: BatchContext) {
   const settings = ctx.deps.settings as MultiActiveSettings;
-  const local = ctx.deps.clients[settings.region];
-  let next = afterUndo(key, tombstone, held, settings);
-  for (let step = 1; step <= MAX_STEPS && next.kind === 'restamp'; step += 1) {
-    const met = await stampLocal(local, settings, next.stamp, ctx.deps);
-    if (met.done)
-      return {
-        kind: 'send',
-        intent: replicatedPut(next.image, key, settings, next.stamp.ord, next.stamp.version),
-      };
-    next = afterUndo(key, tombstone, met.held, settings);
-  }
-  return next;
+  const first = afterUndo(key, tombstone, held, settings);
+  if (first.kind !== 'restamp') return Promise.resolve(first);
+  return stampUntilSettled(
+    first.stamp,
+    first.image,
+    ctx,
+    (_stamp, now) => afterUndo(key, tombstone, now, settings),
+    true,
+  );
 }
 
 /** The intent sent to every peer at once; true when each one took it (applied, stale, lost, waits or parked). */

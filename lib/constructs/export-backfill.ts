@@ -1,7 +1,6 @@
 import { type CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -13,13 +12,14 @@ import {
   tombstoneTableName,
 } from '../../lambda/contract';
 import { replicatorRegions, tableRegions, type ExportBackfillModel } from '../config/model';
-import { EXPORT_BACKFILL_DEFAULTS, FUNCTION_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
+import { EXPORT_BACKFILL_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
 import { peerWriteStatements } from './peer-access';
 import { replicatorSettings } from './replicator';
 import { replicatorRoleName } from './replicator-roles';
+import { loggedStateMachine } from './state-machine';
 
 export interface ExportBackfillProps {
   /** The table (in this construct's region) exported and applied to its other regions. */
@@ -179,15 +179,9 @@ export class ExportBackfill extends Construct {
   }
 
   private configureStateMachine(mirrored: MirroredTable): sfn.StateMachine {
-    const region = Stack.of(this).region;
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      retention: FUNCTION_DEFAULTS.logRetention,
-    });
-    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: exportBackfillStateMachineName(mirrored.model.name, region),
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(mirrored)),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    const stateMachine = loggedStateMachine(this, {
+      name: exportBackfillStateMachineName(mirrored.model.name, Stack.of(this).region),
+      definition: this.definition(mirrored),
       timeout: EXPORT_BACKFILL_DEFAULTS.executionTimeout,
     });
     this.acknowledgeStateMachineWildcards(stateMachine, mirrored);

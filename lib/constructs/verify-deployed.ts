@@ -2,7 +2,6 @@ import { createHash } from 'crypto';
 import { type CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -15,13 +14,14 @@ import {
   type AntiEntropySettings,
 } from '../../lambda/contract/anti-entropy';
 import { replicatorRegions, tableRegions, type AntiEntropyModel, type TableModel } from '../config/model';
-import { ANTI_ENTROPY_DEFAULTS, FUNCTION_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
+import { ANTI_ENTROPY_DEFAULTS, REPLICATOR_SETTINGS_DEFAULTS } from './defaults';
 import { functionEntry, mirrorFunction } from './mirror-function';
 import { MirroredTable } from './mirrored-table';
 import { acknowledge } from './nag';
 import { peerWriteStatements } from './peer-access';
 import { replicatorSettings } from './replicator';
 import { replicatorRoleName } from './replicator-roles';
+import { loggedStateMachine } from './state-machine';
 
 export interface VerifyDeployedProps {
   /** The table (in this construct's region) hashed here, and compared from here where it is written. */
@@ -289,15 +289,9 @@ export class VerifyDeployed extends Construct {
   }
 
   private configureStateMachine(mirrored: MirroredTable): sfn.StateMachine {
-    const region = Stack.of(this).region;
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      retention: FUNCTION_DEFAULTS.logRetention,
-    });
-    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: verifyStateMachineName(mirrored.model.name, region),
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(mirrored)),
-      tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    const stateMachine = loggedStateMachine(this, {
+      name: verifyStateMachineName(mirrored.model.name, Stack.of(this).region),
+      definition: this.definition(mirrored),
       timeout: ANTI_ENTROPY_DEFAULTS.executionTimeout,
     });
     this.acknowledgeStateMachineWildcards(stateMachine, mirrored);

@@ -12,6 +12,8 @@
  *   increments it and truncates the rest (the world restarts from scratch for every run).
  */
 
+import { prng } from '../../lib/local/workload';
+
 /** What a decision is about: random choosers draw each kind from its own stream. */
 export type DecisionKind = 'program' | 'step' | 'fault' | 'batch' | 'duplicate' | 'jitter' | 'profile';
 
@@ -44,17 +46,8 @@ export interface Chooser {
   readonly replaying?: boolean;
 }
 
-/** Mulberry32: small, fast, and the same on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Mulberry32, the local workload's: small, fast, and the same on every platform. */
+export { prng };
 
 /** FNV-1a of a text, mixed with a seed: the sub-seed of one decision stream. */
 export function subSeed(seed: number, name: string): number {

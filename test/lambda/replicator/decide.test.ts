@@ -1,6 +1,7 @@
 import {
   afterStamp,
   afterUndo,
+  peerStateCovered,
   decide,
   lifeGeneration,
   replicatedImage,
@@ -672,6 +673,40 @@ describe('afterStamp: what a stamp that did not go through met', () => {
       expect(afterStamp(stamp, true, extra && item(extra), settings, now)).toEqual({ kind: 'done' });
     },
   );
+});
+
+describe('peerStateCovered: what the look after a local delete undoes', () => {
+  const settings = multiActiveSettings();
+  const tombstone = ord(0, 2, HERE, true);
+  test.each([
+    [
+      "a peer's ordered state at or below the tombstone",
+      { version: N(2), _ddbm_ord: S(ord(0, 2, PEER)), _ddbm_ver: N(2) },
+      ord(0, 3, HERE, true),
+      true,
+    ],
+    [
+      "a peer's ordered state above the tombstone",
+      { version: N(3), _ddbm_ord: S(ord(0, 3, PEER)), _ddbm_ver: N(3) },
+      tombstone,
+      false,
+    ],
+    [
+      "this region's own ordered state (the next life instead)",
+      { version: N(1), _ddbm_ord: S(ord(0, 1, HERE)), _ddbm_ver: N(1) },
+      tombstone,
+      false,
+    ],
+    [
+      'a local save on a peer state (the next life instead)',
+      { version: N(2), _ddbm_ord: S(ord(0, 1, PEER)), _ddbm_ver: N(1) },
+      tombstone,
+      false,
+    ],
+    ['an unordered item', { version: N(1) }, tombstone, false],
+  ] as const)('%s: %s', (_name, extra, t, expected) => {
+    expect(peerStateCovered({ ...key, ...extra }, t, settings)).toBe(expected);
+  });
 });
 
 describe('afterUndo: what an undo that did not go through met', () => {
