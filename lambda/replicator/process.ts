@@ -206,7 +206,10 @@ async function stampUntilSettled(
         ? { kind: 'send', intent: replicatedPut(stamped, stamp.key, settings, stamp.ord, stamp.version) }
         : { kind: 'done' };
     const after = next(stamp, met.held);
-    if (after.kind !== 'restamp') return sends ? after : { kind: 'done' };
+    // A restamped state's own record sends it; a delete found for it is sent here, since no record
+    // of its own carries that removal (`afterStamp`).
+    if (after.kind !== 'restamp')
+      return sends || (after.kind === 'send' && after.intent.op === 'delete') ? after : { kind: 'done' };
     stamp = after.stamp;
     stamped = after.image;
   }
@@ -220,7 +223,9 @@ function stampThenNext(first: StampIntent, inherited: boolean, image: Image, ctx
     first,
     image,
     ctx,
-    (stamp, held) => afterStamp(stamp, inherited && stamp === first, held, settings, nowSeconds(ctx.deps)),
+    // A restamp keeps the generation the old image gave (only that case restamps): its removal is
+    // still this record's to send.
+    (stamp, held) => afterStamp(stamp, inherited, held, settings, nowSeconds(ctx.deps)),
     false,
   );
 }
