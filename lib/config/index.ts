@@ -7,6 +7,7 @@ export {
   MIN_TOMBSTONE_TTL_DAYS,
   REGION_NAME_PATTERN,
   accountProblems,
+  existingProblems,
   formatProblems,
   modelProblems,
   regionListProblems,

@@ -116,7 +116,16 @@ function optionFor(schema: ZodLike, input: unknown): ZodLike | undefined {
   return options.find((o) => unwrap(unwrap(o)?._zod.def.shape?.[discriminator])?._zod.values?.has(value));
 }
 
-/** The (unwrapped) schema and input found by walking `path` down from `schema` and `input`. */
+/** A discriminated union's other options, when `input` chose one of them. */
+interface Siblings {
+  readonly discriminator: string;
+  readonly options: readonly ZodLike[];
+}
+
+/**
+ * The (unwrapped) schema and input found by walking `path` down from `schema` and `input`, and, when the
+ * last step chose an option of a discriminated union, that union's options (to tell a key of another mode).
+ */
 function walk(schema: ZodLike | undefined, input: unknown, path: readonly Segment[]) {
   let s = unwrap(schema);
   let v = input;
@@ -130,8 +139,25 @@ function walk(schema: ZodLike | undefined, input: unknown, path: readonly Segmen
     s = unwrap(s);
     v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[seg] : undefined;
   }
-  if (s && s._zod.def.discriminator) s = unwrap(optionFor(s, v));
-  return { schema: s, input: v };
+  let siblings: Siblings | undefined;
+  const discriminator = s?._zod.def.discriminator;
+  if (s && discriminator) {
+    siblings = { discriminator, options: (s._zod.def.options ?? []).map((o) => unwrap(o) ?? o) };
+    s = unwrap(optionFor(s, v));
+  }
+  return { schema: s, input: v, siblings };
+}
+
+/** `mode: multi-active` when `key` is a field of another option of the union only; else undefined. */
+function otherOptionWith(key: string, siblings: Siblings | undefined, chosen: ZodLike | undefined) {
+  if (!siblings) return undefined;
+  for (const option of siblings.options) {
+    const shape = option._zod.def.shape;
+    if (option === chosen || !shape || !(key in shape)) continue;
+    const values = unwrap(shape[siblings.discriminator])?._zod.values;
+    if (values && values.size > 0) return `${siblings.discriminator}: ${[...values].join(' or ')}`;
+  }
+  return undefined;
 }
 
 /** Edit distance, for "did you mean" on unknown keys. */
@@ -194,8 +220,13 @@ export function toConfigIssues(
     const here = walk(schema as unknown as ZodLike, input, iss.path);
     if (iss.code === 'unrecognized_keys') {
       const allowed = Object.keys(here.schema?._zod.def.shape ?? {});
-      for (const key of iss.keys)
-        out.push({ path: formatPath([...path, key]), message: unknownKeyMessage(key, allowed) });
+      for (const key of iss.keys) {
+        const other = otherOptionWith(key, here.siblings, here.schema);
+        const message = other
+          ? `unknown key "${key}" here: it applies only with ${other}`
+          : unknownKeyMessage(key, allowed);
+        out.push({ path: formatPath([...path, key]), message });
+      }
       continue;
     }
     if (iss.code === 'invalid_union' && iss.errors.length > 0) {

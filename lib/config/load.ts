@@ -184,6 +184,7 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
     ...(t.divergenceSampling && { divergenceSampling: t.divergenceSampling }),
     ...(t.exportBackfill && { exportBackfill: t.exportBackfill }),
     ...(t.antiEntropy && { antiEntropy: t.antiEntropy }),
+    existing: existingRegions(t),
   };
   return t.mode === 'one-way'
     ? {
@@ -197,8 +198,16 @@ function toTable(t: ParsedConfig['tables'][number]): TableModel {
         ...common,
         mode: 'multi-active',
         regions: t.regions,
+        conflicts: t.conflicts,
         versionAttribute: t.versionAttribute ?? DEFAULTS.versionAttribute,
       };
+}
+
+/** `existing: true` → every region of the table; a list is kept as written (checked by the schema). */
+function existingRegions(t: ParsedConfig['tables'][number]): readonly string[] {
+  if (t.existing === false) return [];
+  if (t.existing === true) return t.mode === 'one-way' ? [t.source, ...t.replicas] : t.regions;
+  return t.existing;
 }
 
 function toRouting(r: NonNullable<ParsedConfig['routing']>): RoutingModel {

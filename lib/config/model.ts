@@ -91,6 +91,13 @@ interface TableCommon {
   readonly exportBackfill?: ExportBackfillModel;
   /** Verify and repair by range hashes on Step Functions (`verify --deployed`). @default - none */
   readonly antiEntropy?: AntiEntropyModel;
+  /**
+   * Regions where the table already exists (adopted): the region's stack references it by name and never
+   * creates, replaces or deletes it; a stream is enabled on it when it has none. The table's other
+   * settings (billing, point-in-time recovery, deletion protection, removal policy, TTL) apply only where
+   * the stack creates the table. Every entry is one of the table's regions. @default [] (created everywhere)
+   */
+  readonly existing: readonly string[];
 }
 
 export interface AntiEntropyModel {
@@ -140,9 +147,17 @@ export interface OneWayTableModel extends TableCommon {
 export interface MultiActiveTableModel extends TableCommon {
   readonly mode: 'multi-active';
   readonly regions: readonly string[];
-  /** @default 'version' */
+  /**
+   * How concurrent writes in two regions resolve: `version` (every writer ADDs 1 to `versionAttribute`)
+   * or `last-writer-wins` (no writer contract; a hybrid logical clock orders writes). @default 'version'
+   */
+  readonly conflicts: ConflictResolution;
+  /** Meaningful only when `conflicts` is `version`. @default 'version' */
   readonly versionAttribute: string;
 }
+
+/** How a multi-active table orders concurrent writes of one item in different regions. */
+export type ConflictResolution = 'version' | 'last-writer-wins';
 
 export type TableModel = OneWayTableModel | MultiActiveTableModel;
 
@@ -214,6 +229,11 @@ export function regionAccounts(model: MirrorModel): Readonly<Record<string, stri
 /** Regions a table lives in, source first for one-way tables. */
 export function tableRegions(table: TableModel): readonly string[] {
   return table.mode === 'one-way' ? [table.source, ...table.replicas] : table.regions;
+}
+
+/** Whether the table already exists in `region` (adopted there, not created by the stack). */
+export function isAdoptedIn(table: TableModel, region: string): boolean {
+  return table.existing.includes(region);
 }
 
 /** Regions in which the table runs a replicator (one-way: the source only; multi-active: every region). */

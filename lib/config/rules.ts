@@ -8,7 +8,7 @@
  * Every message names the offending value; the path says where it is in the config file.
  */
 import { QUEUE_DEFAULTS } from '../constructs/defaults';
-import type { MirrorModel } from './model';
+import { tableRegions, type MirrorModel } from './model';
 
 /** `us-east-1`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`. */
 export const REGION_NAME_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
@@ -51,6 +51,7 @@ export function modelProblems(model: MirrorModel): Problem[] {
     ...accountProblems(model.regions, model.account),
     ...model.tables.flatMap((t, i) => within(['tables', i], tableRegionProblems(t, declared))),
     ...model.tables.flatMap((t, i) => within(['tables', i], tombstoneTtlProblems(t.tombstoneTtlDays))),
+    ...model.tables.flatMap((t, i) => within(['tables', i], existingProblems(tableRegions(t), t.existing))),
     ...(model.routing ? routingProblems(model.routing, model.regions) : []),
     ...(model.notifications?.kind === 'topic'
       ? notificationProblems(
@@ -157,6 +158,34 @@ export function tableRegionProblems(
       problems.push({ path, message: `source region "${region}" is also listed as a replica` });
     else problems.push({ path, message: `region "${region}" is listed twice` });
   }
+  return problems;
+}
+
+/**
+ * The regions where a table already exists (`existing`, a list): each one of the table's regions, none
+ * twice. `regions` are the table's regions as the file names them (`undefined` where it got one wrong,
+ * and then a region outside the others is not reported: the mistyped one may be it). Paths are relative
+ * to the table.
+ */
+export function existingProblems(
+  regions: readonly (string | undefined)[],
+  existing: readonly (string | undefined)[],
+): Problem[] {
+  const known = regions.filter((r): r is string => r !== undefined);
+  const complete = known.length === regions.length;
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  existing.forEach((region, j) => {
+    if (region === undefined) return;
+    const path = ['existing', j];
+    if (seen.has(region)) problems.push({ path, message: `region "${region}" is listed twice` });
+    else if (complete && !known.includes(region))
+      problems.push({
+        path,
+        message: `region "${region}" is not one of the table's regions (${known.join(', ')}); list only regions where the table is mirrored`,
+      });
+    seen.add(region);
+  });
   return problems;
 }
 

@@ -16,6 +16,7 @@ import {
   MIN_TOMBSTONE_TTL_DAYS,
   REGION_NAME_PATTERN,
   accountProblems,
+  existingProblems,
   regionListProblems,
   notificationProblems,
   routingProblems,
@@ -43,6 +44,8 @@ export const DEFAULTS = {
     failureThreshold: 3,
   },
   versionAttribute: 'version',
+  conflicts: 'version',
+  existing: false,
   ttlReplicateDeletes: false,
   excludeAttributes: [] as string[],
   billing: { mode: 'PAY_PER_REQUEST' },
@@ -376,6 +379,15 @@ const tableCommon = {
     .describe(
       "Verify and repair at any size: a Step Functions state machine in every region of the table hashes that region's items into S3 where they live (from the table's export when pointInTimeRecovery is on, which uses no read capacity), and the comparing region reads only the hashes, descends where they differ and repairs through the replicator's guards. Start it with `ddb-mirror verify --deployed [--repair]`. Default: off; {} turns it on with the defaults.",
     ),
+  existing: z
+    .union([z.boolean(), z.array(regionName)], {
+      error: (iss) =>
+        `expected true (the table exists in every one of its regions) or a list of its regions, got ${show(iss.input)}`,
+    })
+    .default(DEFAULTS.existing)
+    .describe(
+      "Adopt a table that already exists (with its data): true for every region of the table, or the list of regions where it exists. There the stack references the table by name and never creates, replaces or deletes it; it enables a NEW_AND_OLD_IMAGES stream when the table has none, and fails the deploy when the table's stream has another view type (its readers would break if it were replaced). billing, pointInTimeRecovery, deletionProtection, removalPolicy and ttl's setting on the table apply only where the stack creates the table. Backfill after the first deploy. Default: false (the stack creates the table in every region).",
+    ),
 };
 
 const oneWayTable = z
@@ -416,11 +428,19 @@ const multiActiveTable = z
       .array(regionName)
       .min(2, { error: (iss) => `a multi-active table needs at least two regions, got ${show(iss.input)}` })
       .describe('Every region accepts writes.'),
+    conflicts: z
+      .enum(['version', 'last-writer-wins'])
+      .default(DEFAULTS.conflicts)
+      .describe(
+        "How concurrent writes of one item in two regions resolve. version: every writer ADDs 1 to the version attribute (today's contract); last-writer-wins: no writer contract, a hybrid logical clock orders writes. Default: version.",
+      ),
     // Defaulted in load.ts, not here: the cross-field check must know whether the user wrote it.
     versionAttribute: attributeName
       .optional()
       .meta({ default: DEFAULTS.versionAttribute })
-      .describe('Number attribute the application increments on every write. Default: version.'),
+      .describe(
+        'Number attribute the application increments on every write (conflicts: version only). Default: version.',
+      ),
   })
   .describe('Multi-active: every region is written; conflicts resolve by version, then by write order.');
 
@@ -627,6 +647,8 @@ function checkTables(tables: unknown, declared: Set<string> | undefined, report:
     if (regionFacts) reportAll(report, at, tableRegionProblems(regionFacts, declared));
     checkTableAttributes(t, at, report);
     checkExportBackfill(t, at, report);
+    if (regionFacts && Array.isArray(t.existing))
+      reportAll(report, at, existingProblems(factRegions(regionFacts), t.existing.map(asString)));
   });
 }
 
@@ -646,6 +668,9 @@ function tableRegionFacts(t: Record<string, unknown>): TableRegionFacts | undefi
   if (t.mode === 'multi-active') return { mode: 'multi-active', regions: asList(t.regions).map(asString) };
   return undefined;
 }
+
+const factRegions = (facts: TableRegionFacts): readonly (string | undefined)[] =>
+  facts.mode === 'one-way' ? [facts.source, ...facts.replicas] : facts.regions;
 
 function checkTableAttributes(t: Record<string, unknown>, at: Path, report: Report) {
   const keys = new Map<string, string>();
@@ -668,7 +693,8 @@ function checkTableAttributes(t: Record<string, unknown>, at: Path, report: Repo
   };
 
   let version: string | undefined;
-  if (t.mode === 'multi-active') {
+  // Under last-writer-wins nobody writes a version attribute, so no rule reads it.
+  if (t.mode === 'multi-active' && t.conflicts !== 'last-writer-wins') {
     if (t.versionAttribute === undefined) {
       version = DEFAULTS.versionAttribute;
       const role = keys.get(version);

@@ -71,6 +71,7 @@ describe('loadConfig: the shipped example', () => {
       replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
       divergenceSampling: { everyMinutes: 15, sampleSize: 50, listenSeconds: 20 },
       exportBackfill: { maxConcurrency: 10, writeUnitsPerSecond: 1000 },
+      existing: [],
     });
   });
 
@@ -129,8 +130,11 @@ describe('parseConfig: defaults', () => {
     // THEN
     expect(model.stackPrefix).toBe('DdbMirror');
     expect(model.routing).toBeUndefined();
+    expect(model.tables[0].existing).toEqual([]);
     expect(model.tables[1]).toMatchObject({
+      conflicts: 'version',
       versionAttribute: 'version',
+      existing: [],
       ttl: { attribute: 'expiresAt', replicateDeletes: false },
       excludeAttributes: [],
       billing: { mode: 'PAY_PER_REQUEST' },

@@ -24,6 +24,7 @@ const TABLE_DEFAULTS = {
   removalPolicy: 'RETAIN',
   tombstoneTtlDays: 30,
   replication: { parallelizationFactor: 4, batchSize: 100, itemsInFlight: 25 },
+  existing: [],
 } as const;
 
 export function region(name: string, overrides: Partial<RegionModel> = {}): RegionModel {
@@ -56,6 +57,7 @@ export function multiActiveTable(overrides: Partial<MultiActiveTableModel> = {})
     key: { partitionKey: { name: 'userId', type: 'S' }, sortKey: { name: 'sessionId', type: 'S' } },
     ttl: { attribute: 'expiresAt', replicateDeletes: false },
     regions: [...EXAMPLE_REGIONS],
+    conflicts: 'version',
     versionAttribute: 'version',
     ...overrides,
   };
