@@ -95,9 +95,13 @@ async function putOneWay(ctx: TargetContext, intent: PutIntent): Promise<Outcome
   });
   if (!('failed' in result)) return result.inserted ? afterInsert(ctx, intent) : { status: 'applied' };
   // The put met its own effect (it committed and its answer was lost, or the attempt died before the
-  // check): it may have created the item, so the check runs again. It only reads, and undoes at most.
-  if (result.failed.item?.[RESERVED.order]?.S === intent.ord) return afterInsert(ctx, intent);
-  return { status: 'stale', holder: itemHolder(result.failed.item, ctx) };
+  // check): it may have created the item, so the check runs again. It runs on every stale put: a later
+  // put may have replaced this one's unchecked insert in place (no insert of its own, so no check), and
+  // this retry is then the only writer left to look. It only reads, and undoes at most.
+  const held = result.failed.item;
+  const checked = await afterInsert(ctx, intent);
+  if (held?.[RESERVED.order]?.S === intent.ord || checked.status !== 'applied') return checked;
+  return { status: 'stale', holder: itemHolder(held, ctx) };
 }
 
 async function deleteOneWay(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {

@@ -74,9 +74,14 @@ describe('simulate (bounded profile)', () => {
   // Seeds that longer runs (`npm run simulate -- --mode swarm --seeds 5000`) found failing, kept
   // once fixed. 1709: a whole-item PutItem, a save and a delete raced the stamp; the restamp met no
   // item and the life's removal was never sent, so the peer kept its earlier state.
-  it.each([[1709]])('swarm: 2 multi-active regions, seed %i found by a longer run', async (seed) => {
-    const s = await swarm(swarmOptions(), [seed]);
-    expectClean(`swarm 2 multi-active regions (seed ${seed})`, s);
+  // 200541 (one-way, 3 regions): a put replaced another put's unchecked stale insert in place, and the
+  // first put's retry, finding a later item, skipped the tombstone check: the replica kept a deleted key.
+  it.each([
+    ['2 multi-active regions', swarmOptions(), 1709],
+    ['a one-way table with 3 regions', swarmOptions({ mode: 'one-way', regions: ['a', 'b', 'c'] }), 200541],
+  ] as const)('swarm: %s, seed %i found by a longer run', async (name, options, seed) => {
+    const s = await swarm(options, [seed]);
+    expectClean(`swarm ${name} (seed ${seed})`, s);
   });
 
   it.each([

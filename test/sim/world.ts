@@ -1117,7 +1117,38 @@ export class World {
         if (!inv.records.seqs.every((seq) => acked?.has(seq))) return false;
       } else if (!inv.done) return false;
     }
+    // A write parked for this region is applied again, and meets (and checks) what its earlier attempt
+    // left there: a one-way put whose answer was lost before it parked is undone by that retry.
+    if (this.parkedFor(region, key)) return false;
+    // Any record of the key not yet acknowledged (in flight, pending, or given up on and waiting for the
+    // operator's replay) is applied again, and its retry looks at what the region holds.
+    if (this.unacknowledged(key)) return false;
     return !this.replicatingRegion(region) || (this.acked.get(region)?.has(w.seq) ?? false);
+  }
+
+  /** A stream record of `key` that its region's replicator has not acknowledged. */
+  private unacknowledged(key: string): boolean {
+    for (const region of this.options.regions) {
+      if (!this.replicatingRegion(region)) continue;
+      const acked = this.acked.get(region);
+      for (const r of this.engine.stream(region, TABLE))
+        if (r.dynamodb?.Keys?.[PARTITION_KEY]?.S === key && !acked?.has(r.dynamodb.SequenceNumber ?? ''))
+          return true;
+    }
+    return false;
+  }
+
+  /** A parked message for `key` waits (or is being applied) on a queue into `region`. */
+  private parkedFor(region: string, key: string): boolean {
+    for (const q of this.queues.values()) {
+      if (q.target !== region) continue;
+      // In flight or waiting: a received message stays on the queue until its consumer deletes it.
+      for (const body of q.queue.peek()) {
+        const parked = JSON.parse(body) as { intent?: { key?: Record<string, { S?: string }> } };
+        if (parked.intent?.key?.[PARTITION_KEY]?.S === key) return true;
+      }
+    }
+    return false;
   }
 
   private finalView() {
