@@ -132,15 +132,13 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
           await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
         if (decision.reason === 'echo') telemetry.metric('EchoesSkipped', 1, dims);
         return true;
-      case 'replicate': {
+      case 'replicate':
         warnViolation(record, decision, ctx);
-        // The tombstone before the send: a retry of this record finds it and sends the same delete.
-        if (!decision.localTombstone) return sendToPeers(record, decision.intent, ctx);
-        await writeLocalTombstone(deps.clients[settings.region], settings, decision.localTombstone, deps);
-        const after = await lookAfterDelete(decision.key, decision.localTombstone.ord, ctx);
-        const sent = await sendToPeers(record, decision.intent, ctx);
-        return (await follow(record, ctx, after)) && sent;
-      }
+        return follow(record, ctx, {
+          kind: 'send',
+          intent: decision.intent,
+          ...(decision.localTombstone ? { localTombstone: decision.localTombstone } : {}),
+        });
       case 'stamp':
         warnViolation(record, decision, ctx);
         return follow(
@@ -171,14 +169,21 @@ function warnViolation(
   });
 }
 
-/** Carries out the step a stamp or undo led to. */
+/**
+ * Carries out a send, or the step a stamp or undo led to. A local delete is recorded first (a retry of
+ * the record finds it and sends the same delete), then whatever the item holds is looked at: a delete
+ * found by `afterStamp` needs that look as much as an application delete does (swarm seed 1955: a new
+ * life stamped below it stayed here while peers undid it).
+ */
 async function follow(record: DynamoDBRecord, ctx: BatchContext, next: NextStep): Promise<boolean> {
   if (next.kind === 'done') return true;
   if (next.kind === 'restamp') throw new Error(`the item kept changing under ${MAX_STEPS} stamps`);
   const { settings } = ctx.deps;
-  if (next.localTombstone)
-    await writeLocalTombstone(ctx.deps.clients[settings.region], settings, next.localTombstone, ctx.deps);
-  return sendToPeers(record, next.intent, ctx);
+  if (!next.localTombstone) return sendToPeers(record, next.intent, ctx);
+  await writeLocalTombstone(ctx.deps.clients[settings.region], settings, next.localTombstone, ctx.deps);
+  const after = await lookAfterDelete(next.localTombstone.key, next.localTombstone.ord, ctx);
+  const sent = await sendToPeers(record, next.intent, ctx);
+  return (await follow(record, ctx, after)) && sent;
 }
 
 /**
