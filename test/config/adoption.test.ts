@@ -85,16 +85,14 @@ describe('config: conflicts (multi-active tables)', () => {
     expect(sessions.conflicts).toBe('version');
   });
 
-  test('takes last-writer-wins', () => {
-    // GIVEN
-    const raw = validRawConfig();
-    raw.tables[1].conflicts = 'last-writer-wins';
-
+  test('refuses last-writer-wins until it is built, naming the field and the way out', () => {
     // WHEN
-    const sessions = parseConfig(raw).tables[1] as MultiActiveTableModel;
+    const issues = issuesAfter((c) => (c.tables[1].conflicts = 'last-writer-wins'));
 
     // THEN
-    expect(sessions.conflicts).toBe('last-writer-wins');
+    expect(issues).toEqual([
+      issue('tables[1].conflicts', 'last-writer-wins is not built yet', 'conflicts: version'),
+    ]);
   });
 
   test('rejects another value, listing the two it takes', () => {
@@ -111,21 +109,5 @@ describe('config: conflicts (multi-active tables)', () => {
 
     // THEN
     expect(issues).toEqual([issue('tables[0].conflicts', 'unknown key "conflicts"', 'mode: multi-active')]);
-  });
-
-  test('under last-writer-wins the version attribute is not read, so its default may be a key name', () => {
-    // GIVEN a multi-active table keyed by "version"
-    const raw = validRawConfig();
-    raw.tables[1].partitionKey = { name: 'version', type: 'S' };
-
-    // WHEN / THEN the version contract clashes with the key, last-writer-wins does not
-    expect(issuesAfter((c) => (c.tables[1].partitionKey = { name: 'version', type: 'S' }))).toEqual([
-      issue(
-        'tables[1].versionAttribute',
-        'version attribute "version" (the default) is also the partition key',
-      ),
-    ]);
-    raw.tables[1].conflicts = 'last-writer-wins';
-    expect(parseConfig(raw).tables[1]).toMatchObject({ conflicts: 'last-writer-wins' });
   });
 });
