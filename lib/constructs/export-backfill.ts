@@ -196,7 +196,7 @@ export class ExportBackfill extends Construct {
       '*': 'Log delivery (logs:CreateLogDelivery and its siblings) and X-Ray support no resource-level permissions.',
       [`<${bucket}.Arn>/AWSDynamoDB/*`]:
         'The export writes files under an ID DynamoDB generates at run time, in a bucket that holds nothing else.',
-      [`<${this.logicalId(mirrored.table)}.Arn>/export/*`]:
+      [`${mirrored.nagTableArn}/export/*`]:
         "DescribeExport of this table's exports, whose IDs DynamoDB generates at run time.",
       [`<${bucket}.Arn>/${RESULTS_PREFIX}/*`]:
         'The Map run writes its results under a run ID Step Functions generates; the verdict reads the manifest.',

@@ -1,9 +1,11 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { READ_ONLY_SID } from '../../lambda/adopt/contract';
 import { tombstoneTableName } from '../../lambda/contract';
-import type { KeyAttribute, TableModel } from '../config/model';
+import { isAdoptedIn, replicatorRegions, type KeyAttribute, type TableModel } from '../config/model';
+import { AdoptedTable } from './adopted-table';
 import { TOMBSTONE_TTL_ATTRIBUTE } from './defaults';
 
 export interface MirroredTableProps {
@@ -43,10 +45,19 @@ export const REPLICA_WRITE_ACTIONS = [
  * Uses `aws-dynamodb.Table` (AWS::DynamoDB::Table), not `TableV2` (AWS::DynamoDB::GlobalTable): every
  * region is its own stack with its own independent table, which is what a plain Table is; its template
  * is the flat shape the local emulator reads, and cdk-nag's PITR check (DDB3) understands it.
+ *
+ * Where the table already exists (the model's `existing` lists this region) it is referenced by name
+ * instead, through {@link AdoptedTable}: the stack never creates, replaces or deletes it. Its tombstone
+ * table is created all the same.
  */
 export class MirroredTable extends Construct {
-  /** The application table (stream NEW_AND_OLD_IMAGES). */
-  public readonly table: dynamodb.Table;
+  /**
+   * The application table (stream NEW_AND_OLD_IMAGES where a replicator reads it). An adopted table is a
+   * reference by name whose stream ARN is resolved at deploy.
+   */
+  public readonly table: dynamodb.ITable;
+  /** Present where the table already existed (adopted, not created). */
+  public readonly adopted?: AdoptedTable;
   /** `<name>-ddbm-tombstones`: records of deletes, expiring through TTL on `_ddbm_expires`. No stream. */
   public readonly tombstoneTable: dynamodb.Table;
   /** The configured model this table was built from. */
@@ -79,13 +90,28 @@ export class MirroredTable extends Construct {
       removalPolicy,
     };
 
-    this.table = new dynamodb.Table(this, 'Table', {
-      ...common,
-      tableName: t.name,
-      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-      timeToLiveAttribute: t.ttl?.attribute,
-      ...(props.onlyWriters ? { resourcePolicy: readOnlyPolicy(this, t.name, props.onlyWriters) } : {}),
-    });
+    const region = Stack.of(this).region;
+    if (t.existing.length > 0 && Token.isUnresolved(region))
+      throw new Error(
+        `${this.node.path}: table ${t.name} already exists in ${t.existing.join(', ')}: the stack needs an explicit region to know whether to create it`,
+      );
+    const statement = props.onlyWriters && readOnlyStatement(this, t.name, props.onlyWriters);
+    if (isAdoptedIn(t, region)) {
+      this.adopted = new AdoptedTable(this, 'Adopted', {
+        model: t,
+        stream: replicatorRegions(t).includes(region),
+        ...(statement ? { readOnlyStatement: statement } : {}),
+      });
+      this.table = this.adopted.table;
+    } else {
+      this.table = new dynamodb.Table(this, 'Table', {
+        ...common,
+        tableName: t.name,
+        stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        timeToLiveAttribute: t.ttl?.attribute,
+        ...(statement ? { resourcePolicy: new iam.PolicyDocument({ statements: [statement] }) } : {}),
+      });
+    }
 
     // Same PITR/deletion settings as the table: a restored table without its tombstones could let
     // deleted items come back from a replayed record.
@@ -94,6 +120,20 @@ export class MirroredTable extends Construct {
       tableName: tombstoneTableName(t.name),
       timeToLiveAttribute: TOMBSTONE_TTL_ATTRIBUTE,
     });
+  }
+
+  /**
+   * The table's ARN as a cdk-nag finding prints it: `<LogicalId.Arn>` for a created table, the ARN by name
+   * (pseudo parameters as `<AWS::Name>`) for an adopted one. Constructs name their acknowledgements by it.
+   */
+  public get nagTableArn(): string {
+    if (!this.adopted) {
+      const stack = Stack.of(this);
+      return `<${stack.getLogicalId(this.table.node.defaultChild as CfnElement)}.Arn>`;
+    }
+    const stack = Stack.of(this);
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+    return `arn:${shown(stack.partition, 'Partition')}:dynamodb:${stack.region}:${shown(stack.account, 'AccountId')}:table/${this.model.name}`;
   }
 
   /**
@@ -111,19 +151,18 @@ export class MirroredTable extends Construct {
   }
 }
 
-/** Deny every write but the listed principals'. The table's own ARN by name: GetAtt would be circular. */
-function readOnlyPolicy(scope: Construct, table: string, writers: readonly string[]): iam.PolicyDocument {
-  return new iam.PolicyDocument({
-    statements: [
-      new iam.PolicyStatement({
-        sid: 'ReadOnlyReplica',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: REPLICA_WRITE_ACTIONS,
-        resources: [MirroredTable.tableArnIn(scope, Stack.of(scope).region, table)],
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...writers] } },
-      }),
-    ],
+/**
+ * Deny every write but the listed principals'. The table's own ARN by name: GetAtt would be circular. An
+ * adopted replica gets the same statement merged into its own policy, by this Sid.
+ */
+function readOnlyStatement(scope: Construct, table: string, writers: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: READ_ONLY_SID,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: REPLICA_WRITE_ACTIONS,
+    resources: [MirroredTable.tableArnIn(scope, Stack.of(scope).region, table)],
+    conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...writers] } },
   });
 }
 

@@ -317,7 +317,7 @@ export class VerifyDeployed extends Construct {
         ? {
             [`<${bucket}.Arn>/${EXPORTS}`]:
               'The export writes files under an ID DynamoDB generates at run time, in a bucket that holds nothing else.',
-            [`<${this.logicalId(mirrored.table)}.Arn>/export/*`]:
+            [`${mirrored.nagTableArn}/export/*`]:
               "DescribeExport of this table's exports, whose IDs DynamoDB generates at run time.",
           }
         : {}),

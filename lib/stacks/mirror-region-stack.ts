@@ -29,8 +29,9 @@ export interface MirrorRegionStackProps extends StackProps {
 }
 
 /**
- * Everything ddb-mirror deploys in one region: each table present here (with its tombstone table),
- * a replicator for each table that replicates out of this region, and their monitoring.
+ * Everything ddb-mirror deploys in one region: each table present here (with its tombstone table; a
+ * table that already exists here is referenced, not created), a replicator for each table that
+ * replicates out of this region, and their monitoring.
  */
 export class MirrorRegionStack extends Stack {
   /** Tables in this region, by table name. */
@@ -151,7 +152,8 @@ function replicaWriters(
 
 function describe(region: string, here: readonly TableModel[], sources: readonly TableModel[]): string {
   const tables = here.map(
-    (t) => `${t.name} (${t.mode}${sources.includes(t) ? ', replicates from here' : ''})`,
+    (t) =>
+      `${t.name} (${t.mode}${t.existing.includes(region) ? ', existing table' : ''}${sources.includes(t) ? ', replicates from here' : ''})`,
   );
   return `ddb-mirror ${region}: ${tables.length ? tables.join(', ') : 'no tables'}`;
 }

@@ -51,6 +51,26 @@ describe('cdk-nag on the example app', () => {
     expect(findings(app)).toEqual([]);
   });
 
+  test('adopted tables stay clean: an existing source, an existing read-only replica, a multi-active table existing everywhere', () => {
+    // GIVEN adopted tables with every optional part (sampler, export backfill, anti-entropy), bundled for real
+    const app = testApp({ bundle: true });
+    const [stories, sessions] = exampleModel().tables;
+    const everywhere = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
+    buildApp(
+      app,
+      exampleModel({
+        tables: [
+          { ...stories, existing: ['us-east-1', 'eu-west-1'], antiEntropy: { maxConcurrency: 10 } },
+          { ...sessions, existing: everywhere, antiEntropy: { maxConcurrency: 10 } },
+        ],
+      }),
+      { env: {} },
+    );
+    // THEN
+    expect(findings(app)).toEqual([]);
+    expect(() => app.synth()).not.toThrow();
+  });
+
   test('a mirror across two accounts (examples/cross-account.yaml) stays clean: writer and reader roles included', () => {
     // GIVEN the cross-account example, whose peer stacks create roles trusted by the other account
     const app = testApp();
