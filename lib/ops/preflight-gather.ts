@@ -30,7 +30,12 @@ import {
   type MirrorModel,
   type TableModel,
 } from '../config/model';
-import { matchGeneratedName, replicatorDeployments, type ReplicatorDeployment } from './deployment';
+import {
+  generatedNamePrefix,
+  matchGeneratedName,
+  replicatorDeployments,
+  type ReplicatorDeployment,
+} from './deployment';
 import {
   DEFAULT_SAMPLE_SIZE,
   regionStackName,
@@ -317,12 +322,14 @@ export function lambdaConsumers(
     } catch (e) {
       return unread(e, action, region, streamArn);
     }
-    // Building the stacks in memory takes a moment: only when there is a mapping to recognise.
-    if (mappings.length) deployments ??= replicatorDeployments(model);
+    // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    const names = mappings.map((m) => m.FunctionArn?.split(':')[6] ?? m.FunctionArn ?? '?');
+    // Building the stacks in memory takes about a second: only for a name that could be the mirror's.
+    const prefix = generatedNamePrefix(regionStackName(model, region));
+    if (names.some((n) => n.startsWith(prefix))) deployments ??= replicatorDeployments(model);
     const own = deployments?.find((d) => d.table === table.name && d.region === region);
-    return mappings.map((m): StreamConsumer => {
-      // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-      const name = m.FunctionArn?.split(':')[6] ?? m.FunctionArn ?? '?';
+    return mappings.map((m, i): StreamConsumer => {
+      const name = names[i];
       return {
         name,
         ...(m.UUID ? { uuid: m.UUID } : {}),

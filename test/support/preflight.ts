@@ -10,6 +10,8 @@ import {
   type EventSourceMappingConfiguration,
   type ListEventSourceMappingsCommandOutput,
 } from '@aws-sdk/client-lambda';
+import { Agent, request as httpRequest, type Server } from 'http';
+import { listenLocally, readBody } from '../../lib/local/aws-proxy';
 import type { LambdaLike } from '../../lib/ops/preflight-gather';
 import { client, type KeySpec } from './dynamo';
 
@@ -148,4 +150,48 @@ export async function applicationTable(
   for (const item of options.items ?? [])
     await client(region).send(new PutItemCommand({ TableName: name, Item: item }));
   return res.TableDescription?.LatestStreamArn;
+}
+
+/**
+ * Between a client and DynamoDB Local: forwards every request untouched and records its operation
+ * (`X-Amz-Target`), so a test sees every call that reached the engine.
+ */
+export class RecordingProxy {
+  readonly operations: string[] = [];
+  private readonly agent = new Agent({ keepAlive: true });
+  private server?: Server;
+  endpoint = '';
+
+  static async start(target = process.env.AWS_ENDPOINT_URL_DYNAMODB!): Promise<RecordingProxy> {
+    const proxy = new RecordingProxy();
+    const to = new URL(target);
+    const { server, endpoint } = await listenLocally(undefined, async (req, res) => {
+      proxy.operations.push(String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '?');
+      const body = await readBody(req);
+      const upstream = httpRequest(
+        {
+          host: to.hostname,
+          port: to.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: to.host },
+          agent: proxy.agent,
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.end(body);
+    });
+    proxy.server = server;
+    proxy.endpoint = endpoint;
+    return proxy;
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
 }
