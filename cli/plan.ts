@@ -255,9 +255,11 @@ function readersText(row: PreflightRow): string {
 
 function backfillText(b: NonNullable<PreflightRow['backfill']>): string {
   const targets = count(b.targets.length, 'target');
-  const units = `${fmt(b.writeUnits)} write units to ${targets} (${fmt(b.itemCount)} items of ${formatBytes(b.averageItemBytes)} on average, ${b.unitsPerItem} per item)`;
+  const units = `${fmt(b.writeUnits)} write units to ${targets} (${fmt(b.itemCount)} items of ${fmt(b.averageItemBytes)} bytes on average, ${b.unitsPerItem} per item)`;
   if (!b.rate) return `${units}, unpaced (give backfill --max-write-units to pace it)`;
-  return `${units}, ${duration(b.seconds ?? 0)} at ${fmt(b.rate.writeUnitsPerSecond)}/s (${b.rate.from})`;
+  const seconds = b.seconds ?? 0;
+  const time = seconds > 0 && seconds < 1 ? 'under 1s' : duration(seconds);
+  return `${units}, ${time} at ${fmt(b.rate.writeUnitsPerSecond)}/s (${b.rate.from})`;
 }
 
 function sampleText(s: NonNullable<PreflightRow['sample']>): string {

@@ -98,12 +98,41 @@ describe('plan output', () => {
       'Stories  us-east-1  adopt              ok   on-demand  NEW_AND_OLD_IMAGES  0+1        on  1,200  3.40 MB',
       'Stories  eu-west-1  create (no table)  –    –          –                   –           –      –        –',
       '',
-      '  Stories us-east-1: backfill from here: 7,200 write units to 2 targets (1,200 items of 2.83 kB on average, 3 per item), 4s at 1,000/s (exportBackfill)',
+      '  Stories us-east-1: backfill from here: 7,200 write units to 2 targets (1,200 items of 2,833 bytes on average, 3 per item), 4s at 1,000/s (exportBackfill)',
       '',
       'Items and sizes are DescribeTable’s, which DynamoDB updates about every six hours.',
       'Readers: other readers of the stream + the mirror’s, at most 2 per shard; only Lambda event source mappings are seen.',
       'Backfill: one write unit per started KB of the average item, per target; the targets are written at once, each at the rate.',
       'Ready: nothing blocks a deploy or a backfill.',
+    ]);
+  });
+
+  test('a backfill shorter than a second says so, and one without a rate says it is unpaced', () => {
+    const estimate = {
+      targets: ['eu-west-1'],
+      itemCount: 14,
+      averageItemBytes: 131,
+      unitsPerItem: 1,
+      writeUnits: 14,
+    };
+    const lines = planLines(
+      report({
+        rows: [
+          row({
+            backfill: {
+              ...estimate,
+              rate: { writeUnitsPerSecond: 1000, from: 'exportBackfill' },
+              seconds: 0.014,
+            },
+          }),
+          row({ region: 'eu-west-1', backfill: estimate }),
+        ],
+      }),
+      'Plan',
+    );
+    expect(lines.filter((l) => l.includes('backfill from here'))).toEqual([
+      '  Stories us-east-1: backfill from here: 14 write units to 1 target (14 items of 131 bytes on average, 1 per item), under 1s at 1,000/s (exportBackfill)',
+      '  Stories eu-west-1: backfill from here: 14 write units to 1 target (14 items of 131 bytes on average, 1 per item), unpaced (give backfill --max-write-units to pace it)',
     ]);
   });
 
