@@ -1,31 +1,51 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
  * ddb-mirror CLI: `ddb-mirror <command> [options]`. Thin on purpose: each command lives in cli/ and
- * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo.
+ * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo. The published bin is this
+ * file compiled (dist/bin/ddb-mirror.js).
  */
-import { helpText, parseCommand, UsageError, type Command } from '../cli/command';
-import { backfillCommand } from '../cli/backfill';
-import { startCommand } from '../cli/start';
-import { drainCommand } from '../cli/drain';
-import { replayCommand } from '../cli/replay';
-import { statusCommand } from '../cli/status';
-import { verifyCommand } from '../cli/verify';
-import { OpsError } from '../lambda/ops/errors';
-import { EngineError } from '../lib/local/engine';
-import { MirrorError } from '../lib/local/mirror';
-import { AssemblyError } from '../lib/local/plan';
+import { helpText, parseCommand, UsageError, type CommandEntry } from '../cli/command';
 
 // The SDK is pinned through package-lock.json (docs/platform.md#node-and-sdk: releases after January 2027
 // need Node 22); its Node 20 notice is known and would only clutter the output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-export const COMMANDS: readonly Command[] = [
-  startCommand,
-  statusCommand,
-  backfillCommand,
-  verifyCommand,
-  replayCommand,
-  drainCommand,
+/**
+ * Every command, in the order `--help` lists them. A command's module (and the SDK clients, CDK and
+ * DynamoDB Local code it brings) loads only when that command is used: `ddb-mirror --help` loads none.
+ * A new command is one entry: `{ name, summary, load: async () => (await import('../cli/x')).xCommand }`.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'start',
+    summary: 'run every region on DynamoDB Local with the real replicators, drive a demo workload, verify',
+    load: async () => (await import('../cli/start')).startCommand,
+  },
+  {
+    name: 'status',
+    summary: 'per table and region pair: iterator age, lag, parked and DLQ depths, on-failure depth, errors',
+    load: async () => (await import('../cli/status')).statusCommand,
+  },
+  {
+    name: 'backfill',
+    summary: 'copy the items a region already holds to its peers (a new region or table), safely while live',
+    load: async () => (await import('../cli/backfill')).backfillCommand,
+  },
+  {
+    name: 'verify',
+    summary: 'compare every region of a table by range hashes; --repair writes the winning state',
+    load: async () => (await import('../cli/verify')).verifyCommand,
+  },
+  {
+    name: 'replay',
+    summary: "re-apply the batches in a replicator's on-failure queue from the stream, through the guards",
+    load: async () => (await import('../cli/replay')).replayCommand,
+  },
+  {
+    name: 'drain',
+    summary: 'show parked records and parking-DLQ messages; re-drive them through the guards',
+    load: async () => (await import('../cli/drain')).drainCommand,
+  },
 ];
 
 export function usage(): string {
@@ -49,11 +69,12 @@ export async function main(
     io.out.write(`${usage()}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command)
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry)
     throw new UsageError(
       `unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(', ')}`,
     );
+  const command = await entry.load();
   const values = parseCommand(command, rest);
   if (values.help) {
     io.out.write(`${helpText(command)}\n`);
@@ -62,15 +83,28 @@ export async function main(
   return command.run(values, io);
 }
 
-const KNOWN = [UsageError, EngineError, AssemblyError, MirrorError, OpsError];
+/**
+ * Mistakes the user can fix: printed as one line. Their classes are loaded only once something failed,
+ * so that a command that succeeds never loads the modules that define them.
+ */
+async function isKnown(e: unknown): Promise<boolean> {
+  if (e instanceof UsageError || (e as Error | undefined)?.name === 'ConfigError') return true;
+  const [{ OpsError }, { EngineError }, { MirrorError }, { AssemblyError }] = await Promise.all([
+    import('../lambda/ops/errors'),
+    import('../lib/local/engine'),
+    import('../lib/local/mirror'),
+    import('../lib/local/plan'),
+  ]);
+  return [OpsError, EngineError, MirrorError, AssemblyError].some((k) => e instanceof k);
+}
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
   main(argv).then(
     (code) => process.exit(code),
-    (e: Error) => {
-      // Mistakes the user can fix get one line; anything else keeps its stack for a bug report.
-      const known = KNOWN.some((k) => e instanceof k) || e?.name === 'ConfigError';
+    async (e: Error) => {
+      // Anything but a known mistake keeps its stack for a bug report.
+      const known = await isKnown(e).catch(() => false);
       process.stderr.write(
         known ? `ddb-mirror: ${e.message}\n` : `ddb-mirror: unexpected error\n${e?.stack ?? e}\n`,
       );

@@ -1,6 +1,6 @@
 /**
  * The shape every `ddb-mirror` command shares: its options (parsed with `node:util` parseArgs), its
- * help text, and one run function. bin/ddb-mirror.ts only dispatches.
+ * help text, and one run function. bin/ddb-mirror.ts only lists and dispatches.
  */
 import { parseArgs } from 'node:util';
 
@@ -32,6 +32,17 @@ export interface Command {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Exit code. */
   run(values: ParsedValues, io: CommandIo): Promise<number>;
+}
+
+/**
+ * A command as the CLI lists it: name and summary at hand, the command itself (options, help, run) in
+ * its module, loaded only when it is used, so listing the commands loads none of them.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  /** The command's `summary`, kept equal to it (a test compares them). */
+  readonly summary: string;
+  load(): Promise<Command>;
 }
 
 export type ParsedValues = Readonly<Record<string, string | boolean | string[] | undefined>>;

@@ -2,17 +2,10 @@
  * `ddb-mirror drain`: shows what waits in a replicator's parking queues and their DLQs, and re-drives it
  * through the guards, or moves DLQ messages back to their parking queue. The work is lambda/ops/drain.ts.
  */
-import { drainParked, type DrainReport, type DrainTarget, type QueueDrain } from '../lambda/ops/drain';
+import type { DrainReport, DrainTarget, QueueDrain } from '../lambda/ops/drain';
 import { type Command, type CommandIo, type ParsedValues, stringOption } from './command';
-import {
-  CONNECTION_OPTIONS,
-  numberOrProblem,
-  openOps,
-  OPS_OPTIONS,
-  replicatorChoice,
-  throwProblems,
-  writeJson,
-} from './ops';
+import { CONNECTION_OPTIONS, numberOrProblem, OPS_OPTIONS, throwProblems } from './ops/options';
+import { writeJson } from './ops/output';
 
 export const drainCommand: Command = {
   name: 'drain',
@@ -48,6 +41,11 @@ export const drainCommand: Command = {
 };
 
 async function drain(values: ParsedValues, io: CommandIo): Promise<number> {
+  // The SDK clients load here, not above: `ddb-mirror drain --help` needs none (bin/ddb-mirror.ts).
+  const [{ openOps, replicatorChoice }, { drainParked }] = await Promise.all([
+    import('./ops'),
+    import('../lambda/ops/drain'),
+  ]);
   const problems: string[] = [];
   const sample = numberOrProblem(values, 'sample', { integer: true, min: 0, max: 100 }, problems);
   const max = numberOrProblem(values, 'max', { integer: true, min: 1, max: 100_000 }, problems);

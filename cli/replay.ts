@@ -3,19 +3,11 @@
  * queue) from the stream, through the replicator's own guards. The work is lambda/ops/replay.ts.
  */
 import { tableRegions } from '../lib/config/model';
-import { replayOnFailure, type RangeReport, type ReplayReport } from '../lambda/ops/replay';
+import type { RangeReport, ReplayReport } from '../lambda/ops/replay';
 import type { QueueRef } from '../lambda/ops/queues';
 import { type Command, type CommandIo, type ParsedValues, stringOption } from './command';
-import {
-  CONNECTION_OPTIONS,
-  count,
-  numberOrProblem,
-  openOps,
-  OPS_OPTIONS,
-  replicatorChoice,
-  throwProblems,
-  writeJson,
-} from './ops';
+import { CONNECTION_OPTIONS, numberOrProblem, OPS_OPTIONS, throwProblems } from './ops/options';
+import { count, writeJson } from './ops/output';
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -38,6 +30,11 @@ export const replayCommand: Command = {
 };
 
 async function replay(values: ParsedValues, io: CommandIo): Promise<number> {
+  // The SDK clients load here, not above: `ddb-mirror replay --help` needs none (bin/ddb-mirror.ts).
+  const [{ openOps, replicatorChoice }, { replayOnFailure }] = await Promise.all([
+    import('./ops'),
+    import('../lambda/ops/replay'),
+  ]);
   const problems: string[] = [];
   const max = numberOrProblem(values, 'max', { integer: true, min: 1, max: 100_000 }, problems);
   const ops = openOps(values, io, problems);

@@ -5,14 +5,10 @@
  */
 import { rmSync } from 'fs';
 import { join, relative } from 'path';
-import { loadConfig } from '../lib/config/load';
-import { checkOneAccount, readAssembly } from '../lib/local/assembly';
 import { describeTables, keepLines, resultLines } from '../lib/local/cli-text';
-import { RunResult, runLocalMirror } from '../lib/local/mirror';
-import { synthesize } from '../lib/local/synth';
+import type { RunResult } from '../lib/local/mirror';
 import { type Command, type CommandIo, numberOption, stringOption, UsageError } from './command';
 import { type DrillArgs, drillArgs, DRILL_OPTIONS } from './drill-options';
-import { runDrillCommand } from './drill';
 
 export const startCommand: Command = {
   name: 'start',
@@ -57,6 +53,11 @@ export const startCommand: Command = {
         'added to every call a replicator makes to another region, as a cross-region\nround trip would (default: 0)',
     },
     keep: { type: 'boolean', description: 'keep everything running after the demo, until Ctrl-C' },
+    adopt: {
+      type: 'boolean',
+      description:
+        'start from existing tables: each table (in its first region, unless the config\nnames existing regions) is created with items before the mirror starts, then\nadopted, backfilled and verified',
+    },
     ...DRILL_OPTIONS,
   },
   run: (values, io) => start(startArgs(values), io),
@@ -73,6 +74,8 @@ export interface StartArgs {
   readonly conflictRate?: number;
   readonly latency?: number;
   readonly keep: boolean;
+  /** `--adopt`: the tables exist (with items) before the mirror starts (lib/local/adoption.ts). */
+  readonly adopt: boolean;
   /** Set when `--drill` was given. */
   readonly drill?: DrillArgs;
 }
@@ -87,6 +90,13 @@ export function startArgs(values: Parameters<Command['run']>[0]): StartArgs {
   const port = numberOption(values, 'port', { integer: true, min: 1, max: 65535 });
   if (endpoint && port)
     throw new UsageError('--port is for the DynamoDB Local started here; with --endpoint it is not used');
+  const adopt = values.adopt === true;
+  if (adopt && values.assembly !== undefined)
+    throw new UsageError(
+      '--adopt synthesizes the app from the config it adopts with; it takes no --assembly',
+    );
+  if (adopt && values.drill !== undefined)
+    throw new UsageError('--adopt runs the demo on existing tables; run --drill without it');
   return {
     config: stringOption(values, 'config') ?? 'mirror.config.yaml',
     assembly: stringOption(values, 'assembly'),
@@ -98,20 +108,35 @@ export function startArgs(values: Parameters<Command['run']>[0]): StartArgs {
     conflictRate: numberOption(values, 'conflict-rate', { min: 0, max: 0.65 }),
     latency: numberOption(values, 'latency', { integer: true, min: 0 }),
     keep: values.keep === true,
+    adopt,
     drill: drillArgs(values),
   };
 }
 
 async function start(args: StartArgs, io: CommandIo): Promise<number> {
+  // Loaded here, not above: `ddb-mirror start --help` needs none of the mirror (bin/ddb-mirror.ts).
+  const [{ loadConfig }, { checkOneAccount, readAssembly }, { runLocalMirror }, { runDrillCommand }] =
+    await Promise.all([
+      import('../lib/config/load'),
+      import('../lib/local/assembly'),
+      import('../lib/local/mirror'),
+      import('./drill'),
+    ]);
   const out = io.out;
   const interrupt = onInterrupt(out);
-  const model = loadConfig(args.config);
+  const adoption = args.adopt ? await import('../lib/local/adoption') : undefined;
+  const config = adoption
+    ? adoption.adoptionConfig(args.config, join('.ddb-mirror', 'adopt.config.yaml'))
+    : { path: args.config, model: loadConfig(args.config) };
+  const { model } = config;
   checkOneAccount(model, args.config);
   const { tables } = model;
-  const plan = readAssembly(args.assembly ?? (await synthesizeFrom(args.config, out)));
+  if (config.path !== args.config) out.write(`Adopting existing tables: ${config.path}\n`);
+  const plan = readAssembly(args.assembly ?? (await synthesizeFrom(config.path, out)));
   for (const line of describeTables(tables)) out.write(`  ${line}\n`);
   if (args.drill) return runDrillCommand(args, args.drill, { plan, tables }, out, interrupt.signal);
   const result = await runLocalMirror({
+    ...(adoption ? { hooks: adoption.adoptionHooks(plan, tables, { seeded: [], backfills: [] }) } : {}),
     plan,
     tables,
     endpoint: args.endpoint,
@@ -137,6 +162,7 @@ async function synthesizeFrom(configPath: string, out: NodeJS.WritableStream): P
   out.write(`Synthesizing the CDK app from ${configPath}…\n`);
   const t = Date.now();
   rmSync(join('.ddb-mirror', 'cdk.out'), { recursive: true, force: true });
+  const { synthesize } = await import('../lib/local/synth');
   const dir = await synthesize({ configPath, outdir: join('.ddb-mirror', 'cdk.out') });
   out.write(`  synthesized in ${((Date.now() - t) / 1000).toFixed(1)}s → ${relative(process.cwd(), dir)}\n`);
   return dir;

@@ -4,22 +4,11 @@
  * (lambda/ops/status.ts); against a kept local mirror from its live figures (`GET /status`).
  */
 import type { LiveStatus } from '../lib/local/live-status';
-import { matchGeneratedName } from '../lib/ops/deployment';
-import { replicatorStatus, type StatusRow } from '../lambda/ops/status';
+import type { StatusRow } from '../lambda/ops/status';
 import type { Command, CommandIo, ParsedValues } from './command';
-import {
-  CONNECTION_OPTIONS,
-  fetchStatus,
-  formatMs,
-  numberOrProblem,
-  openOps,
-  orProblem,
-  renderTable,
-  tableIn,
-  throwProblems,
-  writeJson,
-  type OpsContext,
-} from './ops';
+import type { OpsContext } from './ops';
+import { CONNECTION_OPTIONS, numberOrProblem, orProblem, throwProblems } from './ops/options';
+import { formatMs, renderTable, writeJson } from './ops/output';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -47,6 +36,8 @@ export interface StatusReport {
 }
 
 async function status(values: ParsedValues, io: CommandIo): Promise<number> {
+  // The SDK clients load here, not above: `ddb-mirror status --help` needs none (bin/ddb-mirror.ts).
+  const { openOps, tableIn } = await import('./ops');
   const problems: string[] = [];
   const minutes = numberOrProblem(values, 'minutes', { integer: true, min: 1, max: 1440 }, problems) ?? 15;
   const ops = openOps(values, io, problems);
@@ -66,6 +57,7 @@ async function status(values: ParsedValues, io: CommandIo): Promise<number> {
 }
 
 async function localStatus(endpoint: string, only: string | undefined): Promise<StatusReport> {
+  const { fetchStatus } = await import('./ops');
   const live = (await fetchStatus(endpoint)) as LiveStatus;
   const pairs = live.pairs
     .filter((p) => !only || p.table === only)
@@ -90,6 +82,10 @@ async function localStatus(endpoint: string, only: string | undefined): Promise<
 }
 
 async function awsStatus(ops: OpsContext, only: string | undefined, minutes: number): Promise<StatusReport> {
+  const [{ matchGeneratedName }, { replicatorStatus }] = await Promise.all([
+    import('../lib/ops/deployment'),
+    import('../lambda/ops/status'),
+  ]);
   const pairs: StatusRow[] = [];
   for (const d of ops.replicators().filter((x) => !only || x.table === only)) {
     const urls = await ops.queueUrls(d);
