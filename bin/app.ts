@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * CDK entry: `mirror.config.yaml` (or `-c config=<path>`) → model → one stack per region + routing.
- * Thin on purpose: all composition lives in lib/app.ts, where tests reach it with a model fixture.
+ * This repository's app is one user of the {@link DdbMirror} construct (lib/ddb-mirror.ts), as a user's
+ * own CDK app would be; tests reach the composition with a model fixture through lib/app.ts.
  */
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { buildApp } from '../lib/app';
 import { ConfigError, loadConfig } from '../lib/config/load';
+import { DdbMirror } from '../lib/ddb-mirror';
 
 const app = new App();
 const configPath = path.resolve(
@@ -15,7 +16,8 @@ const configPath = path.resolve(
 );
 
 try {
-  buildApp(app, loadConfig(configPath));
+  // The stacks keep their names (`${stackPrefix}-${region}`, `${stackPrefix}-Routing`) whatever this id.
+  new DdbMirror(app, 'DdbMirror', { ...loadConfig(configPath), nag: true });
 } catch (err) {
   if (err instanceof ConfigError) {
     // A config mistake is the user's to fix: the message lists every problem, a stack trace adds nothing.

@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations, type Stage } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { regionAccount, type MirrorModel } from './config/model';
 import { formatProblems, modelProblems } from './config/rules';
@@ -7,7 +7,7 @@ import { RoutingStack } from './stacks/routing-stack';
 
 export interface BuildAppOptions {
   /**
-   * Register cdk-nag AwsSolutions and Serverless checks on the app (they run at synth).
+   * Register cdk-nag AwsSolutions and Serverless checks on the app (they run at synth, over every stack).
    * @default true
    */
   readonly nag?: boolean;
@@ -26,10 +26,11 @@ export interface MirrorApp {
 }
 
 /**
- * Composes the whole deployment from the model: `${stackPrefix}-${region}` per region and
- * `${stackPrefix}-Routing` when routing is configured. No lookups: synth needs no credentials.
+ * Composes the whole deployment from the model in `app` (an App, or a Stage of one): `${stackPrefix}-${region}`
+ * per region and `${stackPrefix}-Routing` when routing is configured. No lookups: synth needs no
+ * credentials. `DdbMirror` (lib/ddb-mirror.ts) is the construct form, for a user's own CDK app.
  */
-export function buildApp(app: App, model: MirrorModel, options: BuildAppOptions = {}): MirrorApp {
+export function buildApp(app: Stage, model: MirrorModel, options: BuildAppOptions = {}): MirrorApp {
   // The rules the config loader applied, for models built in code: every problem in one error.
   const problems = modelProblems(model);
   if (problems.length) throw new Error(`Invalid model: ${formatProblems(problems)}`);
