@@ -1,3 +1,4 @@
+import { existsSync } from 'fs';
 import * as path from 'path';
 import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,11 +9,48 @@ import type { Construct } from 'constructs';
 import { SETTINGS_ENV } from '../../lambda/contract';
 import { FUNCTION_BUNDLING, FUNCTION_DEFAULTS, LAMBDA_RUNTIME } from './defaults';
 
+/** The repository root; in the compiled package, `dist/`. */
 export const REPO_ROOT = path.join(__dirname, '..', '..');
 
 /** The entry file of one of this repository's functions, `lambda/<dir>/index.ts`. */
 export function functionEntry(dir: string): string {
   return path.join(REPO_ROOT, 'lambda', dir, 'index.ts');
+}
+
+/** Where `npm run build` puts the bundle of `lambda/<dir>/index.ts` (scripts/bundle-functions.ts). */
+export function prebuiltBundleDir(dir: string): string {
+  return path.join(REPO_ROOT, 'functions', dir);
+}
+
+/**
+ * The compiled package (dist/, what `npm pack` ships and a user's CDK app loads) deploys the bundles
+ * `npm run build` made with esbuild at the versions package-lock.json pins: a user's synth then needs
+ * neither esbuild nor Docker, nor this package's TypeScript sources, and deploys the code these tests
+ * ran. Run from the sources (tsx, ts-jest), the functions are bundled at synth as before, so a bundle is
+ * never older than the code beside it.
+ */
+const COMPILED = path.extname(__filename) === '.js';
+
+/** How a function's code is built: the prebuilt bundle of one of ours, else esbuild at synth. */
+function functionCode(entry: string): Partial<nodejs.NodejsFunctionProps> {
+  const relative = path.relative(path.join(REPO_ROOT, 'lambda'), entry).split(path.sep);
+  const own = relative.length === 2 && relative[1] === 'index.ts' && !relative[0].startsWith('..');
+  if (COMPILED && own) {
+    const bundle = prebuiltBundleDir(relative[0]);
+    if (!existsSync(path.join(bundle, 'index.js')))
+      throw new Error(`ddb-mirror: the bundle ${bundle} is missing; the package is built by npm run build`);
+    return { code: lambda.Code.fromAsset(bundle), handler: 'index.handler' };
+  }
+  if (COMPILED)
+    // Someone else's entry, bundled in their project: the credentials alias points into our sources.
+    return { entry, handler: 'handler', bundling: { ...FUNCTION_BUNDLING, esbuildArgs: {} } };
+  return {
+    entry,
+    handler: 'handler',
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
+  };
 }
 
 export interface MirrorFunctionOptions {
@@ -58,8 +96,7 @@ export function mirrorFunction(scope: Construct, id: string, o: MirrorFunctionOp
     },
   });
   const fn = new nodejs.NodejsFunction(scope, id, {
-    entry: o.entry,
-    handler: 'handler',
+    ...functionCode(o.entry),
     description: o.description,
     runtime: LAMBDA_RUNTIME,
     architecture: FUNCTION_DEFAULTS.architecture,
@@ -68,9 +105,6 @@ export function mirrorFunction(scope: Construct, id: string, o: MirrorFunctionOp
     tracing: lambda.Tracing.ACTIVE,
     role,
     logGroup,
-    projectRoot: REPO_ROOT,
-    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-    bundling: { ...FUNCTION_BUNDLING, forceDockerBundling: false },
     environment: {
       [SETTINGS_ENV]: o.settings,
       POWERTOOLS_SERVICE_NAME: FUNCTION_DEFAULTS.serviceName,
