@@ -21,6 +21,17 @@ export const STREAM_READERS_PER_SHARD = 2;
 /** The stream view the replicator reads: it needs both images (docs/replication.md). */
 export const MIRROR_STREAM_VIEW = 'NEW_AND_OLD_IMAGES';
 
+/**
+ * Table statuses a table does not leave by itself: the adoption check at deploy refuses them
+ * (lambda/adopt/stream.ts), and a created table in one cannot be updated either.
+ */
+export const STUCK_STATUSES: readonly string[] = [
+  'DELETING',
+  'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
+  'ARCHIVING',
+  'ARCHIVED',
+];
+
 /** Items read per region to check the version contract (one eventually consistent Scan page). */
 export const DEFAULT_SAMPLE_SIZE = 100;
 
@@ -311,13 +322,20 @@ function regionRow(
       `the key of ${table.name} in ${f.region} is ${keyText(t.key)}, the config says ${keyText(table.key)}`,
       `make the config's partitionKey${t.key.sortKey || table.key.sortKey ? ' and sortKey' : ''} match the table (names and types), or mirror another table`,
     );
-  if (t.status !== 'ACTIVE')
+  if (STUCK_STATUSES.includes(t.status))
+    block(
+      'table-status',
+      `${table.name} in ${f.region} is ${t.status}, which it does not leave by itself`,
+      'restore the table (or its encryption key) to ACTIVE, or mirror another table',
+    );
+  else if (t.status !== 'ACTIVE')
     warn(
       'table-status',
       `${table.name} in ${f.region} is ${t.status}, not ACTIVE`,
       'wait until it is ACTIVE, then plan again',
     );
-  if (t.stream && t.stream.viewType !== MIRROR_STREAM_VIEW)
+  // Where no replicator reads the stream (a one-way replica), the deploy leaves it as it is.
+  if (t.stream && t.stream.viewType !== MIRROR_STREAM_VIEW && replicatorRegions(table).includes(f.region))
     block(
       'stream-view',
       `the stream of ${table.name} in ${f.region} shows ${t.stream.viewType}; the replicator needs ${MIRROR_STREAM_VIEW}`,

@@ -184,17 +184,21 @@ describe('plan: what a deploy will meet', () => {
     expect(report.rows.map((r) => r.keyMatches)).toEqual([false, false, false]);
   });
 
-  test('an adopted stream of another view type blocks; no stream is fine, the deploy enables one', () => {
-    const model = modelOf(oneWayTable({ existing: [SOURCE, REPLICA] }));
+  test('a stream of another view type blocks where the mirror reads it; no stream is fine, the deploy enables one', () => {
+    // GIVEN a KEYS_ONLY stream on the source, none on one replica, KEYS_ONLY on a replica nobody reads
+    const model = modelOf(oneWayTable({ existing: [SOURCE, REPLICA, THIRD] }));
+    const keysOnly = table({ stream: { arn: STREAM, viewType: 'KEYS_ONLY' } });
     const report = preflightReport(model, [
-      present('Stories', SOURCE, { found: table({ stream: { arn: STREAM, viewType: 'KEYS_ONLY' } }) }),
+      present('Stories', SOURCE, { found: keysOnly }),
       present('Stories', REPLICA, { found: table({ stream: undefined }), consumers: undefined }),
+      present('Stories', THIRD, { found: keysOnly }),
     ]);
+    // THEN only the source blocks
     expect(checks(report.blockers)).toEqual(['Stories us-east-1 stream-view']);
     expect(report.blockers[0].fix).toBe(
       "move the stream's consumers off it, disable the stream and enable it with NEW_AND_OLD_IMAGES (a stream's view type cannot be changed in place)",
     );
-    expect(report.rows.map((r) => r.stream)).toEqual(['KEYS_ONLY', 'off']);
+    expect(report.rows.map((r) => r.stream)).toEqual(['KEYS_ONLY', 'off', 'KEYS_ONLY']);
   });
 });
 
@@ -449,12 +453,16 @@ describe('plan: backfill estimate', () => {
 });
 
 describe('plan: other findings', () => {
-  test('a table that is not ACTIVE warns', () => {
-    const model = modelOf(oneWayTable({ existing: [SOURCE] }));
+  test('a table that is changing warns; one in a status it does not leave by itself blocks', () => {
+    const model = modelOf(oneWayTable({ existing: [SOURCE, REPLICA] }));
     const report = preflightReport(model, [
       present('Stories', SOURCE, { found: table({ status: 'UPDATING' }) }),
+      present('Stories', REPLICA, { found: table({ status: 'ARCHIVED' }) }),
     ]);
     expect(report.warnings.map((w) => w.message)).toEqual(['Stories in us-east-1 is UPDATING, not ACTIVE']);
+    expect(report.blockers.map((b) => b.message)).toEqual([
+      'Stories in eu-west-1 is ARCHIVED, which it does not leave by itself',
+    ]);
   });
 
   test('only the tables read are reported (plan --table)', () => {
