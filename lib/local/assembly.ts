@@ -7,6 +7,7 @@ import {
   tableRegions,
   type TableModel,
 } from '../config/model';
+import { ADOPTED_TABLE_TYPE } from '../../lambda/adopt/contract';
 import { tombstoneTableName } from '../../lambda/contract';
 import { readFunction } from './functions';
 import { type StackInfo, readStacks } from './manifest';
@@ -46,7 +47,7 @@ export function readAssembly(dir: string, options: ReadAssemblyOptions = {}): Lo
   const resources = new AssemblyResources(stacks, account, options.queueEndpoint);
   const ofType = (...types: string[]) => resourcesOfType(stacks, types);
 
-  const tables = ofType('AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable').map((r) =>
+  const tables = ofType('AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable', ADOPTED_TABLE_TYPE).map((r) =>
     resources.table(r.stack, r.id),
   );
   const queues = ofType('AWS::SQS::Queue').map((r) => resources.queue(r.stack, r.id));

@@ -6,10 +6,12 @@ import type { RunResult } from './mirror';
 
 /** One line per table: how it is mirrored. */
 export function describeTables(tables: readonly TableModel[]): string[] {
-  return tables.map((t) =>
-    t.mode === 'one-way'
-      ? `${t.name}: one-way ${t.source} → ${t.replicas.join(', ')}`
-      : `${t.name}: multi-active in ${t.regions.join(', ')}`,
+  return tables.map(
+    (t) =>
+      (t.mode === 'one-way'
+        ? `${t.name}: one-way ${t.source} → ${t.replicas.join(', ')}`
+        : `${t.name}: multi-active in ${t.regions.join(', ')}`) +
+      (t.existing.length ? ` (existing in ${t.existing.join(', ')})` : ''),
   );
 }
 

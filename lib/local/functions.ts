@@ -63,7 +63,7 @@ function readSettings(
   where: string,
 ): Pick<PlanFunction, 'settings' | 'samplerSettings'> {
   const raw = environment[SETTINGS_ENV];
-  if (raw === undefined) return {};
+  if (raw === undefined || kindOf(raw) === 'adopt') return {};
   try {
     return isSampler(raw)
       ? { samplerSettings: decodeSamplerSettings(raw) }
@@ -74,10 +74,15 @@ function readSettings(
 }
 
 function isSampler(raw: string): boolean {
+  return kindOf(raw) === 'sampler';
+}
+
+/** `kind` of settings that are not a replicator's: `sampler`, or `adopt` (which the run reads none of). */
+function kindOf(raw: string): unknown {
   try {
-    return (JSON.parse(raw) as { kind?: unknown } | null)?.kind === 'sampler';
+    return (JSON.parse(raw) as { kind?: unknown } | null)?.kind;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

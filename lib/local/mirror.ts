@@ -6,6 +6,7 @@ import { basename, join, resolve as resolvePath } from 'path';
 import type { TableModel } from '../config/model';
 import { checkAssemblyTables } from './assembly';
 import { ControlServer } from './control';
+import { runCustomResource } from './custom-resource';
 import { Engine, startEngine } from './engine';
 import { describeError } from './error-text';
 import { DynamoStreamEventSource, EventSourceNotice } from './event-source';
@@ -14,7 +15,7 @@ import { LocalFunction, startLocalFunction } from './function-host';
 import { AccessDeniedError, assertAllowed, type PolicyDocument } from './iam-check';
 import { LocalQueue, LocalQueues, SqsEventSource } from './local-queue';
 import { mappingPermissions } from './permissions';
-import type { LocalPlan, PlanFunction, PlanMapping, PlanQueue, PlanTable } from './plan';
+import type { LocalPlan, PlanAdoption, PlanFunction, PlanMapping, PlanQueue, PlanTable } from './plan';
 import { buildReport, RunReport, StatsCollector, writeReport } from './report';
 import { probeReadOnlyReplicas, type ReadOnlyProbe } from './read-only-check';
 import { describeScheduledRun, runSchedulesOnce, type ScheduledRun } from './scheduled-runs';
@@ -116,6 +117,7 @@ export async function runLocalMirror(options: LocalMirrorOptions): Promise<RunRe
   const run = new MirrorRun(options);
   try {
     await run.startEngine();
+    await run.beforeTables();
     await run.createTables();
     await run.startFunctions();
     run.startEventSources();
@@ -199,6 +201,15 @@ class MirrorRun {
     this.say(`DynamoDB Local at ${endpoint}${pid ? ` (pid ${pid})` : ' (given)'}`);
   }
 
+  /** A hook's work on the engine before the tables are set up (the tables an adoption finds there). */
+  async beforeTables(): Promise<void> {
+    await this.options.hooks?.onEngine?.({
+      endpoint: this.endpoint,
+      clientFor: (region) => this.clientFor(region),
+      say: (line) => this.say(line),
+    });
+  }
+
   async createTables(): Promise<void> {
     this.view?.setPhase('creating tables');
     await this.timed('createTablesMs', () => this.createTablesOf(this.plan.tables));
@@ -208,9 +219,49 @@ class MirrorRun {
 
   private async createTablesOf(tables: readonly PlanTable[]): Promise<void> {
     for (const table of tables) {
-      const arn = await createTable(this.clientFor(table.region), table);
+      const arn = table.adoption
+        ? await this.adoptTable(table, table.adoption)
+        : await createTable(this.clientFor(table.region), table);
       if (arn) this.streamArns.set(table, arn);
     }
+  }
+
+  /**
+   * A table the stack adopts is not created: it must exist on the engine already (with its items), and
+   * its custom resource runs as a deploy would run it, through the real adopt function, which checks the
+   * table and enables its stream. Its read-only statement, if any, is not sent: DynamoDB Local has no
+   * resource-policy API, so the run enforces the statement from the template, as for a created replica.
+   */
+  private async adoptTable(table: PlanTable, adoption: PlanAdoption): Promise<string | undefined> {
+    const fn = this.plan.functions.find((f) => f.name === adoption.functionName && f.region === table.region);
+    if (!fn)
+      throw new MirrorError(
+        `${adoption.logicalId} in ${table.region}: no function ${adoption.functionName} in the assembly`,
+      );
+    let local = this.functions.get(fn.name);
+    if (!local) this.functions.set(fn.name, (local = await this.startFunction(fn)));
+    const answer = await runCustomResource((event) => local.invoke(event), {
+      requestType: 'Create',
+      stackName: table.stack,
+      region: table.region,
+      account: this.plan.account,
+      logicalId: adoption.logicalId,
+      resourceType: adoption.resourceType,
+      properties: adoption.properties,
+      timeoutMs: fn.timeoutSeconds * 1000 + 5000,
+    });
+    if (answer.Status !== 'SUCCESS')
+      throw new MirrorError(
+        `adopting ${table.name} in ${table.region} failed (a deploy would fail the same way): ${answer.Reason ?? 'no reason given'}`,
+      );
+    const streamArn = answer.Data?.StreamArn || undefined;
+    const stream = !streamArn
+      ? 'no stream needed here'
+      : answer.Data?.StreamEnabledHere === 'true'
+        ? 'enabled its NEW_AND_OLD_IMAGES stream'
+        : 'its NEW_AND_OLD_IMAGES stream was there already';
+    this.say(`✓ adopted the existing table ${table.name} in ${table.region}: ${stream}`);
+    return streamArn;
   }
 
   async startFunctions(): Promise<void> {
@@ -218,7 +269,9 @@ class MirrorRun {
     if (this.options.keep) await this.startControl();
     this.view?.setPhase('starting functions');
     await this.timed('startFunctionsMs', async () => {
-      for (const fn of this.plan.functions) this.functions.set(fn.name, await this.startFunction(fn));
+      for (const fn of this.plan.functions)
+        // An adopt function already ran for its table.
+        if (!this.functions.has(fn.name)) this.functions.set(fn.name, await this.startFunction(fn));
     });
   }
 

@@ -34,6 +34,22 @@ export interface PlanTable {
   readonly streamArn?: string;
   /** The table's resource-based policy (a read-only replica's), intrinsics resolved. @default - none */
   readonly resourcePolicy?: PolicyDocument;
+  /**
+   * Set for a table the stack adopts (it exists already): the custom resource that checks it and
+   * enables its stream. The run does not create such a table; it runs that custom resource's function.
+   * @default - the stack creates the table
+   */
+  readonly adoption?: PlanAdoption;
+}
+
+/** The `Custom::DdbMirrorAdoptedTable` of an adopted table, as the local run invokes it. */
+export interface PlanAdoption {
+  readonly logicalId: string;
+  /** The function its ServiceToken names. */
+  readonly functionName: string;
+  readonly resourceType: string;
+  /** `ResourceProperties` as CloudFormation sends them (ServiceToken included), intrinsics resolved. */
+  readonly properties: Readonly<Record<string, unknown>>;
 }
 
 export interface PlanQueue {

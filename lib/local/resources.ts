@@ -1,3 +1,9 @@
+import {
+  ADOPTED_TABLE_TYPE,
+  READ_ONLY_POLICY_TYPE,
+  REQUIRED_STREAM_VIEW,
+  type AdoptedTableProperties,
+} from '../../lambda/adopt/contract';
 import type { KeyType } from '../config/model';
 import { IntrinsicResolver, ResourceValues, TemplateStack } from './intrinsics';
 import { AssemblyError, LOCAL_STREAM_LABEL, PlanQueue, PlanTable } from './plan';
@@ -22,10 +28,15 @@ export class AssemblyResources implements ResourceValues {
     this.resolver = new IntrinsicResolver(stacks, account, this);
   }
 
+  /** A table the stack creates (`AWS::DynamoDB::Table`) or adopts (`Custom::DdbMirrorAdoptedTable`). */
   table(stack: TemplateStack, id: string): PlanTable {
     const key = `${stack.name}/${id}`;
     let t = this.tables.get(key);
-    if (!t) this.tables.set(key, (t = this.readTable(stack, id)));
+    if (!t) {
+      const adopted = this.resolver.resource(stack, id).Type === ADOPTED_TABLE_TYPE;
+      t = adopted ? this.readAdoptedTable(stack, id) : this.readTable(stack, id);
+      this.tables.set(key, t);
+    }
     return t;
   }
 
@@ -48,6 +59,7 @@ export class AssemblyResources implements ResourceValues {
     switch (this.resolver.resource(stack, id).Type) {
       case 'AWS::DynamoDB::Table':
       case 'AWS::DynamoDB::GlobalTable':
+      case ADOPTED_TABLE_TYPE:
         return this.table(stack, id).name;
       case 'AWS::SQS::Queue':
         return this.queue(stack, id).url;
@@ -75,6 +87,10 @@ export class AssemblyResources implements ResourceValues {
       case 'AWS::DynamoDB::Table':
       case 'AWS::DynamoDB::GlobalTable':
         return this.tableAttribute(this.table(stack, id), attr, what);
+      case ADOPTED_TABLE_TYPE:
+        return attr === 'TableArn'
+          ? this.table(stack, id).arn
+          : this.tableAttribute(this.table(stack, id), attr, what);
       case 'AWS::SQS::Queue': {
         const q = this.queue(stack, id);
         const values: Record<string, string> = { Arn: q.arn, QueueUrl: q.url, QueueName: q.name };
@@ -143,6 +159,72 @@ export class AssemblyResources implements ResourceValues {
       arn,
       ...this.resourcePolicy(stack, p.ResourcePolicy, where),
     };
+  }
+
+  /**
+   * An adopted table, from its custom resource's properties: the configured name and key, a stream where
+   * the resource asks for one (the run gets its real ARN from the resource's function), and the read-only
+   * statement a `Custom::DdbMirrorReadOnlyPolicy` of the stack merges into its policy.
+   */
+  private readAdoptedTable(stack: TemplateStack, id: string): PlanTable {
+    const where = `Stack ${stack.name}, adopted table ${id}`;
+    const resolved = this.resolver.resolve(stack, this.resolver.resource(stack, id).Properties ?? {}, where);
+    const props = resolved as AdoptedTableProperties & { ServiceToken?: unknown };
+    const name = props.TableName;
+    if (typeof name !== 'string' || !name) throw new AssemblyError(`${where} has no TableName`);
+    const token = typeof props.ServiceToken === 'string' ? props.ServiceToken : '';
+    const functionName = /:function:([^:]+)$/.exec(token)?.[1];
+    if (!functionName)
+      throw new AssemblyError(`${where}: ServiceToken ${JSON.stringify(token)} is not a function ARN`);
+    const arn = `arn:aws:dynamodb:${stack.region}:${this.account}:table/${name}`;
+    const key = tableKey(
+      {
+        KeySchema: props.KeySchema?.map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType })),
+        AttributeDefinitions: props.KeySchema?.map(({ AttributeName, AttributeType }) => ({
+          AttributeName,
+          AttributeType,
+        })),
+      },
+      where,
+    );
+    const stream = props.Stream === REQUIRED_STREAM_VIEW;
+    const statements = this.readOnlyStatements(stack, arn);
+    return {
+      region: stack.region,
+      stack: stack.name,
+      logicalId: id,
+      name,
+      ...key,
+      ...(stream
+        ? { streamViewType: REQUIRED_STREAM_VIEW, streamArn: `${arn}/stream/${LOCAL_STREAM_LABEL}` }
+        : {}),
+      // Not the stack's to set: the run keeps what the table has.
+      billingMode: 'PAY_PER_REQUEST',
+      arn,
+      ...(statements.length
+        ? {
+            resourcePolicy: policyDocument(
+              { Version: '2012-10-17', Statement: statements },
+              `${where} read-only statement`,
+            ),
+          }
+        : {}),
+      adoption: {
+        logicalId: id,
+        functionName,
+        resourceType: ADOPTED_TABLE_TYPE,
+        properties: resolved as Record<string, unknown>,
+      },
+    };
+  }
+
+  /** The statements `Custom::DdbMirrorReadOnlyPolicy` resources of the stack put on the table `arn`. */
+  private readOnlyStatements(stack: TemplateStack, arn: string): unknown[] {
+    return Object.entries(stack.template.Resources ?? {})
+      .filter(([, r]) => r.Type === READ_ONLY_POLICY_TYPE)
+      .map(([id, r]) => this.resolver.resolve(stack, r.Properties ?? {}, `Stack ${stack.name}, ${id}`))
+      .filter((p) => (p as { TableArn?: unknown }).TableArn === arn)
+      .map((p) => (p as { Statement: unknown }).Statement);
   }
 
   private resourcePolicy(

@@ -9,11 +9,13 @@ import type { StatsCollector } from './report';
 import type { OperationOutcome, PlannedOp } from './workload';
 
 /**
- * What a failure drill (lib/local/drills) plugs into a local mirror run: the run hands it its running
+ * What a failure drill (lib/local/drills), or the adoption demo (lib/local/adoption.ts), plugs into a local mirror run: the run hands it its running
  * parts, lets it choose the clients the workload writes through, tells it the outcome of every workload
  * operation and every stream event, and waits for it before draining. Every member is optional.
  */
 export interface RunHooks {
+  /** The engine runs and nothing else yet: tables an adoption must find are created here. */
+  onEngine?(handles: Pick<RunHandles, 'endpoint' | 'clientFor' | 'say'>): Promise<void> | void;
   /** Everything runs; the workload starts once this has resolved. */
   onStart?(handles: RunHandles): Promise<void> | void;
   /** The client the workload writes to `region` through (`client` is the run's own). */
