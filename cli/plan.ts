@@ -4,8 +4,7 @@
  * and region, then the blockers and warnings, each with its fix. The reading is
  * lib/ops/preflight-gather.ts, the decision lib/ops/preflight.ts; this file wires and prints.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { formatBytes } from '../lambda/anti-entropy/transfer';
 import { AwsCaller } from '../lambda/ops/aws-call';
 import type { MirrorModel } from '../lib/config/model';
@@ -17,31 +16,18 @@ import {
   type PreflightReport,
   type PreflightRow,
 } from '../lib/ops/preflight';
-import {
-  gatherPreflight,
-  lambdaConsumers,
-  localMirrorConsumers,
-  type GatherSources,
-  type LambdaLike,
-} from '../lib/ops/preflight-gather';
+import type { GatherSources, LambdaLike } from '../lib/ops/preflight-gather';
 import type { Command, CommandIo, ParsedValues } from './command';
 import {
-  clientConfig,
   CONNECTION_OPTIONS,
-  count,
-  duration,
-  fetchStatus,
-  fmt,
-  loadOpsConfig,
   numberOrProblem,
   opsArgs,
   orProblem,
-  renderTable,
-  tableIn,
   throwProblems,
-  writeJson,
   type OpsArgs,
-} from './ops';
+} from './ops/options';
+import { count, fmt, renderTable, writeJson } from './ops/output';
+import { duration } from './ops/progress';
 
 export const planCommand: Command = {
   name: 'plan',
@@ -78,7 +64,7 @@ export async function plan(
   io: CommandIo,
   clients: Parameters<typeof planSources>[2] = {},
 ): Promise<number> {
-  const a = planArgs(values, io.cwd);
+  const a = await planArgs(values, io.cwd);
   const opened = await planSources(a, io, clients);
   try {
     return await runPlan(a, opened.sources, io, opened.caller);
@@ -96,7 +82,9 @@ export interface PlanArgs extends OpsArgs {
 }
 
 /** Checks the options against the config; every problem at once. */
-export function planArgs(values: ParsedValues, cwd: string): PlanArgs {
+export async function planArgs(values: ParsedValues, cwd: string): Promise<PlanArgs> {
+  // The config's loader (and the CDK the ops helpers bring) load here: `plan --help` needs none of them.
+  const { loadOpsConfig, tableIn } = await import('./ops/config');
   const problems: string[] = [];
   const ops = opsArgs(values, problems);
   const maxWriteUnits = numberOrProblem(values, 'max-write-units', { min: 1 }, problems);
@@ -128,6 +116,12 @@ export async function planSources(
     readonly lambda?: (region: string) => LambdaLike;
   } = {},
 ): Promise<{ sources: GatherSources; caller: AwsCaller; destroy(): void }> {
+  const [{ DynamoDBClient }, { LambdaClient }, { clientConfig, fetchStatus }, gather] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-lambda'),
+    import('./ops/clients'),
+    import('../lib/ops/preflight-gather'),
+  ]);
   const caller = new AwsCaller({
     onThrottle: (t, attempt, delay) =>
       io.err.write(`throttled: ${t.action} on ${t.resource}; backing off ${delay} ms (attempt ${attempt})\n`),
@@ -148,16 +142,16 @@ export async function planSources(
   const dynamo = clients.dynamo ?? perRegion((region) => new DynamoDBClient(clientConfig(a, region)));
   const destroy = () => made.forEach((c) => c.destroy());
   if (a.endpoint) {
-    const status = (await fetchStatus(a.endpoint)) as Parameters<typeof localMirrorConsumers>[0];
+    const status = (await fetchStatus(a.endpoint)) as Parameters<typeof gather.localMirrorConsumers>[0];
     return {
-      sources: { dynamo, consumers: localMirrorConsumers(status), owners: 'local-mirror' },
+      sources: { dynamo, consumers: gather.localMirrorConsumers(status), owners: 'local-mirror' },
       caller,
       destroy,
     };
   }
   const lambdaOf = clients.lambda ?? perRegion((region) => new LambdaClient(clientConfig(a, region)));
   return {
-    sources: { dynamo, consumers: lambdaConsumers(a.model, lambdaOf, caller), owners: 'tags' },
+    sources: { dynamo, consumers: gather.lambdaConsumers(a.model, lambdaOf, caller), owners: 'tags' },
     caller,
     destroy,
   };
@@ -170,6 +164,7 @@ export async function runPlan(
   io: Pick<CommandIo, 'out'>,
   caller = new AwsCaller(),
 ): Promise<number> {
+  const { gatherPreflight } = await import('../lib/ops/preflight-gather');
   const facts = await gatherPreflight(a.model, sources, {
     ...(a.tables ? { tables: a.tables } : {}),
     sampleSize: a.sampleSize,

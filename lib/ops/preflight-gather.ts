@@ -30,12 +30,7 @@ import {
   type MirrorModel,
   type TableModel,
 } from '../config/model';
-import {
-  generatedNamePrefix,
-  matchGeneratedName,
-  replicatorDeployments,
-  type ReplicatorDeployment,
-} from './deployment';
+import type { ReplicatorDeployment } from './deployment';
 import {
   DEFAULT_SAMPLE_SIZE,
   regionStackName,
@@ -322,9 +317,12 @@ export function lambdaConsumers(
     } catch (e) {
       return unread(e, action, region, streamArn);
     }
+    if (!mappings.length) return [];
     // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
     const names = mappings.map((m) => m.FunctionArn?.split(':')[6] ?? m.FunctionArn ?? '?');
-    // Building the stacks in memory takes about a second: only for a name that could be the mirror's.
+    // The CDK loads, and the stacks are built in memory (about a second), only for a name that could be
+    // the mirror's.
+    const { generatedNamePrefix, matchGeneratedName, replicatorDeployments } = await import('./deployment');
     const prefix = generatedNamePrefix(regionStackName(model, region));
     if (names.some((n) => n.startsWith(prefix))) deployments ??= replicatorDeployments(model);
     const own = deployments?.find((d) => d.table === table.name && d.region === region);

@@ -13,7 +13,7 @@ import {
   type MirrorModel,
   type TableModel,
 } from '../config/model';
-import { tombstoneTableName } from '../../lambda/contract';
+import { tombstoneTableName } from '../../lambda/contract/names';
 
 /** DynamoDB Streams serves at most two simultaneous readers per shard (docs/platform.md#event-source-mapping). */
 export const STREAM_READERS_PER_SHARD = 2;

@@ -5,6 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseCommand } from '../../cli/command';
 import { plan, planCommand } from '../../cli/plan';
 import { ControlServer } from '../../lib/local/control';
+import { runCli } from '../support/ops-fixture';
 import { LocalQueues } from '../../lib/local/local-queue';
 import { createTable, uniqueName } from '../support/dynamo';
 import {
@@ -266,18 +267,9 @@ describe('ddb-mirror plan', () => {
         errors: [],
       }),
     });
-    let out = '';
     try {
-      // WHEN planned against it
-      const io = {
-        out: { write: (c: string) => ((out += c), true) } as unknown as NodeJS.WriteStream,
-        err: { write: () => true } as unknown as NodeJS.WriteStream,
-        cwd: process.cwd(),
-      };
-      const code = await planCommand.run(
-        parseCommand(planCommand, ['--config', config, '--endpoint', control.endpoint]),
-        io,
-      );
+      // WHEN `ddb-mirror plan` runs against it
+      const { code, out } = await runCli(['plan', '--config', config, '--endpoint', control.endpoint]);
       // THEN every table is the mirror's own, its replicators the only readers, and nothing blocks
       expect(code).toBe(0);
       expect(out.split('\n')[0]).toBe(`Plan for ${config} against the local mirror at ${control.endpoint}`);

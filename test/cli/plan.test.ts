@@ -30,9 +30,9 @@ function report(overrides: Partial<PreflightReport> = {}): PreflightReport {
 }
 
 describe('plan options', () => {
-  test('every table by default; --table, --sample and --max-write-units as given', () => {
-    const all = planArgs(parseCommand(planCommand, ['--config', REPO_CONFIG]), process.cwd());
-    const some = planArgs(
+  test('every table by default; --table, --sample and --max-write-units as given', async () => {
+    const all = await planArgs(parseCommand(planCommand, ['--config', REPO_CONFIG]), process.cwd());
+    const some = await planArgs(
       parseCommand(planCommand, [
         '--config',
         REPO_CONFIG,
@@ -49,7 +49,7 @@ describe('plan options', () => {
     expect([some.tables, some.sampleSize, some.maxWriteUnits]).toEqual([['Sessions'], 25, 500]);
   });
 
-  test('every mistake is told at once, each naming the option and the value', () => {
+  test('every mistake is told at once, each naming the option and the value', async () => {
     const values = parseCommand(planCommand, [
       '--config',
       REPO_CONFIG,
@@ -60,8 +60,8 @@ describe('plan options', () => {
       '--max-write-units',
       'fast',
     ]);
-    expect(() => planArgs(values, process.cwd())).toThrow(UsageError);
-    expect(() => planArgs(values, process.cwd())).toThrow(
+    await expect(planArgs(values, process.cwd())).rejects.toThrow(UsageError);
+    await expect(planArgs(values, process.cwd())).rejects.toThrow(
       [
         '--max-write-units needs a number ≥ 1, got "fast"',
         '--sample needs an integer from 1 to 1000, got "0"',
