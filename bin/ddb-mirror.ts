@@ -46,6 +46,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'show parked records and parking-DLQ messages; re-drive them through the guards',
     load: async () => (await import('../cli/drain')).drainCommand,
   },
+  {
+    name: 'plan',
+    summary: 'read-only preflight: what a deploy and a backfill will meet, per table and region',
+    load: async () => (await import('../cli/plan')).planCommand,
+  },
 ];
 
 export function usage(): string {
