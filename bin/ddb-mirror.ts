@@ -4,6 +4,8 @@
  * does its work in lib/. `npm start` runs `ddb-mirror start`, the local demo. The published bin is this
  * file compiled (dist/bin/ddb-mirror.js).
  */
+import { existsSync, readdirSync, statSync } from 'fs';
+import { join } from 'path';
 import { helpText, parseCommand, UsageError, type CommandEntry } from '../cli/command';
 
 // The SDK is pinned through package-lock.json (docs/platform.md#node-and-sdk: releases after January 2027
@@ -103,8 +105,26 @@ async function isKnown(e: unknown): Promise<boolean> {
   return [OpsError, EngineError, MirrorError, AssemblyError].some((k) => e instanceof k);
 }
 
+/**
+ * The compiled bin run inside a checkout of this repository (`npx ddb-mirror`) is the build `npm install`
+ * made, while `npm start` and the tests run the sources: a source changed since then would silently not
+ * be what runs. The installed package ships no sources, so it never looks.
+ */
+export function staleBuild(binFile: string): string | undefined {
+  const root = join(binFile, '..', '..', '..');
+  if (!binFile.endsWith('.js') || !existsSync(join(root, 'bin', 'ddb-mirror.ts'))) return undefined;
+  const built = statSync(binFile).mtimeMs;
+  for (const dir of ['bin', 'cli', 'lib', 'lambda'])
+    for (const file of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }))
+      if (file.endsWith('.ts') && statSync(join(root, dir, file)).mtimeMs > built)
+        return `ddb-mirror: ${dir}/${file} changed after this build: run npm run build (or npx tsx bin/ddb-mirror.ts)\n`;
+  return undefined;
+}
+
 if (require.main === module) {
   const argv = process.argv.slice(2);
+  const stale = staleBuild(__filename);
+  if (stale) process.stderr.write(stale);
   main(argv).then(
     (code) => process.exit(code),
     async (e: Error) => {
