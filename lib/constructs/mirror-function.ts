@@ -72,8 +72,8 @@ export interface MirrorFunction {
 }
 
 /**
- * One of ddb-mirror's functions, as every one of them is deployed: bundled at synth with esbuild, the
- * newest Node.js runtime on arm64, traced, its own log group with a retention, and its own role with
+ * One of ddb-mirror's functions, as every one of them is deployed: bundled with esbuild (at synth, or
+ * by `npm run build` for the compiled package), the newest Node.js runtime on arm64, traced, its own log group with a retention, and its own role with
  * inline policies only (no AWSLambdaBasicExecutionRole: cdk-nag IAM4).
  */
 export function mirrorFunction(scope: Construct, id: string, o: MirrorFunctionOptions): MirrorFunction {

@@ -208,6 +208,24 @@ describe('DdbMirror, the construct a user adds to their own CDK app', () => {
     );
   });
 
+  test('refuses a DynamoDB global table: its own replication would run beside the mirror', () => {
+    const app = testApp();
+    const global = ordersTable(app, { replicas: [{ region: 'us-east-1' }] });
+    const error = configError(
+      () =>
+        new DdbMirror(app, 'Mirror', {
+          ...config(),
+          tables: [{ table: global, mode: 'one-way', source: 'eu-west-1', replicas: ['us-east-1'] }],
+        }),
+    );
+    expect(error.issues).toEqual([
+      {
+        path: 'tables[0].table',
+        message: expect.stringContaining('table OrdersApp/Orders is a DynamoDB global table (2 replicas)'),
+      },
+    ]);
+  });
+
   test("a replicator's adopted table needs a NEW_AND_OLD_IMAGES stream: another view type is refused, none is warned", () => {
     const keysOnly = testApp();
     const error = configError(
