@@ -127,11 +127,8 @@ export class MirroredTable extends Construct {
    * (pseudo parameters as `<AWS::Name>`) for an adopted one. Constructs name their acknowledgements by it.
    */
   public get nagTableArn(): string {
-    if (!this.adopted) {
-      const stack = Stack.of(this);
-      return `<${stack.getLogicalId(this.table.node.defaultChild as CfnElement)}.Arn>`;
-    }
     const stack = Stack.of(this);
+    if (!this.adopted) return `<${stack.getLogicalId(this.table.node.defaultChild as CfnElement)}.Arn>`;
     const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
     return `arn:${shown(stack.partition, 'Partition')}:dynamodb:${stack.region}:${shown(stack.account, 'AccountId')}:table/${this.model.name}`;
   }
