@@ -5,7 +5,16 @@
  */
 import { spawnSync, type SpawnSyncOptions } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 
@@ -191,6 +200,11 @@ describe('the packed package in a CDK app of its own', () => {
     expect(run(bin, ['status', '--help'], { cwd: userApp }).stdout).toContain(
       'Usage: ddb-mirror status [options]',
     );
+  });
+
+  test("the build leaves this checkout's bin executable, so npx ddb-mirror runs it here too", () => {
+    // npm makes an installed package's bins executable; in a checkout npx runs the file as it is.
+    expect(statSync(join(ROOT, 'dist', 'bin', 'ddb-mirror.js')).mode & 0o111).toBe(0o111);
   });
 
   test('listing the commands loads no command, no SDK client and no CDK', () => {
