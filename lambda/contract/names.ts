@@ -12,6 +12,23 @@ export const RESERVED = {
   order: '_ddbm_ord',
   /** The value of the version attribute when the replicator stamped `_ddbm_ord`. */
   stampedVersion: '_ddbm_ver',
+  /**
+   * Last writer wins: the stream sequence number of the record whose stamp this is, so a retry knows
+   * its own stamp from another record's at the same clock.
+   */
+  stampedBy: '_ddbm_by',
+  /**
+   * Last writer wins: on a peer's replicated save, the order key of the item it replaced (absent: it
+   * created the item), so that the item's own region can tell a save of its own that this replaced
+   * before it was stamped from one its application deleted first.
+   */
+  replaced: '_ddbm_over',
+  /**
+   * Last writer wins: on an item its application saved with no order key (a whole-item PutItem), the
+   * highest order key its life is known to have had, left by an earlier record's stamp that met the
+   * later save: that save's own stamp orders above it.
+   */
+  base: '_ddbm_base',
 } as const;
 
 /**

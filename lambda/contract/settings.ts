@@ -61,6 +61,12 @@ export const settingsSchema = z.discriminatedUnion('mode', [
     ...common,
     /** The application's version attribute (docs/replication.md, "The application's write contract"). */
     versionAttribute: text,
+    /**
+     * How concurrent writes resolve. `last-writer-wins`: no writer contract; the origin's replicator
+     * orders every save by a hybrid logical clock (docs/replication.md, "Last writer wins"), kept in
+     * `_ddbm_ver`, which is then the version attribute. @default 'version'
+     */
+    conflicts: z.optional(z.enum(['version', 'last-writer-wins'])),
   }),
 ]);
 
@@ -213,4 +219,9 @@ export function encodeExportBackfillSettings(settings: ExportBackfillSettings): 
 
 export function decodeExportBackfillSettings(raw: string | undefined): ExportBackfillSettings {
   return z.parse(exportBackfillSettingsSchema, parseChecked(raw, exportBackfillSettingsProblems));
+}
+
+/** Multi-active without a writer contract: the replicator orders every save itself. */
+export function lastWriterWins(settings: ReplicatorSettings): boolean {
+  return settings.mode === 'multi-active' && settings.conflicts === 'last-writer-wins';
 }

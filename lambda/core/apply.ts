@@ -16,7 +16,7 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, type ReplicatorSettings } from '../contract';
+import { RESERVED, TOMBSTONE_ATTRIBUTES as TA, lastWriterWins, type ReplicatorSettings } from '../contract';
 import { toSdkImage, type Image } from './attributes';
 import { readConsistent, sendConditional, type ConditionFailure } from './dynamo';
 import type { WriteIntent } from './intents';
@@ -157,6 +157,7 @@ async function afterInsert(ctx: TargetContext, intent: PutIntent): Promise<Outco
 const MAX_ROUNDS = 3;
 
 async function putMultiActive(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
+  if (lastWriterWins(ctx.settings)) return putLastWriterWins(ctx, intent);
   const incoming = parseIntentOrd(intent);
   const older = olderThan(incoming, ctx.target, versionAttribute(ctx));
   for (let round = 1; round <= MAX_ROUNDS; round += 1) {
@@ -170,6 +171,41 @@ async function putMultiActive(ctx: TargetContext, intent: PutIntent): Promise<Ou
     if (verdict !== 'again') return verdict;
   }
   return contended();
+}
+
+/**
+ * Last writer wins: the item is read first, and the put names what it replaces (`_ddbm_over`, on the
+ * condition that the item still carries it): the item's own region writes back a save of its own that
+ * this replaced before it was stamped, if that save orders later (`afterStampLww`), and only then. An
+ * item with no order key is a save its region has not stamped yet: the write waits (invariant 4).
+ */
+async function putLastWriterWins(ctx: TargetContext, intent: PutIntent): Promise<Outcome> {
+  for (let round = 1; round <= MAX_ROUNDS; round += 1) {
+    const held = await readConsistent(ctx.client, ctx.settings, ctx.options, ctx.settings.table, intent.key);
+    const seen = held?.[RESERVED.order]?.S;
+    if (held && seen === undefined) return { status: 'deferred' };
+    if (seen !== undefined && !laterThan(intent, seen, held?.[RESERVED.stampedBy]?.S))
+      return lost(intent, itemHolder(held, ctx));
+    const result = await put(
+      ctx,
+      {
+        ...intent,
+        item: { ...intent.item, ...(seen !== undefined ? { [RESERVED.replaced]: { S: seen } } : {}) },
+      },
+      seen === undefined
+        ? { expression: 'attribute_not_exists(#pk)', names: { '#pk': ctx.settings.partitionKey }, values: {} }
+        : { expression: '#ord = :seen', names: { '#ord': RESERVED.order }, values: { ':seen': { S: seen } } },
+    );
+    if (!('failed' in result)) return { status: 'applied' };
+  }
+  return contended();
+}
+
+/** Last writer wins: the order key, then the stamping record (a later record of one region wins a tie). */
+function laterThan(intent: PutIntent, ord: string, by: string | undefined): boolean {
+  if (intent.ord !== ord) return intent.ord > ord;
+  const mine = intent.item[RESERVED.stampedBy]?.S;
+  return mine !== undefined && (by === undefined || mine > by);
 }
 
 async function deleteMultiActive(ctx: TargetContext, intent: DeleteIntent): Promise<Outcome> {
@@ -253,7 +289,7 @@ async function put(
         Item: toSdkImage(intent.item),
         ConditionExpression: condition.expression,
         ExpressionAttributeNames: condition.names,
-        ExpressionAttributeValues: condition.values,
+        ...(Object.keys(condition.values).length ? { ExpressionAttributeValues: condition.values } : {}),
         ReturnValues: 'ALL_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),

@@ -47,6 +47,15 @@ export interface StampIntent {
   readonly same?: Image;
   /** The order key the item must still carry, replaced by this one. Absent: the item must carry none. */
   readonly replaces?: string;
+  /** Last writer wins: the record's sequence number (40 digits), written beside the order key. */
+  readonly by?: string;
+  /**
+   * Last writer wins: the order key in the life the images gave, when the tombstone raised this save
+   * to the next life; a removal of that life is sent with it (the same on every retry).
+   */
+  readonly life?: string;
+  /** Last writer wins: the base marker the item carries (`_ddbm_base`), removed by the stamp. */
+  readonly base?: string;
 }
 
 /** Origin side: record a delete in this region's tombstone table. */

@@ -60,6 +60,14 @@ export interface Condition {
  * version attribute (a number), and its origin is `here`, known to the writer.
  */
 export function olderThan(incoming: MultiActiveOrd, here: string, versionAttribute: string): Condition {
+  // Last writer wins: the replicator's own `_ddbm_ver` is the version, so every item with an order key
+  // is ordered by it (an application save since is put right by its own region: `afterStampLww`).
+  if (versionAttribute === RESERVED.stampedVersion)
+    return {
+      expression: '#ord < :iord',
+      names: { '#ord': RESERVED.order },
+      values: { ':iord': { S: formatOrd(incoming) } },
+    };
   const genPrefix = `${formatOrd(incoming).slice(0, 10)}#`;
   // Same generation and version: the local item (origin `here`, a save) orders first only when
   // `here` sorts before the incoming origin, or the incoming write is a delete from `here` itself.

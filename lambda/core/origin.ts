@@ -4,10 +4,16 @@
  * that landed after a delete. All are conditional and return what they met, so that a retry that
  * meets its own earlier effect reaches the same decision (invariant 6).
  */
-import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import {
   RESERVED,
   TOMBSTONE_ATTRIBUTES as TA,
+  lastWriterWins,
   type MultiActiveSettings,
   type ReplicatorSettings,
 } from '../contract';
@@ -32,6 +38,10 @@ export async function stampLocal(
   // The data, not just the version: a later life of the key (deleted and saved again, back at this
   // version) must not get this record's order key.
   const guard = sameData(stamp.same ?? {});
+  // Last writer wins: the clock is the replicator's own (`_ddbm_ver` is the version attribute), so
+  // the item cannot hold it yet; the record's sequence number goes beside it.
+  const lww = lastWriterWins(settings);
+  const version = lww ? '' : '#ver = :v AND ';
   const failure = await sendConditional(
     client,
     settings,
@@ -40,18 +50,26 @@ export async function stampLocal(
       new UpdateItemCommand({
         TableName: settings.table,
         Key: toSdkImage(stamp.key),
-        UpdateExpression: 'SET #ord = :ord, #sver = :v',
-        ConditionExpression: `#ver = :v${guard.expression} AND ${stamp.replaces === undefined ? 'attribute_not_exists(#ord)' : '#ord = :replaces'}`,
+        // Last writer wins: an unordered item may carry its life's floor (`_ddbm_base`); a stamp that did
+        // not know it is refused, and the stamp removes it.
+        UpdateExpression: `SET #ord = :ord, #sver = :v${lww && stamp.by !== undefined ? ', #by = :by' : ''}${lww ? ' REMOVE #base' : ''}`,
+        ConditionExpression: `${version}${stamp.replaces === undefined ? `attribute_not_exists(#ord)${lww ? (stamp.base === undefined ? ' AND attribute_not_exists(#base)' : ' AND #base = :base') : ''}` : '#ord = :replaces'}${guard.expression}`,
         ExpressionAttributeNames: {
           '#ord': RESERVED.order,
           '#sver': RESERVED.stampedVersion,
-          '#ver': settings.versionAttribute,
+          ...(lww
+            ? { '#base': RESERVED.base, ...(stamp.by !== undefined ? { '#by': RESERVED.stampedBy } : {}) }
+            : { '#ver': settings.versionAttribute }),
           ...guard.names,
         },
         ExpressionAttributeValues: {
           ':ord': { S: stamp.ord },
           ':v': { N: stamp.version },
+          ...(lww && stamp.by !== undefined ? { ':by': { S: stamp.by } } : {}),
           ...(stamp.replaces === undefined ? {} : { ':replaces': { S: stamp.replaces } }),
+          ...(lww && stamp.replaces === undefined && stamp.base !== undefined
+            ? { ':base': { S: stamp.base } }
+            : {}),
           ...guard.values,
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -86,7 +104,13 @@ export async function undoCovered(
   key: Image,
   tombstone: string,
   options: ApplyOptions,
+  held?: { readonly ord: string; readonly same?: Image },
 ): Promise<Met> {
+  // Last writer wins: an application save leaves the version alone, so the undo also requires the
+  // state it means to remove (its order key and data): a save made on it since survives.
+  const guard = sameData(held?.same ?? {});
+  const exact = held ? ` AND #ord = :held${guard.expression}` : '';
+  const lww = lastWriterWins(settings);
   const failure = await sendConditional(
     client,
     settings,
@@ -95,13 +119,80 @@ export async function undoCovered(
       new DeleteItemCommand({
         TableName: settings.table,
         Key: toSdkImage(key),
-        ConditionExpression: '#sver = #ver AND #ord <= :deleted',
+        ConditionExpression: `${lww ? '' : '#sver = #ver AND '}#ord <= :deleted${exact}`,
         ExpressionAttributeNames: {
           '#ord': RESERVED.order,
-          '#sver': RESERVED.stampedVersion,
-          '#ver': settings.versionAttribute,
+          ...(lww ? {} : { '#sver': RESERVED.stampedVersion, '#ver': settings.versionAttribute }),
+          ...(held ? guard.names : {}),
         },
-        ExpressionAttributeValues: { ':deleted': { S: tombstone } },
+        ExpressionAttributeValues: {
+          ':deleted': { S: tombstone },
+          ...(held ? { ':held': { S: held.ord }, ...guard.values } : {}),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+  );
+  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+}
+
+/**
+ * Last writer wins: writes a local save's whole image back with its order key, over the state of
+ * another region that replaced it before it was stamped (`replaces`: that state's order key) or where
+ * a peer's delete removed it (`replaces` absent). The record's new image is the save itself.
+ */
+export async function reapplyLocal(
+  client: DynamoDBClient,
+  settings: MultiActiveSettings,
+  item: Image,
+  replaces: string | undefined,
+  options: ApplyOptions,
+): Promise<Met> {
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    () =>
+      new PutItemCommand({
+        TableName: settings.table,
+        Item: toSdkImage(item),
+        ConditionExpression: replaces === undefined ? 'attribute_not_exists(#pk)' : '#ord = :replaces',
+        ExpressionAttributeNames:
+          replaces === undefined ? { '#pk': settings.partitionKey } : { '#ord': RESERVED.order },
+        ...(replaces === undefined ? {} : { ExpressionAttributeValues: { ':replaces': { S: replaces } } }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+  );
+  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+}
+
+/**
+ * Last writer wins: leaves `base` on an unordered item as its life's floor, above any floor it has.
+ * Best effort: a stamp or a delete that got there first makes it unnecessary.
+ */
+export async function markBase(
+  client: DynamoDBClient,
+  settings: MultiActiveSettings,
+  key: Image,
+  base: string,
+  options: ApplyOptions,
+): Promise<Met> {
+  const failure = await sendConditional(
+    client,
+    settings,
+    options,
+    () =>
+      new UpdateItemCommand({
+        TableName: settings.table,
+        Key: toSdkImage(key),
+        UpdateExpression: 'SET #base = :base',
+        ConditionExpression:
+          'attribute_exists(#pk) AND attribute_not_exists(#ord) AND (attribute_not_exists(#base) OR #base < :base)',
+        ExpressionAttributeNames: {
+          '#pk': settings.partitionKey,
+          '#ord': RESERVED.order,
+          '#base': RESERVED.base,
+        },
+        ExpressionAttributeValues: { ':base': { S: base } },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );

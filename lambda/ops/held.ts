@@ -3,7 +3,7 @@
  * (docs/replication.md, "What an item holds"), judged from outside the replicator: by backfill (the
  * order key to send an item with) and by repair (which region's state is the latest). Pure.
  */
-import type { MultiActiveSettings } from '../contract';
+import { lastWriterWins, type MultiActiveSettings } from '../contract';
 import type { Image } from '../core/attributes';
 import type { TombstoneState } from '../core/intents';
 import { itemOrder } from '../core/item-order';
@@ -48,7 +48,9 @@ export function heldState(
     };
   if (order.kind !== 'unordered')
     return { kind: 'item', ord: order.ord, version: order.parsed.version, image: item };
-  const version = parseOrd(order.floor)?.version;
+  // Last writer wins: an item never stamped (it was there before the mirror, or its save is not read
+  // yet) orders at clock 0, below every save the replicator stamps from a stream record.
+  const version = lastWriterWins(settings) ? '0' : parseOrd(order.floor)?.version;
   if (version === undefined)
     return { kind: 'malformed', reason: `no integer ${settings.versionAttribute} of at most 20 digits` };
   if (tombstone === undefined) return { kind: 'need-tombstone' };

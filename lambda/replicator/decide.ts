@@ -9,7 +9,13 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { changedAttributes, type Image, type StreamAttributeValue } from '../core/attributes';
 import type { StampIntent, TombstoneIntent, TombstoneState, WriteIntent } from '../core/intents';
-import { RESERVED, RESERVED_PREFIX, type MultiActiveSettings, type ReplicatorSettings } from '../contract';
+import {
+  RESERVED,
+  RESERVED_PREFIX,
+  lastWriterWins,
+  type MultiActiveSettings,
+  type ReplicatorSettings,
+} from '../contract';
 import {
   compareVersion,
   formatOrd,
@@ -70,7 +76,13 @@ export type Decision =
    * A peer's save created the item here, and this region's tombstone covers it (a stale or duplicate
    * save that landed after the delete): remove whatever replicated state the tombstone covers.
    */
-  | { readonly kind: 'undo'; readonly key: Image; readonly tombstone: string };
+  | {
+      readonly kind: 'undo';
+      readonly key: Image;
+      readonly tombstone: string;
+      /** Last writer wins: the state to remove, exactly (an application save on it since survives). */
+      readonly held?: { readonly ord: string; readonly same?: Image };
+    };
 
 const EVENT_NAMES = new Set(['INSERT', 'MODIFY', 'REMOVE']);
 
@@ -109,9 +121,29 @@ export function supersededInBatch(
     const c = checked[i];
     if ('reason' in c) continue;
     if (laterChange && applicationSave(c, settings)) out[i] = true;
-    if (c.eventName !== 'MODIFY' || applicationChanged(c)) laterChange = true;
+    // Last writer wins: a peer's save may replace a local save before it is stamped, and the local one
+    // may still win (afterStampLww), so only the application's own later changes supersede it.
+    const replicated = lastWriterWins(settings) && c.eventName !== 'REMOVE' && replicatorWrote(c, settings);
+    if ((c.eventName !== 'MODIFY' || applicationChanged(c)) && !replicated) laterChange = true;
   }
   return out;
+}
+
+/** Last writer wins: the record's order key changed, or only reserved attributes did: a replicator wrote it. */
+function replicatorWrote(c: Checked, settings: ReplicatorSettings): boolean {
+  const now = c.newImage?.[RESERVED.order]?.S;
+  return (
+    (now !== undefined && !(c.oldImage && sameStamp(c.oldImage, c.newImage!))) ||
+    !applicationChanged(c) ||
+    settings.mode !== 'multi-active'
+  );
+}
+
+/** Last writer wins: two images carry the same stamp (order key and stamping record). */
+function sameStamp(a: Image, b: Image): boolean {
+  return (
+    a[RESERVED.order]?.S === b[RESERVED.order]?.S && a[RESERVED.stampedBy]?.S === b[RESERVED.stampedBy]?.S
+  );
 }
 
 /** A save the application made (multi-active: not written by a replicator). */
@@ -210,11 +242,16 @@ export function replicatedPut(
   settings: ReplicatorSettings,
   ord: string,
   version?: string,
+  by?: string,
 ): WriteIntent {
+  // Last writer wins: the stamping record travels with the state, and breaks a tie between two states
+  // of one region at the same order key (a later record of it always orders after an earlier one).
+  const stampedBy = lastWriterWins(settings) ? (by ?? image[RESERVED.stampedBy]?.S) : undefined;
   const item: Image = {
     ...replicatedImage(image, key, settings),
     [RESERVED.order]: { S: ord },
     ...(version !== undefined ? { [RESERVED.stampedVersion]: { N: version } } : {}),
+    ...(stampedBy !== undefined ? { [RESERVED.stampedBy]: { S: stampedBy } } : {}),
   };
   return {
     op: 'put',
@@ -298,6 +335,7 @@ function decideSave(
   settings: MultiActiveSettings,
   tombstone: TombstoneState | null | undefined,
 ): Decision {
+  if (lastWriterWins(settings)) return decideSaveLww(c, settings, tombstone);
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
   const now = readStamp(c.newImage!, settings);
   if ('reason' in now) return malformed(`NewImage: ${now.reason}`);
@@ -347,6 +385,76 @@ function decideSave(
   };
 }
 
+/** Milliseconds of the stream record's creation: the physical part of a last-writer-wins clock. */
+function recordMillis(c: Checked): number {
+  return (c.approximateCreation ?? 0) * 1000;
+}
+
+/**
+ * Last writer wins (docs/replication.md, "Last writer wins"): no writer keeps a contract, so every
+ * application save is stamped by its own region's replicator. Its order key is a hybrid logical
+ * clock: the record's time, raised above the order key of the state it replaced (the images carry
+ * it), within the same generation; a save that orders at or below this region's tombstone starts the
+ * next life (invariant 2), so the tombstone is read for every save.
+ */
+function decideSaveLww(
+  c: Checked,
+  settings: MultiActiveSettings,
+  tombstone: TombstoneState | null | undefined,
+): Decision {
+  const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
+  const now = readStamp(c.newImage!, settings);
+  if ('reason' in now) return malformed(`NewImage: ${now.reason}`);
+  const before = c.oldImage ? readStamp(c.oldImage, settings) : undefined;
+  if (before && 'reason' in before) return malformed(`OldImage: ${before.reason}`);
+
+  // A replicator's write changes the order key or its record (a peer's save, a stamp, a write-back).
+  if ((now.ord && (!before || !sameStamp(c.oldImage!, c.newImage!))) || !applicationChanged(c)) {
+    if (c.eventName !== 'INSERT' || !now.ord) return { kind: 'skip', reason: 'echo', key: c.key };
+    if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+    if (tombstone?.ord === undefined || tombstone.ord < now.ordRaw!)
+      return { kind: 'skip', reason: 'echo', key: c.key };
+    const same = stampGuard(c.newImage!, c.key, settings);
+    return {
+      kind: 'undo',
+      key: c.key,
+      tombstone: tombstone.ord,
+      held: { ord: now.ordRaw!, ...(Object.keys(same).length ? { same } : {}) },
+    };
+  }
+  if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+  // The life's latest order key: the images' own, else a floor an earlier record left (`_ddbm_base`).
+  const floorOf = (image: Image | undefined) => parseOrd(image?.[RESERVED.base]?.S);
+  const base = now.ord ?? before?.ord ?? floorOf(c.newImage) ?? floorOf(c.oldImage);
+  const clock = String(base ? Math.max(recordMillis(c), Number(base.version) + 1) : recordMillis(c));
+  const life = formatOrd({
+    gen: base ? base.gen : lifeGeneration(tombstone),
+    version: clock,
+    origin: settings.region,
+    deleted: false,
+  });
+  const raised = tombstone?.ord !== undefined && tombstone.ord >= life;
+  const ord = raised
+    ? formatOrd({ gen: lifeGeneration(tombstone), version: clock, origin: settings.region, deleted: false })
+    : life;
+  const same = stampGuard(c.newImage!, c.key, settings);
+  return {
+    kind: 'stamp',
+    key: c.key,
+    stamp: {
+      key: c.key,
+      ord,
+      version: clock,
+      by: sequenceOrd(c.sequenceNumber),
+      ...(raised ? { life } : {}),
+      ...(now.ordRaw !== undefined ? { replaces: now.ordRaw } : {}),
+      ...(Object.keys(same).length ? { same } : {}),
+    },
+    image: c.newImage!,
+    inherited: base !== undefined,
+  };
+}
+
 /** A local MODIFY whose data changed while the version did not increase (docs: "Conflicts and contract breaks"). */
 function violation(
   c: Checked,
@@ -374,6 +482,7 @@ function decideRemove(
   const malformed = (reason: string): Decision => ({ kind: 'malformed', reason, key: c.key });
   const old = readStamp(c.oldImage!, settings);
   if ('reason' in old) return malformed(`OldImage: ${old.reason}`);
+  if (lastWriterWins(settings)) return decideRemoveLww(c, settings, tombstone, old);
   if (old.version === undefined)
     return malformed(
       `OldImage has no version attribute ${settings.versionAttribute} holding an integer of at most 20 digits`,
@@ -416,16 +525,84 @@ function decideRemove(
   };
 }
 
+/**
+ * Last writer wins: a delete is ordered by its own clock (the record's time, raised above the state it
+ * removed, in that state's generation), so it covers every state this region held of the key, even a
+ * save never stamped that a replicator wrote back before the application's delete was read. A state
+ * removed at or below the tombstone was removed by a replicator (a peer's delete, or an undo): no
+ * ordered item outlives a delete that covers it.
+ */
+function decideRemoveLww(
+  c: Checked,
+  settings: MultiActiveSettings,
+  tombstone: TombstoneState | null | undefined,
+  old: ImageStamp,
+): Decision {
+  // A state never stamped was never sent (invariant 4); but an unordered state whose life has a floor
+  // (`_ddbm_base`) replaced states peers hold, and its removal is theirs too.
+  const base = old.ord ?? parseOrd(c.oldImage![RESERVED.base]?.S);
+  if (!base) return { kind: 'skip', reason: 'superseded', key: c.key };
+  if (tombstone === undefined) return { kind: 'need-tombstone', key: c.key };
+  const region = settings.region;
+  const gen = base.gen;
+  const clock = String(Math.max(recordMillis(c), Number(base.version) + 1));
+  const ord = formatOrd({ gen, version: clock, origin: region, deleted: true });
+  const t = tombstone?.ord;
+  if (t !== ord) {
+    // Only an ordered state is removed by a replicator (a peer's delete, an undo).
+    if (old.ord && t !== undefined && t >= old.ordRaw!) return { kind: 'skip', reason: 'echo', key: c.key };
+    if (t !== undefined && t > ord) return { kind: 'skip', reason: 'superseded', key: c.key };
+  }
+  const created = c.approximateCreation;
+  const localTombstone: TombstoneIntent = {
+    key: c.key,
+    ord,
+    origin: region,
+    ...(created !== undefined ? { expiresAt: created + settings.tombstoneTtlSeconds } : {}),
+  };
+  if (c.ttlExpiry && !settings.ttl?.replicateDeletes)
+    return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone };
+  return {
+    kind: 'replicate',
+    key: c.key,
+    intent: {
+      op: 'delete',
+      key: c.key,
+      ord,
+      origin: region,
+      version: clock,
+      ...(localTombstone.expiresAt !== undefined ? { expiresAt: localTombstone.expiresAt } : {}),
+    },
+    localTombstone,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // After an I/O step: what the stamp or the undo met (the item, from ALL_OLD), and what to do next.
 
 export type NextStep =
   /** Send this to every peer. */
   | { readonly kind: 'send'; readonly intent: WriteIntent; readonly localTombstone?: TombstoneIntent }
-  /** Stamp the item as it is now (a later state of the same life, or an application save on an undone state). */
-  | { readonly kind: 'restamp'; readonly stamp: StampIntent; readonly image: Image }
+  /**
+   * Stamp the item as it is now (a later state of the same life, or an application save on an undone
+   * state). `own`: last writer wins, this record's own save, sent once stamped.
+   */
+  | { readonly kind: 'restamp'; readonly stamp: StampIntent; readonly image: Image; readonly own?: boolean }
+  /** Last writer wins: leave `base` on an unordered item as its life's floor (replacing `replaces`). */
+  | { readonly kind: 'mark'; readonly key: Image; readonly base: string; readonly replaces?: string }
   /** Nothing: a later record of the item carries what peers need. */
-  | { readonly kind: 'done' };
+  | { readonly kind: 'done' }
+  /**
+   * Last writer wins: another region's state replaced this save before it was stamped (or a peer's
+   * delete removed it), and this save orders after it: write the save back with its order key over
+   * that state (`replaces`; absent: over no item), then send it.
+   */
+  | {
+      readonly kind: 'reapply';
+      readonly stamp: StampIntent;
+      readonly image: Image;
+      readonly replaces?: string;
+    };
 
 /** The item holds this region's stamp: an order key from here at its own version (an ordered state). */
 function stampedHere(held: Image, settings: MultiActiveSettings): string | undefined {
@@ -491,6 +668,108 @@ export function afterStamp(
 }
 
 /**
+ * Last writer wins: a stamp did not go through; `held` is what the item holds now. Told apart by the
+ * order key the item carries and the record that stamped it (`_ddbm_by`), the same on every retry:
+ * - this stamp (its answer was lost): send;
+ * - the order key the save was made on, still there: the application saved again since, and that
+ *   record stamps it; none at all: a later whole-item PutItem, the same;
+ * - a later record's stamp of this region: done; an earlier record's stamp over this save (its data
+ *   guard could not tell them apart): stamp this one above it;
+ * - another region's state: ordered after this save, it wins (done); ordered before, it replaced this
+ *   save before it was stamped, and the save goes back over it (`reapply`);
+ * - no item: the application deleted it (its REMOVE carries the delete), or a peer's delete did: the
+ *   save is then lost to that concurrent delete, as a delete from the same instant wins.
+ */
+export function afterStampLww(
+  stamp: StampIntent,
+  inherited: boolean,
+  image: Image,
+  held: Image | undefined,
+  settings: MultiActiveSettings,
+  nowSeconds: number,
+): NextStep {
+  // A whole-item PutItem dropped the order key, and the item went (or a peer's save was put where it
+  // was: a peer never replaces an item without an order key): the REMOVE shows no order key and sends
+  // nothing, so this record sends the removal of the life peers hold (as afterStamp does).
+  const peerLower =
+    held?.[RESERVED.order]?.S !== undefined &&
+    parseOrd(held[RESERVED.order]!.S)?.origin !== settings.region &&
+    held[RESERVED.order]!.S! < stamp.ord;
+  const lifeRemoved = inherited && stamp.replaces === undefined;
+  if (!held || (peerLower && lifeRemoved)) {
+    if (!lifeRemoved) return { kind: 'done' };
+    const ord = formatOrd({ ...parseOrd(stamp.life ?? stamp.ord)!, deleted: true });
+    const expiresAt = nowSeconds + settings.tombstoneTtlSeconds;
+    return {
+      kind: 'send',
+      intent: {
+        op: 'delete',
+        key: stamp.key,
+        ord,
+        origin: settings.region,
+        version: stamp.version,
+        expiresAt,
+      },
+      localTombstone: { key: stamp.key, ord, origin: settings.region, expiresAt },
+    };
+  }
+  const state = readStamp(held, settings);
+  if ('reason' in state) return { kind: 'done' };
+  const by = held[RESERVED.stampedBy]?.S;
+  // This record's stamp (its answer lost), perhaps raised above another stamp when first made. Its
+  // own save is sent, never what the item holds now: a later save on it orders by its own record.
+  if (by !== undefined && by === stamp.by && state.ord?.origin === settings.region)
+    return {
+      kind: 'send',
+      intent: replicatedPut(image, stamp.key, settings, state.ordRaw!, state.version!, stamp.by),
+    };
+  if (!state.ord) {
+    const base = held[RESERVED.base]?.S;
+    if (!sameScalars(held, stamp.same)) {
+      // A later save with no order key (a whole-item PutItem): its record cannot know this life's
+      // order key, so it is left on the item as a floor that the later save's stamp orders above.
+      if (base !== undefined && base >= stamp.ord) return { kind: 'done' };
+      return {
+        kind: 'mark',
+        key: stamp.key,
+        base: stamp.ord,
+        ...(base !== undefined ? { replaces: base } : {}),
+      };
+    }
+    // This save, unstamped, under a floor an earlier record left: stamped above the floor, and sent.
+    const floor = base !== undefined ? parseOrd(base) : undefined;
+    const raised = floor && base! >= stamp.ord;
+    const version = raised ? String(Number(floor.version) + 1) : stamp.version;
+    const ord = raised
+      ? formatOrd({ gen: floor.gen, version, origin: settings.region, deleted: false })
+      : stamp.ord;
+    const { replaces: _r, base: _b, ...rest } = stamp;
+    return {
+      kind: 'restamp',
+      own: true,
+      stamp: { ...rest, ord, version, ...(base !== undefined ? { base } : {}) },
+      image,
+    };
+  }
+  if (state.ordRaw === stamp.replaces) return { kind: 'done' };
+  const here = state.ord.origin === settings.region;
+  if (here && by !== undefined && stamp.by !== undefined && by > stamp.by) return { kind: 'done' };
+  if (here) {
+    // An earlier record's stamp or write-back over this save (its guard could not tell them apart, or
+    // a peer's save it wrote back over had replaced this later one): this save goes back above it.
+    if (state.ordRaw! < stamp.ord) return { kind: 'reapply', stamp, image, replaces: state.ordRaw! };
+    const version = String(Number(state.ord.version) + 1);
+    const ord = formatOrd({ ...state.ord, version, origin: settings.region, deleted: false });
+    return { kind: 'reapply', stamp: { ...stamp, ord, version }, image, replaces: state.ordRaw! };
+  }
+  if (state.ordRaw! > stamp.ord) return { kind: 'done' };
+  // Written back only over a peer's save that replaced the very state this save was made on: one that
+  // created the item came after the application here deleted this save.
+  if (stamp.replaces === undefined || held[RESERVED.replaced]?.S !== stamp.replaces) return { kind: 'done' };
+  return { kind: 'reapply', stamp, image, replaces: state.ordRaw! };
+}
+
+/**
  * An undo did not go through (or a local delete was just recorded); `held` is what the item holds now.
  * A save the application made on the undone state came after the delete here, so it must order after
  * it everywhere: it is stamped as the next life (invariant 2); so is a state this region ordered at or
@@ -524,7 +803,11 @@ export function afterUndo(
   }
   const here = stampedHere(held, settings);
   if (here !== undefined && here > tombstone)
-    return { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) };
+    // Last writer wins: what the item holds may be a later save on that state, not the state itself;
+    // the record that stamped it sends it (and any later save's record its own).
+    return lastWriterWins(settings)
+      ? { kind: 'done' }
+      : { kind: 'send', intent: replicatedPut(held, key, settings, here, state.version) };
   // This region's own state at or below the tombstone is still here, so it was written after the delete
   // (a delete removes what it covers): its record was ordered before the delete's was recorded here (a
   // discarded range replayed late). It is the next life too.

@@ -10,21 +10,31 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { canonicalImage, type Image } from '../core/attributes';
 import type { ParkedMessage, StampIntent, WriteIntent } from '../core/intents';
-import type { MultiActiveSettings, ReplicatorSettings } from '../contract';
+import {
+  RESERVED,
+  RESERVED_PREFIX,
+  lastWriterWins,
+  type MultiActiveSettings,
+  type ReplicatorSettings,
+} from '../contract';
 import { applyIntent, nowSeconds, type Outcome } from '../core/apply';
 import {
   readLocalItem,
+  markBase,
   readLocalTombstone,
+  reapplyLocal,
   stampLocal,
   undoCovered,
   writeLocalTombstone,
 } from '../core/origin';
 import {
   afterStamp,
+  afterStampLww,
   afterUndo,
   decide,
   peerStateCovered,
   replicatedPut,
+  stampGuard,
   supersededInBatch,
   type Decision,
   type NextStep,
@@ -147,7 +157,7 @@ async function handleRecord(record: DynamoDBRecord, ctx: BatchContext): Promise<
           await stampThenNext(decision.stamp, decision.inherited, decision.image, ctx),
         );
       case 'undo':
-        return follow(record, ctx, await undoThenNext(decision.key, decision.tombstone, ctx));
+        return follow(record, ctx, await undoThenNext(decision.key, decision.tombstone, ctx, decision.held));
     }
   } catch (e) {
     telemetry.metric('Errors', 1, dims);
@@ -177,7 +187,8 @@ function warnViolation(
  */
 async function follow(record: DynamoDBRecord, ctx: BatchContext, next: NextStep): Promise<boolean> {
   if (next.kind === 'done') return true;
-  if (next.kind === 'restamp') throw new Error(`the item kept changing under ${MAX_STEPS} stamps`);
+  if (next.kind === 'restamp' || next.kind === 'reapply' || next.kind === 'mark')
+    throw new Error(`the item kept changing under ${MAX_STEPS} stamps`);
   const { settings } = ctx.deps;
   if (!next.localTombstone) return sendToPeers(record, next.intent, ctx);
   await writeLocalTombstone(ctx.deps.clients[settings.region], settings, next.localTombstone, ctx.deps);
@@ -203,27 +214,68 @@ async function stampUntilSettled(
   const local = ctx.deps.clients[settings.region];
   let stamp = first;
   let stamped = image;
+  let reapply: { readonly replaces?: string } | undefined;
+  let own = false;
   for (let step = 1; step <= MAX_STEPS; step += 1) {
-    const sends = stamp === first || restampSends;
-    const met = await stampLocal(local, settings, stamp, ctx.deps);
+    const sends = stamp === first || restampSends || reapply !== undefined || own;
+    const met = reapply
+      ? await reapplyLocal(local, settings, reappliedItem(stamped, stamp), reapply.replaces, ctx.deps)
+      : await stampLocal(local, settings, stamp, ctx.deps);
     if (met.done)
       return sends
-        ? { kind: 'send', intent: replicatedPut(stamped, stamp.key, settings, stamp.ord, stamp.version) }
+        ? {
+            kind: 'send',
+            intent: replicatedPut(stamped, stamp.key, settings, stamp.ord, stamp.version, stamp.by),
+          }
         : { kind: 'done' };
     const after = next(stamp, met.held);
+    if (after.kind === 'mark') {
+      // The later save is gone before its floor was left: this record sends the life's removal.
+      const marked = await markBase(local, settings, after.key, after.base, ctx.deps);
+      if (marked.done || marked.held) return { kind: 'done' };
+      const gone = next(stamp, undefined);
+      return gone.kind === 'send' ? gone : { kind: 'done' };
+    }
     // A restamped state's own record sends it; a delete found for it is sent here, since no record
     // of its own carries that removal (`afterStamp`).
-    if (after.kind !== 'restamp')
+    if (after.kind !== 'restamp' && after.kind !== 'reapply')
       return sends || (after.kind === 'send' && after.intent.op === 'delete') ? after : { kind: 'done' };
+    reapply =
+      after.kind === 'reapply'
+        ? { ...(after.replaces !== undefined ? { replaces: after.replaces } : {}) }
+        : undefined;
+    own = after.kind === 'restamp' && after.own === true;
     stamp = after.stamp;
     stamped = after.image;
   }
   return { kind: 'restamp', stamp, image: stamped };
 }
 
+/** Last writer wins: the save as written back here (all its attributes, with its order key and record). */
+function reappliedItem(image: Image, stamp: StampIntent): Image {
+  const item: Image = {};
+  for (const [name, value] of Object.entries(image))
+    if (!name.startsWith(RESERVED_PREFIX)) item[name] = value;
+  return {
+    ...item,
+    [RESERVED.order]: { S: stamp.ord },
+    [RESERVED.stampedVersion]: { N: stamp.version },
+    ...(stamp.by !== undefined ? { [RESERVED.stampedBy]: { S: stamp.by } } : {}),
+  };
+}
+
 /** A local save no image orders: stamped, then sent; a later state found instead is handled by `afterStamp`. */
 function stampThenNext(first: StampIntent, inherited: boolean, image: Image, ctx: BatchContext) {
   const settings = ctx.deps.settings as MultiActiveSettings;
+  // Last writer wins: every stamp, restamp or write-back is this record's own save, sent from here.
+  if (lastWriterWins(settings))
+    return stampUntilSettled(
+      first,
+      image,
+      ctx,
+      (stamp, held) => afterStampLww(stamp, inherited, image, held, settings, nowSeconds(ctx.deps)),
+      false,
+    );
   return stampUntilSettled(
     first,
     image,
@@ -239,12 +291,33 @@ function stampThenNext(first: StampIntent, inherited: boolean, image: Image, ctx
  * Removes a stale replicated save that a local tombstone covers (invariant 3). An application save made
  * on it since is stamped as the next life and sent (`afterUndo`).
  */
-async function undoThenNext(key: Image, tombstone: string, ctx: BatchContext): Promise<NextStep> {
+async function undoThenNext(
+  key: Image,
+  tombstone: string,
+  ctx: BatchContext,
+  exact?: { readonly ord: string; readonly same?: Image },
+): Promise<NextStep> {
   const settings = ctx.deps.settings as MultiActiveSettings;
-  const undone = await undoCovered(ctx.deps.clients[settings.region], settings, key, tombstone, ctx.deps);
-  if (!undone.done) return orderAfterDelete(key, tombstone, undone.held, ctx);
-  ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
-  return { kind: 'done' };
+  const local = ctx.deps.clients[settings.region];
+  let guard = exact;
+  for (let step = 1; step <= MAX_STEPS; step += 1) {
+    const undone = await undoCovered(local, settings, key, tombstone, ctx.deps, guard);
+    if (undone.done) {
+      ctx.deps.telemetry.metric('StaleInsertsUndone', 1, { table: settings.table });
+      return { kind: 'done' };
+    }
+    if (!guard) return orderAfterDelete(key, tombstone, undone.held, ctx);
+    // Last writer wins: the state undone exactly, changed by the application since, is saved after the
+    // delete: its own record stamps it above the tombstone. Another peer's covered state that replaced
+    // it in place is undone in its turn.
+    const held = undone.held;
+    const ord = held?.[RESERVED.order]?.S;
+    if (!held || ord === guard.ord) return { kind: 'done' };
+    if (!peerStateCovered(held, tombstone, settings)) return orderAfterDelete(key, tombstone, held, ctx);
+    const same = stampGuard(held, key, settings);
+    guard = { ord: ord!, ...(Object.keys(same).length ? { same } : {}) };
+  }
+  throw new Error(`the item kept changing under ${MAX_STEPS} undos`);
 }
 
 /**
@@ -257,7 +330,10 @@ async function lookAfterDelete(key: Image, tombstone: string, ctx: BatchContext)
   const { settings } = ctx.deps;
   if (settings.mode !== 'multi-active') return { kind: 'done' };
   const held = await readLocalItem(ctx.deps.clients[settings.region], settings, key, ctx.deps);
-  if (held && peerStateCovered(held, tombstone, settings)) return undoThenNext(key, tombstone, ctx);
+  // Last writer wins: the item cannot tell a peer's stale state from an application save made on it
+  // after it landed; the peer state's own INSERT record undoes it exactly (decide: 'undo').
+  if (held && peerStateCovered(held, tombstone, settings) && !lastWriterWins(settings))
+    return undoThenNext(key, tombstone, ctx);
   return orderAfterDelete(key, tombstone, held, ctx);
 }
 

@@ -432,7 +432,7 @@ const multiActiveTable = z
       .enum(['version', 'last-writer-wins'])
       .default(DEFAULTS.conflicts)
       .describe(
-        'How concurrent writes of one item in two regions resolve. version: every writer ADDs 1 to the version attribute. last-writer-wins (no writer contract, a hybrid logical clock orders writes) is reserved and refused until it is built. Default: version.',
+        'How concurrent writes of one item in two regions resolve. version: every writer ADDs 1 to the version attribute. last-writer-wins: no writer contract; each region\'s replicator orders its saves by a hybrid logical clock (docs/replication.md, "Last writer wins"). Default: version.',
       ),
     // Defaulted in load.ts, not here: the cross-field check must know whether the user wrote it.
     versionAttribute: attributeName
@@ -647,11 +647,6 @@ function checkTables(tables: unknown, declared: Set<string> | undefined, report:
     if (regionFacts) reportAll(report, at, tableRegionProblems(regionFacts, declared));
     checkTableAttributes(t, at, report);
     checkExportBackfill(t, at, report);
-    if (t.mode === 'multi-active' && t.conflicts === 'last-writer-wins')
-      report(
-        [...at, 'conflicts'],
-        'last-writer-wins is not built yet: this version resolves conflicts by version only; set conflicts: version (every writer ADDs 1 to versionAttribute)',
-      );
     if (regionFacts && Array.isArray(t.existing))
       reportAll(report, at, existingProblems(factRegions(regionFacts), t.existing.map(asString)));
   });

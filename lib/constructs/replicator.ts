@@ -7,6 +7,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  RESERVED,
   encodeSettings,
   settingsProblems,
   tombstoneTableName,
@@ -453,5 +454,15 @@ export function replicatorSettings(
   };
   return model.mode === 'one-way'
     ? { ...head, mode: 'one-way', ...key, ...rest }
-    : { ...head, mode: 'multi-active', ...key, versionAttribute: model.versionAttribute, ...rest };
+    : model.conflicts === 'last-writer-wins'
+      ? // No writer contract: the replicator's own `_ddbm_ver` holds each state's clock.
+        {
+          ...head,
+          mode: 'multi-active',
+          ...key,
+          versionAttribute: RESERVED.stampedVersion,
+          conflicts: 'last-writer-wins',
+          ...rest,
+        }
+      : { ...head, mode: 'multi-active', ...key, versionAttribute: model.versionAttribute, ...rest };
 }

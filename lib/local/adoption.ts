@@ -151,7 +151,7 @@ function itemOf(t: TableModel, region: string, n: number): Record<string, Attrib
   return {
     ...entityKey(t, n),
     note: { S: `written in ${region} before the mirror` },
-    ...(t.mode === 'multi-active' ? { [t.versionAttribute]: { N: '1' } } : {}),
+    ...(t.mode === 'multi-active' && t.conflicts === 'version' ? { [t.versionAttribute]: { N: '1' } } : {}),
     ...(t.ttl ? { [t.ttl.attribute]: { N: String(Math.floor(Date.now() / 1000) + 86400) } } : {}),
   };
 }

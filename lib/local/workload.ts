@@ -155,7 +155,7 @@ function attributesFor(
 
 /** The version attribute of a multi-active table; one-way tables have none. */
 function versionOf(table: TableModel): string | undefined {
-  return table.mode === 'multi-active' ? table.versionAttribute : undefined;
+  return table.mode === 'multi-active' && table.conflicts === 'version' ? table.versionAttribute : undefined;
 }
 
 /**
@@ -418,7 +418,8 @@ async function execute(op: PlannedOp, table: TableModel, client: DynamoDBClient)
     return `#a${i} = :a${i}`;
   });
   let expression = `SET ${sets.join(', ')}`;
-  if (table.mode === 'multi-active') {
+  // Under last-writer-wins the application keeps no contract: a save is a plain UpdateItem.
+  if (table.mode === 'multi-active' && table.conflicts === 'version') {
     names['#version'] = table.versionAttribute;
     values[':one'] = { N: '1' };
     expression += ' ADD #version :one';

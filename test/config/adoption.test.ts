@@ -85,14 +85,32 @@ describe('config: conflicts (multi-active tables)', () => {
     expect(sessions.conflicts).toBe('version');
   });
 
-  test('refuses last-writer-wins until it is built, naming the field and the way out', () => {
+  test('takes last-writer-wins', () => {
+    // GIVEN
+    const raw = validRawConfig();
+    raw.tables[1].conflicts = 'last-writer-wins';
+
     // WHEN
-    const issues = issuesAfter((c) => (c.tables[1].conflicts = 'last-writer-wins'));
+    const sessions = parseConfig(raw).tables[1] as MultiActiveTableModel;
 
     // THEN
-    expect(issues).toEqual([
-      issue('tables[1].conflicts', 'last-writer-wins is not built yet', 'conflicts: version'),
+    expect(sessions.conflicts).toBe('last-writer-wins');
+  });
+
+  test('under last-writer-wins the version attribute is not read, so its default may be a key name', () => {
+    // GIVEN a multi-active table keyed by "version"
+    const raw = validRawConfig();
+    raw.tables[1].partitionKey = { name: 'version', type: 'S' };
+
+    // WHEN / THEN the version contract clashes with the key, last-writer-wins does not
+    expect(issuesAfter((c) => (c.tables[1].partitionKey = { name: 'version', type: 'S' }))).toEqual([
+      issue(
+        'tables[1].versionAttribute',
+        'version attribute "version" (the default) is also the partition key',
+      ),
     ]);
+    raw.tables[1].conflicts = 'last-writer-wins';
+    expect(parseConfig(raw).tables[1]).toMatchObject({ conflicts: 'last-writer-wins' });
   });
 
   test('rejects another value, listing the two it takes', () => {

@@ -107,6 +107,7 @@ function optionsFrom(args: Args, mode: 'exhaustive' | 'swarm'): WorldOptions {
     ...(profile ? { profile } : {}),
     ...(typeof program === 'string' ? { program: parseProgram(program) } : {}),
     mode: args.flags.has('one-way') ? 'one-way' : 'multi-active',
+    ...(args.flags.has('lww') ? { conflicts: 'last-writer-wins' as const } : {}),
     regions: REGION_NAMES.slice(0, regions),
     keys: Array.from({ length: Math.max(1, keys) }, (_, i) => (keys <= 1 ? 'k' : `k${i + 1}`)),
     ops: typeof program === 'string' ? program.split(',').length : num(args, 'ops', base.ops),

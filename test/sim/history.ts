@@ -96,7 +96,7 @@ export class History {
     key: string,
     kind: 'save' | 'put',
     data: string,
-    version: string,
+    version: string | undefined,
     old: string | undefined,
     step: number,
   ): AppWrite {

@@ -87,7 +87,20 @@ describe('simulate (bounded profile)', () => {
     expectClean(`swarm ${name} (seed ${seed})`, s);
   });
 
+  it('explores every interleaving of 2 operations on one key in 2 last-writer-wins regions (3 preemptions, 1 crash or lost answer, 2 duplicates)', async () => {
+    const s = await exhaustive(worldOptions({ ops: 2, conflicts: 'last-writer-wins' }));
+    expectClean('exhaustive last writer wins, 2 regions, 2 ops', s);
+    expect(s.complete).toBe(true);
+  });
+
   it.each([
+    ['2 last-writer-wins regions', swarmOptions({ conflicts: 'last-writer-wins' }), 4001, 300],
+    [
+      '3 last-writer-wins regions',
+      swarmOptions({ conflicts: 'last-writer-wins', regions: ['a', 'b', 'c'] }),
+      5001,
+      200,
+    ],
     ['2 multi-active regions', swarmOptions(), 1, 300],
     ['3 multi-active regions', swarmOptions({ regions: ['a', 'b', 'c'] }), 1001, 200],
     [

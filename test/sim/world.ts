@@ -17,6 +17,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createHash } from 'crypto';
 import {
+  RESERVED,
   canonical,
   compareSequence,
   tombstoneTableName,
@@ -73,6 +74,8 @@ export interface AppOp {
 
 export interface WorldOptions {
   readonly mode: 'multi-active' | 'one-way';
+  /** Multi-active: how conflicts resolve; under last-writer-wins the application keeps no version. */
+  readonly conflicts?: 'version' | 'last-writer-wins';
   /** Region names sort in this order (the order key's tie-break compares them). */
   readonly regions: readonly string[];
   readonly keys: readonly string[];
@@ -298,7 +301,14 @@ export class World {
       baseDelayMs: this.options.baseDelayMs,
     };
     return this.options.mode === 'multi-active'
-      ? { ...common, mode: 'multi-active', versionAttribute: VERSION }
+      ? this.options.conflicts === 'last-writer-wins'
+        ? {
+            ...common,
+            mode: 'multi-active',
+            versionAttribute: RESERVED.stampedVersion,
+            conflicts: 'last-writer-wins',
+          }
+        : { ...common, mode: 'multi-active', versionAttribute: VERSION }
       : { ...common, mode: 'one-way' };
   }
 
@@ -628,8 +638,30 @@ export class World {
         }
       } else {
         let out: { Attributes?: SdkItem };
-        let version: string;
-        if (op.kind === 'save') {
+        let version: string | undefined;
+        const lww = this.options.conflicts === 'last-writer-wins';
+        if (op.kind === 'save' && lww) {
+          out = this.engine.execute(
+            region,
+            new UpdateItemCommand({
+              TableName: TABLE,
+              Key,
+              UpdateExpression: 'SET #d = :d',
+              ExpressionAttributeNames: { '#d': DATA },
+              ExpressionAttributeValues: { ':d': { S: data } },
+              ReturnValues: 'ALL_OLD',
+            }),
+          ) as { Attributes?: SdkItem };
+        } else if (lww) {
+          out = this.engine.execute(
+            region,
+            new PutItemCommand({
+              TableName: TABLE,
+              Item: { ...Key, [DATA]: { S: data } },
+              ReturnValues: 'ALL_OLD',
+            }),
+          ) as { Attributes?: SdkItem };
+        } else if (op.kind === 'save') {
           out = this.engine.execute(
             region,
             new UpdateItemCommand({
@@ -657,7 +689,7 @@ export class World {
         }
         const old = out.Attributes?.[DATA]?.S;
         const w = this.history.recordSave(region, op.key, op.kind, data, version, old, this.stepCount);
-        this.note(`wrote ${data} v${version} on ${old ?? 'nothing'}`);
+        this.note(`wrote ${data}${version === undefined ? '' : ` v${version}`} on ${old ?? 'nothing'}`);
         this.noteAppRecord(region, w.id);
       }
     } finally {

@@ -9,7 +9,7 @@ import {
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { ReplicatorSettings } from '../../lambda/contract';
 import { firstFailedIndex } from '../../lib/local/event-source';
-import { compareSequence } from '../../lambda/contract';
+import { RESERVED, compareSequence } from '../../lambda/contract';
 import { StreamReader } from '../../lib/local/stream-reader';
 import { canonical, normalise } from '../../lib/local/verify';
 import { prng } from '../../lib/local/workload';
@@ -73,6 +73,8 @@ export interface MirrorHarnessOptions {
   readonly proxy?: FaultProxy;
   /** @default 'version' */
   readonly versionAttribute?: string;
+  /** Multi-active: under last-writer-wins the application keeps no version. @default 'version' */
+  readonly conflicts?: 'version' | 'last-writer-wins';
   /** @default [] */
   readonly excludeAttributes?: readonly string[];
   /** Seeds the splits and duplicate deliveries `drain` makes on its own. @default 1 */
@@ -144,6 +146,9 @@ export class MirrorHarness {
   /** Counters for reports: how much of the schedule actually happened. */
   readonly stats = { invocations: 0, recordsDelivered: 0, failedBatches: 0, parked: 0, parkedConsumed: 0 };
   private readonly states = new Map<string, RegionState>();
+  private get lastWriterWins(): boolean {
+    return this.options.mode === 'multi-active' && this.options.conflicts === 'last-writer-wins';
+  }
   private readonly parked = new Map<string, unknown[]>();
   private readonly rnd: () => number;
   private readonly replicatorClients = new Map<string, DynamoDBClient>();
@@ -205,9 +210,15 @@ export class MirrorHarness {
           maxAttempts: 2,
           baseDelayMs: 1,
         };
-        return options.mode === 'multi-active'
-          ? { ...common, mode: 'multi-active', versionAttribute }
-          : { ...common, mode: 'one-way' };
+        if (options.mode === 'one-way') return { ...common, mode: 'one-way' };
+        return options.conflicts === 'last-writer-wins'
+          ? {
+              ...common,
+              mode: 'multi-active',
+              versionAttribute: RESERVED.stampedVersion,
+              conflicts: 'last-writer-wins',
+            }
+          : { ...common, mode: 'multi-active', versionAttribute };
       },
     };
     this.replicator = options.replicator(this.ctx);
@@ -264,8 +275,15 @@ export class MirrorHarness {
       this.trace.push(`save ${region} ${key}=${data} (skipped: region down)`);
       return undefined;
     }
-    const names: Record<string, string> = { '#v': this.ctx.versionAttribute, '#d': 'data' };
-    const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':d': { S: data } };
+    const lww = this.lastWriterWins;
+    const names: Record<string, string> = {
+      ...(lww ? {} : { '#v': this.ctx.versionAttribute }),
+      '#d': 'data',
+    };
+    const values: Record<string, AttributeValue> = {
+      ...(lww ? {} : { ':one': { N: '1' } }),
+      ':d': { S: data },
+    };
     const sets = ['#d = :d'];
     Object.entries(extra).forEach(([name, value], i) => {
       names[`#x${i}`] = name;
@@ -276,13 +294,13 @@ export class MirrorHarness {
       new UpdateItemCommand({
         TableName: this.ctx.table,
         Key: { pk: { S: key } },
-        UpdateExpression: `ADD #v :one SET ${sets.join(', ')}`,
+        UpdateExpression: `${lww ? '' : 'ADD #v :one '}SET ${sets.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const version = Number(res.Attributes?.[this.ctx.versionAttribute]?.N);
+    const version = lww ? 0 : Number(res.Attributes?.[this.ctx.versionAttribute]?.N);
     this.trace.push(`save ${region} ${key}=${data} -> v${version}`);
     return version;
   }
@@ -316,7 +334,11 @@ export class MirrorHarness {
     await client(region).send(
       new PutItemCommand({
         TableName: this.ctx.table,
-        Item: { pk: { S: key }, [v]: { N: String(version) }, data: { S: data } },
+        Item: {
+          pk: { S: key },
+          ...(this.lastWriterWins ? {} : { [v]: { N: String(version) } }),
+          data: { S: data },
+        },
       }),
     );
     this.trace.push(`replace ${region} ${key}=${data} -> v${version}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { MirrorHarness, ReplicatorFactory } from '../../support/mirror-harness';
 import type { FaultProxy } from '../../support/fault-proxy';
+import { lastWriterWins } from '../../../lambda/contract';
 
 /**
  * The command model shared by the convergence properties: random interleavings of application writes,
@@ -142,7 +143,8 @@ export async function runOps(
       case 'put':
         await h.put(region, KEYS[op.k], {
           data: { S: `${'abcdef'[op.r]}${i}p` },
-          version: { N: String(i + 1) },
+          // Under last-writer-wins the application keeps no version.
+          ...(lastWriterWins(h.ctx.settingsFor(region)) ? {} : { version: { N: String(i + 1) } }),
         });
         break;
       case 'replace':
@@ -188,6 +190,8 @@ export interface ScenarioOptions {
   readonly seed: number;
   /** Parallel batches per region's stream (MirrorHarnessOptions.lanes). @default 1 */
   readonly lanes?: number;
+  /** Multi-active conflict resolution (MirrorHarnessOptions.conflicts). @default 'version' */
+  readonly conflicts?: 'version' | 'last-writer-wins';
 }
 
 /**
@@ -202,6 +206,7 @@ export async function runScenario(options: ScenarioOptions, ops: readonly Op[]):
     proxy: options.proxy,
     seed: options.seed,
     ...(options.lanes ? { lanes: options.lanes } : {}),
+    ...(options.conflicts ? { conflicts: options.conflicts } : {}),
   });
   const losing = await runOps(h, ops, options.proxy);
   h.heal();

@@ -18,7 +18,7 @@ import {
 
 const TWO = ['eu-north-1', 'sa-east-1'];
 const THREE = ['eu-north-1', 'sa-east-1', 'ca-central-1'];
-const RUNS = { two: 150, three: 150, lanes: 60, idempotence: 40 };
+const RUNS = { two: 150, three: 150, lanes: 60, idempotence: 40, lww: 80 };
 /** Above jest's 120 s default: a failing property also shrinks, one fresh table set per attempt. */
 const PROPERTY_TIMEOUT_MS = 600_000;
 const MAX_OPS = 30;
@@ -39,6 +39,21 @@ describe('multi-active convergence (property, DynamoDB Local)', () => {
     ({ regions, runs }) =>
       assertScenarios(
         { regions, mode: 'multi-active', replicator: realReplicator, proxy },
+        multiActiveOps(regions.length, MAX_OPS),
+        converged,
+        runs,
+      ),
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  test.each([
+    { name: '2 regions', regions: TWO, runs: RUNS.lww },
+    { name: '3 regions', regions: THREE, runs: RUNS.lww },
+  ])(
+    `last writer wins: $name converge after drain, whatever the interleaving, batching, duplicates, replays and faults ($runs runs x <=${MAX_OPS} ops)`,
+    ({ regions, runs }) =>
+      assertScenarios(
+        { regions, mode: 'multi-active', conflicts: 'last-writer-wins', replicator: realReplicator, proxy },
         multiActiveOps(regions.length, MAX_OPS),
         converged,
         runs,

@@ -1,5 +1,6 @@
 import {
   afterStamp,
+  afterStampLww,
   afterUndo,
   peerStateCovered,
   decide,
@@ -791,5 +792,118 @@ describe('purity', () => {
       _ddbm_ver: N(1),
     });
     expect(decide(r, multiActiveSettings())).toEqual(decide(r, multiActiveSettings()));
+  });
+});
+
+describe('last writer wins: every save is stamped by its own region, by a hybrid logical clock', () => {
+  const settings = multiActiveSettings({ conflicts: 'last-writer-wins', versionAttribute: '_ddbm_ver' });
+  const T = 1_700_000_000;
+  const at = (seconds: number, sequenceNumber: string) => ({
+    approximateCreationDateTime: seconds,
+    sequenceNumber,
+  });
+  const SEQ1 = '1'.padStart(21, '0');
+  const SEQ2 = '2'.padStart(21, '0');
+  const lwwState = (clock: number, origin: string, by?: string, extra = {}) => ({
+    _ddbm_ord: S(ord(0, clock, origin)),
+    _ddbm_ver: N(clock),
+    ...(by ? { _ddbm_by: S(by) } : {}),
+    ...extra,
+  });
+
+  test('a save on an ordered state is stamped at the record time, with the record that stamps it', () => {
+    // GIVEN a peer's state at clock 5 and a local save on it, recorded at T seconds
+    const before = lwwState(5, PEER, undefined, { data: S('old') });
+    const record = modifyRecord(key, before, { ...before, data: S('new') }, at(T, SEQ1));
+    // WHEN decided, with no tombstone
+    const d = expectKind(decide(record, settings, null), 'stamp');
+    // THEN its order key is the record's time in milliseconds, in the same life, replacing the peer's
+    expect(d.stamp).toMatchObject({
+      ord: ord(0, T * 1000, HERE),
+      version: String(T * 1000),
+      replaces: ord(0, 5, PEER),
+      by: sequenceOrd(SEQ1),
+    });
+    expect(d.inherited).toBe(true);
+  });
+
+  test('a save on a state stamped later than its record time orders above that state (the clock is raised)', () => {
+    const before = lwwState(T * 1000 + 7, PEER, undefined, { data: S('old') });
+    const record = modifyRecord(key, before, { ...before, data: S('new') }, at(T, SEQ1));
+    const d = expectKind(decide(record, settings, null), 'stamp');
+    expect(d.stamp.ord).toBe(ord(0, T * 1000 + 8, HERE));
+  });
+
+  test('a save the tombstone covers starts the next life, and keeps the order key of its own life for a removal', () => {
+    const before = lwwState(5, PEER, undefined, { data: S('old') });
+    const record = modifyRecord(key, before, { ...before, data: S('new') }, at(T, SEQ1));
+    const tombstone = { ord: ord(0, T * 1000 + 50, PEER, true), origin: PEER };
+    const d = expectKind(decide(record, settings, tombstone), 'stamp');
+    expect(d.stamp.ord).toBe(ord(1, T * 1000, HERE));
+    expect(d.stamp.life).toBe(ord(0, T * 1000, HERE));
+  });
+
+  test("a replicator's write (a new order key, or the same key from another record) is an echo, never sent on", () => {
+    const before = lwwState(5, PEER, sequenceOrd(SEQ1), { data: S('a') });
+    const peerSave = modifyRecord(key, before, lwwState(5, PEER, sequenceOrd(SEQ2), { data: S('b') }));
+    expect(expectKind(decide(peerSave, settings, null), 'skip').reason).toBe('echo');
+    const stamp = modifyRecord(key, { data: S('a') }, lwwState(9, HERE, sequenceOrd(SEQ1), { data: S('a') }));
+    expect(expectKind(decide(stamp, settings, null), 'skip').reason).toBe('echo');
+  });
+
+  test('a delete is ordered by its own clock, above the state it removed; a delete of a state never stamped sends nothing', () => {
+    const removed = lwwState(5, PEER, undefined, { data: S('a') });
+    const d = decide(removeRecord(key, removed, at(T, SEQ2)), settings, null);
+    expect(intentOf(d)).toMatchObject({ op: 'delete', ord: ord(0, T * 1000, HERE, true) });
+    const never = decide(removeRecord(key, { data: S('a') }, at(T, SEQ2)), settings, null);
+    expect(expectKind(never, 'skip').reason).toBe('superseded');
+  });
+});
+
+describe('last writer wins: what a stamp that did not go through met (afterStampLww)', () => {
+  const settings = multiActiveSettings({ conflicts: 'last-writer-wins', versionAttribute: '_ddbm_ver' });
+  const mine = ord(0, 100, HERE);
+  const by = sequenceOrd('5'.padStart(21, '0'));
+  const stamp: StampIntent = { key, ord: mine, version: '100', replaces: ord(0, 10, PEER), by };
+  const image = { ...key, data: S('mine') };
+  const held = (o: string, extra: Image = {}) => ({
+    ...key,
+    _ddbm_ord: S(o),
+    _ddbm_ver: N(Number(o.split('#')[1])),
+    ...extra,
+  });
+
+  test('its own stamp (the answer was lost): sends its own save, not what the item holds now', () => {
+    const next = afterStampLww(
+      stamp,
+      true,
+      image,
+      held(mine, { _ddbm_by: S(by), data: S('later') }),
+      settings,
+      0,
+    );
+    expect(next).toMatchObject({ kind: 'send', intent: { ord: mine, item: { data: S('mine') } } });
+  });
+
+  test("a peer's earlier save that replaced the state it was made on: the save is written back over it", () => {
+    const peer = held(ord(0, 50, PEER), { _ddbm_over: S(ord(0, 10, PEER)), data: S('theirs') });
+    expect(afterStampLww(stamp, true, image, peer, settings, 0)).toMatchObject({
+      kind: 'reapply',
+      replaces: ord(0, 50, PEER),
+    });
+  });
+
+  test("a peer's earlier save that created the item (the application here deleted this save first): nothing", () => {
+    const peer = held(ord(0, 50, PEER), { data: S('theirs') });
+    expect(afterStampLww(stamp, true, image, peer, settings, 0)).toEqual({ kind: 'done' });
+  });
+
+  test("a peer's later save wins: nothing", () => {
+    const peer = held(ord(0, 500, PEER), { _ddbm_over: S(ord(0, 10, PEER)) });
+    expect(afterStampLww(stamp, true, image, peer, settings, 0)).toEqual({ kind: 'done' });
+  });
+
+  test('the state it was made on, still there: the application saved again, and that record stamps it', () => {
+    expect(afterStampLww(stamp, true, image, held(ord(0, 10, PEER)), settings, 0)).toEqual({ kind: 'done' });
   });
 });
