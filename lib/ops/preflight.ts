@@ -362,7 +362,7 @@ function regionRow(
         block(
           'version-contract',
           `${bad} of ${sample.items} sampled items of ${table.name} in ${f.region} have no numeric ${contract}${sample.examples.length ? ` (e.g. ${sample.examples.join(', ')})` : ''}: writers that do not follow the contract`,
-          `make every writer ADD ${contract} 1 (conflicts: last-writer-wins, which needs no contract, is not built yet)`,
+          `make every writer ADD ${contract} 1, or set conflicts: last-writer-wins`,
         );
     }
   }

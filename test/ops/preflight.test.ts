@@ -341,7 +341,7 @@ describe('plan: the version contract of multi-active tables', () => {
         check: 'version-contract',
         message:
           '3 of 100 sampled items of Sessions in eu-west-1 have no numeric version (e.g. userId=u1,sessionId=s1, userId=u2,sessionId=s9): writers that do not follow the contract',
-        fix: 'make every writer ADD version 1 (conflicts: last-writer-wins, which needs no contract, is not built yet)',
+        fix: 'make every writer ADD version 1, or set conflicts: last-writer-wins',
       },
     ]);
     // AND the samples' read units are summed for the report
@@ -354,7 +354,7 @@ describe('plan: the version contract of multi-active tables', () => {
       present('Sessions', SOURCE, { sample: sample(10, 10, 0, 'rev') }),
     ]);
     expect(report.blockers.map((b) => b.fix)).toEqual([
-      'make every writer ADD rev 1 (conflicts: last-writer-wins, which needs no contract, is not built yet)',
+      'make every writer ADD rev 1, or set conflicts: last-writer-wins',
     ]);
   });
 
