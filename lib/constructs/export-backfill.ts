@@ -130,7 +130,7 @@ export class ExportBackfill extends Construct {
     const region = Stack.of(this).region;
     // Same account only: the stack refuses an export backfill whose peers are in another account.
     const [peerWrites, peerTombstoneUpdates] = peerWriteStatements(
-      model.mode,
+      model,
       peers.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
       peers.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name))),
     );

@@ -54,19 +54,23 @@ export function stackAccountProblems(scope: Construct, accounts: RegionAccounts 
  * (inside one transaction, which each contained action authorises; an Update, not a Put, so the peer's
  * own life marker survives). A save that created the item reads the tombstone after it (GetItem).
  * Multi-active: a write that meets an item its region has not ordered is deferred on it (UpdateItem).
+ * Last writer wins: a save reads the copy first, to name what it replaces (GetItem).
  */
 export function peerWriteStatements(
-  mode: TableModel['mode'],
+  table: TableModel,
   tableArns: readonly string[],
   tombstoneArns: readonly string[],
 ): iam.PolicyStatement[] {
+  const multiActive = table.mode === 'multi-active';
+  const readsFirst = multiActive && table.conflicts === 'last-writer-wins';
   return [
     new iam.PolicyStatement({
       sid: 'WritePeerTables',
       actions: [
         'dynamodb:PutItem',
         'dynamodb:DeleteItem',
-        ...(mode === 'multi-active' ? ['dynamodb:UpdateItem'] : []),
+        ...(multiActive ? ['dynamodb:UpdateItem'] : []),
+        ...(readsFirst ? ['dynamodb:GetItem'] : []),
       ],
       resources: [...tableArns],
     }),
@@ -159,7 +163,7 @@ export class PeerAccessRoles extends Construct {
         replicatorRoleArn(this, model.name, source, 'replicator', props.accounts[source]),
         replicatorRoleArn(this, model.name, source, 'parked', props.accounts[source]),
       ],
-      statements: peerWriteStatements(model.mode, [table.tableArn], [tombstoneTable.tableArn]),
+      statements: peerWriteStatements(model, [table.tableArn], [tombstoneTable.tableArn]),
       description: `ddb-mirror: the ${source} replicator of ${model.name} writes this region's copy`,
     });
   }

@@ -278,7 +278,7 @@ export class Replicator extends Construct {
     const peerAccess = [
       ...(direct.length
         ? peerWriteStatements(
-            mirrored.model.mode,
+            mirrored.model,
             direct.map((r) => MirroredTable.tableArnIn(this, r, name, accounts?.[r])),
             direct.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(name), accounts?.[r])),
           )

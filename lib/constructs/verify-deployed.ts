@@ -148,7 +148,7 @@ export class VerifyDeployed extends Construct {
           resources: tables,
         }),
         ...peerWriteStatements(
-          model.mode,
+          model,
           written.map((r) => MirroredTable.tableArnIn(this, r, model.name)),
           regions.map((r) => MirroredTable.tableArnIn(this, r, tombstoneTableName(model.name))),
         ),

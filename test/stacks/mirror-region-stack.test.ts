@@ -76,6 +76,37 @@ describe('regional and routing stacks of the example app', () => {
     });
   });
 
+  test("a last-writer-wins replicator may read a peer's copy (it reads before it writes), a version one may not", () => {
+    // GIVEN the example with Sessions under last-writer-wins
+    const base = exampleModel();
+    const lww = {
+      ...base,
+      tables: base.tables.map((t) =>
+        t.mode === 'multi-active' ? { ...t, conflicts: 'last-writer-wins' as const } : t,
+      ),
+    };
+    const writePeers = (stacks: ReturnType<typeof build>['regionStacks']) =>
+      Object.values(Template.fromStack(stacks.get('eu-west-1')!).findResources('AWS::IAM::Role'))
+        .flatMap(
+          (r) =>
+            (r.Properties.Policies ?? []) as {
+              PolicyDocument: { Statement: { Sid?: string; Action: string[] }[] };
+            }[],
+        )
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => st.Sid === 'WritePeerTables')
+        .map((st) => [...st.Action].sort());
+
+    // THEN every role that writes peers' copies (replicator, parked consumer) may read them under
+    // last-writer-wins, and none may under the version contract
+    const lwwActions = writePeers(build(lww).regionStacks);
+    expect(lwwActions.length).toBeGreaterThan(0);
+    expect(lwwActions.every((a) => a.includes('dynamodb:GetItem'))).toBe(true);
+    const versionActions = writePeers(regionStacks);
+    expect(versionActions.length).toBe(lwwActions.length);
+    expect(versionActions.some((a) => a.includes('dynamodb:GetItem'))).toBe(false);
+  });
+
   test('puts both tables and their tombstone tables in every region', () => {
     for (const stack of regionStacks.values()) {
       const template = Template.fromStack(stack);
