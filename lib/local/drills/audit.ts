@@ -80,6 +80,12 @@ export interface StreamAudit {
    * failure by itself: the final-state check fails on one that stays.
    */
   readonly reinserted: number;
+  /**
+   * Last writer wins: a local save that a peer's earlier-ordered save replaced before it was stamped,
+   * written back by its own region (docs/replication.md, "Last writer wins"): the item steps back for a
+   * moment, and every state still orders after the one before it. Counted, not a failure.
+   */
+  readonly writtenBack: number;
   /** Every key's records, by `historyKey(table, region, key)`: what a diverged key is explained with. */
   readonly histories: ReadonlyMap<string, readonly StreamStep[]>;
 }
@@ -106,6 +112,7 @@ export async function auditStreams(
   return {
     records: audits.reduce((n, a) => n + a.records, 0),
     reapplied: audits.flatMap((a) => a.reapplied),
+    writtenBack: audits.reduce((n, a) => n + a.writtenBack, 0),
     reinserted: audits.reduce((n, a) => n + a.reinserted, 0),
     histories: new Map(audits.flatMap((a) => [...a.histories])),
   };
@@ -114,6 +121,8 @@ export async function auditStreams(
 /** The audit of one region's stream of one table, records in stream order (pure). */
 export function auditRecords(table: TableModel, region: string, all: readonly DynamoDBRecord[]): StreamAudit {
   let reinserted = 0;
+  let writtenBack = 0;
+  const lww = table.mode === 'multi-active' && table.conflicts === 'last-writer-wins';
   const reapplied: Reapplication[] = [];
   const held = new Map<string, KeyState>();
   for (const r of all) {
@@ -128,7 +137,10 @@ export function auditRecords(table: TableModel, region: string, all: readonly Dy
       // After a delete here, stale writes can land until this region's tombstone is written (the
       // gap, docs/replication.md): counted, and left to the final-state check, which fails on one
       // that stays. Over a live item, a write entering again is a duplicate that won: reported.
+      const steps = state.steps;
+      const [before, now] = [steps[steps.length - 2]?.ord, steps[steps.length - 1].ord];
       if (state.afterDelete) reinserted++;
+      else if (lww && before !== undefined && now !== undefined && now > before) writtenBack++;
       else
         reapplied.push({
           table: table.name,
@@ -147,7 +159,7 @@ export function auditRecords(table: TableModel, region: string, all: readonly Dy
   const histories = new Map(
     [...held].map(([key, state]) => [historyKey(table.name, region, key), state.steps]),
   );
-  return { records: all.length, reapplied, reinserted, histories };
+  return { records: all.length, reapplied, reinserted, writtenBack, histories };
 }
 
 interface KeyState {

@@ -146,6 +146,7 @@ function judge(
       : {}),
     // Deleted items briefly back with old data before their tombstone's look removed them again.
     ...(SHOW_REAPPLIED.has(session.name) || audit.reinserted ? { resurfaced: String(audit.reinserted) } : {}),
+    ...(audit.writtenBack ? { written_back: String(audit.writtenBack) } : {}),
   };
   const line = [
     `drill=${session.name}`,

@@ -75,4 +75,31 @@ describe('auditRecords', () => {
     // AND the key's history is kept, to explain a divergence with
     expect([...audit.histories.values()][0].map((h) => h.writeId)).toEqual(['w1', null, 'w3', 'w4']);
   });
+
+  test('last writer wins: a save written back above the peer save that replaced it is counted, not reported; a step back in order still is', () => {
+    // GIVEN a last-writer-wins table: w1 (unstamped, order a), w2 from a peer (order b), then w1
+    // written back by its region with a later order (c)
+    const lww = multiActiveTable({
+      key: { partitionKey: { name: 'sessionId', type: 'S' } },
+      regions: ['us-east-1', 'eu-west-1'],
+      conflicts: 'last-writer-wins',
+    });
+    const at = (writeId: string, ord: string) => ({ ...key, [WRITE_ID]: S(writeId), _ddbm_ord: S(ord) });
+    const writtenBack = auditRecords(lww, 'eu-west-1', [
+      insertRecord(key, at('w1', 'a')),
+      modifyRecord(key, at('w1', 'a'), at('w2', 'b')),
+      modifyRecord(key, at('w2', 'b'), at('w1', 'c')),
+    ]);
+    // THEN counted as written back
+    expect(writtenBack.writtenBack).toBe(1);
+    expect(writtenBack.reapplied).toEqual([]);
+    // AND w1 entering again at a lower order than the state it replaced is reported, as for versions
+    const stepBack = auditRecords(lww, 'eu-west-1', [
+      insertRecord(key, at('w1', 'c')),
+      modifyRecord(key, at('w1', 'c'), at('w2', 'd')),
+      modifyRecord(key, at('w2', 'd'), at('w1', 'c')),
+    ]);
+    expect(stepBack.writtenBack).toBe(0);
+    expect(stepBack.reapplied).toHaveLength(1);
+  });
 });
