@@ -19,7 +19,7 @@ import {
 } from '../contract';
 import { readTombstone, tombstoneUpdate, type ApplyOptions } from './apply';
 import { toSdkImage, toSdkValue, type Image } from './attributes';
-import { readConsistent, sendConditional } from './dynamo';
+import { readConsistent, sendConditional, type ConditionFailure } from './dynamo';
 import type { StampIntent, TombstoneIntent, TombstoneState } from './intents';
 
 /** What a conditional write met: nothing in its way, or the item as it was (undefined: no item). */
@@ -75,7 +75,7 @@ export async function stampLocal(
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );
-  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+  return metOf(failure);
 }
 
 /** Records a delete in this region's tombstone table. False when a live tombstone at least as new is there (fine). */
@@ -132,7 +132,7 @@ export async function undoCovered(
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );
-  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+  return metOf(failure);
 }
 
 /**
@@ -162,7 +162,7 @@ export async function reapplyLocal(
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );
-  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+  return metOf(failure);
 }
 
 /**
@@ -196,7 +196,7 @@ export async function markBase(
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
   );
-  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
+  return metOf(failure);
 }
 
 /** The item as this region holds it now (strongly consistent; undefined: none). */
@@ -224,6 +224,11 @@ export async function readLocalTombstone(
     ...(item[TA.origin]?.S !== undefined ? { origin: item[TA.origin].S } : {}),
     ...(Number.isFinite(expires) ? { expiresAt: expires } : {}),
   };
+}
+
+/** What a conditional write met: its failure's item (ALL_OLD), or nothing in its way. */
+function metOf(failure: ConditionFailure | undefined): Met {
+  return failure ? { done: false, ...(failure.item ? { held: failure.item } : {}) } : { done: true };
 }
 
 /** ` AND a = :s0 AND …` for the guard attributes. */

@@ -500,12 +500,20 @@ function decideRemove(
     // This region's own tombstone: a replay of this delete (send it again), or of an older one.
     if (t > ord) return { kind: 'skip', reason: 'superseded', key: c.key };
   }
+  return localDelete(c, settings, ord, old.version!);
+}
+
+/**
+ * A local delete with order key `ord`: recorded here and sent to every peer, or only recorded (a TTL
+ * expiry kept local). The expiry is set once, from the record: every region forgets the delete at the
+ * same time (invariant 5).
+ */
+function localDelete(c: Checked, settings: MultiActiveSettings, ord: string, version: string): Decision {
   const created = c.approximateCreation;
   const localTombstone: TombstoneIntent = {
     key: c.key,
     ord,
-    origin: region,
-    // Set once, from the record: every region forgets this delete at the same time (invariant 5).
+    origin: settings.region,
     ...(created !== undefined ? { expiresAt: created + settings.tombstoneTtlSeconds } : {}),
   };
   if (c.ttlExpiry && !settings.ttl?.replicateDeletes)
@@ -517,8 +525,8 @@ function decideRemove(
       op: 'delete',
       key: c.key,
       ord,
-      origin: region,
-      version: old.version,
+      origin: settings.region,
+      version,
       ...(localTombstone.expiresAt !== undefined ? { expiresAt: localTombstone.expiresAt } : {}),
     },
     localTombstone,
@@ -527,9 +535,8 @@ function decideRemove(
 
 /**
  * Last writer wins: a delete is ordered by its own clock (the record's time, raised above the state it
- * removed, in that state's generation), so it covers every state this region held of the key, even a
- * save never stamped that a replicator wrote back before the application's delete was read. A state
- * removed at or below the tombstone was removed by a replicator (a peer's delete, or an undo): no
+ * removed, in that state's generation), so it orders after a concurrent save with an earlier clock. A
+ * state removed at or below the tombstone was removed by a replicator (a peer's delete, or an undo): no
  * ordered item outlives a delete that covers it.
  */
 function decideRemoveLww(
@@ -553,28 +560,7 @@ function decideRemoveLww(
     if (old.ord && t !== undefined && t >= old.ordRaw!) return { kind: 'skip', reason: 'echo', key: c.key };
     if (t !== undefined && t > ord) return { kind: 'skip', reason: 'superseded', key: c.key };
   }
-  const created = c.approximateCreation;
-  const localTombstone: TombstoneIntent = {
-    key: c.key,
-    ord,
-    origin: region,
-    ...(created !== undefined ? { expiresAt: created + settings.tombstoneTtlSeconds } : {}),
-  };
-  if (c.ttlExpiry && !settings.ttl?.replicateDeletes)
-    return { kind: 'skip', reason: 'ttl-not-replicated', key: c.key, localTombstone };
-  return {
-    kind: 'replicate',
-    key: c.key,
-    intent: {
-      op: 'delete',
-      key: c.key,
-      ord,
-      origin: region,
-      version: clock,
-      ...(localTombstone.expiresAt !== undefined ? { expiresAt: localTombstone.expiresAt } : {}),
-    },
-    localTombstone,
-  };
+  return localDelete(c, settings, ord, clock);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,7 +644,20 @@ export function afterStamp(
   // region and covers every copy of this life, so nothing is deleted.
   if (!inherited || (valid?.ord && orderOf(valid, settings.region, false) > stamp.ord))
     return { kind: 'done' };
-  const ord = formatOrd({ ...parseOrd(stamp.ord)!, deleted: true });
+  return lifeRemoval(stamp.ord, stamp, settings, nowSeconds);
+}
+
+/**
+ * The removal of the life that `lifeOrd` orders a state of, sent by the record that alone knows it (its
+ * item went, and its REMOVE shows no order key): recorded here and sent to every peer.
+ */
+function lifeRemoval(
+  lifeOrd: string,
+  stamp: StampIntent,
+  settings: MultiActiveSettings,
+  nowSeconds: number,
+): NextStep {
+  const ord = formatOrd({ ...parseOrd(lifeOrd)!, deleted: true });
   const expiresAt = nowSeconds + settings.tombstoneTtlSeconds;
   return {
     kind: 'send',
@@ -698,20 +697,7 @@ export function afterStampLww(
   const lifeRemoved = inherited && stamp.replaces === undefined;
   if (!held || (peerLower && lifeRemoved)) {
     if (!lifeRemoved) return { kind: 'done' };
-    const ord = formatOrd({ ...parseOrd(stamp.life ?? stamp.ord)!, deleted: true });
-    const expiresAt = nowSeconds + settings.tombstoneTtlSeconds;
-    return {
-      kind: 'send',
-      intent: {
-        op: 'delete',
-        key: stamp.key,
-        ord,
-        origin: settings.region,
-        version: stamp.version,
-        expiresAt,
-      },
-      localTombstone: { key: stamp.key, ord, origin: settings.region, expiresAt },
-    };
+    return lifeRemoval(stamp.life ?? stamp.ord, stamp, settings, nowSeconds);
   }
   const state = readStamp(held, settings);
   if ('reason' in state) return { kind: 'done' };
