@@ -11,6 +11,9 @@
  *   --kinds save,delete,put   kinds of application operation
  *   --one-way                 a one-way table (the first region is the source)
  *   --program a:save,b:delete fix the application's operations instead of enumerating them
+ *   --programs FROM-TO        exhaustive: only programs FROM..TO (0-based) of the canonical list (one
+ *                             sequence of operations per region; 405 at the default bounds), so that a
+ *                             long exploration can be split into parts that each complete
  *   --no-crash --no-lost      leave crashes / lost answers out of the faults
  *   --preemptions N --faults N --failures N --duplicates N --expiries N
  *                             exhaustive bounds: preemptions, lost answers + crashes, failures before
@@ -154,9 +157,27 @@ function line(summary: Summary, options: WorldOptions): string {
     `simulate: mode=${summary.mode} table=${options.mode} regions=${options.regions.length} ` +
     `ops=${options.ops} keys=${options.keys.length} replicator=${options.replicator.name} ` +
     `runs=${summary.runs} states=${summary.states} pruned=${summary.pruned} steps=${summary.steps} ` +
-    `complete=${summary.complete ? 'yes' : `no${summary.programs ? ` programs=${summary.programs.done}/${summary.programs.total}` : ''}`} ` +
+    `complete=${summary.complete ? 'yes' : 'no'} ${programsText(summary)}` +
     `time=${seconds}s failures=${summary.failed.length}`
   );
+}
+
+/** `programs=405/405`, or for a range `programs=12/100 of 405 from 200`. */
+function programsText(summary: Summary): string {
+  const p = summary.programs;
+  if (!p) return '';
+  const range = p.total === p.of ? '' : ` of ${p.of} from ${p.from}`;
+  return `programs=${p.done}/${p.total}${range} `;
+}
+
+/** `--programs 10-19`: that range of program indices (0-based, inclusive). */
+function programRange(args: Args): { from: number; to: number } | undefined {
+  const v = args.flags.get('programs');
+  if (v === undefined) return undefined;
+  const m = typeof v === 'string' ? /^(\d+)-(\d+)$/.exec(v) : null;
+  if (!m || Number(m[1]) > Number(m[2]))
+    throw new Error(`--programs must be FROM-TO (0-based, FROM <= TO), got ${v}`);
+  return { from: Number(m[1]), to: Number(m[2]) };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -194,7 +215,16 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   let summary: Summary;
   if (mode === 'exhaustive') {
-    summary = await exhaustive(options, { ...limits, hash: !args.flags.has('no-hash') });
+    const programs = programRange(args);
+    summary = await exhaustive(options, {
+      ...limits,
+      hash: !args.flags.has('no-hash'),
+      ...(programs ? { programs } : {}),
+      onProgress: (s: Summary) =>
+        console.log(
+          `  … ${s.runs} runs, ${s.states} states, ${s.pruned} pruned, programs ${s.programs?.done ?? 0}/${s.programs?.total ?? 1}, ${(s.ms / 1000).toFixed(0)} s, ${s.failed.length} failures`,
+        ),
+    });
   } else {
     const count = num(args, 'seeds', 200);
     const from = num(args, 'seed', 1);

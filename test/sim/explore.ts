@@ -13,7 +13,7 @@ import type { Failure } from './oracles';
 import { treeReplicator } from './replicators';
 import { StateCache } from './states';
 import type { ReplayFile } from './trace';
-import { World, type RunResult, type WorldOptions } from './world';
+import { World, type AppOp, type RunResult, type WorldOptions } from './world';
 
 /** The bounds of the exhaustive profile (2 regions, one key). */
 export const EXHAUSTIVE_BUDGET: Budget = {
@@ -88,8 +88,11 @@ export interface Summary {
   steps: number;
   /** Every choice list within the bounds was run. */
   complete: boolean;
-  /** Exhaustive runs stopped early: how many application programs were fully explored, of how many. */
-  programs?: { readonly done: number; readonly total: number };
+  /**
+   * Exhaustive: how many of the programs asked for (`total`, from index `from` of the `of` programs
+   * `programsOf` lists) were fully explored.
+   */
+  programs?: { readonly done: number; readonly total: number; readonly from: number; readonly of: number };
   readonly failed: FailedRun[];
   ms: number;
 }
@@ -120,11 +123,54 @@ export interface ExploreLimits {
   readonly onProgress?: (summary: Summary) => void;
 }
 
-export async function exhaustive(options: WorldOptions, limits: ExploreLimits = {}): Promise<Summary> {
+/**
+ * Every application program the exhaustive mode explores, in a fixed order. A region runs its own
+ * operations in order and the scheduler interleaves the regions (an operation is a step like any
+ * other), so a program is one sequence of operations per region: listing them as global sequences
+ * would name each one many times over (1,296 lists for 405 programs at 4 operations in 2 regions).
+ */
+export function programsOf(options: WorldOptions): AppOp[][] {
+  const regions = options.mode === 'one-way' ? [options.regions[0]] : options.regions;
+  const slots = options.kinds.flatMap((kind) => options.keys.map((key) => ({ kind, key })));
+  const splits = (n: number, parts: number): number[][] =>
+    parts === 1
+      ? [[n]]
+      : Array.from({ length: n + 1 }, (_, i) => n - i).flatMap((first) =>
+          splits(n - first, parts - 1).map((rest) => [first, ...rest]),
+        );
+  const sequences = (region: string, n: number): AppOp[][] =>
+    n === 0
+      ? [[]]
+      : sequences(region, n - 1).flatMap((head) => slots.map((slot) => [...head, { region, ...slot }]));
+  const programs: AppOp[][] = [];
+  for (const split of splits(options.ops, regions.length)) {
+    let partial: AppOp[][] = [[]];
+    split.forEach((n, r) => {
+      const tails = sequences(regions[r], n);
+      partial = partial.flatMap((head) => tails.map((tail) => [...head, ...tail]));
+    });
+    programs.push(...partial);
+  }
+  return programs;
+}
+
+export interface ProgramRange {
+  /** First program to explore (0-based index in `programsOf`). */
+  readonly from: number;
+  /** Last program to explore, inclusive. */
+  readonly to: number;
+}
+
+export async function exhaustive(
+  options: WorldOptions,
+  limits: ExploreLimits & { readonly programs?: ProgramRange } = {},
+): Promise<Summary> {
   const started = performance.now();
   const visited = options.visited ?? (limits.hash === false ? undefined : new StateCache());
   const opts: WorldOptions = { ...options, visited, reduce: options.reduce ?? true };
-  const chooser = new ExhaustiveChooser();
+  const all = options.program ? [[...options.program]] : programsOf(options);
+  const from = Math.min(limits.programs?.from ?? 0, all.length);
+  const to = Math.min(limits.programs?.to ?? all.length - 1, all.length - 1);
   const summary: Summary = {
     mode: 'exhaustive',
     runs: 0,
@@ -134,34 +180,46 @@ export async function exhaustive(options: WorldOptions, limits: ExploreLimits = 
     complete: false,
     failed: [],
     ms: 0,
+    programs: { done: 0, total: Math.max(0, to - from + 1), from, of: all.length },
   };
   let lastProgress = started;
-  for (;;) {
-    const run = await runWith(opts, chooser);
-    summary.runs += 1;
-    summary.steps += run.steps;
-    if (run.pruned) summary.pruned += 1;
-    if (run.failures.length) {
-      summary.failed.push(failedRun(run));
-      if (limits.stopAtFailure ?? true) break;
-    }
-    if (!chooser.advance()) {
-      summary.complete = true;
-      break;
-    }
-    if (limits.maxRuns !== undefined && summary.runs >= limits.maxRuns) break;
-    const now = performance.now();
-    if (limits.maxMs !== undefined && now - started >= limits.maxMs) break;
-    if (limits.onProgress && now - lastProgress > 10_000) {
-      lastProgress = now;
-      summary.states = visited?.size ?? 0;
-      summary.ms = now - started;
-      limits.onProgress(summary);
+  let stopped = false;
+  for (let p = from; p <= to && !stopped; p++) {
+    const chooser = new ExhaustiveChooser();
+    const program = { ...opts, program: all[p] };
+    for (;;) {
+      const run = await runWith(program, chooser);
+      summary.runs += 1;
+      summary.steps += run.steps;
+      if (run.pruned) summary.pruned += 1;
+      if (run.failures.length) {
+        summary.failed.push(failedRun(run));
+        if (limits.stopAtFailure ?? true) stopped = true;
+      }
+      if (!chooser.advance()) {
+        summary.programs = { ...summary.programs!, done: summary.programs!.done + 1 };
+        break;
+      }
+      if (stopped) break;
+      const now = performance.now();
+      if (
+        (limits.maxRuns !== undefined && summary.runs >= limits.maxRuns) ||
+        (limits.maxMs !== undefined && now - started >= limits.maxMs)
+      ) {
+        stopped = true;
+        break;
+      }
+      if (limits.onProgress && now - lastProgress > 10_000) {
+        lastProgress = now;
+        summary.states = visited?.size ?? 0;
+        summary.ms = now - started;
+        limits.onProgress(summary);
+      }
     }
   }
+  summary.complete = summary.programs!.done === summary.programs!.total;
   summary.states = visited?.size ?? 0;
   summary.ms = performance.now() - started;
-  if (!summary.complete && !options.program) summary.programs = chooser.progress('program');
   return summary;
 }
 
@@ -250,7 +308,13 @@ export function replayFile(options: WorldOptions, failed: FailedRun): ReplayFile
   const { replicator, visited: _v, ...rest } = options;
   return {
     // null: the profile was drawn by the chooser (a swarm run), and is drawn again on replay.
-    options: { ...rest, profile: options.profile ?? null, replicator: replicator.name },
+    options: {
+      ...rest,
+      // An exhaustive run's program was fixed, not drawn: the replay fixes it too.
+      ...(failed.seed === undefined ? { program: failed.run.program, ops: failed.run.program.length } : {}),
+      profile: options.profile ?? null,
+      replicator: replicator.name,
+    },
     choices: failed.choices,
     ...(failed.seed !== undefined ? { seed: failed.seed } : {}),
     failures: failed.failures,
