@@ -138,19 +138,34 @@ async function liveKeys(
     d.telemetry.warn('no stream to listen to', { table: d.settings.table, region: d.settings.region });
     return pool;
   }
-  let iterators = await Promise.all(
-    (await openShards(d.streams, streamArn)).map(async (ShardId) => {
-      const res = await d.streams.send(
+  const latest = async (ShardId: string) =>
+    (
+      await d.streams.send(
         new GetShardIteratorCommand({ StreamArn: streamArn, ShardId, ShardIteratorType: 'LATEST' }),
-      );
-      return res.ShardIterator;
-    }),
-  );
+      )
+    ).ShardIterator;
+  const shards = await openShards(d.streams, streamArn);
+  let iterators = await Promise.all(shards.map(latest));
   while (now() < until && iterators.some(Boolean)) {
     iterators = await Promise.all(
-      iterators.map(async (iterator) => {
+      iterators.map(async (iterator, i) => {
         if (!iterator) return undefined;
-        const res = await d.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        let res;
+        try {
+          res = await d.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        } catch (e) {
+          // An iterator can expire (after 15 minutes in AWS) or, on DynamoDB Local, fail as trimmed
+          // (docs/platform.md, "DynamoDB Local"). The pool is a sample: listen on from the newest position.
+          const name = (e as Error).name;
+          if (name !== 'TrimmedDataAccessException' && name !== 'ExpiredIteratorException') throw e;
+          d.telemetry.warn('stream iterator lost, listening again from the newest record', {
+            table: d.settings.table,
+            region: d.settings.region,
+            shardId: shards[i],
+            error: name,
+          });
+          return latest(shards[i]);
+        }
         for (const record of res.Records ?? []) {
           const key = record.dynamodb?.Keys as SdkItem | undefined;
           if (key && pool.size < want * LIVE_POOL_FACTOR) pool.set(keyText(key, d.settings.keyNames), key);

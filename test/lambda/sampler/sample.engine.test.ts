@@ -1,5 +1,5 @@
 import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient, GetRecordsCommand } from '@aws-sdk/client-dynamodb-streams';
 import type { SamplerSettings } from '../../../lambda/contract';
 import { CollectingTelemetry } from '../../../lambda/core/telemetry';
 import { sampleOnce } from '../../../lambda/sampler/sample';
@@ -42,13 +42,17 @@ function settings(table: string, over: Partial<SamplerSettings> = {}): SamplerSe
   };
 }
 
-function run(s: SamplerSettings, telemetry = new CollectingTelemetry()) {
+function run(
+  s: SamplerSettings,
+  telemetry = new CollectingTelemetry(),
+  streams = new DynamoDBStreamsClient({ region: SOURCE }),
+) {
   return {
     telemetry,
     report: sampleOnce({
       settings: s,
       clients: { [SOURCE]: client(SOURCE), [REPLICA]: client(REPLICA) },
-      streams: new DynamoDBStreamsClient({ region: SOURCE }),
+      streams,
       telemetry,
       deadline: Date.now() + 60_000,
     }),
@@ -124,5 +128,31 @@ describe('sampleOnce', () => {
     expect(r.scanned).toBeGreaterThanOrEqual(1);
     expect(r.scanned).toBeLessThanOrEqual(2);
     expect(r.divergent.map((d) => d.key)).toEqual(['{"pk":{"S":"new-lost"}}']);
+  });
+
+  it('listens on from the newest record when its stream iterator is lost (trimmed or expired)', async () => {
+    const table = await tableIn([SOURCE, REPLICA]);
+    await put(SOURCE, table, item('old'));
+    await put(REPLICA, table, item('old'));
+    // DynamoDB Local fails an iterator as trimmed at times it chooses; the first read here does.
+    const streams = new DynamoDBStreamsClient({ region: SOURCE });
+    const send = streams.send.bind(streams) as (command: unknown) => Promise<unknown>;
+    let trimmed = 0;
+    streams.send = ((command: unknown) => {
+      if (command instanceof GetRecordsCommand && trimmed++ === 0)
+        return Promise.reject(Object.assign(new Error('trimmed'), { name: 'TrimmedDataAccessException' }));
+      return send(command);
+    }) as typeof streams.send;
+    const telemetry = new CollectingTelemetry();
+    const { report } = run(settings(table, { sampleSize: 4, listenSeconds: 3 }), telemetry, streams);
+    await new Promise((r) => setTimeout(r, 1000));
+    await put(SOURCE, table, item('new-lost'));
+    const r = await report;
+    expect(trimmed).toBeGreaterThan(1);
+    expect(telemetry.logs.filter((l) => l.level === 'warn').map((l) => l.message)).toContain(
+      'stream iterator lost, listening again from the newest record',
+    );
+    expect(r.live).toBe(1);
+    expect(r.divergent.map((d) => d.key)).toContain('{"pk":{"S":"new-lost"}}');
   });
 });
