@@ -17,7 +17,8 @@
  *   are repaired alike.
  *
  * Every region's tombstone is read before its item: an order key judged from a tombstone older than
- * the item can only understate the item (`heldState`), never overstate it.
+ * the item can only understate the item (`heldState`), never overstate it. A multi-active item no
+ * replicator stamped is waited for, then stamped where no record will (`orderedHoldings`).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -31,10 +32,11 @@ import {
 import { applyIntent, type Outcome } from '../core/apply';
 import type { Image } from '../core/attributes';
 import type { TombstoneState, WriteIntent } from '../core/intents';
+import { itemOrder } from '../core/item-order';
 import { formatOrd, parseOrd } from '../core/order';
-import { readLocalTombstone } from '../core/origin';
+import { readLocalTombstone, stampLocal } from '../core/origin';
 import { describeError, realSleep } from '../core/retry';
-import { replicatedPut } from '../replicator/decide';
+import { replicatedPut, stampGuard } from '../replicator/decide';
 import { heldState, type HeldState } from './held';
 import { getItem, toImage, toSdkItem, type SdkItem } from './scan';
 
@@ -165,6 +167,11 @@ export interface RepairOptions {
   /** Stops before the next key. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (keysDone: number) => void;
+  /**
+   * Pause between reads of a key while a region's item waits for its replicator's stamp, and between
+   * tries of a write that meets such an item. @default 1000
+   */
+  readonly waitDelayMs?: number;
 }
 
 export interface RepairChange {
@@ -216,12 +223,18 @@ async function repairKey(
   o: RepairOptions,
   key: Image,
 ): Promise<Omit<RepairChange, 'key'>[] | { skip: string }> {
-  const holdings = await Promise.all(o.table.regions.map((r) => readHolding(o, r, key)));
+  const holdings = await orderedHoldings(o, key);
   const plan = planRepair(o.table, o.settings, key, holdings);
   if ('skip' in plan) return plan;
   return Promise.all(
     plan.writes.map(async (w) => {
-      const outcome = await applyWithRetry(o.clients[w.region], o.settings[w.from], w.region, w.intent);
+      const outcome = await applyWithRetry(
+        o.clients[w.region],
+        o.settings[w.from],
+        w.region,
+        w.intent,
+        o.waitDelayMs ?? WAIT_DELAY_MS,
+      );
       return {
         region: w.region,
         op: w.intent.op,
@@ -231,6 +244,53 @@ async function repairKey(
       };
     }),
   );
+}
+
+/**
+ * Every region's holding once each item carries an order key. An item without one is a save its
+ * region's replicator stamps within about a second (invariant 4: only its region orders it), so the
+ * key is read again for a while first: the save is then judged at the order its record gives it (under
+ * last writer wins, its clock, not 0). An item still unordered after that has no record coming (it
+ * predates the mirror, or its records were lost): it is stamped in its region at the order `heldState`
+ * judged it by, as backfill stamps one, if it still holds that data. Left unordered, a write of the
+ * winner over it would wait for ever, and as the winner it would keep its peers' later writes waiting.
+ */
+async function orderedHoldings(o: RepairOptions, key: Image): Promise<Holding[]> {
+  const read = () => Promise.all(o.table.regions.map((r) => readHolding(o, r, key)));
+  let holdings = await read();
+  for (let waits = 0; waits < WAIT_ATTEMPTS && unordered(o, holdings).length; waits += 1) {
+    await realSleep(o.waitDelayMs ?? WAIT_DELAY_MS);
+    holdings = await read();
+  }
+  // A stamp that met another state (a save or delete since) is judged again from what the item holds.
+  for (let round = 1; round <= 3 && unordered(o, holdings).length; round += 1) {
+    await Promise.all(
+      unordered(o, holdings).map(({ region, item, held }) => {
+        const settings = o.settings[region] as MultiActiveSettings;
+        const same = stampGuard(item, key, settings);
+        const stamp = {
+          key,
+          ord: held.ord,
+          version: held.version,
+          ...(Object.keys(same).length ? { same } : {}),
+        };
+        return stampLocal(o.clients[region], settings, stamp, { deadline: Date.now() + 60_000 });
+      }),
+    );
+    holdings = await read();
+  }
+  return holdings;
+}
+
+/** Multi-active: the regions whose item has no order key, with the state `heldState` judges it to hold. */
+function unordered(o: RepairOptions, holdings: readonly Holding[]) {
+  if (o.table.mode !== 'multi-active') return [];
+  return holdings.flatMap(({ region, item, tombstone }) => {
+    const settings = o.settings[region] as MultiActiveSettings;
+    if (!item || itemOrder(item, settings.versionAttribute, region)?.kind !== 'unordered') return [];
+    const held = heldState(item, tombstone, settings, region);
+    return held.kind === 'item' ? [{ region, item, held }] : [];
+  });
 }
 
 /** The region's tombstone, then its item (in that order: see the module comment). */
@@ -252,13 +312,14 @@ async function applyWithRetry(
   settings: ReplicatorSettings,
   target: string,
   intent: WriteIntent,
+  waitDelayMs: number,
 ): Promise<Outcome> {
   for (let attempt = 1, waits = 0; ;) {
     const outcome = await applyIntent(client, settings, target, intent, { deadline: Date.now() + 60_000 });
     // The target's item waits for its own region's stamp (about a second): try again, never drop it.
     if (outcome.status === 'deferred' && waits < WAIT_ATTEMPTS) {
       waits += 1;
-      await realSleep(WAIT_DELAY_MS);
+      await realSleep(waitDelayMs);
       continue;
     }
     if (outcome.status !== 'unavailable' || !outcome.retryable || attempt >= 3) return outcome;
