@@ -1,8 +1,9 @@
 /**
  * What a replicated change costs, in capacity units as DynamoDB bills them (bench/capacity.ts), per
  * record per target, for two mixes of application writes at the origin: insert-heavy (70 % new
- * items, 25 % updates, 5 % deletes) and update-heavy (10 / 85 / 5). Also the units the origin region
- * pays per local save, and, for comparison, the article's GetItem-then-PutItem copy.
+ * items, 25 % updates, 5 % deletes) and update-heavy (10 / 85 / 5), under each kind of table: one-way,
+ * multi-active with the version contract, and multi-active under last-writer-wins. Also the units the
+ * origin region pays per local save, and, for comparison, the article's GetItem-then-PutItem copy.
  */
 import {
   DeleteItemCommand,
@@ -12,7 +13,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { RESERVED_PREFIX, type ReplicatorSettings } from '../lambda/contract';
+import { RESERVED, RESERVED_PREFIX, type ReplicatorSettings } from '../lambda/contract';
 import { changedAttributes } from '../lambda/core/attributes';
 import { CollectingTelemetry } from '../lambda/core/telemetry';
 import { forEachBounded, processBatch } from '../lambda/replicator/process';
@@ -42,24 +43,32 @@ export interface CostFigures {
   readonly records: number;
 }
 
+/**
+ * The kind of table measured: one-way, multi-active whose writers keep the version contract, or
+ * multi-active under last-writer-wins (writers keep no contract; the replicator stamps every save).
+ */
+export type CostMode = ReplicatorSettings['mode'] | 'last-writer-wins';
+
 const SEED_KEYS = 200;
 const BATCH = 100;
 
 /** Runs `ops` application writes of `mix` in the origin, replicates them, and meters every unit. */
 export async function measureCost(
   env: BenchEnv,
-  mode: ReplicatorSettings['mode'],
+  mode: CostMode,
   mix: Mix,
   ops: number,
 ): Promise<CostFigures> {
   const [origin, ...targets] = env.regions;
   const tables = await env.createMirrorTables({ regions: env.regions, key: env.key });
   const write = applicationWriter(env.clients[origin], tables.table, mode);
+  const settingsIn = (region: string) => settingsFor(env, tables.table, mode, region);
   // Keys that exist (and are replicated) before the measured writes, for updates and deletes.
   const live: string[] = [];
   for (let i = 0; i < SEED_KEYS; i += 1) live.push(await write.insert(`seed-${i}`));
-  await replicate(tables.readers[origin], env.settingsFor(tables.table, mode, origin), env.clients);
-  for (const region of targets) await tables.readers[region].pollRecords(); // their echoes: not measured
+  await replicate(tables.readers[origin], settingsIn(origin), env.clients);
+  // The seeds' own stamps (last-writer-wins stamps every save) and the targets' echoes: not measured.
+  for (const region of env.regions) await tables.readers[region].pollRecords();
 
   const random = env.random();
   let created = 0;
@@ -73,11 +82,7 @@ export async function measureCost(
   const originUnits: Units = { read: 0, write: 0 };
   const targetUnits: Units = { read: 0, write: 0 };
   const metered = meteredClients(env, origin, originUnits, targetUnits);
-  const records = await replicate(
-    tables.readers[origin],
-    env.settingsFor(tables.table, mode, origin),
-    metered,
-  );
+  const records = await replicate(tables.readers[origin], settingsIn(origin), metered);
   // Per application write: the origin's stream also holds its replicator's stamps, which are not sent.
   const applicationRecords = records.filter((r) => applicationChange(r)).length;
   const saves = records.filter((r) => r.eventName !== 'REMOVE' && applicationChange(r)).length;
@@ -85,10 +90,10 @@ export async function measureCost(
   // Multi-active: each target's own replicator reads its echoes; a replicated insert costs it one read
   // (the check against its tombstone), which belongs to the target's cost.
   const echoUnits: Units = { read: 0, write: 0 };
-  if (mode === 'multi-active')
+  if (mode !== 'one-way')
     for (const region of targets) {
       const clients = meteredClients(env, region, echoUnits, echoUnits);
-      await replicate(tables.readers[region], env.settingsFor(tables.table, mode, region), clients);
+      await replicate(tables.readers[region], settingsIn(region), clients);
     }
   const sent = applicationRecords * targets.length;
   return {
@@ -98,6 +103,18 @@ export async function measureCost(
     originRead: originUnits.read / saves,
     echoWrite: echoUnits.write,
     records: applicationRecords,
+  };
+}
+
+/** A region's replicator settings for `mode`, as the construct writes them (lib/constructs/replicator.ts). */
+function settingsFor(env: BenchEnv, table: string, mode: CostMode, region: string): ReplicatorSettings {
+  if (mode !== 'last-writer-wins') return env.settingsFor(table, mode, region);
+  // No writer contract: the replicator's own clock (`_ddbm_ver`) is the version attribute.
+  return {
+    ...env.settingsFor(table, 'multi-active', region),
+    mode: 'multi-active',
+    versionAttribute: RESERVED.stampedVersion,
+    conflicts: 'last-writer-wins',
   };
 }
 
@@ -155,18 +172,22 @@ export async function measureNaiveCost(env: BenchEnv, mix: Mix, ops: number): Pr
   };
 }
 
-/** The application's writes, per the write contract (ADD version) for multi-active tables. */
-function applicationWriter(client: DynamoDBClient, table: string, mode: ReplicatorSettings['mode']) {
+/**
+ * The application's writes: per the write contract (ADD version) on a multi-active table under
+ * versions; plain saves on a one-way table and under last-writer-wins, whose writers keep no contract.
+ */
+function applicationWriter(client: DynamoDBClient, table: string, mode: CostMode) {
+  const versioned = mode === 'multi-active';
   const save = async (pk: string) => {
     await client.send(
       new UpdateItemCommand({
         TableName: table,
         Key: { pk: { S: pk } },
-        UpdateExpression: mode === 'multi-active' ? 'ADD #v :one SET #d = :d' : 'SET #d = :d',
-        ExpressionAttributeNames: { '#d': 'data', ...(mode === 'multi-active' ? { '#v': 'version' } : {}) },
+        UpdateExpression: versioned ? 'ADD #v :one SET #d = :d' : 'SET #d = :d',
+        ExpressionAttributeNames: { '#d': 'data', ...(versioned ? { '#v': 'version' } : {}) },
         ExpressionAttributeValues: {
           ':d': { S: `${pk} ${Math.random().toString(36).slice(2)}`.padEnd(200, '.') },
-          ...(mode === 'multi-active' ? { ':one': { N: '1' } } : {}),
+          ...(versioned ? { ':one': { N: '1' } } : {}),
         },
       }),
     );

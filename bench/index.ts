@@ -4,7 +4,7 @@
  * discarded warm-up, each on fresh tables, and quoted as ratios to a ceiling measured in the same run.
  * Capacity units do not depend on the machine: they are what DynamoDB would bill.
  */
-import { MIXES, measureCost, measureNaiveCost } from './cost';
+import { MIXES, measureCost, measureNaiveCost, type CostMode } from './cost';
 import { startBenchEnv } from './env';
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
@@ -42,14 +42,21 @@ async function main(): Promise<void> {
   }
 }
 
+/** The three kinds of table side by side: a multi-active table's row names its conflict mode. */
+const COST_LABELS: Record<CostMode, string> = {
+  'multi-active': 'ddb-mirror multi-active, version',
+  'last-writer-wins': 'ddb-mirror multi-active, last-writer-wins',
+  'one-way': 'ddb-mirror one-way',
+};
+
 async function costSection(env: Awaited<ReturnType<typeof startBenchEnv>>): Promise<void> {
   const rows: Record<string, string | number>[] = [];
   for (const mix of MIXES) {
-    for (const mode of ['multi-active', 'one-way'] as const) {
+    for (const mode of ['multi-active', 'last-writer-wins', 'one-way'] as const) {
       const c = await measureCost(env, mode, mix, N);
       rows.push({
         mix: mix.name,
-        replicator: `ddb-mirror ${mode}`,
+        replicator: COST_LABELS[mode],
         'WCU/record/target': fixed(c.targetWrite),
         'RCU/record/target': fixed(c.targetRead),
         'origin WCU/save': fixed(c.originWrite),
