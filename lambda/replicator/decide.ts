@@ -750,9 +750,27 @@ export function afterStampLww(
   }
   if (state.ordRaw! > stamp.ord) return { kind: 'done' };
   // Written back only over a peer's save that replaced the very state this save was made on: one that
-  // created the item came after the application here deleted this save.
-  if (stamp.replaces === undefined || held[RESERVED.replaced]?.S !== stamp.replaces) return { kind: 'done' };
+  // created the item came after the application here deleted this save. A save made on a state with no
+  // order key names none; a clock-0 stamp of this region over it is backfill's or repair's stamp of
+  // this very save, not yet read (the replicator stamps at a record's time, never at 0).
+  const over = held[RESERVED.replaced]?.S;
+  const madeOn =
+    stamp.replaces !== undefined
+      ? over === stamp.replaces
+      : over !== undefined && opsStampHere(over, settings);
+  if (!madeOn) return { kind: 'done' };
   return { kind: 'reapply', stamp, image, replaces: state.ordRaw! };
+}
+
+/** A clock-0 order key of this region: what backfill and repair stamp an item its replicator never ordered. */
+function opsStampHere(ord: string, settings: MultiActiveSettings): boolean {
+  const parsed = parseOrd(ord);
+  return (
+    parsed !== undefined &&
+    parsed.origin === settings.region &&
+    !parsed.deleted &&
+    Number(parsed.version) === 0
+  );
 }
 
 /**

@@ -898,6 +898,19 @@ describe('last writer wins: what a stamp that did not go through met (afterStamp
     expect(afterStampLww(stamp, true, image, peer, settings, 0)).toEqual({ kind: 'done' });
   });
 
+  test("a peer's earlier save over backfill's clock-0 stamp of a save not read yet: the save is written back over it", () => {
+    // The save was made on a state with no order key (so it names none); backfill then stamped it at
+    // clock 0 before its record was read, and a parked peer save replaced that stamp.
+    const unstamped: StampIntent = { key, ord: mine, version: '100', by };
+    const peer = held(ord(0, 50, PEER), { _ddbm_over: S(ord(0, 0, HERE)), data: S('theirs') });
+    expect(afterStampLww(unstamped, false, image, peer, settings, 0)).toMatchObject({
+      kind: 'reapply',
+      replaces: ord(0, 50, PEER),
+    });
+    const overPeer = held(ord(0, 50, PEER), { _ddbm_over: S(ord(0, 0, PEER)), data: S('theirs') });
+    expect(afterStampLww(unstamped, false, image, overPeer, settings, 0)).toEqual({ kind: 'done' });
+  });
+
   test("a peer's later save wins: nothing", () => {
     const peer = held(ord(0, 500, PEER), { _ddbm_over: S(ord(0, 10, PEER)) });
     expect(afterStampLww(stamp, true, image, peer, settings, 0)).toEqual({ kind: 'done' });
