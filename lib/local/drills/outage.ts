@@ -34,7 +34,10 @@ export function outageScenario(long: boolean): Scenario {
             `or 3× the largest lag seen before the fault if more; the outage lasts at least twice the retention`
         : what;
     },
-    windowSeconds: (settings) => settings.forSeconds,
+    // The long outage lasts at least twice the retention, and cuts only once the region's own stream
+    // has drained (seconds on a busy machine): the workload runs that long, so the cut meets traffic.
+    windowSeconds: (settings) =>
+      long ? Math.max(settings.forSeconds, 2 * retention(settings)) : settings.forSeconds,
     inject: async (s) => {
       if (!long) return outage(s, s.settings.forSeconds);
       chosen = chooseLongOutage(s);
