@@ -203,6 +203,12 @@ export function planLines(r: PreflightReport, title: string): string[] {
     return parts.length ? [`  ${row.table} ${row.region}: ${parts.join('; ')}`] : [];
   });
   if (more.length) lines.push('', ...more);
+  if (r.changes.length)
+    lines.push(
+      '',
+      `What the deploy changes on adopted tables (${r.changes.length}):`,
+      ...r.changes.map((c) => `  ${c.table} ${c.region}: ${c.change}`),
+    );
   lines.push(...findingLines('Blockers', r.blockers), ...findingLines('Warnings', r.warnings));
   lines.push(
     '',

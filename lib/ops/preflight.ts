@@ -179,11 +179,19 @@ export interface PreflightRow {
   readonly verdict: 'ready' | 'warning' | 'blocked';
 }
 
+/** What the deploy will change on a table it adopts (not a problem: told so that nobody is surprised). */
+export interface Change {
+  readonly table: string;
+  readonly region: string;
+  readonly change: string;
+}
+
 export interface PreflightReport {
   readonly ready: boolean;
   readonly rows: readonly PreflightRow[];
   readonly blockers: readonly Finding[];
   readonly warnings: readonly Finding[];
+  readonly changes: readonly Change[];
   /** Read units of every sample. */
   readonly sampleReadUnits: number;
 }
@@ -254,7 +262,7 @@ export function preflightReport(
   options: PreflightOptions = {},
 ): PreflightReport {
   const rows: Omit<PreflightRow, 'verdict'>[] = [];
-  const out = { blockers: [] as Finding[], warnings: [] as Finding[] };
+  const out = { blockers: [] as Finding[], warnings: [] as Finding[], changes: [] as Change[] };
   for (const table of model.tables) {
     for (const region of tableRegions(table)) {
       const f = facts.find((x) => x.table === table.name && x.region === region);
@@ -262,7 +270,7 @@ export function preflightReport(
     }
     out.warnings.push(...capacityWarnings(table, facts, options));
   }
-  const { blockers, warnings } = out;
+  const { blockers, warnings, changes } = out;
   const mine = (r: Omit<PreflightRow, 'verdict'>) => (x: Finding) =>
     x.table === r.table && x.region === r.region;
   return {
@@ -273,6 +281,7 @@ export function preflightReport(
     })),
     blockers,
     warnings,
+    changes,
     sampleReadUnits: rows.reduce((n, r) => n + (r.sample?.readUnits ?? 0), 0),
   };
 }
@@ -282,7 +291,7 @@ function regionRow(
   table: TableModel,
   f: RegionFacts,
   options: PreflightOptions,
-  out: { blockers: Finding[]; warnings: Finding[] },
+  out: { blockers: Finding[]; warnings: Finding[]; changes: Change[] },
 ): Omit<PreflightRow, 'verdict'> {
   const where = { table: table.name, region: f.region };
   const block = (check: Check, message: string, fix: string) =>
@@ -342,6 +351,18 @@ function regionRow(
       `move the stream's consumers off it, disable the stream and enable it with ${MIRROR_STREAM_VIEW} (a stream's view type cannot be changed in place)`,
     );
 
+  // The adopt custom resource (lambda/adopt) makes these changes at deploy.
+  if (adopted && !t.stream && replicatorRegions(table).includes(f.region))
+    out.changes.push({
+      ...where,
+      change: `no stream: the deploy enables one with ${MIRROR_STREAM_VIEW} (UpdateTable), and the replicator reads it`,
+    });
+  if (adopted && table.mode === 'one-way' && f.region !== table.source && table.readOnlyReplicas.enforced)
+    out.changes.push({
+      ...where,
+      change:
+        "a read-only replica: the deploy adds the mirror's ReadOnlyReplica statement to its resource policy, keeping the statements there",
+    });
   const readers = t.stream
     ? streamReaders(table, f, block, warn)
     : { others: [], mirror: mirrorReaders(table, f.region), total: mirrorReaders(table, f.region) };

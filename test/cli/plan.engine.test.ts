@@ -232,6 +232,7 @@ describe('ddb-mirror plan', () => {
         },
       ],
       warnings: [],
+      changes: [],
       sampleReadUnits: 0,
     });
   });

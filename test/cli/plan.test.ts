@@ -26,7 +26,15 @@ function row(overrides: Partial<PreflightRow> = {}): PreflightRow {
 }
 
 function report(overrides: Partial<PreflightReport> = {}): PreflightReport {
-  return { ready: true, rows: [row()], blockers: [], warnings: [], sampleReadUnits: 0, ...overrides };
+  return {
+    ready: true,
+    rows: [row()],
+    blockers: [],
+    warnings: [],
+    changes: [],
+    sampleReadUnits: 0,
+    ...overrides,
+  };
 }
 
 describe('plan options', () => {
@@ -134,6 +142,22 @@ describe('plan output', () => {
       '  Stories us-east-1: backfill from here: 14 write units to 1 target (14 items of 131 bytes on average, 1 per item), under 1s at 1,000/s (exportBackfill)',
       '  Stories eu-west-1: backfill from here: 14 write units to 1 target (14 items of 131 bytes on average, 1 per item), unpaced (give backfill --max-write-units to pace it)',
     ]);
+  });
+
+  test('what the deploy changes on adopted tables is listed before any blocker, and changes nothing of the verdict', () => {
+    const lines = planLines(
+      report({
+        changes: [{ table: 'Stories', region: 'us-east-1', change: 'no stream: the deploy enables one' }],
+      }),
+      'Plan',
+    );
+    expect(lines.slice(lines.indexOf('What the deploy changes on adopted tables (1):'))).toEqual(
+      expect.arrayContaining([
+        'What the deploy changes on adopted tables (1):',
+        '  Stories us-east-1: no stream: the deploy enables one',
+      ]),
+    );
+    expect(lines[lines.length - 1]).toBe('Ready: nothing blocks a deploy or a backfill.');
   });
 
   test('blockers and warnings are listed with their fixes, and the verdict counts the blockers', () => {

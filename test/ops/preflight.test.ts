@@ -200,6 +200,31 @@ describe('plan: what a deploy will meet', () => {
     );
     expect(report.rows.map((r) => r.stream)).toEqual(['KEYS_ONLY', 'off', 'KEYS_ONLY']);
   });
+
+  test('what the deploy changes on adopted tables is told: a stream enabled where the mirror reads it, a replica policy merged', () => {
+    // GIVEN an adopted multi-active table with no stream in one region, and an adopted one-way table
+    // whose source has no stream and whose replica exists
+    const model = modelOf(
+      oneWayTable({ existing: [SOURCE, REPLICA] }),
+      multiActiveTable({ existing: [REPLICA] }),
+    );
+    const noStream = table({ stream: undefined });
+    const report = preflightReport(model, [
+      present('Stories', SOURCE, { found: noStream }),
+      present('Stories', REPLICA, { found: noStream }),
+      absent('Stories', THIRD),
+      absent('Sessions', SOURCE),
+      present('Sessions', REPLICA, { found: table({ key: SESSIONS_KEY, stream: undefined }) }),
+      absent('Sessions', THIRD),
+    ]);
+    // THEN each change is named where the deploy makes it, and none of them blocks
+    expect(report.changes.map((c) => `${c.table} ${c.region}: ${c.change.split(':')[0]}`)).toEqual([
+      'Stories us-east-1: no stream',
+      'Stories eu-west-1: a read-only replica',
+      'Sessions eu-west-1: no stream',
+    ]);
+    expect(report.blockers.filter((b) => b.table === 'Stories' || b.region === REPLICA)).toEqual([]);
+  });
 });
 
 describe('plan: stream readers (at most two per shard)', () => {
