@@ -39,6 +39,8 @@ export const planCommand: Command = {
     'the mirror included); point-in-time recovery; item count and size, and what a backfill costs in write\n' +
     'units and time; for multi-active tables with conflicts: version, a sample of items checked for a\n' +
     'numeric version attribute. Every blocker and warning names its fix.\n' +
+    'With --endpoint: a kept local mirror, or a DynamoDB Local that holds the tables before any mirror runs\n' +
+    'on it (planned as an account before its first deploy).\n' +
     'Exit code: 0 when nothing blocks, 1 when something does.',
   options: {
     table: { type: 'string', value: 'NAME', description: 'only this table (default: every table)' },
@@ -67,7 +69,7 @@ export async function plan(
   const a = await planArgs(values, io.cwd);
   const opened = await planSources(a, io, clients);
   try {
-    return await runPlan(a, opened.sources, io, opened.caller);
+    return await runPlan(a, opened.sources, io, opened.caller, opened.against);
   } finally {
     opened.destroy();
   }
@@ -106,7 +108,9 @@ export async function planArgs(values: ParsedValues, cwd: string): Promise<PlanA
 
 /**
  * The clients: in AWS, DynamoDB and Lambda per region from the standard chain (or --profile); with
- * --endpoint, a kept local mirror, whose own replicators are its streams' only readers (its `GET /status`).
+ * --endpoint, a kept local mirror, whose own replicators are its streams' only readers (its `GET /status`),
+ * or a DynamoDB Local that holds the tables before any mirror runs on it: planned as an account before
+ * its first deploy, where no Lambda reads a stream.
  */
 export async function planSources(
   a: PlanArgs,
@@ -115,7 +119,7 @@ export async function planSources(
     readonly dynamo?: (region: string) => DynamoDBClient;
     readonly lambda?: (region: string) => LambdaLike;
   } = {},
-): Promise<{ sources: GatherSources; caller: AwsCaller; destroy(): void }> {
+): Promise<{ sources: GatherSources; caller: AwsCaller; destroy(): void; against: string }> {
   const [{ DynamoDBClient }, { LambdaClient }, { clientConfig, fetchStatus }, gather] = await Promise.all([
     import('@aws-sdk/client-dynamodb'),
     import('@aws-sdk/client-lambda'),
@@ -142,11 +146,23 @@ export async function planSources(
   const dynamo = clients.dynamo ?? perRegion((region) => new DynamoDBClient(clientConfig(a, region)));
   const destroy = () => made.forEach((c) => c.destroy());
   if (a.endpoint) {
-    const status = (await fetchStatus(a.endpoint)) as Parameters<typeof gather.localMirrorConsumers>[0];
+    const status = await mirrorStatus(a.endpoint, fetchStatus);
+    if (status === undefined)
+      return {
+        sources: { dynamo, consumers: async () => [], owners: 'tags' },
+        caller,
+        destroy,
+        against: `DynamoDB at ${a.endpoint} (no local mirror runs there)`,
+      };
     return {
-      sources: { dynamo, consumers: gather.localMirrorConsumers(status), owners: 'local-mirror' },
+      sources: {
+        dynamo,
+        consumers: gather.localMirrorConsumers(status as Parameters<typeof gather.localMirrorConsumers>[0]),
+        owners: 'local-mirror',
+      },
       caller,
       destroy,
+      against: `the local mirror at ${a.endpoint}`,
     };
   }
   const lambdaOf = clients.lambda ?? perRegion((region) => new LambdaClient(clientConfig(a, region)));
@@ -154,7 +170,22 @@ export async function planSources(
     sources: { dynamo, consumers: gather.lambdaConsumers(a.model, lambdaOf, caller), owners: 'tags' },
     caller,
     destroy,
+    against: 'AWS',
   };
+}
+
+/**
+ * A kept local mirror's `GET /status`; undefined when DynamoDB itself answers (it refuses the GET with
+ * 400). Anything else fails as fetchStatus tells it.
+ */
+async function mirrorStatus(
+  endpoint: string,
+  fetchStatus: (endpoint: string) => Promise<unknown>,
+): Promise<unknown> {
+  const res = await fetch(`${endpoint}/status`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+  if (res?.ok) return res.json();
+  if (res?.status === 400) return undefined;
+  return fetchStatus(endpoint);
 }
 
 /** Reads, decides, prints; 1 when anything blocks. */
@@ -163,6 +194,7 @@ export async function runPlan(
   sources: GatherSources,
   io: Pick<CommandIo, 'out'>,
   caller = new AwsCaller(),
+  against = a.endpoint ? `the local mirror at ${a.endpoint}` : 'AWS',
 ): Promise<number> {
   const { gatherPreflight } = await import('../lib/ops/preflight-gather');
   const facts = await gatherPreflight(a.model, sources, {
@@ -171,7 +203,6 @@ export async function runPlan(
     caller,
   });
   const report = preflightReport(a.model, facts, { maxWriteUnits: a.maxWriteUnits });
-  const against = a.endpoint ? `the local mirror at ${a.endpoint}` : 'AWS';
   if (a.json) writeJson(io, { config: a.configPath, against: a.endpoint ? 'local' : 'aws', ...report });
   else
     for (const line of planLines(report, `Plan for ${a.configPath} against ${against}`))

@@ -295,4 +295,41 @@ describe('ddb-mirror plan', () => {
       await proxy.stop();
     }
   });
+
+  test('against a DynamoDB Local no mirror runs on, it plans the first deploy and only reads', async () => {
+    // GIVEN on the engine itself (no control endpoint): an existing multi-active table with no stream
+    // whose items keep no version, adopted under last-writer-wins, and a one-way replica already there
+    // that the config does not adopt; a proxy records every call reaching the engine
+    const sessions = uniqueName('PlanBare');
+    const stories = uniqueName('PlanBareInWay');
+    await applicationTable(SOURCE, sessions, PK, { items: [{ pk: { S: 'u1' }, note: { S: 'no version' } }] });
+    await applicationTable(REPLICA, stories, PK);
+    const config = configWith([
+      multiActive(sessions, `, existing: [${SOURCE}], conflicts: last-writer-wins`),
+      oneWay(stories),
+    ]);
+    const proxy = await RecordingProxy.start();
+    try {
+      // WHEN `ddb-mirror plan --endpoint` names the engine
+      const { code, out } = await runCli(['plan', '--config', config, '--endpoint', proxy.endpoint]);
+      // THEN it says what it read, adopts the table (the deploy enables its stream), creates the others,
+      // and blocks on the replica in the way
+      expect(code).toBe(1);
+      expect(out.split('\n')[0]).toBe(
+        `Plan for ${config} against DynamoDB at ${proxy.endpoint} (no local mirror runs there)`,
+      );
+      expect(out).toMatch(new RegExp(`^${sessions}\\s+us-east-1\\s+adopt\\s+ok\\s+on-demand\\s+off\\s`, 'm'));
+      expect(out).toMatch(new RegExp(`^${sessions}\\s+eu-west-1\\s+create \\(no table\\)`, 'm'));
+      expect(out).toContain(
+        `  ${sessions} us-east-1: no stream: the deploy enables one with NEW_AND_OLD_IMAGES`,
+      );
+      expect(out).toMatch(new RegExp(`^  ${stories} eu-west-1 \\[already-exists\\]: `, 'm'));
+      expect(out).not.toContain('[version-contract]');
+      // AND the engine saw reads only (and the one GET that told it from a control endpoint)
+      expect(proxy.operations.filter((o) => o !== '?' && !READS.has(o))).toEqual([]);
+      expect(proxy.operations.filter((o) => o === '?')).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
