@@ -752,7 +752,8 @@ export function afterStampLww(
   // Written back only over a peer's save that replaced the very state this save was made on: one that
   // created the item came after the application here deleted this save. A save made on a state with no
   // order key names none; a clock-0 stamp of this region over it is backfill's or repair's stamp of
-  // this very save, not yet read (the replicator stamps at a record's time, never at 0).
+  // this very save, not yet read (the replicator stamps at a record's time, never at 0). Invariant 2: the
+  // save orders after the state it was made on. A retry meets its own write-back by its `_ddbm_by`.
   const over = held[RESERVED.replaced]?.S;
   const madeOn =
     stamp.replaces !== undefined

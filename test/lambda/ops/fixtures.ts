@@ -1,5 +1,12 @@
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { CompareTable } from '../../../lambda/contract';
+import { formatOrd } from '../../../lambda/core/order';
 import type { BackfillCheckpoint, CheckpointStore } from '../../../lambda/ops/checkpoint';
 import { prng } from '../../../lib/local/workload';
 import { client } from '../../support/dynamo';
@@ -129,3 +136,19 @@ export async function runLiveOps(
   }
   return live;
 }
+
+/** The harness table's item `key` (partition key `pk`) in `region`, read strongly consistent. */
+export async function item(h: MirrorHarness, region: string, key: string) {
+  return (
+    await client(region).send(
+      new GetItemCommand({ TableName: h.ctx.table, Key: { pk: { S: key } }, ConsistentRead: true }),
+    )
+  ).Item;
+}
+
+/** An application's whole-item PutItem into the harness table in `region`. */
+export const put = (h: MirrorHarness, region: string, it: Record<string, AttributeValue>) =>
+  client(region).send(new PutItemCommand({ TableName: h.ctx.table, Item: it }));
+
+/** Last writer wins: the order key backfill and repair stamp a never-stamped item of `origin` with. */
+export const clock0 = (origin: string) => formatOrd({ gen: 0, version: '0', origin, deleted: false });

@@ -1,11 +1,9 @@
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { formatOrd } from '../../../lambda/core/order';
 import { runBackfill } from '../../../lambda/ops/backfill';
-import { client } from '../../support/dynamo';
 import { MirrorHarness, type ReplicatorFactory } from '../../support/mirror-harness';
 import { realReplicator } from '../replicator/real-replicator';
-import { clientsFor, memoryCheckpoint } from './fixtures';
+import { clientsFor, clock0, item, memoryCheckpoint, put } from './fixtures';
 
 /**
  * The race backfill's clock-0 stamp leaves open on a last-writer-wins table (docs/replication.md,
@@ -53,19 +51,6 @@ function raceReplicator(live: { value: boolean }, earlier?: string): ReplicatorF
     };
   };
 }
-
-async function item(h: MirrorHarness, region: string, key: string) {
-  return (
-    await client(region).send(
-      new GetItemCommand({ TableName: h.ctx.table, Key: { pk: { S: key } }, ConsistentRead: true }),
-    )
-  ).Item;
-}
-
-const put = (h: MirrorHarness, region: string, it: Record<string, AttributeValue>) =>
-  client(region).send(new PutItemCommand({ TableName: h.ctx.table, Item: it }));
-
-const clock0 = (origin: string) => formatOrd({ gen: 0, version: '0', origin, deleted: false });
 
 /** The clock the replicator stamps a save of a never-stamped state at: its record's time, in ms. */
 const clockOf = (record: DynamoDBRecord) =>

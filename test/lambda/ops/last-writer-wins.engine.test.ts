@@ -1,12 +1,6 @@
-import {
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { keyText, type ReplicatorSettings } from '../../../lambda/contract';
-import { formatOrd, parseOrd } from '../../../lambda/core/order';
+import { parseOrd } from '../../../lambda/core/order';
 import { readLocalTombstone } from '../../../lambda/core/origin';
 import { runBackfill, type BackfillResult } from '../../../lambda/ops/backfill';
 import { hashVerifyTable } from '../../../lambda/ops/hash-verify';
@@ -17,7 +11,7 @@ import { writeAll } from '../../support/damaged-mirror';
 import { client } from '../../support/dynamo';
 import { MirrorHarness, type ReplicatorFactory } from '../../support/mirror-harness';
 import { realReplicator } from '../replicator/real-replicator';
-import { clientsFor, compareTable, memoryCheckpoint } from './fixtures';
+import { clientsFor, clock0, compareTable, item, memoryCheckpoint, put } from './fixtures';
 
 /**
  * The operations tools on a last-writer-wins table (docs/replication.md, "Last writer wins"), on
@@ -94,17 +88,6 @@ function backfill(h: MirrorHarness): Promise<BackfillResult> {
   });
 }
 
-async function item(h: MirrorHarness, region: string, key: string) {
-  return (
-    await client(region).send(
-      new GetItemCommand({ TableName: h.ctx.table, Key: { pk: { S: key } }, ConsistentRead: true }),
-    )
-  ).Item;
-}
-
-const put = (h: MirrorHarness, region: string, it: Record<string, AttributeValue>) =>
-  client(region).send(new PutItemCommand({ TableName: h.ctx.table, Item: it }));
-
 const setData = (h: MirrorHarness, region: string, key: string, data: string) =>
   client(region).send(
     new UpdateItemCommand({
@@ -116,7 +99,6 @@ const setData = (h: MirrorHarness, region: string, key: string, data: string) =>
     }),
   );
 
-const clock0 = (origin: string) => formatOrd({ gen: 0, version: '0', origin, deleted: false });
 const keyTextOf = (key: string) => keyText({ pk: { S: key } }, ['pk']);
 const found = (r: VerifyReport) => r.divergent.map((d) => `${d.key} ${d.kind} ${d.differing.join(',')}`);
 
