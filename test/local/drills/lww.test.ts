@@ -1,19 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync } from 'fs';
-import { tmpdir } from 'os';
 import { join } from 'path';
 import { RESERVED } from '../../../lambda/contract';
 import { loadConfig } from '../../../lib/config/load';
 import type { TableModel } from '../../../lib/config/model';
 import { readAssembly } from '../../../lib/local/assembly';
-import type { DrillName } from '../../../lib/local/drills/catalog';
-import { runDrills } from '../../../lib/local/drills/run';
 import type { DrillVerdict } from '../../../lib/local/drills/verdict';
 import { LOCAL_CREDENTIALS } from '../../../lib/local/mirror';
 import type { LocalPlan } from '../../../lib/local/plan';
 import { synthesize } from '../../../lib/local/synth';
 import { scanTable } from '../../../lib/local/verify';
 import { WRITE_ID } from '../../../lib/local/workload';
+import { drillRunner, summary } from './harness';
 
 const TABLE = 'DrillLwwSessions';
 const REGIONS = ['us-east-1', 'eu-west-1'];
@@ -44,26 +41,10 @@ describe('failure drills on a last-writer-wins table (short)', () => {
       throw new Error(`${configPath} must hold only ${TABLE}, multi-active under last-writer-wins`);
   }, 110000);
 
-  /** One drill: 2 s of the seeded workload, a 4 s fault, 1 s more, then the drain. */
-  async function drill(name: DrillName, fraction?: number): Promise<DrillVerdict> {
-    output.length = 0;
-    const result = await runDrills({
-      plan,
-      tables,
-      drills: [name],
-      endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
-      settings: { leadSeconds: 2, forSeconds: 4, tailSeconds: 1, ...(fraction ? { fraction } : {}) },
-      workload: { seed: 5, rate: 20 },
-      outDir: mkdtempSync(join(tmpdir(), `ddbm-drill-lww-${name}-`)),
-      out: { write: (c: string) => output.push(c), isTTY: false },
-      context: { configPath, cwd },
-    });
-    expect(result.verdicts).toHaveLength(1);
-    return result.verdicts[0];
-  }
-
-  /** The drill's verdict line and its problems, so a failure shows why. */
-  const summary = (v: DrillVerdict) => ({ line: v.line, problems: v.problems });
+  const drill = drillRunner(
+    { plan: () => plan, tables: () => tables, context: { configPath, cwd }, prefix: 'ddbm-drill-lww' },
+    output,
+  );
 
   /** Every region's items once the drill is over (the run leaves its tables in the engine). */
   async function finalItems() {

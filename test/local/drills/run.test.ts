@@ -1,17 +1,13 @@
-import { mkdtempSync } from 'fs';
-import { tmpdir } from 'os';
 import { join } from 'path';
 import { backfillCommand } from '../../../cli/backfill';
 import { parseCommand } from '../../../cli/command';
 import { loadConfig } from '../../../lib/config/load';
 import type { TableModel } from '../../../lib/config/model';
 import { readAssembly } from '../../../lib/local/assembly';
-import type { DrillName } from '../../../lib/local/drills/catalog';
-import { runDrills } from '../../../lib/local/drills/run';
 import type { DrillContext } from '../../../lib/local/drills/session';
-import type { DrillVerdict } from '../../../lib/local/drills/verdict';
 import type { LocalPlan } from '../../../lib/local/plan';
 import { synthesize } from '../../../lib/local/synth';
+import { drillRunner, summary } from './harness';
 
 /**
  * Every failure drill, short: the real bundles on the test run's DynamoDB Local, a two-region config, a
@@ -34,32 +30,10 @@ describe('failure drills on a local mirror (short)', () => {
   /** Runs one drill: 2 s of workload, a 4 s fault (a moment for the poison), 1 s more, then the drain. */
   const backfill: DrillContext['backfill'] = (argv, io) =>
     backfillCommand.run(parseCommand(backfillCommand, argv), io);
-
-  async function drill(
-    name: DrillName,
-    fraction?: number,
-    context: DrillContext = { configPath, cwd, backfill },
-    drainTimeoutMs = 60000,
-  ): Promise<DrillVerdict> {
-    output.length = 0;
-    const result = await runDrills({
-      plan,
-      tables,
-      drills: [name],
-      endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB,
-      settings: { leadSeconds: 2, forSeconds: 4, tailSeconds: 1, ...(fraction ? { fraction } : {}) },
-      workload: { seed: 5, rate: 20 },
-      outDir: mkdtempSync(join(tmpdir(), `ddbm-drill-${name}-`)),
-      out: { write: (c: string) => output.push(c), isTTY: false },
-      drainTimeoutMs,
-      context,
-    });
-    expect(result.verdicts).toHaveLength(1);
-    return result.verdicts[0];
-  }
-
-  /** The drill's verdict line and its problems, so a failure shows why. */
-  const summary = (v: DrillVerdict) => ({ line: v.line, problems: v.problems });
+  const drill = drillRunner(
+    { plan: () => plan, tables: () => tables, context: { configPath, cwd, backfill }, prefix: 'ddbm-drill' },
+    output,
+  );
 
   test('outage: records for the dead region park, then drain; nothing lost', async () => {
     // WHEN eu-west-1 is unreachable for 4 s in the middle of the workload
