@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { appendFileSync, mkdirSync, rmSync } from 'fs';
@@ -261,6 +261,11 @@ class MirrorRun {
         ? 'enabled its NEW_AND_OLD_IMAGES stream'
         : 'its NEW_AND_OLD_IMAGES stream was there already';
     this.say(`✓ adopted the existing table ${table.name} in ${table.region}: ${stream}`);
+    // Items written before the stream existed never travel on it: only a backfill copies them.
+    if (streamArn && (await holdsItems(this.clientFor(table.region), table.name)))
+      this.say(
+        `  it holds items from before the mirror: the other regions get them from \`ddb-mirror backfill --table ${table.name} --from ${table.region}\`, not from the stream`,
+      );
     return streamArn;
   }
 
@@ -779,4 +784,10 @@ function sameDeployment(a: PlanFunction, b: PlanFunction): boolean {
   const shape = (f: PlanFunction) =>
     JSON.stringify([basename(f.assetDir), f.handler, f.environment, f.policies, f.roleArn, f.timeoutSeconds]);
   return shape(a) === shape(b);
+}
+
+/** Whether a table holds at least one item (one Scan page of one item). */
+async function holdsItems(client: DynamoDBClient, table: string): Promise<boolean> {
+  const page = await client.send(new ScanCommand({ TableName: table, Limit: 1, Select: 'COUNT' }));
+  return (page.Count ?? 0) > 0;
 }

@@ -98,6 +98,14 @@ describe('adopting existing tables on the local mirror', () => {
     expect(text).toContain(
       `✓ adopted the existing table ${sessions} in eu-west-1: its NEW_AND_OLD_IMAGES stream was there already`,
     );
+    // and said, for each, that its earlier items reach the other region only by a backfill
+    for (const [name, region] of [
+      [stories, 'us-east-1'],
+      [sessions, 'eu-west-1'],
+    ])
+      expect(text).toContain(
+        `it holds items from before the mirror: the other regions get them from \`ddb-mirror backfill --table ${name} --from ${region}\``,
+      );
     const described = await client('us-east-1').send(new DescribeTableCommand({ TableName: stories }));
     expect(described.Table?.StreamSpecification).toEqual({
       StreamEnabled: true,
