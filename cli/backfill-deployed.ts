@@ -15,6 +15,7 @@ import type { TableModel } from '../lib/config/model';
 import { exportBackfillStateMachineName } from '../lib/constructs/export-backfill';
 import type { CommandIo, ParsedValues } from './command';
 import { OpsError, Progress, progressStream } from './ops';
+import { profileFor, type Connection } from './ops/options';
 
 /** Options of the local backfill that mean nothing to the deployed one. */
 const LOCAL_ONLY = [
@@ -32,7 +33,8 @@ export interface DeployedArgs {
   readonly table: TableModel;
   readonly from: string;
   readonly json: boolean;
-  readonly profile?: string;
+  /** The credentials: a profile for every region, or per region (`--profile`). */
+  readonly credentials?: Pick<Connection, 'profile' | 'profiles'>;
 }
 
 /** Problems of `--deployed` beside the table and region: local-only options, a table without the backfill. */
@@ -68,7 +70,8 @@ export interface DeployedSummary {
 }
 
 export function sfnClient(a: DeployedArgs): SFNClient {
-  return new SFNClient({ region: a.from, ...(a.profile ? { profile: a.profile } : {}) });
+  const profile = a.credentials && profileFor(a.credentials, a.from);
+  return new SFNClient({ region: a.from, ...(profile ? { profile } : {}) });
 }
 
 /** Starts an execution and follows it to its end; exit code 0 when it succeeded. */

@@ -100,7 +100,12 @@ export function deployedArgs(values: ParsedValues, cwd: string): DeployedArgs {
   const from = table ? fromProblems(table, fromOption, undefined, problems) : '';
   problems.push(...deployedProblems(values, table));
   throwProblems(problems);
-  return { table: table!, from, json: common.json, ...(common.profile ? { profile: common.profile } : {}) };
+  return {
+    table: table!,
+    from,
+    json: common.json,
+    credentials: { profile: common.profile, profiles: common.profiles },
+  };
 }
 
 export interface BackfillArgs extends CommonArgs {

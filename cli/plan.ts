@@ -22,6 +22,7 @@ import {
   CONNECTION_OPTIONS,
   numberOrProblem,
   opsArgs,
+  profileRegionProblems,
   orProblem,
   throwProblems,
   type OpsArgs,
@@ -92,6 +93,13 @@ export async function planArgs(values: ParsedValues, cwd: string): Promise<PlanA
   const maxWriteUnits = numberOrProblem(values, 'max-write-units', { min: 1 }, problems);
   const sampleSize = numberOrProblem(values, 'sample', { integer: true, min: 1, max: 1000 }, problems);
   const model = orProblem(() => loadOpsConfig(ops.configPath, cwd), problems);
+  if (model)
+    problems.push(
+      ...profileRegionProblems(
+        ops,
+        model.regions.map((r) => r.name),
+      ),
+    );
   const table =
     model && ops.table !== undefined
       ? orProblem(() => tableIn(model, ops.configPath, ops.table).name, problems)

@@ -21,6 +21,7 @@ import { tableRegions, type TableModel } from '../lib/config/model';
 import { verifyStateMachineName } from '../lib/constructs/verify-deployed';
 import type { CommandIo, ParsedValues } from './command';
 import { fmt, OpsError, Progress, progressStream } from './ops';
+import { profileFor, type Connection } from './ops/options';
 
 /** Options of the local verify that mean nothing to the deployed one. */
 const LOCAL_ONLY = [
@@ -46,7 +47,8 @@ export interface VerifyDeployedArgs {
   readonly segments?: number;
   readonly show: number;
   readonly json: boolean;
-  readonly profile?: string;
+  /** The credentials: a profile for every region, or per region (`--profile`). */
+  readonly credentials?: Pick<Connection, 'profile' | 'profiles'>;
 }
 
 /** Problems of `--deployed` beside the table: local-only options, a table without antiEntropy. */
@@ -65,7 +67,12 @@ export function verifyDeployedProblems(values: ParsedValues, table: TableModel |
 export function deployedVerifyArgs(
   table: TableModel,
   values: ParsedValues,
-  o: { json: boolean; profile?: string; segments?: number; show: number },
+  o: {
+    json: boolean;
+    credentials?: Pick<Connection, 'profile' | 'profiles'>;
+    segments?: number;
+    show: number;
+  },
 ): VerifyDeployedArgs {
   const regions = tableRegions(table);
   return {
@@ -77,7 +84,7 @@ export function deployedVerifyArgs(
     ...(values.segments !== undefined && o.segments ? { segments: o.segments } : {}),
     show: o.show,
     json: o.json,
-    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
   };
 }
 
@@ -92,10 +99,13 @@ export interface DeployedClients {
   dynamo(region: string): Sender;
 }
 
-export function awsClients(profile?: string): DeployedClients {
+export function awsClients(credentials: Pick<Connection, 'profile' | 'profiles'> = {}): DeployedClients {
   const sfn = new Map<string, SFNClient>();
   const dynamo = new Map<string, DynamoDBClient>();
-  const config = (region: string) => ({ region, ...(profile ? { profile } : {}) });
+  const config = (region: string) => {
+    const profile = profileFor(credentials, region);
+    return { region, ...(profile ? { profile } : {}) };
+  };
   return {
     sfn: (r) => sfn.get(r) ?? sfn.set(r, new SFNClient(config(r))).get(r)!,
     dynamo: (r) => dynamo.get(r) ?? dynamo.set(r, new DynamoDBClient(config(r))).get(r)!,

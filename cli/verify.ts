@@ -107,7 +107,7 @@ export const verifyCommand: Command = {
   run: (values, io) => {
     if (values.deployed !== true) return verify(verifyArgs(values, io.cwd), io);
     const a = verifyDeployedArgsOf(values, io.cwd);
-    return runVerifyDeployed(a, awsClients(a.profile), io);
+    return runVerifyDeployed(a, awsClients(a.credentials), io);
   },
 };
 
@@ -123,7 +123,7 @@ export function verifyDeployedArgsOf(values: ParsedValues, cwd: string): VerifyD
     json: common.json,
     show: show ?? 10,
     ...(values.segments !== undefined ? { segments: common.segments } : {}),
-    ...(common.profile ? { profile: common.profile } : {}),
+    credentials: { profile: common.profile, profiles: common.profiles },
   });
 }
 

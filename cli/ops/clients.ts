@@ -1,15 +1,15 @@
 /**
  * The clients of the operations commands, from one factory: one client per service and region, with
- * credentials from the standard chain (`--profile` picks a profile of it), or pointed at one endpoint
- * for every region (`--endpoint`, a kept local mirror), where the local mirror's `local/local`
- * credentials stand in when none are set. Also the checks that the other end answers before any work
+ * credentials from the standard chain (`--profile` picks a profile of it, for every region or for
+ * one), or pointed at one endpoint for every region (`--endpoint`, a kept local mirror), where the
+ * local mirror's `local/local` credentials stand in when none are set. Also the checks that the other end answers before any work
  * starts: a control endpoint's `GET /status`, and every region's table (DescribeTable).
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tombstoneTableName } from '../../lambda/contract';
 import { meterClient, newMeter, TokenBucket, type CapacityMeter } from '../../lambda/ops/capacity';
 import { explainAwsError, OpsError } from '../../lambda/ops/errors';
-import type { Connection } from './options';
+import { profileFor, type Connection } from './options';
 
 /** DynamoDB Local keeps one database per access key; the local mirror's is `local`. */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -23,11 +23,12 @@ export interface ClientConfig {
 
 /** The config of every AWS client a command makes: `region` only, plus the endpoint or profile asked for. */
 export function clientConfig(c: Connection, region: string, env = process.env): ClientConfig {
-  const local = c.endpoint !== undefined && c.profile === undefined && !env.AWS_ACCESS_KEY_ID;
+  const profile = profileFor(c, region);
+  const local = c.endpoint !== undefined && profile === undefined && !env.AWS_ACCESS_KEY_ID;
   return {
     region,
     ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-    ...(c.profile ? { profile: c.profile } : {}),
+    ...(profile ? { profile } : {}),
     ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { replicatorRegions, tableRegions, type MirrorModel, type TableModel } fr
 import { REPLICATOR_SETTINGS_DEFAULTS } from '../../lib/constructs/defaults';
 import { replicatorSettings } from '../../lib/constructs/replicator';
 import { UsageError } from '../command';
-import { orProblem, type OpsArgs } from './options';
+import { orProblem, profileRegionProblems, type OpsArgs } from './options';
 
 /** The config at `configPath`, read relative to the command's directory. */
 export function loadOpsConfig(configPath: string, cwd: string): MirrorModel {
@@ -42,7 +42,15 @@ export function findTable(
 
 /** `findTable`, with its usage error added to `problems` instead of thrown. */
 export function tableOrProblem(a: OpsArgs, cwd: string, problems: string[]): TableModel | undefined {
-  return orProblem(() => findTable(a.configPath, a.table, cwd).table, problems);
+  const found = orProblem(() => findTable(a.configPath, a.table, cwd), problems);
+  if (found)
+    problems.push(
+      ...profileRegionProblems(
+        a,
+        found.model.regions.map((r) => r.name),
+      ),
+    );
+  return found?.table;
 }
 
 /** Problems with regions that are not the table's, each naming the option and the region. */

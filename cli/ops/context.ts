@@ -21,7 +21,7 @@ import {
 import type { CommandIo, ParsedValues } from '../command';
 import { clientConfig, fetchStatus, type ClientConfig } from './clients';
 import { loadOpsConfig, replicatorSettingsOf } from './config';
-import { opsArgs, type OpsArgs } from './options';
+import { opsArgs, profileRegionProblems, type OpsArgs } from './options';
 
 export class OpsContext {
   readonly caller: AwsCaller;
@@ -130,5 +130,12 @@ export class OpsContext {
  */
 export function openOps(values: ParsedValues, io: CommandIo, problems: string[]): OpsContext {
   const args = opsArgs(values, problems);
-  return new OpsContext(loadOpsConfig(args.configPath, io.cwd), args, io);
+  const model = loadOpsConfig(args.configPath, io.cwd);
+  problems.push(
+    ...profileRegionProblems(
+      args,
+      model.regions.map((r) => r.name),
+    ),
+  );
+  return new OpsContext(model, args, io);
 }

@@ -35,7 +35,10 @@ export const OPS_OPTIONS = {
   profile: {
     type: 'string',
     value: 'NAME',
-    description: 'AWS profile (default: the standard credential chain)',
+    multiple: true,
+    description:
+      'AWS profile (default: the standard credential chain); REGION=NAME: the profile for one\n' +
+      "region, repeatable (a peer in another account, read with that account's credentials)",
   },
   json: { type: 'boolean', description: 'print a machine-readable summary (JSON) on stdout, nothing else' },
 } as const satisfies Record<string, OptionSpec>;
@@ -51,7 +54,64 @@ export const CONNECTION_OPTIONS = {
 /** Where the clients go: AWS (the standard chain, or a profile of it), or one endpoint for every region. */
 export interface Connection {
   readonly endpoint?: string;
+  /** The profile of every region without its own. */
   readonly profile?: string;
+  /** Region → its own profile (`--profile REGION=NAME`): a peer in another account. */
+  readonly profiles?: Readonly<Record<string, string>>;
+}
+
+/** The profile `region`'s clients use: its own, else the default one, else none (the standard chain). */
+export function profileFor(c: Connection, region: string): string | undefined {
+  return c.profiles?.[region] ?? c.profile;
+}
+
+/** Problems with `--profile REGION=NAME` naming a region the config does not have. */
+export function profileRegionProblems(c: Connection, configRegions: readonly string[]): string[] {
+  return Object.keys(c.profiles ?? {})
+    .filter((r) => !configRegions.includes(r))
+    .map(
+      (r) =>
+        `--profile ${r}=${c.profiles![r]}: ${JSON.stringify(r)} is not a region of the config; its regions: ${configRegions.join(', ')}`,
+    );
+}
+
+const PROFILE_NAME = /^[\w+=,.@-]+$/;
+const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** `--profile` values: at most one default NAME and one REGION=NAME per region; every problem at once. */
+export function profileOptions(
+  values: ParsedValues,
+  problems: string[],
+): Pick<Connection, 'profile' | 'profiles'> {
+  const raw = values.profile;
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+  let profile: string | undefined;
+  const profiles: Record<string, string> = {};
+  for (const value of list) {
+    const eq = value.indexOf('=');
+    const [region, name] = eq < 0 ? [undefined, value] : [value.slice(0, eq), value.slice(eq + 1)];
+    if (!PROFILE_NAME.test(name) || (region !== undefined && !REGION_NAME.test(region))) {
+      problems.push(
+        `--profile needs NAME or REGION=NAME (like eu-west-1=peer), got ${JSON.stringify(value)}`,
+      );
+      continue;
+    }
+    // The first one given stands; a different one later is a problem, the same one again is not.
+    const first = region === undefined ? profile : profiles[region];
+    if (first !== undefined) {
+      if (first !== name)
+        problems.push(
+          region === undefined
+            ? `--profile names two default profiles, ${first} and ${name}: give one, and REGION=NAME for the others`
+            : `--profile names two profiles for ${region}: ${first} and ${name}`,
+        );
+    } else if (region === undefined) profile = name;
+    else profiles[region] = name;
+  }
+  return {
+    ...(profile !== undefined ? { profile } : {}),
+    ...(Object.keys(profiles).length ? { profiles } : {}),
+  };
 }
 
 /** What every operations command is given: the config, the connection, the table, --json. */
@@ -73,14 +133,12 @@ export function opsArgs(values: ParsedValues, problems: string[]): OpsArgs {
   const endpoint = stringOption(values, 'endpoint');
   if (endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(endpoint))
     problems.push(`--endpoint needs a URL like http://127.0.0.1:4566, got ${JSON.stringify(endpoint)}`);
-  const profile = stringOption(values, 'profile');
-  if (profile !== undefined && !/^[\w+=,.@-]+$/.test(profile))
-    problems.push(`--profile needs a profile name, got ${JSON.stringify(profile)}`);
+  const profiles = profileOptions(values, problems);
   return {
     configPath: stringOption(values, 'config') ?? 'mirror.config.yaml',
     table: stringOption(values, 'table'),
     endpoint: endpoint?.replace(/\/$/, ''),
-    profile,
+    ...profiles,
     json: values.json === true,
   };
 }
@@ -137,5 +195,6 @@ export function connectionArgs(a: OpsArgs): string[] {
     ...(a.configPath !== 'mirror.config.yaml' ? ['--config', a.configPath] : []),
     ...(a.endpoint ? ['--endpoint', a.endpoint] : []),
     ...(a.profile ? ['--profile', a.profile] : []),
+    ...Object.entries(a.profiles ?? {}).flatMap(([region, name]) => ['--profile', `${region}=${name}`]),
   ];
 }
