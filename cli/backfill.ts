@@ -243,7 +243,10 @@ export type BackfillSummary = ReturnType<typeof backfillSummary>;
 function backfillSummary(a: BackfillArgs, r: BackfillResult, rc: RegionClients, where: string) {
   const status = r.complete ? 'complete' : r.interrupted ? 'interrupted' : 'stopped';
   const seconds = r.durationMs / 1000;
-  const place = (region: string) => ({ region, endpoint: rc.endpointOf(region), table: a.model.name });
+  const place = (region: string) => {
+    const profile = rc.profileOf(region);
+    return { region, endpoint: rc.endpointOf(region), table: a.model.name, ...(profile ? { profile } : {}) };
+  };
   return {
     command: 'backfill',
     table: a.model.name,

@@ -269,7 +269,10 @@ function verifySummary(
   rc: RegionClients,
   cost: TransferFigures,
 ) {
-  const place = (region: string) => ({ region, endpoint: rc.endpointOf(region), table: a.model.name });
+  const place = (region: string) => {
+    const profile = rc.profileOf(region);
+    return { region, endpoint: rc.endpointOf(region), table: a.model.name, ...(profile ? { profile } : {}) };
+  };
   const status = r.interrupted
     ? 'interrupted'
     : !r.divergent.length

@@ -47,6 +47,8 @@ export interface RegionClients {
   readonly clients: Readonly<Record<string, DynamoDBClient>>;
   readonly meters: Readonly<Record<string, CapacityMeter>>;
   endpointOf(region: string): string;
+  /** The named profile a region's client uses, if any (for messages). */
+  profileOf(region: string): string | undefined;
 }
 
 /** One metered (and, with limits, paced) DynamoDB client per region, for the commands that scan. */
@@ -65,7 +67,12 @@ export function regionClients(
       ...(limits.writeUnits ? { write: new TokenBucket(limits.writeUnits) } : {}),
     });
   }
-  return { clients, meters, endpointOf: (region) => endpointOf(c, region) };
+  return {
+    clients,
+    meters,
+    endpointOf: (region) => endpointOf(c, region),
+    profileOf: (region) => profileFor(c, region),
+  };
 }
 
 /**
@@ -90,7 +97,13 @@ export async function preflight(
           });
           if (name === table) counts[region] = res.Table?.ItemCount ?? 0;
         } catch (e) {
-          const text = explainAwsError(e, { region: REGION, endpoint: rc.endpointOf(region), table: name });
+          const profile = rc.profileOf(region);
+          const text = explainAwsError(e, {
+            region: REGION,
+            endpoint: rc.endpointOf(region),
+            table: name,
+            ...(profile ? { profile } : {}),
+          });
           const list = problems.get(text) ?? [];
           if (!list.includes(region)) list.push(region);
           problems.set(text, list);

@@ -22,6 +22,8 @@ export interface ErrorPlace {
   readonly action?: string;
   /** The resource it was made on (an ARN, a queue URL or a table name). */
   readonly resource?: string;
+  /** The named profile the region's credentials come from (`--profile`), when one was given. */
+  readonly profile?: string;
 }
 
 export type AwsErrorKind =
@@ -109,7 +111,9 @@ export function explainAwsError(error: unknown, place: ErrorPlace): string {
     case 'credentials':
       return `no valid AWS credentials${forRegion(place)}: ${call}${text}`;
     case 'no-credentials':
-      return `no AWS credentials${forRegion(place)}: ${call}${text} (use --profile NAME or the standard variables)`;
+      return place.profile
+        ? `no AWS credentials${forRegion(place)} from profile ${place.profile}: ${call}${text} (is the profile in the shared config or credentials file, and signed in?)`
+        : `no AWS credentials${forRegion(place)}: ${call}${text} (use --profile NAME, --profile REGION=NAME for a region in another account, or the standard variables)`;
     case 'network':
       return `no ${serviceOf(place)} endpoint answers${endpointPhrase(place)}: ${call}${text}`;
     case 'throttled':

@@ -5,7 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { deployedArgs } from '../../../cli/backfill';
 import { sfnClient } from '../../../cli/backfill-deployed';
 import { UsageError } from '../../../cli/command';
-import { clientConfig } from '../../../cli/ops/clients';
+import { clientConfig, preflight, regionClients } from '../../../cli/ops/clients';
 import { connectionArgs, opsArgs, profileFor } from '../../../cli/ops/options';
 import { verifyDeployedArgsOf } from '../../../cli/verify';
 import { awsClients } from '../../../cli/verify-deployed';
@@ -122,5 +122,51 @@ describe('--profile per region', () => {
     expect(profileOf(clients.dynamo(EU))).toBe('peer');
     expect(profileOf(clients.dynamo(US))).toBe('source');
     expect(profileOf(clients.sfn(US))).toBe('source');
+  });
+
+  test('a region profile that gives no credentials is named in the preflight line, beside the default hint', async () => {
+    // GIVEN shared config and credentials files that hold no profile, and nothing in the environment
+    const dir = mkdtempSync(join(tmpdir(), 'ddbm-no-profiles-'));
+    writeFileSync(join(dir, 'empty'), '');
+    const saved = { ...process.env };
+    process.env.AWS_CONFIG_FILE = join(dir, 'empty');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'empty');
+    // (and no instance metadata to ask: the chain's last link would otherwise wait on the network)
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    for (const v of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
+      delete process.env[v];
+    try {
+      // WHEN the operations commands' first check runs with a profile for eu-west-1 only
+      const problems: string[] = [];
+      const c = opsArgs({ profile: [`${EU}=peer`] }, problems);
+      const rc = regionClients([US, EU], { ...c, endpoint: 'http://127.0.0.1:1' });
+      const failed = await preflight(rc, 'Big', [US, EU], c).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      // THEN eu-west-1's line names the profile the SDK found nothing in
+      expect(failed).toMatch(
+        new RegExp(
+          `^no AWS credentials for ${EU} from profile peer: .*Could not load credentials.*shared config`,
+          'm',
+        ),
+      );
+      // and us-east-1 (no profile, local credentials at an endpoint) fails on the endpoint instead
+      expect(failed).toMatch(
+        new RegExp(`^no DynamoDB endpoint answers at http://127\\.0\\.0\\.1:1 \\(region ${US}\\)`, 'm'),
+      );
+      // WHEN no profile is given at all and there are no credentials
+      const bare = regionClients([US], {});
+      const noProfile = await preflight(bare, 'Big', [US], {}).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      // THEN the hint names both forms of --profile
+      expect(noProfile).toMatch(
+        /^no AWS credentials for us-east-1: .*\(use --profile NAME, --profile REGION=NAME for a region in another account/,
+      );
+    } finally {
+      process.env = saved;
+    }
   });
 });
