@@ -38,6 +38,7 @@ import {
   unknownRegions,
   writeJson,
   type CommonArgs,
+  errorPlace,
   type RegionClients,
 } from './ops';
 
@@ -243,10 +244,7 @@ export type BackfillSummary = ReturnType<typeof backfillSummary>;
 function backfillSummary(a: BackfillArgs, r: BackfillResult, rc: RegionClients, where: string) {
   const status = r.complete ? 'complete' : r.interrupted ? 'interrupted' : 'stopped';
   const seconds = r.durationMs / 1000;
-  const place = (region: string) => {
-    const profile = rc.profileOf(region);
-    return { region, endpoint: rc.endpointOf(region), table: a.model.name, ...(profile ? { profile } : {}) };
-  };
+  const place = (region: string) => errorPlace(rc, region, a.model.name);
   return {
     command: 'backfill',
     table: a.model.name,

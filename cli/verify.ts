@@ -47,6 +47,7 @@ import {
   unknownRegions,
   writeJson,
   type CommonArgs,
+  errorPlace,
   type RegionClients,
 } from './ops';
 
@@ -269,10 +270,7 @@ function verifySummary(
   rc: RegionClients,
   cost: TransferFigures,
 ) {
-  const place = (region: string) => {
-    const profile = rc.profileOf(region);
-    return { region, endpoint: rc.endpointOf(region), table: a.model.name, ...(profile ? { profile } : {}) };
-  };
+  const place = (region: string) => errorPlace(rc, region, a.model.name);
   const status = r.interrupted
     ? 'interrupted'
     : !r.divergent.length

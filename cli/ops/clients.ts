@@ -8,7 +8,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tombstoneTableName } from '../../lambda/contract';
 import { meterClient, newMeter, TokenBucket, type CapacityMeter } from '../../lambda/ops/capacity';
-import { explainAwsError, OpsError } from '../../lambda/ops/errors';
+import { explainAwsError, OpsError, type ErrorPlace } from '../../lambda/ops/errors';
 import { profileFor, type Connection } from './options';
 
 /** DynamoDB Local keeps one database per access key; the local mirror's is `local`. */
@@ -75,6 +75,12 @@ export function regionClients(
   };
 }
 
+/** Where a region's call went, for {@link explainAwsError}: the region, its endpoint, the table, its profile. */
+export function errorPlace(rc: RegionClients, region: string, table: string): ErrorPlace {
+  const profile = rc.profileOf(region);
+  return { region, endpoint: rc.endpointOf(region), table, ...(profile ? { profile } : {}) };
+}
+
 /**
  * Before any work: every region's table and tombstone table answers (DescribeTable, 15 s each).
  * Returns the table's approximate item count per region; throws one error naming every problem.
@@ -97,13 +103,7 @@ export async function preflight(
           });
           if (name === table) counts[region] = res.Table?.ItemCount ?? 0;
         } catch (e) {
-          const profile = rc.profileOf(region);
-          const text = explainAwsError(e, {
-            region: REGION,
-            endpoint: rc.endpointOf(region),
-            table: name,
-            ...(profile ? { profile } : {}),
-          });
+          const text = explainAwsError(e, { ...errorPlace(rc, region, name), region: REGION });
           const list = problems.get(text) ?? [];
           if (!list.includes(region)) list.push(region);
           problems.set(text, list);

@@ -128,13 +128,14 @@ describe('--profile per region', () => {
     // GIVEN shared config and credentials files that hold no profile, and nothing in the environment
     const dir = mkdtempSync(join(tmpdir(), 'ddbm-no-profiles-'));
     writeFileSync(join(dir, 'empty'), '');
-    const saved = { ...process.env };
+    const names = ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED'];
+    const cleared = ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+    const saved = Object.fromEntries([...names, ...cleared].map((v) => [v, process.env[v]]));
     process.env.AWS_CONFIG_FILE = join(dir, 'empty');
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'empty');
     // (and no instance metadata to ask: the chain's last link would otherwise wait on the network)
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
-    for (const v of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'])
-      delete process.env[v];
+    for (const v of cleared) delete process.env[v];
     try {
       // WHEN the operations commands' first check runs with a profile for eu-west-1 only
       const problems: string[] = [];
@@ -166,7 +167,9 @@ describe('--profile per region', () => {
         /^no AWS credentials for us-east-1: .*\(use --profile NAME, --profile REGION=NAME for a region in another account/,
       );
     } finally {
-      process.env = saved;
+      for (const [v, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[v];
+        else process.env[v] = value;
     }
   });
 });
